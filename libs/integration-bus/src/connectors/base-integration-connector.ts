@@ -1,0 +1,202 @@
+import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import type { TaskDataType } from '../enums/task-data-type.enum.js';
+import type { TaskProcessType } from '../enums/task-process-type.enum.js';
+import { TaskType } from '../enums/task-type.enum.js';
+import type { OutgoingTask, ProcessOutcome } from '../outgoing/outgoing-task.interface.js';
+import type { AbstractIntegrationSubscription } from '../subscriptions/abstract-integration-subscription.js';
+import { DocumentIntegrationSubscription } from '../subscriptions/document-integration-subscription.js';
+import { ObjectIntegrationSubscription } from '../subscriptions/object-integration-subscription.js';
+import { toSubscription, type SubscriptionInput } from '../subscriptions/subscription-input.js';
+import { connectorRuntime } from './connector-runtime.js';
+
+/** Options of the `subscribeTo…` helpers. */
+export interface SubscribeHelperOptions {
+  siteName?: string | null;
+  /** One or several task types; default `All`. */
+  taskTypes?: TaskType | TaskType[];
+}
+
+/** What identifies an object in another system (`getExternalObjectId`). */
+export interface ExternalObjectQuery {
+  objectType: string;
+  codeName: string | null;
+  siteName: string | null;
+  parentType: string | null;
+  parentId: string | number | null;
+  groupId: string | number | null;
+}
+
+/** What identifies a document in another system (`getExternalDocumentId`). */
+export interface ExternalDocumentQuery {
+  nodeGuid: string | null;
+  cultureCode: string | null;
+  siteName: string | null;
+}
+
+/** Identification of a local object, returned by `getInternalObjectParams`. */
+export interface InternalObjectParams {
+  codeName: string;
+  siteName?: string | null;
+  parentId?: string | number | null;
+  groupId?: string | number | null;
+}
+
+/** Identification of a local document, returned by `getInternalDocumentParams`. */
+export interface InternalDocumentParams {
+  nodeGuid: string;
+  cultureCode: string;
+  siteName: string;
+}
+
+/** Context of `prepareInternalObject`. */
+export interface PrepareInternalObjectContext {
+  taskType: TaskType;
+  dataType: TaskDataType;
+  siteName: string | null;
+}
+
+/** An id in another system. */
+export type ExternalId = string | number;
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The base class of every connector. Extend it, mark the class with `@Connector('CodeName')`,
+ * subscribe with `@Subscribe` or in `onConnectorInit()`, and override the methods you need.
+ */
+export abstract class BaseIntegrationConnector {
+  /** The connector's code name, as given to `@Connector`. */
+  get connectorName(): string {
+    return connectorRuntime(this).codeName;
+  }
+
+  /**
+   * Called once at start-up, after the decorators' subscriptions are registered and before any
+   * task is logged: the place for imperative `subscribeTo…` calls.
+   */
+  onConnectorInit(): MaybePromise<void> {}
+
+  /** Processes a queued task. Override it when a class-level subscription is asynchronous. */
+  processInternalTaskAsync(task: OutgoingTask): MaybePromise<ProcessOutcome> {
+    return {
+      result: IntegrationProcessResult.Error,
+      errorMessage: `${this.constructor.name} received ${task.taskType} ${task.objectType} but does not override processInternalTaskAsync().`,
+    };
+  }
+
+  /** Processes a task synchronously right after its change commits (`SyncSnapshot`). */
+  processInternalTaskSync(task: OutgoingTask): MaybePromise<ProcessOutcome> {
+    return {
+      result: IntegrationProcessResult.Error,
+      errorMessage: `${this.constructor.name} received ${task.taskType} ${task.objectType} but does not override processInternalTaskSync().`,
+    };
+  }
+
+  /** Returns the external id of a referenced object, for `translateColumnsToExternal`. */
+  getExternalObjectId(_query: ExternalObjectQuery): MaybePromise<ExternalId | null> {
+    return null;
+  }
+
+  /** Returns the external node id (or document id when `returnDocumentId`) of a referenced document. */
+  getExternalDocumentId(
+    _query: ExternalDocumentQuery,
+    _returnDocumentId: boolean,
+  ): MaybePromise<ExternalId | null> {
+    return null;
+  }
+
+  /** Converts an external object into a local integration entity, or `null` to log nothing. */
+  prepareInternalObject(_obj: unknown, _context: PrepareInternalObjectContext): MaybePromise<object | null> {
+    return null;
+  }
+
+  /** Identifies, by code name, the local object an external foreign key points at. */
+  getInternalObjectParams(id: ExternalId, objectType: string): MaybePromise<InternalObjectParams | null> {
+    throw new Error(
+      `${this.constructor.name} must override getInternalObjectParams() to translate ${objectType} ${id}.`,
+    );
+  }
+
+  /** Identifies, by node GUID, the local document an external foreign key points at. */
+  getInternalDocumentParams(id: ExternalId, className: string): MaybePromise<InternalDocumentParams | null> {
+    throw new Error(
+      `${this.constructor.name} must override getInternalDocumentParams() to translate ${className} ${id}.`,
+    );
+  }
+
+  /** Forgets the external ids cached by `translateColumnsToExternal`. */
+  clearInternalTranslations(): void {
+    connectorRuntime(this).translationCache.clear();
+  }
+
+  /** Registers a subscription whose tasks go to `processInternalTaskAsync` / `processInternalTaskSync`. */
+  protected subscribeTo(subscription: SubscriptionInput): void {
+    connectorRuntime(this).subscriptions.push({ subscription: toSubscription(subscription) });
+  }
+
+  /** Subscribes to one or several object types (`%` wildcards allowed). */
+  protected subscribeToObjects(
+    processType: TaskProcessType,
+    objectTypes: string | string[],
+    options: SubscribeHelperOptions = {},
+  ): void {
+    for (const objectType of toArray(objectTypes)) {
+      this.subscribeForEachTaskType(options, (taskType) => {
+        return new ObjectIntegrationSubscription({
+          processType,
+          taskType,
+          objectType,
+          siteName: options.siteName,
+        });
+      });
+    }
+  }
+
+  /** Subscribes to every integration object. */
+  protected subscribeToAllObjects(processType: TaskProcessType, options: SubscribeHelperOptions = {}): void {
+    this.subscribeForEachTaskType(options, (taskType) => {
+      return new ObjectIntegrationSubscription({ processType, taskType, siteName: options.siteName });
+    });
+  }
+
+  /** Subscribes to documents of one or several classes (`%` wildcards allowed). */
+  protected subscribeToDocuments(
+    processType: TaskProcessType,
+    classNames: string | string[],
+    options: SubscribeHelperOptions = {},
+  ): void {
+    for (const className of toArray(classNames)) {
+      this.subscribeForEachTaskType(options, (taskType) => {
+        return new DocumentIntegrationSubscription({
+          processType,
+          taskType,
+          className,
+          siteName: options.siteName,
+        });
+      });
+    }
+  }
+
+  /** Subscribes to every integration document. */
+  protected subscribeToAllDocuments(
+    processType: TaskProcessType,
+    options: SubscribeHelperOptions = {},
+  ): void {
+    this.subscribeForEachTaskType(options, (taskType) => {
+      return new DocumentIntegrationSubscription({ processType, taskType, siteName: options.siteName });
+    });
+  }
+
+  private subscribeForEachTaskType(
+    options: SubscribeHelperOptions,
+    create: (taskType: TaskType) => AbstractIntegrationSubscription,
+  ): void {
+    for (const taskType of toArray(options.taskTypes ?? TaskType.All)) {
+      this.subscribeTo(create(taskType));
+    }
+  }
+}
+
+function toArray<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}

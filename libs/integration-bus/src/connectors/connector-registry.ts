@@ -1,0 +1,164 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { processTypePriority, type TaskProcessType } from '../enums/task-process-type.enum.js';
+import type { TaskType } from '../enums/task-type.enum.js';
+import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
+import type { IntegrationSubject } from '../metadata/integration-subject.js';
+import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
+import { RefreshingValue } from '../support/refreshing-value.js';
+import type { BaseIntegrationConnector } from './base-integration-connector.js';
+import type { ConnectorMetadata } from './connector.decorator.js';
+import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
+
+/** A connector provider found at start-up. */
+export interface LoadedConnector {
+  codeName: string;
+  displayName: string;
+  className: string;
+  instance: BaseIntegrationConnector;
+  subscriptions: readonly RegisteredSubscription[];
+}
+
+/** A connector provider as the explorer found it, with its decorator subscriptions. */
+export interface DiscoveredConnector {
+  instance: BaseIntegrationConnector;
+  metadata: ConnectorMetadata;
+  subscriptions: readonly RegisteredSubscription[];
+}
+
+/** A connector a change must go to, with the winning subscription's process type and handler. */
+export interface ConnectorMatch {
+  connector: LoadedConnector;
+  connectorId: number;
+  processType: TaskProcessType;
+  handler: string | null;
+}
+
+/** A connector as the API reports it: its row, and whether a provider is loaded for it. */
+export interface ConnectorStatus extends ConnectorRecord {
+  loaded: boolean;
+  notLoadedReason: string | null;
+}
+
+/** How long an instance may take to see a connector enabled or disabled elsewhere. */
+const ROWS_TTL_MS = 1000;
+
+/** The runtime registry of connectors: loaded providers, their rows, and subscription matching. */
+@Injectable()
+export class ConnectorRegistry {
+  readonly #logger = new Logger('IntegrationBus');
+  readonly #loaded = new Map<string, LoadedConnector>();
+  readonly #rows: RefreshingValue<Map<string, ConnectorRecord>>;
+
+  constructor(private readonly store: ConnectorStore) {
+    this.#rows = new RefreshingValue(
+      async () => new Map((await this.store.list()).map((r) => [r.codeName, r])),
+      ROWS_TTL_MS,
+    );
+  }
+
+  /** Registers discovered connectors, runs their `onConnectorInit`, and creates missing rows (R-SET-2). */
+  async initialize(found: readonly DiscoveredConnector[]): Promise<void> {
+    this.#loaded.clear();
+    for (const { instance, metadata, subscriptions } of found) {
+      const runtime = connectorRuntime(instance);
+      runtime.codeName = metadata.codeName;
+      runtime.subscriptions = [...subscriptions];
+      await instance.onConnectorInit();
+      this.#loaded.set(metadata.codeName, {
+        codeName: metadata.codeName,
+        displayName: metadata.displayName,
+        className: instance.constructor.name,
+        instance,
+        subscriptions: runtime.subscriptions,
+      });
+    }
+    await this.store.ensure(
+      [...found].map(({ instance, metadata }) => ({
+        codeName: metadata.codeName,
+        displayName: metadata.displayName,
+        className: instance.constructor.name,
+        enabled: metadata.enabled,
+      })),
+    );
+    await this.#rows.refresh();
+    const names = [...this.#loaded.keys()];
+    this.#logger.log(`Loaded ${names.length} connector(s)${names.length ? `: ${names.join(', ')}` : ''}`);
+  }
+
+  /** Every loaded connector. */
+  get loaded(): readonly LoadedConnector[] {
+    return [...this.#loaded.values()];
+  }
+
+  /** A loaded connector by code name, or a `ConnectorNotFoundError`. */
+  get(codeName: string): LoadedConnector {
+    const connector = this.#loaded.get(codeName);
+    if (!connector) throw new ConnectorNotFoundError(codeName);
+    return connector;
+  }
+
+  /** The connector's row; `undefined` if it has none. */
+  async row(codeName: string): Promise<ConnectorRecord | undefined> {
+    return (await this.#rows.get()).get(codeName);
+  }
+
+  /** Rows of every connector, loaded or not, with their status. */
+  async statuses(): Promise<ConnectorStatus[]> {
+    const rows = await this.#rows.refresh();
+    return [...rows.values()].map((row) => {
+      const loaded = this.#loaded.has(row.codeName);
+      return {
+        ...row,
+        loaded,
+        notLoadedReason: loaded
+          ? null
+          : `No provider decorated with @Connector('${row.codeName}') is registered in this application.`,
+      };
+    });
+  }
+
+  /** Changes a connector's row and makes every reader see it at once. */
+  async update(
+    codeName: string,
+    patch: { enabled?: boolean; displayName?: string },
+  ): Promise<ConnectorRecord> {
+    const row = await this.store.update(codeName, patch);
+    if (!row) throw new ConnectorNotFoundError(codeName);
+    await this.#rows.refresh();
+    return row;
+  }
+
+  /**
+   * The connectors a change goes to (R-OUT-2, R-OUT-3): per enabled connector, among its matching
+   * subscriptions the highest-priority process type wins, the first declared on a tie.
+   */
+  async match(subject: IntegrationSubject, taskType: TaskType, exclude?: string): Promise<ConnectorMatch[]> {
+    const rows = await this.#rows.get();
+    const matches: ConnectorMatch[] = [];
+    for (const connector of this.#loaded.values()) {
+      const row = rows.get(connector.codeName);
+      if (!row?.enabled || connector.codeName === exclude) continue;
+      let best: { processType: TaskProcessType; handler: string | null } | undefined;
+      for (const { subscription, handler } of connector.subscriptions) {
+        const processType = subscription.isMatch(subject, taskType);
+        if (
+          processType &&
+          (!best || processTypePriority(processType) > processTypePriority(best.processType))
+        ) {
+          best = { processType, handler: handler ?? null };
+        }
+      }
+      if (best) matches.push({ connector, connectorId: row.id, ...best });
+    }
+    return matches;
+  }
+
+  /** Enabled loaded connectors with their row ids, for processing. */
+  async enabledConnectors(): Promise<{ connector: LoadedConnector; connectorId: number }[]> {
+    const rows = await this.#rows.get();
+    return this.loaded.flatMap((connector) => {
+      const row = rows.get(connector.codeName);
+      return row?.enabled ? [{ connector, connectorId: row.id }] : [];
+    });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * nestjs-integration-bus: keep a NestJS + MikroORM application in sync with other systems, in both
+ * directions, through a transactional PostgreSQL queue.
+ */
+
+// Setting up
+export { IntegrationBusModule } from './integration-bus.module.js';
+export type {
+  IntegrationBusModuleOptions,
+  IntegrationBusSettings,
+} from './interfaces/integration-bus-options.interface.js';
+
+// Marking entities
+export { IntegrationObject, type IntegrationObjectOptions } from './metadata/integration-object.decorator.js';
+export {
+  IntegrationDocument,
+  type IntegrationDocumentOptions,
+} from './metadata/integration-document.decorator.js';
+export type { IntegrationSubject, PlainIntegrationObject } from './metadata/integration-subject.js';
+
+// Writing connectors
+export { Connector, type ConnectorOptions } from './connectors/connector.decorator.js';
+export { Subscribe } from './connectors/subscribe.decorator.js';
+export {
+  BaseIntegrationConnector,
+  type ExternalDocumentQuery,
+  type ExternalId,
+  type ExternalObjectQuery,
+  type InternalDocumentParams,
+  type InternalObjectParams,
+  type PrepareInternalObjectContext,
+  type SubscribeHelperOptions,
+} from './connectors/base-integration-connector.js';
+export type { OutgoingTask, ProcessOutcome } from './outgoing/outgoing-task.interface.js';
+export { TranslationHelper } from './translation/translation-helper.js';
+export type { TranslationRecord } from './translation/translation-record.js';
+
+// Subscriptions
+export {
+  AbstractIntegrationSubscription,
+  type SubscriptionOptions,
+} from './subscriptions/abstract-integration-subscription.js';
+export {
+  BaseIntegrationSubscription,
+  type SiteSubscriptionOptions,
+} from './subscriptions/base-integration-subscription.js';
+export {
+  ObjectIntegrationSubscription,
+  type ObjectSubscriptionOptions,
+} from './subscriptions/object-integration-subscription.js';
+export {
+  DocumentIntegrationSubscription,
+  type DocumentSubscriptionOptions,
+} from './subscriptions/document-integration-subscription.js';
+export type { SubscriptionInput } from './subscriptions/subscription-input.js';
+export { GLOBAL_OBJECTS } from './integration-bus.constants.js';
+
+// Enums
+export { TaskType } from './enums/task-type.enum.js';
+export { TaskProcessType } from './enums/task-process-type.enum.js';
+export { TaskDataType } from './enums/task-data-type.enum.js';
+export { IntegrationProcessResult } from './enums/integration-process-result.enum.js';
+export { IntegrationProcessType } from './enums/integration-process-type.enum.js';
+
+// Operating
+export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
+export type { ResultCounts } from './outgoing/invoke-connector.js';
+export type { ConnectorStatus } from './connectors/connector-registry.js';
+export type { ConnectorRecord } from './persistence/connector.store.js';
+export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
+export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';
+
+// Persistence
+export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+export * from './persistence/integration-bus.entities.js';
+
+// Errors
+export { IntegrationBusError } from './errors/integration-bus.error.js';
+export { InvalidOptionsError } from './errors/invalid-options.error.js';
+export { InvalidConnectorError } from './errors/invalid-connector.error.js';
+export { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
+export { ConnectorBusyError } from './errors/connector-busy.error.js';
+export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
+export { TaskNotFoundError } from './errors/task-not-found.error.js';

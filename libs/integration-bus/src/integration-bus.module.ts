@@ -1,0 +1,66 @@
+import { Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import type { MigrationObject } from '@mikro-orm/core';
+import { ConnectorExplorer } from './connectors/connector.explorer.js';
+import { ConnectorRegistry } from './connectors/connector-registry.js';
+import { IntegrationEventPublisher } from './events/integration-event-publisher.js';
+import {
+  ConfigurableIntegrationBusModule,
+  INTEGRATION_BUS_MODULE_OPTIONS,
+  RESOLVED_OPTIONS,
+} from './integration-bus.module-definition.js';
+import { IntegrationBus } from './integration-bus.service.js';
+import type { IntegrationBusModuleOptions } from './interfaces/integration-bus-options.interface.js';
+import { resolveOptions } from './interfaces/resolve-options.js';
+import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
+import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { SyncTaskDispatcher } from './outgoing/sync-task-dispatcher.js';
+import { BusDatabase } from './persistence/bus-database.js';
+import { ConnectorStore } from './persistence/connector.store.js';
+import { EventLogStore } from './persistence/event-log.store.js';
+import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities.js';
+import { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+import { SettingStore } from './persistence/setting.store.js';
+import { TaskStore } from './persistence/task.store.js';
+import { SettingsService } from './settings/settings.service.js';
+
+const resolvedOptions: Provider = {
+  provide: RESOLVED_OPTIONS,
+  useFactory: (options: IntegrationBusModuleOptions) => resolveOptions(options),
+  inject: [INTEGRATION_BUS_MODULE_OPTIONS],
+};
+
+/**
+ * The integration bus. Import it once with `forRoot` / `forRootAsync` next to `MikroOrmModule`
+ * (and `EventEmitterModule` for events), and add `IntegrationBusModule.entities` and
+ * `IntegrationBusModule.migrations` to the MikroORM config. Global by default (`isGlobal`).
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    resolvedOptions,
+    BusDatabase,
+    ConnectorStore,
+    TaskStore,
+    SettingStore,
+    EventLogStore,
+    SettingsService,
+    ConnectorRegistry,
+    ConnectorExplorer,
+    IntegrationEventPublisher,
+    SyncTaskDispatcher,
+    OutgoingProcessor,
+    OutgoingTaskLogger,
+    IntegrationBus,
+  ],
+  exports: [IntegrationBus],
+})
+export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
+  /** The bus's entity schemas, for the host's MikroORM `entities`. */
+  static readonly entities = [...INTEGRATION_BUS_ENTITIES];
+
+  /** The bus's migrations, for the host's MikroORM `migrations.migrationsList`. */
+  static readonly migrations: MigrationObject[] = [
+    { name: 'Migration20261124000000_IntegrationBus', class: Migration20261124000000IntegrationBus },
+  ];
+}

@@ -1,0 +1,51 @@
+/** The five switches of SPEC §6. */
+export interface IntegrationBusSettings {
+  /** The whole bus; the four below work only while it is on. */
+  enabled: boolean;
+  logOutgoing: boolean;
+  processOutgoing: boolean;
+  logIncoming: boolean;
+  processIncoming: boolean;
+}
+
+/** Options of `IntegrationBusModule.forRoot` / `forRootAsync`. Every field is optional. */
+export interface IntegrationBusModuleOptions {
+  /** Initial values of the switches, used until changed at run time. @default all `true` */
+  settings?: Partial<IntegrationBusSettings>;
+  incoming?: {
+    /** Cron expression of the job "Process external integration tasks". @default `'0 * * * * *'` (every minute) */
+    cron?: string;
+    /** Whether the job is scheduled at all. @default true */
+    enabled?: boolean;
+  };
+  outgoing?: {
+    /** Start processing the touched connectors when a unit of work that logged tasks commits. @default true */
+    processAfterCommit?: boolean;
+    /** Period of the retry sweep over every connector, in milliseconds; `0` turns it off. @default 60000 */
+    sweepIntervalMs?: number;
+  };
+  http?: {
+    /** Prefix of the REST API and admin page. @default `'integration'` */
+    path?: string;
+    /** Bearer token of the admin API and page. */
+    adminToken?: string;
+    /** Bearer token of `notify` and `incoming`. */
+    notifyToken?: string;
+    /** Serve the admin API without a token when none is configured. @default false */
+    allowUnauthenticated?: boolean;
+  };
+  /** Tasks fetched and completed per round trip. @default 100 */
+  batchSize?: number;
+  /** How long a connector's processing claim lasts without renewal, in milliseconds. @default 30000 */
+  leaseMs?: number;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedIntegrationBusOptions {
+  settings: IntegrationBusSettings;
+  incoming: { cron: string; enabled: boolean };
+  outgoing: { processAfterCommit: boolean; sweepIntervalMs: number };
+  http: { path: string; adminToken?: string; notifyToken?: string; allowUnauthenticated: boolean };
+  batchSize: number;
+  leaseMs: number;
+}

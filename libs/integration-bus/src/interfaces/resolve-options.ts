@@ -1,0 +1,74 @@
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type {
+  IntegrationBusModuleOptions,
+  IntegrationBusSettings,
+  ResolvedIntegrationBusOptions,
+} from './integration-bus-options.interface.js';
+
+/** Names of the five switches, in the order of SPEC §6. */
+export const SETTING_KEYS = [
+  'enabled',
+  'logOutgoing',
+  'processOutgoing',
+  'logIncoming',
+  'processIncoming',
+] as const;
+
+function boolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  // The string "false" is truthy: insist on a real boolean so that env-driven config cannot surprise.
+  if (typeof value !== 'boolean')
+    throw new InvalidOptionsError(`${name} must be a boolean, got ${JSON.stringify(value)}.`);
+  return value;
+}
+
+function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionsError(
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value;
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new InvalidOptionsError(`${name} must be a string.`);
+  return value;
+}
+
+/** Applies the defaults of SPEC §3.2 and rejects values that cannot work, naming the option. */
+export function resolveOptions(options: IntegrationBusModuleOptions = {}): ResolvedIntegrationBusOptions {
+  const settings = {} as IntegrationBusSettings;
+  for (const key of SETTING_KEYS) settings[key] = boolean(options.settings?.[key], `settings.${key}`, true);
+  const path = (optionalString(options.http?.path, 'http.path') ?? 'integration').replace(/^\/+|\/+$/g, '');
+  if (!/^[A-Za-z0-9_\-/]+$/.test(path)) {
+    throw new InvalidOptionsError(`http.path may hold letters, digits, '-', '_' and '/', got "${path}".`);
+  }
+  return {
+    settings,
+    incoming: {
+      cron: optionalString(options.incoming?.cron, 'incoming.cron') ?? '0 * * * * *',
+      enabled: boolean(options.incoming?.enabled, 'incoming.enabled', true),
+    },
+    outgoing: {
+      processAfterCommit: boolean(options.outgoing?.processAfterCommit, 'outgoing.processAfterCommit', true),
+      sweepIntervalMs: integer(
+        options.outgoing?.sweepIntervalMs,
+        'outgoing.sweepIntervalMs',
+        60_000,
+        0,
+        86_400_000,
+      ),
+    },
+    http: {
+      path,
+      adminToken: optionalString(options.http?.adminToken, 'http.adminToken'),
+      notifyToken: optionalString(options.http?.notifyToken, 'http.notifyToken'),
+      allowUnauthenticated: boolean(options.http?.allowUnauthenticated, 'http.allowUnauthenticated', false),
+    },
+    batchSize: integer(options.batchSize, 'batchSize', 100, 1, 10_000),
+    leaseMs: integer(options.leaseMs, 'leaseMs', 30_000, 1_000, 600_000),
+  };
+}

@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  ChangeSetType,
+  MikroORM,
+  type EntityMetadata,
+  type EventSubscriber,
+  type FlushEventArgs,
+  type TransactionEventArgs,
+  type UnitOfWork,
+} from '@mikro-orm/core';
+import { ConnectorRegistry, type ConnectorMatch } from '../connectors/connector-registry.js';
+import { dataTypeOf, isAsyncProcessType, type TaskProcessType } from '../enums/task-process-type.enum.js';
+import { TaskType } from '../enums/task-type.enum.js';
+import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';
+import { IntegrationEvents } from '../events/integration-events.js';
+import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
+import {
+  describeEntity,
+  getIntegrationDescriptor,
+  type IntegrationDescriptor,
+  type IntegrationSubject,
+} from '../metadata/integration-subject.js';
+import type { SqlExecutor } from '../persistence/bus-database.js';
+import { TaskStore, type NewTask } from '../persistence/task.store.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { snapshotFields } from './entity-snapshot.js';
+import { OutgoingProcessor } from './outgoing-processor.js';
+import { SyncTaskDispatcher, type SyncDelivery } from './sync-task-dispatcher.js';
+
+/** One change to log: what it is, and the connectors it goes to. */
+export interface OutgoingChange {
+  subject: IntegrationSubject;
+  taskType: TaskType;
+  /** MikroORM metadata of the entity, `undefined` for a plain object. */
+  meta: EntityMetadata | undefined;
+  matches: ConnectorMatch[];
+  /** Fields captured when the change was seen (deletes: before the row is gone). */
+  fields?: Record<string, unknown>;
+}
+
+const CHANGE_TASK_TYPES: Record<string, [object: TaskType, document: TaskType]> = {
+  [ChangeSetType.CREATE]: [TaskType.CreateObject, TaskType.CreateDocument],
+  [ChangeSetType.UPDATE]: [TaskType.UpdateObject, TaskType.UpdateDocument],
+  [ChangeSetType.DELETE]: [TaskType.DeleteObject, TaskType.DeleteDocument],
+};
+
+const VERBS: Partial<Record<TaskType, string>> = {
+  [TaskType.CreateObject]: 'Create',
+  [TaskType.UpdateObject]: 'Update',
+  [TaskType.DeleteObject]: 'Delete',
+  [TaskType.AddToSite]: 'Add',
+  [TaskType.RemoveFromSite]: 'Remove',
+  [TaskType.CreateDocument]: 'Create document',
+  [TaskType.UpdateDocument]: 'Update document',
+  [TaskType.DeleteDocument]: 'Delete document',
+  [TaskType.DeleteAllCultures]: 'Delete all cultures of document',
+  [TaskType.PublishDocument]: 'Publish document',
+  [TaskType.ArchiveDocument]: 'Archive document',
+  [TaskType.MoveDocument]: 'Move document',
+  [TaskType.RejectDocument]: 'Reject document',
+};
+
+type AfterCommitWork = () => Promise<void>;
+
+/** What logging some changes produced. */
+export interface LoggedChanges {
+  /** Ids of the tasks inserted, in change order. */
+  taskIds: number[];
+  /** Events, synchronous connectors and the processing nudge: to run once the tasks are committed. */
+  afterCommit: AfterCommitWork;
+}
+
+/**
+ * Turns MikroORM flushes into outgoing tasks (R-OUT-1, R-OUT-4).
+ *
+ * Lifecycle, following MikroORM's `UnitOfWork.doCommit()`:
+ * 1. `onFlush`: change sets are known but new rows have no ids yet; we match subscriptions and
+ *    capture deletes (their data is gone afterwards).
+ * 2. The rows are written; then, still inside the transaction, we insert the tasks: in
+ *    `beforeTransactionCommit` when the flush opened its own transaction, or in `afterFlush` when
+ *    the flush ran inside the caller's transaction. A failing insert fails the flush; a rollback
+ *    takes the tasks with it.
+ * 3. After the commit (`afterTransactionCommit`): LogInternalTask.After, synchronous connectors
+ *    (R-OUT-5), and a nudge to the processors of the touched connectors (R-OUT-8 a).
+ * We never flush from inside these hooks.
+ */
+@Injectable()
+export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
+  readonly #pending = new WeakMap<UnitOfWork, OutgoingChange[]>();
+  readonly #afterCommit = new WeakMap<object, AfterCommitWork[]>();
+  readonly #descriptors = new WeakMap<EntityMetadata, IntegrationDescriptor | null>();
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly registry: ConnectorRegistry,
+    private readonly settings: SettingsService,
+    private readonly tasks: TaskStore,
+    private readonly events: IntegrationEventPublisher,
+    private readonly processor: OutgoingProcessor,
+    private readonly dispatcher: SyncTaskDispatcher,
+  ) {}
+
+  onModuleInit(): void {
+    this.orm.em.getEventManager().registerSubscriber(this);
+  }
+
+  async onFlush({ uow }: FlushEventArgs): Promise<void> {
+    const changeSets = [...uow.getChangeSets()];
+    if (changeSets.length === 0) return;
+    let enabled: boolean | undefined;
+    const changes: OutgoingChange[] = [];
+    for (const changeSet of changeSets) {
+      const descriptor = this.descriptorOf(changeSet.meta);
+      const taskTypes = CHANGE_TASK_TYPES[changeSet.type];
+      if (!descriptor || !taskTypes) continue;
+      enabled ??= (await this.settings.effective()).logOutgoing;
+      if (!enabled) return;
+      const subject = describeEntity(changeSet.entity, descriptor);
+      const taskType = taskTypes[descriptor.isDocument ? 1 : 0];
+      const matches = await this.registry.match(subject, taskType);
+      if (matches.length === 0) continue;
+      const fields =
+        changeSet.type === ChangeSetType.DELETE
+          ? snapshotFields(changeSet.entity, changeSet.meta)
+          : undefined;
+      changes.push({ subject, taskType, meta: changeSet.meta, matches, fields });
+    }
+    if (changes.length > 0) this.#pending.set(uow, [...(this.#pending.get(uow) ?? []), ...changes]);
+  }
+
+  async beforeTransactionCommit({ uow, transaction }: TransactionEventArgs): Promise<void> {
+    const changes = uow && this.#pending.get(uow);
+    if (!changes || !transaction) return;
+    this.#pending.delete(uow);
+    this.deferUntilCommit(
+      transaction,
+      (await this.log(changes, transaction as unknown as SqlExecutor)).afterCommit,
+    );
+  }
+
+  async afterFlush({ em, uow }: FlushEventArgs): Promise<void> {
+    const changes = this.#pending.get(uow);
+    if (!changes) return;
+    this.#pending.delete(uow);
+    const transaction = em.getTransactionContext<object>();
+    if (transaction) {
+      this.deferUntilCommit(transaction, (await this.log(changes, transaction as SqlExecutor)).afterCommit);
+    } else {
+      // implicitTransactions is off: there is no transaction to join, the rows are already saved.
+      await (await this.log(changes, undefined)).afterCommit();
+    }
+  }
+
+  async afterTransactionCommit({ transaction }: TransactionEventArgs): Promise<void> {
+    const work = transaction && this.#afterCommit.get(transaction);
+    if (!work) return;
+    this.#afterCommit.delete(transaction);
+    for (const step of work) await step();
+  }
+
+  afterTransactionRollback({ transaction }: TransactionEventArgs): void {
+    if (transaction) this.#afterCommit.delete(transaction);
+  }
+
+  /** Matches a change made outside a flush (`IntegrationBus.logInternalTask`). */
+  async matchChange(subject: IntegrationSubject, taskType: TaskType): Promise<ConnectorMatch[]> {
+    if (!(await this.settings.effective()).logOutgoing) return [];
+    return this.registry.match(subject, taskType);
+  }
+
+  /**
+   * Writes the tasks of some changes with `trx` (or in a transaction of its own when `undefined`)
+   * and returns what must run once they are committed.
+   */
+  async log(changes: readonly OutgoingChange[], trx: SqlExecutor | undefined): Promise<LoggedChanges> {
+    const queued: { task: NewTask; info: IntegrationTaskInfo; object: object }[] = [];
+    const syncDeliveries: SyncDelivery[] = [];
+    for (const change of changes) {
+      const sync = change.matches.filter((m) => !isAsyncProcessType(m.processType));
+      if (sync.length > 0)
+        syncDeliveries.push({ subject: change.subject, taskType: change.taskType, matches: sync });
+      for (const [processType, matches] of groupByProcessType(
+        change.matches.filter((m) => isAsyncProcessType(m.processType)),
+      )) {
+        const task = this.buildTask(change, processType, matches);
+        const info = taskInfo(task, matches);
+        if (
+          !(await this.events.before(
+            IntegrationEvents.LogInternalTask.Before,
+            new IntegrationTaskEvent(info, change.subject.entity),
+          ))
+        )
+          continue;
+        task.title = info.title;
+        task.siteName = info.siteName;
+        queued.push({ task, info, object: change.subject.entity });
+      }
+    }
+    const ids = trx
+      ? await this.tasks.insert(
+          trx,
+          queued.map((q) => q.task),
+        )
+      : await this.tasks.insertOwnTransaction(queued.map((q) => q.task));
+    for (const q of queued) q.info.id = ids.get(q.task.guid) ?? 0;
+    const touched = new Set(queued.flatMap((q) => q.task.synchronizations.map((s) => s.connectorId)));
+    const afterCommit = async (): Promise<void> => {
+      for (const q of queued) {
+        await this.events.after(
+          IntegrationEvents.LogInternalTask.After,
+          new IntegrationTaskEvent(q.info, q.object),
+        );
+      }
+      if (syncDeliveries.length > 0) await this.dispatcher.deliver(syncDeliveries);
+      if (touched.size > 0) this.processor.nudge(touched);
+    };
+    return { taskIds: queued.map((q) => q.info.id), afterCommit };
+  }
+
+  /** Runs `work` when `transaction` commits; forgets it if it rolls back. */
+  deferUntilCommit(transaction: object, work: AfterCommitWork): void {
+    const list = this.#afterCommit.get(transaction) ?? [];
+    list.push(work);
+    this.#afterCommit.set(transaction, list);
+  }
+
+  private buildTask(
+    change: OutgoingChange,
+    processType: TaskProcessType,
+    matches: ConnectorMatch[],
+  ): NewTask {
+    const { subject, meta } = change;
+    const fields = change.fields ?? (meta ? snapshotFields(subject.entity, meta) : { ...subject.entity });
+    const objectId = meta ? primaryKeyString(meta, fields) : null;
+    const name = subject.isDocument ? subject.aliasPath : `'${subject.codeName ?? objectId ?? ''}'`;
+    const label = subject.isDocument ? '' : ` ${meta?.className ?? subject.objectType}`;
+    return {
+      guid: randomUUID(),
+      title: `${VERBS[change.taskType] ?? change.taskType}${label} ${name ?? ''}`.trim().slice(0, 450),
+      taskType: change.taskType,
+      objectType: subject.objectType,
+      objectId,
+      nodeId: subject.isDocument && meta ? nodeIdOf(change, fields) : null,
+      documentId: subject.isDocument ? objectId : null,
+      aliasPath: subject.aliasPath,
+      siteName: subject.siteName,
+      isInbound: false,
+      dataType: dataTypeOf(processType),
+      processType,
+      data: { entity: meta?.className ?? null, fields, translations: [], children: {} },
+      synchronizations: matches.map((m) => ({ connectorId: m.connectorId, handler: m.handler })),
+    };
+  }
+
+  private descriptorOf(meta: EntityMetadata): IntegrationDescriptor | undefined {
+    let descriptor = this.#descriptors.get(meta);
+    if (descriptor === undefined) {
+      descriptor = getIntegrationDescriptor(meta.class) ?? null;
+      this.#descriptors.set(meta, descriptor);
+    }
+    return descriptor ?? undefined;
+  }
+}
+
+function groupByProcessType(matches: ConnectorMatch[]): Map<TaskProcessType, ConnectorMatch[]> {
+  const groups = new Map<TaskProcessType, ConnectorMatch[]>();
+  for (const match of matches)
+    groups.set(match.processType, [...(groups.get(match.processType) ?? []), match]);
+  return groups;
+}
+
+function primaryKeyString(meta: EntityMetadata, fields: Record<string, unknown>): string | null {
+  const values = meta.primaryKeys.map((key) => fields[key]);
+  return values.some((v) => v === null || v === undefined) ? null : values.join(':');
+}
+
+function nodeIdOf(change: OutgoingChange, fields: Record<string, unknown>): string | null {
+  const descriptor = getIntegrationDescriptor(change.meta?.class);
+  const property = descriptor?.isDocument ? descriptor.options.nodeId : undefined;
+  const value = property ? fields[property] : undefined;
+  return value === null || value === undefined ? null : String(value);
+}
+
+function taskInfo(task: NewTask, matches: ConnectorMatch[]): IntegrationTaskInfo {
+  return {
+    id: 0,
+    guid: task.guid,
+    title: task.title,
+    taskType: task.taskType,
+    objectType: task.objectType,
+    objectId: task.objectId,
+    siteName: task.siteName,
+    dataType: task.dataType,
+    processType: task.processType,
+    isInbound: false,
+    connectorNames: matches.map((m) => m.connector.codeName),
+  };
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/core';
+import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+
+/** Anything that runs SQL: the pool, or a transaction (MikroORM's or the bus's own). */
+export interface SqlExecutor {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
+/** Runs a parameterised statement (`$1`, `$2`, …) and returns its rows. */
+export async function sqlRows<R>(
+  db: SqlExecutor,
+  text: string,
+  params: readonly unknown[] = [],
+): Promise<R[]> {
+  const result = await db.executeQuery(CompiledQuery.raw(text, [...params]));
+  return result.rows as R[];
+}
+
+type Client = Kysely<Record<string, never>>;
+
+/**
+ * The bus's access to PostgreSQL: MikroORM's own pool, through its Kysely client, with real bind
+ * parameters (MikroORM's `execute` inlines them) and array parameters for batches.
+ */
+@Injectable()
+export class BusDatabase {
+  constructor(private readonly orm: MikroORM) {}
+
+  /** The pool, for statements that need no transaction. */
+  get pool(): SqlExecutor {
+    return this.client();
+  }
+
+  /** Runs `work` in a transaction of its own. */
+  transaction<T>(work: (trx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.client().transaction().execute(work);
+  }
+
+  /** Connection settings, for the long-lived LISTEN client. */
+  get connectionOptions(): {
+    clientUrl?: string;
+    host?: string;
+    port?: number;
+    user?: string;
+    password?: string;
+    dbName?: string;
+  } {
+    const config = this.orm.config;
+    const password = config.get('password');
+    return {
+      clientUrl: config.get('clientUrl'),
+      host: config.get('host'),
+      port: config.get('port'),
+      user: config.get('user'),
+      password: typeof password === 'string' ? password : undefined,
+      dbName: config.get('dbName'),
+    };
+  }
+
+  private client(): Client {
+    const connection = this.orm.em.getConnection() as unknown as { getClient(): Client };
+    return connection.getClient();
+  }
+}

@@ -1,0 +1,185 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+/*
+ * The bus's tables as MikroORM entities. The bus itself reads and writes them with SQL (persistence/
+ * *.store.ts); the schemas exist so that the host's schema diff knows these tables and does not
+ * propose dropping them, and so that the host can query them if it wants to.
+ */
+
+/** A row of `integration_connector`. */
+export interface IntegrationConnectorRow {
+  id: number;
+  codeName: string;
+  displayName: string;
+  className: string;
+  enabled: boolean;
+  leaseOwner?: string | null;
+  leaseUntil?: Date | null;
+  createdAt: Date;
+}
+
+/** A row of `integration_task`. */
+export interface IntegrationTaskRow {
+  id: string;
+  guid: string;
+  title: string;
+  taskType: string;
+  objectType: string;
+  objectId?: string | null;
+  nodeId?: string | null;
+  documentId?: string | null;
+  aliasPath?: string | null;
+  siteName?: string | null;
+  isInbound: boolean;
+  dataType: string;
+  processType: string;
+  data: unknown;
+  createdAt: Date;
+  xid: string;
+}
+
+/** A row of `integration_synchronization`. */
+export interface IntegrationSynchronizationRow {
+  id: string;
+  task: IntegrationTaskRow;
+  connector: IntegrationConnectorRow;
+  handler?: string | null;
+  attempts: number;
+  lastRun?: Date | null;
+  errorMessage?: string | null;
+  nextAttemptAt?: Date | null;
+}
+
+/** A row of `integration_sync_log`. */
+export interface IntegrationSyncLogRow {
+  id: string;
+  synchronization: IntegrationSynchronizationRow;
+  time: Date;
+  errorMessage: string;
+}
+
+/** A row of `integration_setting`. */
+export interface IntegrationSettingRow {
+  key: string;
+  value: boolean;
+  updatedAt: Date;
+}
+
+/** A row of `integration_event_log`. */
+export interface IntegrationEventLogRow {
+  id: string;
+  time: Date;
+  level: string;
+  source: string;
+  eventCode: string;
+  message: string;
+  connectorName?: string | null;
+  taskId?: string | null;
+}
+
+const now = { defaultRaw: 'now()', columnType: 'timestamptz' } as const;
+
+export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorRow>({
+  name: 'IntegrationConnectorRow',
+  tableName: 'integration_connector',
+  properties: {
+    id: { type: 'integer', primary: true, autoincrement: true },
+    codeName: { type: 'string', length: 100, unique: 'integration_connector_code_name_unique' },
+    displayName: { type: 'string', length: 200 },
+    className: { type: 'string', length: 200 },
+    enabled: { type: 'boolean', default: true },
+    leaseOwner: { type: 'string', length: 100, nullable: true },
+    leaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    createdAt: { type: 'datetime', ...now },
+  },
+});
+
+export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
+  name: 'IntegrationTaskRow',
+  tableName: 'integration_task',
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    guid: { type: 'uuid' },
+    title: { type: 'string', length: 450 },
+    taskType: { type: 'string', length: 50 },
+    objectType: { type: 'string', length: 200 },
+    objectId: { type: 'string', length: 100, nullable: true },
+    nodeId: { type: 'string', length: 100, nullable: true },
+    documentId: { type: 'string', length: 100, nullable: true },
+    aliasPath: { type: 'string', length: 450, nullable: true },
+    siteName: { type: 'string', length: 100, nullable: true },
+    isInbound: { type: 'boolean', default: false },
+    dataType: { type: 'string', length: 50 },
+    processType: { type: 'string', length: 50 },
+    data: { type: 'json' },
+    createdAt: { type: 'datetime', ...now },
+    xid: { type: 'string', columnType: 'xid8', defaultRaw: 'pg_current_xact_id()' },
+  },
+});
+
+export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSynchronizationRow>({
+  name: 'IntegrationSynchronizationRow',
+  tableName: 'integration_synchronization',
+  uniques: [{ name: 'integration_synchronization_connector_task_unique', properties: ['connector', 'task'] }],
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    task: { kind: 'm:1', entity: () => IntegrationTaskSchema, deleteRule: 'cascade', index: true },
+    connector: { kind: 'm:1', entity: () => IntegrationConnectorSchema, deleteRule: 'cascade' },
+    handler: { type: 'string', length: 200, nullable: true },
+    attempts: { type: 'integer', default: 0 },
+    lastRun: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    errorMessage: { type: 'text', nullable: true },
+    nextAttemptAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+  },
+});
+
+export const IntegrationSyncLogSchema = new EntitySchema<IntegrationSyncLogRow>({
+  name: 'IntegrationSyncLogRow',
+  tableName: 'integration_sync_log',
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    synchronization: {
+      kind: 'm:1',
+      entity: () => IntegrationSynchronizationSchema,
+      deleteRule: 'cascade',
+      index: true,
+    },
+    time: { type: 'datetime', ...now },
+    errorMessage: { type: 'text' },
+  },
+});
+
+export const IntegrationSettingSchema = new EntitySchema<IntegrationSettingRow>({
+  name: 'IntegrationSettingRow',
+  tableName: 'integration_setting',
+  properties: {
+    key: { type: 'string', length: 100, primary: true },
+    value: { type: 'boolean' },
+    updatedAt: { type: 'datetime', ...now },
+  },
+});
+
+export const IntegrationEventLogSchema = new EntitySchema<IntegrationEventLogRow>({
+  name: 'IntegrationEventLogRow',
+  tableName: 'integration_event_log',
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    time: { type: 'datetime', ...now },
+    level: { type: 'string', length: 20 },
+    source: { type: 'string', length: 200 },
+    eventCode: { type: 'string', length: 100 },
+    message: { type: 'text' },
+    connectorName: { type: 'string', length: 100, nullable: true },
+    taskId: { type: 'bigint', nullable: true },
+  },
+});
+
+/** Every entity schema of the bus, for the host's MikroORM `entities`. */
+export const INTEGRATION_BUS_ENTITIES = [
+  IntegrationConnectorSchema,
+  IntegrationTaskSchema,
+  IntegrationSynchronizationSchema,
+  IntegrationSyncLogSchema,
+  IntegrationSettingSchema,
+  IntegrationEventLogSchema,
+] as const;

@@ -1,0 +1,26 @@
+import type { TranslationRecord } from './translation-record.js';
+
+/** The translation records a task carries, queryable by referenced object. */
+export class TranslationHelper {
+  readonly #records: readonly TranslationRecord[];
+
+  constructor(records: readonly TranslationRecord[] = []) {
+    this.#records = records;
+  }
+
+  /** Every record, in the order the references were found. */
+  get records(): readonly TranslationRecord[] {
+    return this.#records;
+  }
+
+  /** The record of an object or document of the given type and id, if the task carries it. */
+  get(objectType: string, id: string | number): TranslationRecord | undefined {
+    const type = objectType.toLowerCase();
+    return this.#records.find((r) => r.objectType.toLowerCase() === type && String(r.id) === String(id));
+  }
+
+  /** The record for a foreign-key property of the task's object. */
+  forProperty(property: string): TranslationRecord | undefined {
+    return this.#records.find((r) => r.property === property);
+  }
+}

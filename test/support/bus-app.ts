@@ -1,0 +1,95 @@
+import type { INestApplication, Provider } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { MikroORM, type EntityManager } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { Pool } from 'pg';
+import {
+  IntegrationBus,
+  IntegrationBusModule,
+  type IntegrationBusModuleOptions,
+} from 'nestjs-integration-bus';
+import { TEST_ENTITIES } from './entities.js';
+
+/** A running Nest application with the bus, on a database of its own. */
+export interface BusTestApp {
+  app: INestApplication;
+  orm: MikroORM;
+  bus: IntegrationBus;
+  /** A fresh entity manager. */
+  em(): EntityManager;
+  /** Runs a query on a separate connection (what another process would see). */
+  sql<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the app the way a host would: MikroORM with the bus's entities and migration, the event
+ * emitter, the bus, and the given connector providers. Migrations run before `init()`, as in the
+ * demo, because connectors are registered in the database at start-up.
+ */
+export async function createBusApp(options: {
+  databaseUrl: string;
+  providers?: Provider[];
+  bus?: IntegrationBusModuleOptions;
+  migrate?: boolean;
+}): Promise<BusTestApp> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      MikroOrmModule.forRoot({
+        driver: PostgreSqlDriver,
+        clientUrl: options.databaseUrl,
+        entities: [...TEST_ENTITIES, ...IntegrationBusModule.entities],
+        metadataProvider: ReflectMetadataProvider,
+        extensions: [Migrator],
+        migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
+        allowGlobalContext: true,
+        debug: false,
+        pool: { min: 0, max: 8 },
+      }),
+      EventEmitterModule.forRoot(),
+      IntegrationBusModule.forRoot({ outgoing: { sweepIntervalMs: 0 }, ...options.bus }),
+    ],
+    providers: options.providers ?? [],
+  }).compile();
+  const orm: MikroORM = moduleRef.get<MikroORM>(MikroORM);
+  if (options.migrate !== false) await migrate(orm);
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  await app.init();
+  const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
+  return {
+    app,
+    orm,
+    bus: app.get(IntegrationBus),
+    em: () => orm.em.fork(),
+    sql: async <R>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as R[],
+    close: async () => {
+      await app.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Creates the bus's tables through its migration, then the test entities' tables. */
+export async function migrate(orm: MikroORM): Promise<void> {
+  await orm.migrator.up();
+  const tables = (
+    await orm.em
+      .getConnection()
+      .execute<{ n: number }[]>(`select count(*)::int as n from pg_tables where tablename = 't_user'`)
+  )[0]!;
+  if (tables.n === 0) {
+    const meta = TEST_ENTITIES.map((e: object) => orm.getMetadata().get(e as never));
+    const sql = await orm.schema.getCreateSchemaSQL({ wrap: false });
+    const wanted = sql
+      .split(/;\s*\n/)
+      .filter(
+        (statement) =>
+          meta.some((m) => statement.includes(`"${m.tableName}"`)) && !statement.includes('"integration_'),
+      );
+    for (const statement of wanted) if (statement.trim()) await orm.em.getConnection().execute(statement);
+  }
+}

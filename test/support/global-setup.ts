@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** URL of a server where each test file creates its own database. */
+    serverUrl: string;
+  }
+}
+
+/**
+ * Uses the PostgreSQL of `DATABASE_URL` when set, else starts an embedded one for the whole run.
+ * Each test file then creates a database of its own on that server (test/support/database.ts).
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.DATABASE_URL) {
+    project.provide('serverUrl', process.env.DATABASE_URL);
+    return async () => {};
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'integration-bus-pg-'));
+  const port = await freePort();
+  const server = await startEmbeddedPostgres(dir, port);
+  project.provide('serverUrl', server.url);
+  return async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
