@@ -68,6 +68,8 @@ export type { ResultCounts } from './outgoing/invoke-connector.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
+export { IntegrationEventLog } from './events/integration-event-log.service.js';
+export type { EventLogEntry, EventLogLevel, NewEventLogEntry } from './persistence/event-log.store.js';
 export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';
 
 // Persistence

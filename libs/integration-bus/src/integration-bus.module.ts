@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
+import { IntegrationEventLog } from './events/integration-event-log.service.js';
 import { IntegrationEventPublisher } from './events/integration-event-publisher.js';
 import {
   ConfigurableIntegrationBusModule,
@@ -52,8 +53,9 @@ const resolvedOptions: Provider = {
     OutgoingProcessor,
     OutgoingTaskLogger,
     IntegrationBus,
+    IntegrationEventLog,
   ],
-  exports: [IntegrationBus],
+  exports: [IntegrationBus, IntegrationEventLog],
 })
 export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
   /** The bus's entity schemas, for the host's MikroORM `entities`. */
