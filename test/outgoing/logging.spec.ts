@@ -41,7 +41,6 @@ const off = recordingConnector('Off', [{ objectType: '%' }], log, { enabled: fal
 
 @Injectable()
 class EventSpy {
-  constructor() {}
   @OnEvent(IntegrationEvents.LogInternalTask.Before)
   before(event: IntegrationTaskEvent): void {
     if (hooks.cancelBefore(event)) event.cancel();

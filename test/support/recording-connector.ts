@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import {
   BaseIntegrationConnector,
   Connector,
@@ -15,6 +16,11 @@ export interface RecordedCall {
   task: OutgoingTask;
 }
 
+/** What a recording connector answers; tests swap `respond`. */
+export interface ResponseControl {
+  respond: (task: OutgoingTask) => ProcessOutcome | Promise<ProcessOutcome>;
+}
+
 /** A log shared by several recording connectors, in call order. */
 export type CallLog = RecordedCall[];
 
@@ -27,10 +33,8 @@ export function recordingConnector(
   subscriptions: SubscriptionInput[],
   log: CallLog,
   options?: ConnectorOptions,
-) {
-  const control = {
-    respond: (_task: OutgoingTask): ProcessOutcome | Promise<ProcessOutcome> => IntegrationProcessResult.OK,
-  };
+): { provider: Type<BaseIntegrationConnector>; control: ResponseControl } {
+  const control: ResponseControl = { respond: () => IntegrationProcessResult.OK };
 
   @Connector(codeName, options)
   class RecordingConnector extends BaseIntegrationConnector {

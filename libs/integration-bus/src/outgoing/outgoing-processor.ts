@@ -35,9 +35,6 @@ import {
 } from './invoke-connector.js';
 import type { OutgoingTask } from './outgoing-task.interface.js';
 
-/** Delay before looking again when the queue's head waits for an older transaction to end. */
-const UNSETTLED_RETRY_MS = 20;
-
 /**
  * Asynchronous processing of outgoing tasks (R-OUT-6, R-OUT-7, R-OUT-8).
  *
@@ -159,17 +156,13 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
     if (this.#stopping || !(await this.settings.effective()).processOutgoing) return counts;
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
     if (!target) return counts;
-    let unsettled = false;
     try {
       await this.withLease(target.connector, connectorId, async () => {
         let cursor = '0';
         for (;;) {
-          const fetched = await this.tasks.fetchBatch(connectorId, false, cursor, this.options.batchSize);
-          const firstUnsettled = fetched.findIndex((row) => !row.settled);
-          const batch = firstUnsettled < 0 ? fetched : fetched.slice(0, firstUnsettled);
-          unsettled = firstUnsettled >= 0;
+          const batch = await this.tasks.fetchBatch(connectorId, false, cursor, this.options.batchSize);
           const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
-          let stop = unsettled || fetched.length < this.options.batchSize;
+          let stop = batch.length < this.options.batchSize;
           for (const row of batch) {
             cursor = row.taskId;
             const outcome = await this.processRow(target.connector, row);
@@ -177,7 +170,6 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
             done.push({ row, outcome });
             if (outcome.result === IntegrationProcessResult.Error || this.#stopping) {
               stop = true;
-              unsettled = false;
               break;
             }
           }
@@ -189,8 +181,6 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
       if (!(error instanceof ConnectorBusyError)) throw error;
       // Another instance is processing this connector; it will see our tasks.
     }
-    if (unsettled && !this.#stopping)
-      setTimeout(() => void this.trigger(connectorId), UNSETTLED_RETRY_MS).unref();
     return counts;
   }
 

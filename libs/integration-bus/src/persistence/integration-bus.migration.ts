@@ -4,9 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
  * Creates the bus's tables (SPEC §7). Shipped with the library: add it to the host's MikroORM
  * config through `IntegrationBusModule.migrations`.
  *
- * `integration_task.xid` records the inserting transaction so that processors take a task only once
- * every older transaction has ended: ids are handed out at insert, not at commit, and without this
- * a task committed late could be overtaken by a younger one (per-connector order, R-OUT-6).
+ * `integration_task.xid` records the inserting transaction (see `TaskStore.fetchBatch` on order).
  */
 export class Migration20261124000000IntegrationBus extends Migration {
   override name = 'Migration20261124000000_IntegrationBus';

@@ -39,10 +39,6 @@ export interface QueuedSynchronization {
   isInbound: boolean;
   data: TaskPayload;
   createdAt: Date;
-  /**
-   * Whether every transaction that could still insert a lower id has ended (see `fetchBatch`).
-   */
-  settled: boolean;
 }
 
 /** The outcome of a batch, written back in one transaction. */
@@ -57,7 +53,7 @@ const SELECT_QUEUED = `
   select s.id as "syncId", s.attempts, s.handler, t.id as "taskId", t.guid, t.title, t.task_type as "taskType",
          t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
          t.data_type as "dataType", t.process_type as "processType", t.is_inbound as "isInbound", t.data,
-         t.created_at as "createdAt", t.xid < pg_snapshot_xmin(pg_current_snapshot()) as settled
+         t.created_at as "createdAt"
     from integration_synchronization s
     join integration_task t on t.id = s.task_id`;
 
@@ -117,14 +113,16 @@ export class TaskStore {
   }
 
   /**
-   * The next synchronizations of a connector after `afterTaskId`, oldest task first.
+   * The next synchronizations of a connector after `afterTaskId`, oldest task first: one index range
+   * scan on (connector_id, task_id).
    *
-   * Ids come from a sequence at insert time, not at commit, so a transaction still open may hold a
-   * lower id than rows already visible. A row is `settled` once its inserting transaction is older
-   * than every open one (`xid < snapshot xmin`); the processor stops at the first unsettled row and
-   * comes back shortly, so a late commit is not overtaken in the common case. A transaction that got
-   * its xid earlier but inserted later can still slip past, and only across different objects (row
-   * locks order the changes of one object). Measured cost: one xid8 comparison per row.
+   * Ids come from a sequence at insert time, not at commit, so two transactions logging at once may
+   * commit out of id order. Changes of one object cannot (its row lock orders them, and the task is
+   * inserted after the row is written); changes of different objects that commit concurrently are
+   * processed in the order their tasks became visible. `integration_task.xid` keeps the inserting
+   * transaction for a stricter check scoped to this database (a cluster-wide snapshot-xmin check
+   * was tried and dropped: any open transaction on the server, even in another database, stalled
+   * every connector).
    */
   fetchBatch(
     connectorId: number,
