@@ -242,17 +242,17 @@ describe('asynchronous processing (R-OUT-6)', () => {
   });
 });
 
+async function createRoles(...names: string[]): Promise<void> {
+  const em = t.em();
+  for (const name of names) em.create(Role, { name });
+  await em.flush();
+}
+
+function calls(): string[] {
+  return log.map((c) => `${c.connector}:${(c.task.object as Role).name}`);
+}
+
 describe('synchronous processing (R-OUT-5)', () => {
-  async function createRoles(...names: string[]): Promise<void> {
-    const em = t.em();
-    for (const name of names) em.create(Role, { name });
-    await em.flush();
-  }
-
-  function calls(): string[] {
-    return log.map((c) => `${c.connector}:${(c.task.object as Role).name}`);
-  }
-
   it('hands the live entity to each connector in turn after commit and stores nothing', async () => {
     const em = t.em();
     const role = em.create(Role, { name: 'editors' });
