@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   GLOBAL_OBJECTS,
   IntegrationEvents,
@@ -9,8 +9,7 @@ import {
   TaskProcessType,
   TaskType,
 } from 'nestjs-integration-bus';
-import { createBusApp, type BusTestApp } from '../support/bus-app.js';
-import { createTestDatabase } from '../support/database.js';
+import { useBusApp } from '../support/bus-app.js';
 import { Note, Page, Site, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
 
@@ -54,20 +53,9 @@ class EventSpy {
   }
 }
 
-let db: { url: string; drop: () => Promise<void> };
-let t: BusTestApp;
-
-beforeAll(async () => {
-  db = await createTestDatabase(inject('serverUrl'));
-  t = await createBusApp({
-    databaseUrl: db.url,
-    providers: [alpha.provider, beta.provider, gamma.provider, off.provider, EventSpy],
-    bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
-  });
-});
-afterAll(async () => {
-  await t?.close();
-  await db?.drop();
+const t = useBusApp({
+  providers: [alpha.provider, beta.provider, gamma.provider, off.provider, EventSpy],
+  bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
 });
 afterEach(async () => {
   log.length = 0;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   BaseIntegrationConnector,
   Connector,
@@ -15,7 +15,7 @@ import {
   TaskType,
   type OutgoingTask,
 } from 'nestjs-integration-bus';
-import { createBusApp, type BusTestApp } from '../support/bus-app.js';
+import { createBusApp, useBusApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { Role, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
@@ -66,20 +66,9 @@ class CancelSpy {
   }
 }
 
-let db: { url: string; drop: () => Promise<void> };
-let t: BusTestApp;
-
-beforeAll(async () => {
-  db = await createTestDatabase(inject('serverUrl'));
-  t = await createBusApp({
-    databaseUrl: db.url,
-    providers: [first.provider, second.provider, syncA.provider, syncB.provider, RoutedConnector, CancelSpy],
-    bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 3 },
-  });
-});
-afterAll(async () => {
-  await t?.close();
-  await db?.drop();
+const t = useBusApp({
+  providers: [first.provider, second.provider, syncA.provider, syncB.provider, RoutedConnector, CancelSpy],
+  bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 3 },
 });
 afterEach(async () => {
   log.length = 0;
@@ -358,7 +347,7 @@ describe('triggers and the processing claim (R-OUT-7, R-OUT-8)', () => {
   it('two instances draining one queue process every task exactly once, in order', async () => {
     await createUsers(...Array.from({ length: 30 }, (_, i) => `c${String(i).padStart(2, '0')}`));
     const secondInstance = await createBusApp({
-      databaseUrl: db.url,
+      databaseUrl: t.databaseUrl,
       providers: [first.provider, second.provider],
       bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 3 },
       migrate: false,

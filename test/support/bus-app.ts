@@ -1,5 +1,6 @@
 import type { INestApplication, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
@@ -12,6 +13,7 @@ import {
   IntegrationBusModule,
   type IntegrationBusModuleOptions,
 } from 'nestjs-integration-bus';
+import { createTestDatabase } from './database.js';
 import { TEST_ENTITIES } from './entities.js';
 
 /** A running Nest application with the bus, on a database of its own. */
@@ -92,4 +94,44 @@ export async function migrate(orm: MikroORM): Promise<void> {
       );
     for (const statement of wanted) if (statement.trim()) await orm.em.getConnection().execute(statement);
   }
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that create a database of its own and a bus app on it for
+ * the current test file, and returns a handle that reads through to that app once it exists.
+ */
+export function useBusApp(options: Omit<Parameters<typeof createBusApp>[0], 'databaseUrl'>): BusTestApp & {
+  readonly databaseUrl: string;
+} {
+  let db: { url: string; drop: () => Promise<void> } | undefined;
+  let current: BusTestApp | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(inject('serverUrl'));
+    current = await createBusApp({ ...options, databaseUrl: db.url });
+  });
+  afterAll(async () => {
+    await current?.close();
+    await db?.drop();
+  });
+  const started = (): BusTestApp => {
+    if (!current) throw new Error('The bus app is not started yet: use it inside tests or hooks.');
+    return current;
+  };
+  return {
+    get app() {
+      return started().app;
+    },
+    get orm() {
+      return started().orm;
+    },
+    get bus() {
+      return started().bus;
+    },
+    get databaseUrl() {
+      return db!.url;
+    },
+    em: () => started().em(),
+    sql: (text, params) => started().sql(text, params),
+    close: () => started().close(),
+  };
 }
