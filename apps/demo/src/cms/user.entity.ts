@@ -1,0 +1,26 @@
+import type { Opt, Rel } from '@mikro-orm/core';
+import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { IntegrationObject } from 'nestjs-integration-bus';
+import { Site } from './site.entity.js';
+
+/** A CMS user (`cms.user`, code name `userName`), global or assigned to a site. */
+@Entity({ tableName: 'cms_user' })
+@IntegrationObject({ objectType: 'cms.user', codeName: 'userName', site: 'site.name' })
+export class User {
+  @PrimaryKey() id!: number;
+
+  /** Code name, unique across sites. */
+  @Property({ length: 100, unique: true }) userName!: string;
+
+  @Property({ length: 254, nullable: true }) email?: string | null;
+
+  @Property({ length: 100, nullable: true }) firstName?: string | null;
+
+  @Property({ length: 100, nullable: true }) lastName?: string | null;
+
+  // `no action`, not MikroORM's default `set null`: a change made by the database behind the unit of
+  // work's back would never reach the bus, so deleting a site that still has users is refused.
+  @ManyToOne(() => Site, { nullable: true, deleteRule: 'no action' }) site?: Rel<Site> | null;
+
+  @Property() createdAt: Opt<Date> = new Date();
+}

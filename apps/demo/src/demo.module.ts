@@ -1,0 +1,59 @@
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { IntegrationBusModule, type IntegrationBusModuleOptions } from 'nestjs-integration-bus';
+import { AutoSynchronizer } from './auto-sync/auto-synchronizer.js';
+import { DocumentsController } from './cms/documents.controller.js';
+import { DocumentsService } from './cms/documents.service.js';
+import { SitesController } from './cms/sites.controller.js';
+import { SitesService } from './cms/sites.service.js';
+import { UsersController } from './cms/users.controller.js';
+import { UsersService } from './cms/users.service.js';
+import { AccountSystemClient } from './connectors/account-system.client.js';
+import { CustomTableConnector } from './connectors/custom-table.connector.js';
+import { SampleIntegrationConnector } from './connectors/sample-integration.connector.js';
+import { CustomTablesController } from './custom-tables/custom-tables.controller.js';
+import { CustomTablesService } from './custom-tables/custom-tables.service.js';
+import { DEMO_SETTINGS, type DemoSettings } from './demo-options.js';
+import { createDemoOrmConfig } from './mikro-orm.config.js';
+
+/** What `DemoModule.forRoot` needs. */
+export interface DemoModuleOptions extends DemoSettings {
+  databaseUrl: string;
+  /** Options of the bus, as the host app passes them. */
+  bus: IntegrationBusModuleOptions;
+}
+
+/** The demo host app: a small CMS, two custom tables, two connectors, and the bus. */
+@Module({})
+export class DemoModule {
+  static forRoot(options: DemoModuleOptions): DynamicModule {
+    const ormLogger = new Logger('MikroORM');
+    return {
+      module: DemoModule,
+      imports: [
+        MikroOrmModule.forRoot({
+          ...createDemoOrmConfig(options.databaseUrl),
+          // MikroORM's messages (migrations) follow the Nest logger's levels.
+          logger: (message: string) => ormLogger.log(message),
+          // The services fork an entity manager per call, so no request-context middleware is needed.
+          registerRequestContext: false,
+        }),
+        EventEmitterModule.forRoot(),
+        IntegrationBusModule.forRoot(options.bus),
+      ],
+      controllers: [SitesController, UsersController, DocumentsController, CustomTablesController],
+      providers: [
+        { provide: DEMO_SETTINGS, useValue: { autoSync: options.autoSync } satisfies DemoSettings },
+        SitesService,
+        UsersService,
+        DocumentsService,
+        CustomTablesService,
+        AccountSystemClient,
+        SampleIntegrationConnector,
+        CustomTableConnector,
+        AutoSynchronizer,
+      ],
+    };
+  }
+}
