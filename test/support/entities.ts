@@ -10,13 +10,15 @@ export class Site {
 }
 
 @Entity({ tableName: 't_user' })
-@IntegrationObject({ objectType: 'cms.user', codeName: 'userName', site: 'site.name' })
+@IntegrationObject({ objectType: 'cms.user', codeName: 'userName', site: 'site.name', children: ['roles'] })
 export class User {
   @PrimaryKey() id!: number;
   @Property() userName!: string;
   @Property({ nullable: true }) email?: string | null;
-  @ManyToOne(() => Site, { nullable: true }) site?: Rel<Site> | null;
+  // No FK constraint: lets a test leave a dangling reference, as a bulk import or a foreign system might.
+  @ManyToOne(() => Site, { nullable: true, createForeignKeyConstraint: false }) site?: Rel<Site> | null;
   @Property() createdAt: Date & Opt = new Date();
+  @OneToMany(() => UserRole, (r) => r.user) roles = new Collection<UserRole>(this);
 }
 
 @Entity({ tableName: 't_role' })
@@ -26,6 +28,52 @@ export class Role {
   @Property() name!: string;
 }
 
+/** Binding of a user to a role: a Snapshot child of the user. */
+@Entity({ tableName: 't_user_role' })
+export class UserRole {
+  @PrimaryKey() id!: number;
+  @ManyToOne(() => User) user!: Rel<User>;
+  @ManyToOne(() => Role) role!: Rel<Role>;
+}
+
+@Entity({ tableName: 't_poll' })
+@IntegrationObject({
+  objectType: 'polls.poll',
+  codeName: 'codeName',
+  site: 'site.name',
+  group: 'groupId',
+  children: ['answers'],
+})
+export class Poll {
+  @PrimaryKey() id!: number;
+  @Property() codeName!: string;
+  @Property() question!: string;
+  @Property({ type: 'integer', nullable: true }) groupId?: number | null;
+  @ManyToOne(() => Site, { nullable: true }) site?: Rel<Site> | null;
+  @OneToMany(() => PollAnswer, (a) => a.poll) answers = new Collection<PollAnswer>(this);
+}
+
+@Entity({ tableName: 't_poll_answer' })
+@IntegrationObject({
+  objectType: 'polls.pollanswer',
+  codeName: 'codeName',
+  parent: { property: 'poll', objectType: 'polls.poll' },
+})
+export class PollAnswer {
+  @PrimaryKey() id!: number;
+  @Property() codeName!: string;
+  @Property() text!: string;
+  @ManyToOne(() => Poll) poll!: Rel<Poll>;
+}
+
+@Entity({ tableName: 't_vote' })
+@IntegrationObject({ objectType: 'polls.vote', codeName: 'voter' })
+export class Vote {
+  @PrimaryKey() id!: number;
+  @Property() voter!: string;
+  @ManyToOne(() => PollAnswer) answer!: Rel<PollAnswer>;
+}
+
 @Entity({ tableName: 't_document' })
 @IntegrationDocument({
   className: 'className',
@@ -33,6 +81,7 @@ export class Role {
   culture: 'culture',
   nodeGuid: 'nodeGuid',
   site: 'site.name',
+  children: ['tags'],
 })
 export class Page {
   @PrimaryKey() id!: number;
@@ -42,6 +91,7 @@ export class Page {
   @Property() nodeGuid!: string;
   @Property() title!: string;
   @ManyToOne(() => Site, { nullable: true }) site?: Rel<Site> | null;
+  @ManyToOne(() => Page, { nullable: true }) parent?: Rel<Page> | null;
   @OneToMany(() => PageTag, (t) => t.page) tags = new Collection<PageTag>(this);
 }
 
@@ -59,4 +109,4 @@ export class Note {
   @Property() text!: string;
 }
 
-export const TEST_ENTITIES = [Site, User, Role, Page, PageTag, Note];
+export const TEST_ENTITIES = [Site, User, Role, UserRole, Poll, PollAnswer, Vote, Page, PageTag, Note];

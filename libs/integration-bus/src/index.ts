@@ -84,3 +84,5 @@ export { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
 export { ConnectorBusyError } from './errors/connector-busy.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
+export { TranslationError } from './errors/translation.error.js';
+export type { ExternalColumns } from './translation/external-translator.js';

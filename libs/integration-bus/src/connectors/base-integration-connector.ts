@@ -7,6 +7,8 @@ import type { AbstractIntegrationSubscription } from '../subscriptions/abstract-
 import { DocumentIntegrationSubscription } from '../subscriptions/document-integration-subscription.js';
 import { ObjectIntegrationSubscription } from '../subscriptions/object-integration-subscription.js';
 import { toSubscription, type SubscriptionInput } from '../subscriptions/subscription-input.js';
+import { translateToExternal } from '../translation/external-translator.js';
+import type { TranslationHelper } from '../translation/translation-helper.js';
 import { connectorRuntime } from './connector-runtime.js';
 
 /** Options of the `subscribeTo…` helpers. */
@@ -122,6 +124,22 @@ export abstract class BaseIntegrationConnector {
     throw new Error(
       `${this.constructor.name} must override getInternalDocumentParams() to translate ${className} ${id}.`,
     );
+  }
+
+  /**
+   * The object's columns with each foreign key replaced by its external id, found through
+   * `getExternalObjectId` / `getExternalDocumentId` from the task's translation records; with
+   * `processChildren`, the Snapshot children too (as arrays under their collection names).
+   * Recommended order for Snapshot tasks: translate without children, save the main object,
+   * translate with children, then process the children. Throws a `TranslationError` when a key
+   * points at an object that no longer existed when the task was logged.
+   */
+  translateColumnsToExternal(
+    obj: object,
+    translations: TranslationHelper,
+    processChildren = false,
+  ): Promise<Record<string, unknown>> {
+    return translateToExternal(this, obj, translations, processChildren);
   }
 
   /** Forgets the external ids cached by `translateColumnsToExternal`. */

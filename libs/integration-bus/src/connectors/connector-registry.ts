@@ -16,6 +16,7 @@ export interface LoadedConnector {
   className: string;
   instance: BaseIntegrationConnector;
   subscriptions: readonly RegisteredSubscription[];
+  clearTranslationsAfterEachTask: boolean;
 }
 
 /** A connector provider as the explorer found it, with its decorator subscriptions. */
@@ -70,6 +71,7 @@ export class ConnectorRegistry {
         className: instance.constructor.name,
         instance,
         subscriptions: runtime.subscriptions,
+        clearTranslationsAfterEachTask: metadata.clearTranslationsAfterEachTask,
       });
     }
     await this.store.ensure(

@@ -7,6 +7,11 @@ export interface ConnectorOptions {
   displayName?: string;
   /** Whether the connector row is created enabled (an existing row keeps its own). Default: `true`. */
   enabled?: boolean;
+  /**
+   * Forget the external ids cached by `translateColumnsToExternal` after each task, so code-name
+   * collisions between tasks cannot leak. Default: `true`.
+   */
+  clearTranslationsAfterEachTask?: boolean;
 }
 
 /** Metadata `@Connector` stores on the class. */
@@ -28,6 +33,7 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     codeName,
     displayName: options.displayName ?? codeName,
     enabled: options.enabled ?? true,
+    clearTranslationsAfterEachTask: options.clearTranslationsAfterEachTask ?? true,
   };
   return applyDecorators(Injectable(), SetMetadata(CONNECTOR_METADATA, metadata));
 }

@@ -25,7 +25,7 @@ import { TaskStore, type BatchCompletion, type QueuedSynchronization } from '../
 import { SettingsService } from '../settings/settings.service.js';
 import { SerialRunner } from '../support/serial-runner.js';
 import { TranslationHelper } from '../translation/translation-helper.js';
-import { rebuildEntity } from './entity-snapshot.js';
+import { rebuildTaskObject } from '../translation/task-object.js';
 import {
   addCounts,
   emptyCounts,
@@ -230,6 +230,7 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
       return { result: IntegrationProcessResult.SkipNow, errorMessage: null };
     }
     const outcome = await invokeConnector(connector, row.handler, task, false);
+    if (connector.clearTranslationsAfterEachTask) connector.instance.clearInternalTranslations();
     await this.events.after(
       IntegrationEvents.ProcessInternalTask.After,
       new IntegrationTaskEvent(
@@ -254,7 +255,7 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
       objectType: row.objectType,
       siteName: row.siteName,
       time: new Date(row.createdAt),
-      object: data.entity ? rebuildEntity(this.orm.em, data.entity, data.fields) : { ...data.fields },
+      object: rebuildTaskObject(this.orm.em, data),
       translations: new TranslationHelper(data.translations ?? []),
       isDocument: isDocumentTaskType(row.taskType),
       attempt: row.attempts + 1,

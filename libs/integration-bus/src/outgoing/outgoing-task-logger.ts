@@ -21,10 +21,13 @@ import {
   type IntegrationDescriptor,
   type IntegrationSubject,
 } from '../metadata/integration-subject.js';
-import type { SqlExecutor } from '../persistence/bus-database.js';
 import { TaskStore, type NewTask } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { snapshotFields } from './entity-snapshot.js';
+import { TaskDataType } from '../enums/task-data-type.enum.js';
+import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
+import type { TaskPayload } from '../persistence/task-payload.js';
+import { EntityRowReader } from '../translation/entity-row-reader.js';
+import { SnapshotBuilder } from '../translation/snapshot-builder.js';
 import { OutgoingProcessor } from './outgoing-processor.js';
 import { SyncTaskDispatcher, type SyncDelivery } from './sync-task-dispatcher.js';
 
@@ -35,8 +38,8 @@ export interface OutgoingChange {
   /** MikroORM metadata of the entity, `undefined` for a plain object. */
   meta: EntityMetadata | undefined;
   matches: ConnectorMatch[];
-  /** Fields captured when the change was seen (deletes: before the row is gone). */
-  fields?: Record<string, unknown>;
+  /** Data captured when the change was seen (deletes: before the rows are gone). */
+  payload?: TaskPayload;
 }
 
 const CHANGE_TASK_TYPES: Record<string, [object: TaskType, document: TaskType]> = {
@@ -62,6 +65,8 @@ const VERBS: Partial<Record<TaskType, string>> = {
 };
 
 type AfterCommitWork = () => Promise<void>;
+
+const DATA_TYPE_ORDER = [TaskDataType.Snapshot, TaskDataType.SimpleSnapshot, TaskDataType.Simple];
 
 /** What logging some changes produced. */
 export interface LoggedChanges {
@@ -99,6 +104,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     private readonly events: IntegrationEventPublisher,
     private readonly processor: OutgoingProcessor,
     private readonly dispatcher: SyncTaskDispatcher,
+    private readonly db: BusDatabase,
   ) {}
 
   onModuleInit(): void {
@@ -120,11 +126,12 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       const taskType = taskTypes[descriptor.isDocument ? 1 : 0];
       const matches = await this.registry.match(subject, taskType);
       if (matches.length === 0) continue;
-      const fields =
+      // A delete's rows (its children's too) are gone once the flush has run: capture them now.
+      const payload =
         changeSet.type === ChangeSetType.DELETE
-          ? snapshotFields(changeSet.entity, changeSet.meta)
+          ? await this.snapshot(changeSet.meta, changeSet.entity, matches, this.db.pool)
           : undefined;
-      changes.push({ subject, taskType, meta: changeSet.meta, matches, fields });
+      changes.push({ subject, taskType, meta: changeSet.meta, matches, payload });
     }
     if (changes.length > 0) this.#pending.set(uow, [...(this.#pending.get(uow) ?? []), ...changes]);
   }
@@ -176,7 +183,11 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
   async log(changes: readonly OutgoingChange[], trx: SqlExecutor | undefined): Promise<LoggedChanges> {
     const queued: { task: NewTask; info: IntegrationTaskInfo; object: object }[] = [];
     const syncDeliveries: SyncDelivery[] = [];
+    const reader = trx ?? this.db.pool;
     for (const change of changes) {
+      change.payload ??= change.meta
+        ? await this.snapshot(change.meta, change.subject.entity, change.matches, reader)
+        : { entity: null, fields: { ...change.subject.entity }, translations: [], children: {} };
       const sync = change.matches.filter((m) => !isAsyncProcessType(m.processType));
       if (sync.length > 0)
         syncDeliveries.push({ subject: change.subject, taskType: change.taskType, matches: sync });
@@ -231,7 +242,8 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     matches: ConnectorMatch[],
   ): NewTask {
     const { subject, meta } = change;
-    const fields = change.fields ?? (meta ? snapshotFields(subject.entity, meta) : { ...subject.entity });
+    const data = SnapshotBuilder.narrow(change.payload!, dataTypeOf(processType));
+    const { fields } = data;
     const objectId = meta ? primaryKeyString(meta, fields) : null;
     const name = subject.isDocument ? subject.aliasPath : `'${subject.codeName ?? objectId ?? ''}'`;
     const label = subject.isDocument ? '' : ` ${meta?.className ?? subject.objectType}`;
@@ -248,9 +260,24 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       isInbound: false,
       dataType: dataTypeOf(processType),
       processType,
-      data: { entity: meta?.className ?? null, fields, translations: [], children: {} },
+      data,
       synchronizations: matches.map((m) => ({ connectorId: m.connectorId, handler: m.handler })),
     };
+  }
+
+  /** Captures the change's data at the richest data type any of its async connectors needs. */
+  private async snapshot(
+    meta: EntityMetadata,
+    entity: object,
+    matches: ConnectorMatch[],
+    db: SqlExecutor,
+  ): Promise<TaskPayload | undefined> {
+    const dataTypes = matches
+      .filter((m) => isAsyncProcessType(m.processType))
+      .map((m) => dataTypeOf(m.processType));
+    if (dataTypes.length === 0) return undefined;
+    const richest = DATA_TYPE_ORDER.find((d) => dataTypes.includes(d))!;
+    return new SnapshotBuilder(new EntityRowReader(db)).build(meta, entity, richest);
   }
 
   private descriptorOf(meta: EntityMetadata): IntegrationDescriptor | undefined {

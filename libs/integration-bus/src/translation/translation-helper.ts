@@ -1,3 +1,4 @@
+import { payloadOf } from './task-object.js';
 import type { TranslationRecord } from './translation-record.js';
 
 /** The translation records a task carries, queryable by referenced object. */
@@ -6,6 +7,14 @@ export class TranslationHelper {
 
   constructor(records: readonly TranslationRecord[] = []) {
     this.#records = records;
+  }
+
+  /**
+   * The records of any object rebuilt from a task: the task's object or one of its Snapshot
+   * children (empty for anything else).
+   */
+  static for(obj: object): TranslationHelper {
+    return new TranslationHelper(payloadOf(obj)?.translations ?? []);
   }
 
   /** Every record, in the order the references were found. */

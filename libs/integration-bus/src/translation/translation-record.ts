@@ -7,7 +7,9 @@ export interface TranslationRecord {
   /** Name of the foreign-key property on the referring entity. */
   property: string;
   isDocument: boolean;
+  /** Object type, or the document's class name. */
   objectType: string;
+  /** The referenced primary key, as stored in the foreign key. */
   id: string | number;
   codeName: string | null;
   siteName: string | null;
@@ -16,4 +18,8 @@ export interface TranslationRecord {
   groupId: string | number | null;
   nodeGuid: string | null;
   culture: string | null;
+  /** Documents: whether the key points at the node (culture-independent) rather than the document. */
+  referencesNode: boolean;
+  /** The referenced row did not exist when the task was logged (a dangling foreign key). */
+  missing: boolean;
 }
