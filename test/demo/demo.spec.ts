@@ -25,7 +25,7 @@ async function startDemo(options: { autoSync: boolean }): Promise<RunningDemo> {
   const pool = new Pool({ connectionString: db.url, max: 2 });
   return {
     app,
-    url: (await app.getUrl()).replace('[::1]', '127.0.0.1'),
+    url: await app.getUrl(),
     pool,
     close: async () => {
       await app.close();
@@ -107,7 +107,7 @@ describe('demo app', () => {
     expect((await call(demo, 'DELETE', `/api/users/${userId}`)).status).toBe(204);
     expect((await call(demo, 'GET', '/api/users')).json).toEqual([]);
 
-    const counts = await demo.app.get(IntegrationBus).processOutgoingTasks('SampleIntegrationConnector');
+    const counts = await demo.app.get(IntegrationBus).processOutgoingTasks();
     expect(counts[IntegrationProcessResult.OK]).toBe(5);
 
     const entries = await entriesOf(demo, 'SampleIntegrationConnector');
@@ -210,6 +210,34 @@ describe('demo app', () => {
     // A row that made it leaves its staging table; the refused one stays for someone to fix.
     expect(await count(demo, 'select 1 from mynamespace_usersync')).toBe(0);
     expect(await count(demo, 'select 1 from mynamespace_emailpreferencesync')).toBe(1);
+  });
+});
+
+describe('demo app conflicts', () => {
+  let demo: RunningDemo;
+  beforeAll(async () => {
+    demo = await startDemo({ autoSync: false });
+  });
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  it('answers 409 to a duplicate code name or a delete of a referenced row, and logs nothing', async () => {
+    const site = await call(demo, 'POST', '/api/sites', { name: 'main' });
+    const user = await call(demo, 'POST', '/api/users', { userName: 'antonio', siteName: 'main' });
+    const root = await call(demo, 'POST', '/api/documents', { title: 'Home', siteName: 'main' });
+    await call(demo, 'POST', '/api/documents', { title: 'News', parentId: root.json.id });
+    const tasksBefore = await count(demo, 'select 1 from integration_task');
+
+    expect((await call(demo, 'POST', '/api/users', { userName: 'antonio' })).status).toBe(409);
+    expect((await call(demo, 'DELETE', `/api/sites/${site.json.id as number}`)).status).toBe(409);
+    expect((await call(demo, 'DELETE', `/api/documents/${root.json.id as number}`)).status).toBe(409);
+    expect((await call(demo, 'PATCH', '/api/users/999', { firstName: 'Nobody' })).status).toBe(404);
+
+    expect(await count(demo, 'select 1 from integration_task')).toBe(tasksBefore);
+    expect((await call(demo, 'GET', `/api/users`)).json).toEqual([
+      expect.objectContaining({ id: user.json.id }),
+    ]);
   });
 });
 

@@ -75,7 +75,8 @@ export class Fields {
   private static checked(values: Record<string, unknown>, allowed: readonly string[], where: string): Fields {
     for (const key of Object.keys(values)) {
       if (!allowed.includes(key)) {
-        throw new FieldError(key, `is not a known field (expected: ${allowed.join(', ')})`);
+        const kind = where === 'query' ? 'query parameter' : 'field';
+        throw new FieldError(key, `is not a known ${kind} (expected: ${allowed.join(', ')})`);
       }
     }
     return new Fields(values, where);
