@@ -172,6 +172,14 @@ describe('asynchronous processing (R-OUT-6)', () => {
     expect(await t.sql(`select * from integration_sync_log`)).toEqual([]);
   });
 
+  it('SkipNow with a message keeps the message on the row without counting a failure', async () => {
+    await createUsers('later');
+    first.control.respond = () => ({ result: R.SkipNow, errorMessage: 'account not open yet' });
+    await t.bus.processOutgoingTasks('First');
+    expect(await queued('First')).toEqual([{ user_name: 'later', attempts: 0, error_message: 'account not open yet' }]);
+    expect(await t.sql(`select * from integration_sync_log`)).toEqual([]);
+  });
+
   it('an answer that is not a result is an Error naming the method', async () => {
     await createUsers('odd');
     first.control.respond = () => 'DONE' as IntegrationProcessResult;

@@ -21,6 +21,8 @@ import { ConnectorStore } from './persistence/connector.store.js';
 import { EventLogStore } from './persistence/event-log.store.js';
 import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities.js';
 import { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+import { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
+import { ConnectorLease } from './connectors/connector-lease.js';
 import { SettingStore } from './persistence/setting.store.js';
 import { TaskStore } from './persistence/task.store.js';
 import { SettingsService } from './settings/settings.service.js';
@@ -48,6 +50,7 @@ const resolvedOptions: Provider = {
     SettingsService,
     ConnectorRegistry,
     ConnectorExplorer,
+    ConnectorLease,
     IntegrationEventPublisher,
     SyncTaskDispatcher,
     OutgoingProcessor,
@@ -64,5 +67,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
   /** The bus's migrations, for the host's MikroORM `migrations.migrationsList`. */
   static readonly migrations: MigrationObject[] = [
     { name: 'Migration20261124000000_IntegrationBus', class: Migration20261124000000IntegrationBus },
+    { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
   ];
 }

@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -20,7 +18,7 @@ import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import { ConnectorStore } from '../persistence/connector.store.js';
+import { ConnectorLease } from '../connectors/connector-lease.js';
 import { TaskStore, type BatchCompletion, type QueuedSynchronization } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { SerialRunner } from '../support/serial-runner.js';
@@ -47,7 +45,6 @@ import type { OutgoingTask } from './outgoing-task.interface.js';
 @Injectable()
 export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly #logger = new Logger('IntegrationBus');
-  readonly #owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly #runners = new Map<number, SerialRunner<ResultCounts>>();
   #sweep: NodeJS.Timeout | undefined;
   #stopping = false;
@@ -57,7 +54,7 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
     private readonly tasks: TaskStore,
-    private readonly connectors: ConnectorStore,
+    private readonly lease: ConnectorLease,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
@@ -111,7 +108,7 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
     const counts = emptyCounts();
     for (const { connector, connectorId } of targets) {
       const outcome = await this.runnerFor(connectorId).exclusive(() =>
-        this.withLease(connector, connectorId, async () => {
+        this.lease.run('outgoing', connectorId, connector.codeName, async () => {
           const row = await this.tasks.findOne(connectorId, taskId);
           if (!row) return null;
           const result = await this.processRow(connector, row);
@@ -157,7 +154,7 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
     if (!target) return counts;
     try {
-      await this.withLease(target.connector, connectorId, async () => {
+      await this.lease.run('outgoing', connectorId, target.connector.codeName, async () => {
         let cursor = '0';
         for (;;) {
           const batch = await this.tasks.fetchBatch(connectorId, false, cursor, this.options.batchSize);
@@ -182,32 +179,6 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
       // Another instance is processing this connector; it will see our tasks.
     }
     return counts;
-  }
-
-  private async withLease<T>(
-    connector: LoadedConnector,
-    connectorId: number,
-    work: () => Promise<T>,
-  ): Promise<T> {
-    const { leaseMs } = this.options;
-    if (!(await this.connectors.claimLease(connectorId, this.#owner, leaseMs))) {
-      throw new ConnectorBusyError(connector.codeName);
-    }
-    const renewal = setInterval(
-      () => {
-        this.connectors.renewLease(connectorId, this.#owner, leaseMs).catch((error: unknown) => {
-          this.#logger.warn(`Could not renew the lease of ${connector.codeName}: ${describeError(error)}`);
-        });
-      },
-      Math.floor(leaseMs / 3),
-    );
-    renewal.unref();
-    try {
-      return await work();
-    } finally {
-      clearInterval(renewal);
-      await this.connectors.releaseLease(connectorId, this.#owner);
-    }
   }
 
   /** Rebuilds a queued task, runs the Before/After events around the connector call. */
@@ -266,14 +237,14 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
 function completionOf(
   results: readonly { row: QueuedSynchronization; outcome: NormalizedOutcome }[],
 ): BatchCompletion {
-  const completion: BatchCompletion = { done: [], failed: [] };
+  const completion: BatchCompletion = { done: [], failed: [], postponed: [] };
   for (const { row, outcome } of results) {
     if (outcome.result === IntegrationProcessResult.OK) {
       completion.done.push({ syncId: row.syncId, taskId: row.taskId });
-    } else if (
-      outcome.result === IntegrationProcessResult.Error ||
-      outcome.result === IntegrationProcessResult.ErrorAndSkip
-    ) {
+    } else if (outcome.result === IntegrationProcessResult.SkipNow) {
+      // Not a failure: no attempt counted, nothing in the sync log; the message only says why it waits.
+      if (outcome.errorMessage) completion.postponed!.push({ syncId: row.syncId, message: outcome.errorMessage });
+    } else {
       completion.failed.push({ syncId: row.syncId, errorMessage: outcome.errorMessage ?? outcome.result });
     }
   }

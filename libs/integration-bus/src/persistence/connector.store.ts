@@ -12,7 +12,15 @@ export interface ConnectorRecord {
 
 const COLUMNS = `id, code_name as "codeName", display_name as "displayName", class_name as "className", enabled`;
 
-/** SQL over `integration_connector`, including the processing lease of R-OUT-7. */
+/** Which queue of a connector a processing lease covers: each direction has its own. */
+export type LeaseDirection = 'outgoing' | 'incoming';
+
+const LEASE_COLUMNS: Record<LeaseDirection, { owner: string; until: string }> = {
+  outgoing: { owner: 'lease_owner', until: 'lease_until' },
+  incoming: { owner: 'incoming_lease_owner', until: 'incoming_lease_until' },
+};
+
+/** SQL over `integration_connector`, including the processing leases of R-OUT-7. */
 @Injectable()
 export class ConnectorStore {
   constructor(private readonly db: BusDatabase) {}
@@ -59,12 +67,13 @@ export class ConnectorStore {
    * Takes the connector's processing lease if it is free, expired, or already ours. A crashed
    * instance's lease simply runs out, so no connector stays blocked longer than `leaseMs`.
    */
-  async claimLease(connectorId: number, owner: string, leaseMs: number): Promise<boolean> {
+  async claimLease(direction: LeaseDirection, connectorId: number, owner: string, leaseMs: number): Promise<boolean> {
+    const c = LEASE_COLUMNS[direction];
     const rows = await sqlRows(
       this.db.pool,
       `update integration_connector
-          set lease_owner = $2, lease_until = clock_timestamp() + make_interval(secs => $3::float8 / 1000)
-        where id = $1 and (lease_owner is null or lease_owner = $2 or lease_until < clock_timestamp())
+          set ${c.owner} = $2, ${c.until} = clock_timestamp() + make_interval(secs => $3::float8 / 1000)
+        where id = $1 and (${c.owner} is null or ${c.owner} = $2 or ${c.until} < clock_timestamp())
         returning id`,
       [connectorId, owner, leaseMs],
     );
@@ -72,21 +81,23 @@ export class ConnectorStore {
   }
 
   /** Extends our lease; `false` when another instance took it over. */
-  async renewLease(connectorId: number, owner: string, leaseMs: number): Promise<boolean> {
+  async renewLease(direction: LeaseDirection, connectorId: number, owner: string, leaseMs: number): Promise<boolean> {
+    const c = LEASE_COLUMNS[direction];
     const rows = await sqlRows(
       this.db.pool,
       `update integration_connector
-          set lease_until = clock_timestamp() + make_interval(secs => $3::float8 / 1000)
-        where id = $1 and lease_owner = $2 returning id`,
+          set ${c.until} = clock_timestamp() + make_interval(secs => $3::float8 / 1000)
+        where id = $1 and ${c.owner} = $2 returning id`,
       [connectorId, owner, leaseMs],
     );
     return rows.length === 1;
   }
 
-  async releaseLease(connectorId: number, owner: string): Promise<void> {
+  async releaseLease(direction: LeaseDirection, connectorId: number, owner: string): Promise<void> {
+    const c = LEASE_COLUMNS[direction];
     await sqlRows(
       this.db.pool,
-      `update integration_connector set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2`,
+      `update integration_connector set ${c.owner} = null, ${c.until} = null where id = $1 and ${c.owner} = $2`,
       [connectorId, owner],
     );
   }

@@ -15,6 +15,8 @@ export interface IntegrationConnectorRow {
   enabled: boolean;
   leaseOwner?: string | null;
   leaseUntil?: Date | null;
+  incomingLeaseOwner?: string | null;
+  incomingLeaseUntil?: Date | null;
   createdAt: Date;
 }
 
@@ -90,6 +92,8 @@ export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorR
     enabled: { type: 'boolean', default: true },
     leaseOwner: { type: 'string', length: 100, nullable: true },
     leaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    incomingLeaseOwner: { type: 'string', length: 100, nullable: true },
+    incomingLeaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     createdAt: { type: 'datetime', ...now },
   },
 });

@@ -41,23 +41,29 @@ export class Migration20261124000000IntegrationBus extends Migration {
     );`);
     this.addSql(`create table "integration_synchronization" (
       "id" bigserial primary key,
-      "task_id" bigint not null references "integration_task" ("id") on delete cascade,
-      "connector_id" int not null references "integration_connector" ("id") on delete cascade,
+      "task_id" bigint not null,
+      "connector_id" int not null,
       "handler" varchar(200) null,
       "attempts" int not null default 0,
       "last_run" timestamptz null,
       "error_message" text null,
       "next_attempt_at" timestamptz null,
-      constraint "integration_synchronization_connector_task_unique" unique ("connector_id", "task_id")
+      constraint "integration_synchronization_connector_task_unique" unique ("connector_id", "task_id"),
+      constraint "integration_synchronization_task_id_foreign" foreign key ("task_id")
+        references "integration_task" ("id") on update cascade on delete cascade,
+      constraint "integration_synchronization_connector_id_foreign" foreign key ("connector_id")
+        references "integration_connector" ("id") on update cascade on delete cascade
     );`);
     this.addSql(
       `create index "integration_synchronization_task_id_index" on "integration_synchronization" ("task_id");`,
     );
     this.addSql(`create table "integration_sync_log" (
       "id" bigserial primary key,
-      "synchronization_id" bigint not null references "integration_synchronization" ("id") on delete cascade,
+      "synchronization_id" bigint not null,
       "time" timestamptz not null default now(),
-      "error_message" text not null
+      "error_message" text not null,
+      constraint "integration_sync_log_synchronization_id_foreign" foreign key ("synchronization_id")
+        references "integration_synchronization" ("id") on update cascade on delete cascade
     );`);
     this.addSql(
       `create index "integration_sync_log_synchronization_id_index" on "integration_sync_log" ("synchronization_id");`,

@@ -47,6 +47,8 @@ export interface BatchCompletion {
   done: { syncId: string; taskId: string }[];
   /** Synchronizations that failed: attempts + 1, message on the row and in the sync log. */
   failed: { syncId: string; errorMessage: string }[];
+  /** Synchronizations put off (SkipNow) with a message: shown on the row, not counted as a failure. */
+  postponed?: { syncId: string; message: string }[];
 }
 
 const SELECT_QUEUED = `
@@ -165,7 +167,8 @@ export class TaskStore {
    * finishing the same task at once cannot both leave it behind with no synchronization.
    */
   async complete(batch: BatchCompletion, extra?: (trx: SqlExecutor) => Promise<void>): Promise<void> {
-    if (batch.done.length === 0 && batch.failed.length === 0 && !extra) return;
+    const postponed = batch.postponed ?? [];
+    if (batch.done.length === 0 && batch.failed.length === 0 && postponed.length === 0 && !extra) return;
     await this.db.transaction(async (trx) => {
       if (batch.done.length > 0) {
         const taskIds = [...new Set(batch.done.map((d) => d.taskId))];
@@ -193,6 +196,14 @@ export class TaskStore {
                         from f where s.id = f.id returning s.id, f.message)
            insert into integration_sync_log (synchronization_id, error_message) select id, message from u`,
           [batch.failed.map((f) => f.syncId), batch.failed.map((f) => f.errorMessage)],
+        );
+      }
+      if (postponed.length > 0) {
+        await sqlRows(
+          trx,
+          `update integration_synchronization s set last_run = now(), error_message = p.message
+             from unnest($1::bigint[], $2::text[]) as p(id, message) where s.id = p.id`,
+          [postponed.map((p) => p.syncId), postponed.map((p) => p.message)],
         );
       }
       await extra?.(trx);
