@@ -1,4 +1,4 @@
-import type { INestApplication, Provider } from '@nestjs/common';
+import type { INestApplication, ModuleMetadata, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -36,6 +36,7 @@ export interface BusTestApp {
 export async function createBusApp(options: {
   databaseUrl: string;
   providers?: Provider[];
+  imports?: NonNullable<ModuleMetadata['imports']>;
   bus?: IntegrationBusModuleOptions;
   migrate?: boolean;
 }): Promise<BusTestApp> {
@@ -53,7 +54,12 @@ export async function createBusApp(options: {
         pool: { min: 0, max: 8 },
       }),
       EventEmitterModule.forRoot(),
-      IntegrationBusModule.forRoot({ outgoing: { sweepIntervalMs: 0 }, ...options.bus }),
+      IntegrationBusModule.forRoot({
+        outgoing: { sweepIntervalMs: 0 },
+        incoming: { enabled: false },
+        ...options.bus,
+      }),
+      ...(options.imports ?? []),
     ],
     providers: options.providers ?? [],
   }).compile();

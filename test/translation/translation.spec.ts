@@ -265,14 +265,14 @@ describe('data types (R-OUT-9)', () => {
   });
 });
 
-describe('translateColumnsToExternal (R-OUT-10)', () => {
-  async function createPoll(codeName: string, answers: string[]): Promise<void> {
-    const em = t.em();
-    const poll = em.create(Poll, { codeName, question: `${codeName}?` });
-    for (const a of answers) em.create(PollAnswer, { codeName: `${codeName}-${a}`, text: a, poll });
-    await em.flush();
-  }
+async function createPoll(codeName: string, answers: string[]): Promise<void> {
+  const em = t.em();
+  const poll = em.create(Poll, { codeName, question: `${codeName}?` });
+  for (const a of answers) em.create(PollAnswer, { codeName: `${codeName}-${a}`, text: a, poll });
+  await em.flush();
+}
 
+describe('translateColumnsToExternal (R-OUT-10)', () => {
   it('follows the recommended order: main object first, then the children with the new parent id', async () => {
     await createPoll('colour', ['red', 'blue']);
     await t.bus.processOutgoingTasks('ExternalPolls');

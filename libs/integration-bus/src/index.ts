@@ -65,6 +65,8 @@ export { IntegrationProcessType } from './enums/integration-process-type.enum.js
 // Operating
 export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
 export type { ResultCounts } from './outgoing/invoke-connector.js';
+export type { ExternalTaskOptions } from './incoming/external-task-logger.js';
+export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
@@ -74,6 +76,7 @@ export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integra
 
 // Persistence
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors
@@ -82,6 +85,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { InvalidConnectorError } from './errors/invalid-connector.error.js';
 export { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
 export { ConnectorBusyError } from './errors/connector-busy.error.js';
+export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { TranslationError } from './errors/translation.error.js';

@@ -23,6 +23,10 @@ import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities
 import { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
 import { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 import { ConnectorLease } from './connectors/connector-lease.js';
+import { ExternalTaskLogger } from './incoming/external-task-logger.js';
+import { IncomingApplier } from './incoming/incoming-applier.js';
+import { IncomingProcessor } from './incoming/incoming-processor.js';
+import { IncomingScheduler } from './incoming/incoming-scheduler.js';
 import { SettingStore } from './persistence/setting.store.js';
 import { TaskStore } from './persistence/task.store.js';
 import { SettingsService } from './settings/settings.service.js';
@@ -55,6 +59,10 @@ const resolvedOptions: Provider = {
     SyncTaskDispatcher,
     OutgoingProcessor,
     OutgoingTaskLogger,
+    ExternalTaskLogger,
+    IncomingApplier,
+    IncomingProcessor,
+    IncomingScheduler,
     IntegrationBus,
     IntegrationEventLog,
   ],

@@ -4,6 +4,10 @@ import { ConnectorRegistry, type ConnectorStatus } from './connectors/connector-
 import { TaskType } from './enums/task-type.enum.js';
 import { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
 import { IntegrationBusError } from './errors/integration-bus.error.js';
+import { TaskNotFoundError } from './errors/task-not-found.error.js';
+import type { IntegrationTaskInfo } from './events/integration-task-event.js';
+import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/external-task-logger.js';
+import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import {
   describeEntity,
@@ -40,6 +44,8 @@ export class IntegrationBus {
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
     private readonly tasks: TaskStore,
+    private readonly externalLogger: ExternalTaskLogger,
+    private readonly incoming: IncomingProcessor,
   ) {}
 
   /**
@@ -88,9 +94,37 @@ export class IntegrationBus {
     return this.processor.process(connectorName);
   }
 
-  /** Processes one task now for one connector, or for every connector it is queued for. */
-  synchronizeTask(taskId: number, connectorName?: string): Promise<ResultCounts> {
-    return this.processor.synchronizeTask(taskId, connectorName);
+  /**
+   * Processes one task now, for one connector or for every connector it is queued for. An incoming
+   * task in the Error state is reset to Default first (R-IN-3).
+   */
+  async synchronizeTask(taskId: number, connectorName?: string): Promise<ResultCounts> {
+    const direction = await this.tasks.direction(taskId);
+    if (!direction) throw new TaskNotFoundError(taskId, connectorName);
+    return direction === 'incoming'
+      ? this.incoming.synchronizeTask(taskId, connectorName)
+      : this.processor.synchronizeTask(taskId, connectorName);
+  }
+
+  /**
+   * Logs an incoming task for a connector (R-IN-1): the connector's `prepareInternalObject` turns
+   * `obj` into a local entity (unless it already is one) and, for SimpleSnapshot and Snapshot,
+   * `getInternalObjectParams` / `getInternalDocumentParams` describe its foreign keys.
+   * @returns the logged task, or `null` when nothing was logged (incoming logging off, the
+   *   connector returned `null`, or a LogExternalTask.Before listener cancelled)
+   * @throws ConnectorNotFoundError for an unknown connector, ConnectorDisabledError for a disabled one
+   */
+  processExternalTask(
+    connectorName: string,
+    obj: unknown,
+    options: ExternalTaskOptions,
+  ): Promise<IntegrationTaskInfo | null> {
+    return this.externalLogger.log(connectorName, obj, options);
+  }
+
+  /** Processes the incoming queue of one connector or of all; resolves when the run is over. */
+  processIncomingTasks(connectorName?: string): Promise<ResultCounts> {
+    return this.incoming.process(connectorName);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type {
   IntegrationBusModuleOptions,
@@ -46,10 +47,17 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
   if (!/^[A-Za-z0-9_\-/]+$/.test(path)) {
     throw new InvalidOptionsError(`http.path may hold letters, digits, '-', '_' and '/', got "${path}".`);
   }
+  const cron = optionalString(options.incoming?.cron, 'incoming.cron') ?? '0 * * * * *';
+  const cronCheck = validateCronExpression(cron);
+  if (!cronCheck.valid) {
+    throw new InvalidOptionsError(
+      `incoming.cron is not a cron expression: "${cron}" (${cronCheck.error?.message ?? 'invalid'}).`,
+    );
+  }
   return {
     settings,
     incoming: {
-      cron: optionalString(options.incoming?.cron, 'incoming.cron') ?? '0 * * * * *',
+      cron,
       enabled: boolean(options.incoming?.enabled, 'incoming.enabled', true),
     },
     outgoing: {

@@ -14,6 +14,10 @@ export interface IntegrationDocumentOptions {
   site?: string;
   /** Property holding the culture-independent node id; defaults to none. */
   nodeId?: string;
+  /** Boolean property set by incoming PublishDocument (and cleared by ArchiveDocument). */
+  published?: string;
+  /** Boolean property set by incoming ArchiveDocument (and cleared by PublishDocument). */
+  archived?: string;
   /** One-to-many collections carried in Snapshot mode. */
   children?: string[];
 }

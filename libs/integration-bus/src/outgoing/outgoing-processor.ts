@@ -243,7 +243,8 @@ function completionOf(
       completion.done.push({ syncId: row.syncId, taskId: row.taskId });
     } else if (outcome.result === IntegrationProcessResult.SkipNow) {
       // Not a failure: no attempt counted, nothing in the sync log; the message only says why it waits.
-      if (outcome.errorMessage) completion.postponed!.push({ syncId: row.syncId, message: outcome.errorMessage });
+      if (outcome.errorMessage)
+        completion.postponed!.push({ syncId: row.syncId, message: outcome.errorMessage });
     } else {
       completion.failed.push({ syncId: row.syncId, errorMessage: outcome.errorMessage ?? outcome.result });
     }

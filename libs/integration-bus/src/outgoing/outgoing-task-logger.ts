@@ -28,6 +28,7 @@ import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
+import { incomingOrigin } from '../incoming/incoming-origin.js';
 import { OutgoingProcessor } from './outgoing-processor.js';
 import { SyncTaskDispatcher, type SyncDelivery } from './sync-task-dispatcher.js';
 
@@ -124,7 +125,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       if (!enabled) return;
       const subject = describeEntity(changeSet.entity, descriptor);
       const taskType = taskTypes[descriptor.isDocument ? 1 : 0];
-      const matches = await this.registry.match(subject, taskType);
+      const matches = await this.registry.match(subject, taskType, incomingOrigin());
       if (matches.length === 0) continue;
       // A delete's rows (its children's too) are gone once the flush has run: capture them now.
       const payload =
@@ -173,7 +174,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
   /** Matches a change made outside a flush (`IntegrationBus.logInternalTask`). */
   async matchChange(subject: IntegrationSubject, taskType: TaskType): Promise<ConnectorMatch[]> {
     if (!(await this.settings.effective()).logOutgoing) return [];
-    return this.registry.match(subject, taskType);
+    return this.registry.match(subject, taskType, incomingOrigin());
   }
 
   /**

@@ -67,7 +67,12 @@ export class ConnectorStore {
    * Takes the connector's processing lease if it is free, expired, or already ours. A crashed
    * instance's lease simply runs out, so no connector stays blocked longer than `leaseMs`.
    */
-  async claimLease(direction: LeaseDirection, connectorId: number, owner: string, leaseMs: number): Promise<boolean> {
+  async claimLease(
+    direction: LeaseDirection,
+    connectorId: number,
+    owner: string,
+    leaseMs: number,
+  ): Promise<boolean> {
     const c = LEASE_COLUMNS[direction];
     const rows = await sqlRows(
       this.db.pool,
@@ -81,7 +86,12 @@ export class ConnectorStore {
   }
 
   /** Extends our lease; `false` when another instance took it over. */
-  async renewLease(direction: LeaseDirection, connectorId: number, owner: string, leaseMs: number): Promise<boolean> {
+  async renewLease(
+    direction: LeaseDirection,
+    connectorId: number,
+    owner: string,
+    leaseMs: number,
+  ): Promise<boolean> {
     const c = LEASE_COLUMNS[direction];
     const rows = await sqlRows(
       this.db.pool,

@@ -229,6 +229,24 @@ export class TaskStore {
     });
   }
 
+  /** Changes an incoming task's process type (SkipOnce → Default, Default → Error, Error → Default). */
+  async setProcessType(taskId: string | number, processType: string): Promise<void> {
+    await sqlRows(this.db.pool, `update integration_task set process_type = $2 where id = $1`, [
+      taskId,
+      processType,
+    ]);
+  }
+
+  /** Whether a task exists and which direction it belongs to. */
+  async direction(taskId: number): Promise<'incoming' | 'outgoing' | null> {
+    const [row] = await sqlRows<{ isInbound: boolean }>(
+      this.db.pool,
+      `select is_inbound as "isInbound" from integration_task where id = $1`,
+      [taskId],
+    );
+    return row ? (row.isInbound ? 'incoming' : 'outgoing') : null;
+  }
+
   /** Removes tasks no connector is queued for any more (left by a deleted connector). */
   async deleteOrphans(): Promise<number> {
     const rows = await sqlRows(

@@ -28,7 +28,7 @@ export class EntityRowReader {
     if (typeof value === 'object') {
       const target = Reference.unwrapReference(value as object);
       const wrapped = helper(target);
-      if (wrapped.__initialized) return snapshotFields(target, meta);
+      if (wrapped.isInitialized()) return snapshotFields(target, meta);
       return this.load(meta, wrapped.getPrimaryKey());
     }
     return this.load(meta, value);
