@@ -176,7 +176,9 @@ describe('asynchronous processing (R-OUT-6)', () => {
     await createUsers('later');
     first.control.respond = () => ({ result: R.SkipNow, errorMessage: 'account not open yet' });
     await t.bus.processOutgoingTasks('First');
-    expect(await queued('First')).toEqual([{ user_name: 'later', attempts: 0, error_message: 'account not open yet' }]);
+    expect(await queued('First')).toEqual([
+      { user_name: 'later', attempts: 0, error_message: 'account not open yet' },
+    ]);
     expect(await t.sql(`select * from integration_sync_log`)).toEqual([]);
   });
 
@@ -332,6 +334,36 @@ describe('triggers and the processing claim (R-OUT-7, R-OUT-8)', () => {
       await expectEventually(() => callLog.length === 2);
     } finally {
       await app.close();
+      await other.drop();
+    }
+  });
+
+  it('wakes other instances through LISTEN/NOTIFY when tasks are committed (b)', async () => {
+    const other = await createTestDatabase(inject('serverUrl'));
+    const callLog: CallLog = [];
+    const shared = recordingConnector('Shared', [{ objectType: 'cms.user' }], callLog);
+    // The writer never processes; the worker only learns of the task through the notification.
+    const writer = await createBusApp({
+      databaseUrl: other.url,
+      providers: [shared.provider],
+      bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
+    });
+    const worker = await createBusApp({
+      databaseUrl: other.url,
+      providers: [shared.provider],
+      bus: { outgoing: { processAfterCommit: true, sweepIntervalMs: 0 } },
+      migrate: false,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // the worker's LISTEN connection is up
+      const em = writer.em();
+      em.create(User, { userName: 'notified' });
+      await em.flush();
+      await expectEventually(() => callLog.length === 1);
+      expect((callLog[0]!.task.object as User).userName).toBe('notified');
+    } finally {
+      await worker.close();
+      await writer.close();
       await other.drop();
     }
   });

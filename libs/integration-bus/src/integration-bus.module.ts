@@ -15,6 +15,7 @@ import type { IntegrationBusModuleOptions } from './interfaces/integration-bus-o
 import { resolveOptions } from './interfaces/resolve-options.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { QueueListener } from './outgoing/queue-listener.js';
 import { SyncTaskDispatcher } from './outgoing/sync-task-dispatcher.js';
 import { BusDatabase } from './persistence/bus-database.js';
 import { ConnectorStore } from './persistence/connector.store.js';
@@ -59,6 +60,7 @@ const resolvedOptions: Provider = {
     SyncTaskDispatcher,
     OutgoingProcessor,
     OutgoingTaskLogger,
+    QueueListener,
     ExternalTaskLogger,
     IncomingApplier,
     IncomingProcessor,

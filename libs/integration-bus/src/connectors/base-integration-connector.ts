@@ -142,6 +142,25 @@ export abstract class BaseIntegrationConnector {
     return translateToExternal(this, obj, translations, processChildren);
   }
 
+  /**
+   * Asks the application at `serverUrl` (its root, e.g. `http://crm-sync.internal:3000`) to process
+   * its incoming tasks now, for this bus's `connectorName` argument or for all connectors: a `POST
+   * {serverUrl}/{http.path}/notify` with the notify token. The server answers at once and processes
+   * in the background (R-IN-5).
+   * @returns the HTTP status (202 when accepted); network failures reject
+   */
+  async requestTasksProcessing(serverUrl: string, connectorName?: string): Promise<number> {
+    const { path, token } = connectorRuntime(this).notify;
+    const url = new URL(`${serverUrl.replace(/\/+$/, '')}/${path}/notify`);
+    if (connectorName) url.searchParams.set('connectorName', connectorName);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
   /** Forgets the external ids cached by `translateColumnsToExternal`. */
   clearInternalTranslations(): void {
     connectorRuntime(this).translationCache.clear();

@@ -24,16 +24,24 @@ export class ConnectorLease {
   ) {}
 
   /** Runs `work` holding the lease; a `ConnectorBusyError` when another instance holds it. */
-  async run<T>(direction: LeaseDirection, connectorId: number, codeName: string, work: () => Promise<T>): Promise<T> {
+  async run<T>(
+    direction: LeaseDirection,
+    connectorId: number,
+    codeName: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
     const { leaseMs } = this.options;
     if (!(await this.store.claimLease(direction, connectorId, this.owner, leaseMs))) {
       throw new ConnectorBusyError(codeName);
     }
-    const renewal = setInterval(() => {
-      this.store.renewLease(direction, connectorId, this.owner, leaseMs).catch((error: unknown) => {
-        this.#logger.warn(`Could not renew the ${direction} lease of ${codeName}: ${describeError(error)}`);
-      });
-    }, Math.floor(leaseMs / 3));
+    const renewal = setInterval(
+      () => {
+        this.store.renewLease(direction, connectorId, this.owner, leaseMs).catch((error: unknown) => {
+          this.#logger.warn(`Could not renew the ${direction} lease of ${codeName}: ${describeError(error)}`);
+        });
+      },
+      Math.floor(leaseMs / 3),
+    );
     renewal.unref();
     try {
       return await work();

@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
+import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { processTypePriority, type TaskProcessType } from '../enums/task-process-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
@@ -50,7 +52,10 @@ export class ConnectorRegistry {
   readonly #loaded = new Map<string, LoadedConnector>();
   readonly #rows: RefreshingValue<Map<string, ConnectorRecord>>;
 
-  constructor(private readonly store: ConnectorStore) {
+  constructor(
+    private readonly store: ConnectorStore,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
+  ) {
     this.#rows = new RefreshingValue(
       async () => new Map((await this.store.list()).map((r) => [r.codeName, r])),
       ROWS_TTL_MS,
@@ -64,6 +69,7 @@ export class ConnectorRegistry {
       const runtime = connectorRuntime(instance);
       runtime.codeName = metadata.codeName;
       runtime.subscriptions = [...subscriptions];
+      runtime.notify = { path: this.options.http.path, token: this.options.http.notifyToken };
       await instance.onConnectorInit();
       this.#loaded.set(metadata.codeName, {
         codeName: metadata.codeName,

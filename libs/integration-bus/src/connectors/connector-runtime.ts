@@ -11,6 +11,8 @@ export interface ConnectorRuntime {
   codeName: string;
   subscriptions: RegisteredSubscription[];
   translationCache: Map<string, unknown>;
+  /** Where `requestTasksProcessing` sends its request: the API prefix and the notify token. */
+  notify: { path: string; token?: string };
 }
 
 const runtimes = new WeakMap<object, ConnectorRuntime>();
@@ -19,7 +21,12 @@ const runtimes = new WeakMap<object, ConnectorRuntime>();
 export function connectorRuntime(connector: object): ConnectorRuntime {
   let runtime = runtimes.get(connector);
   if (!runtime) {
-    runtime = { codeName: '', subscriptions: [], translationCache: new Map() };
+    runtime = {
+      codeName: '',
+      subscriptions: [],
+      translationCache: new Map(),
+      notify: { path: 'integration' },
+    };
     runtimes.set(connector, runtime);
   }
   return runtime;

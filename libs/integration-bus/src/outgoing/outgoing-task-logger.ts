@@ -9,6 +9,7 @@ import {
   type TransactionEventArgs,
   type UnitOfWork,
 } from '@mikro-orm/core';
+import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type ConnectorMatch } from '../connectors/connector-registry.js';
 import { dataTypeOf, isAsyncProcessType, type TaskProcessType } from '../enums/task-process-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
@@ -106,6 +107,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     private readonly processor: OutgoingProcessor,
     private readonly dispatcher: SyncTaskDispatcher,
     private readonly db: BusDatabase,
+    private readonly lease: ConnectorLease,
   ) {}
 
   onModuleInit(): void {
@@ -209,12 +211,10 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
         queued.push({ task, info, object: change.subject.entity });
       }
     }
+    const tasks = queued.map((q) => q.task);
     const ids = trx
-      ? await this.tasks.insert(
-          trx,
-          queued.map((q) => q.task),
-        )
-      : await this.tasks.insertOwnTransaction(queued.map((q) => q.task));
+      ? await this.tasks.insert(trx, tasks, this.lease.owner)
+      : await this.tasks.insertOwnTransaction(tasks, this.lease.owner);
     for (const q of queued) q.info.id = ids.get(q.task.guid) ?? 0;
     const touched = new Set(queued.flatMap((q) => q.task.synchronizations.map((s) => s.connectorId)));
     const afterCommit = async (): Promise<void> => {

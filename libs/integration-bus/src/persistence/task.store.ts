@@ -51,6 +51,9 @@ export interface BatchCompletion {
   postponed?: { syncId: string; message: string }[];
 }
 
+/** The LISTEN/NOTIFY channel on which instances announce new tasks. */
+export const QUEUE_CHANNEL = 'integration_bus_queue';
+
 const SELECT_QUEUED = `
   select s.id as "syncId", s.attempts, s.handler, t.id as "taskId", t.guid, t.title, t.task_type as "taskType",
          t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
@@ -68,8 +71,18 @@ export class TaskStore {
    * Inserts tasks and their synchronizations in one statement, inside the caller's transaction.
    * @returns the new task ids, by guid
    */
-  async insert(trx: SqlExecutor, tasks: readonly NewTask[]): Promise<Map<string, number>> {
+  async insert(trx: SqlExecutor, tasks: readonly NewTask[], notifyAs?: string): Promise<Map<string, number>> {
     if (tasks.length === 0) return new Map();
+    // Other instances learn of new outgoing tasks when this transaction commits (R-OUT-8 b).
+    const connectorIds = [
+      ...new Set(
+        tasks.filter((t) => !t.isInbound).flatMap((t) => t.synchronizations.map((s) => s.connectorId)),
+      ),
+    ];
+    const notification =
+      notifyAs && connectorIds.length > 0
+        ? JSON.stringify({ from: notifyAs, connectors: connectorIds })
+        : null;
     const syncs = tasks.flatMap((t) => t.synchronizations.map((s) => ({ guid: t.guid, ...s })));
     const rows = await sqlRows<{ id: string; guid: string }>(
       trx,
@@ -85,7 +98,8 @@ export class TaskStore {
            from unnest($14::uuid[], $15::int[], $16::text[]) as x(guid, connector_id, handler)
            join t on t.guid = x.guid
        )
-       select id, guid from t`,
+       select t.id, t.guid from t cross join (select case when $17::text is null then null
+                                                        else pg_notify('${QUEUE_CHANNEL}', $17) end) as n`,
       [
         tasks.map((t) => t.guid),
         tasks.map((t) => t.title),
@@ -103,15 +117,16 @@ export class TaskStore {
         syncs.map((s) => s.guid),
         syncs.map((s) => s.connectorId),
         syncs.map((s) => s.handler),
+        notification,
       ],
     );
     return new Map(rows.map((r) => [r.guid, Number(r.id)]));
   }
 
   /** Inserts tasks in a transaction of their own. */
-  insertOwnTransaction(tasks: readonly NewTask[]): Promise<Map<string, number>> {
+  insertOwnTransaction(tasks: readonly NewTask[], notifyAs?: string): Promise<Map<string, number>> {
     if (tasks.length === 0) return Promise.resolve(new Map());
-    return this.db.transaction((trx) => this.insert(trx, tasks));
+    return this.db.transaction((trx) => this.insert(trx, tasks, notifyAs));
   }
 
   /**
