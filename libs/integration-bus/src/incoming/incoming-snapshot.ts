@@ -4,7 +4,7 @@ import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { getIntegrationDescriptor } from '../metadata/integration-subject.js';
 import { snapshotFields } from '../outgoing/entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
-import type { TranslationRecord } from '../translation/translation-record.js';
+import { blankRecord, type TranslationRecord } from '../translation/translation-record.js';
 
 /**
  * Builds the payload of an incoming task from the entity the connector prepared. Its foreign keys
@@ -49,21 +49,12 @@ async function describeKeys(
     if (!toOne || !prop.targetMeta || id === null || id === undefined) continue;
     const descriptor = getIntegrationDescriptor(prop.targetMeta.class);
     if (!descriptor) continue;
-    const record: TranslationRecord = {
-      property: prop.name,
-      isDocument: descriptor.isDocument,
-      objectType: descriptor.isDocument ? descriptor.options.className : descriptor.options.objectType,
+    const record = blankRecord(
+      prop.name,
+      descriptor.isDocument,
+      descriptor.isDocument ? descriptor.options.className : descriptor.options.objectType,
       id,
-      codeName: null,
-      siteName: null,
-      parentType: null,
-      parentId: null,
-      groupId: null,
-      nodeGuid: null,
-      culture: null,
-      referencesNode: false,
-      missing: false,
-    };
+    );
     if (descriptor.isDocument) {
       const params = await connector.getInternalDocumentParams(id, record.objectType);
       if (params)

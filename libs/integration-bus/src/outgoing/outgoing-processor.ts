@@ -1,36 +1,21 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
+import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { isDocumentTaskType } from '../enums/task-type.enum.js';
-import { ConnectorBusyError } from '../errors/connector-busy.error.js';
-import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
-import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import { ConnectorLease } from '../connectors/connector-lease.js';
 import { TaskStore, type BatchCompletion, type QueuedSynchronization } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { SerialRunner } from '../support/serial-runner.js';
+import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { TranslationHelper } from '../translation/translation-helper.js';
 import { rebuildTaskObject } from '../translation/task-object.js';
-import {
-  addCounts,
-  emptyCounts,
-  invokeConnector,
-  type NormalizedOutcome,
-  type ResultCounts,
-} from './invoke-connector.js';
+import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
 import type { OutgoingTask } from './outgoing-task.interface.js';
 
 /**
@@ -43,21 +28,20 @@ import type { OutgoingTask } from './outgoing-task.interface.js';
  * one batch. Connectors run independently: a slow one never delays another.
  */
 @Injectable()
-export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
-  readonly #logger = new Logger('IntegrationBus');
-  readonly #runners = new Map<number, SerialRunner<ResultCounts>>();
+export class OutgoingProcessor extends QueueProcessor implements OnApplicationBootstrap {
   #sweep: NodeJS.Timeout | undefined;
-  #stopping = false;
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly registry: ConnectorRegistry,
+    registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    private readonly tasks: TaskStore,
-    private readonly lease: ConnectorLease,
+    tasks: TaskStore,
+    lease: ConnectorLease,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
-  ) {}
+  ) {
+    super('outgoing', registry, tasks, lease);
+  }
 
   onApplicationBootstrap(): void {
     const { sweepIntervalMs } = this.options.outgoing;
@@ -69,56 +53,53 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
-  /** Stops taking new batches and waits for the runs under way, before MikroORM closes its pool. */
-  async onApplicationShutdown(): Promise<void> {
-    this.#stopping = true;
+  override async onApplicationShutdown(): Promise<void> {
     clearInterval(this.#sweep);
-    await Promise.all([...this.#runners.values()].map((r) => r.idle()));
+    await super.onApplicationShutdown();
   }
 
-  /** Starts processing of the given connectors without waiting (R-OUT-8 a). */
+  /** Starts processing of the given connectors without waiting (R-OUT-8 a, b). */
   nudge(connectorIds: Iterable<number>): void {
-    if (!this.options.outgoing.processAfterCommit || this.#stopping) return;
+    if (!this.options.outgoing.processAfterCommit || this.stopping) return;
     for (const id of connectorIds) void this.trigger(id);
   }
 
-  /** Processes the queue of one connector, or of every enabled connector; resolves with the counts. */
-  async process(connectorName?: string): Promise<ResultCounts> {
-    const targets = await this.registry.enabledConnectors();
-    if (connectorName) this.registry.get(connectorName);
-    const selected = targets.filter((t) => !connectorName || t.connector.codeName === connectorName);
-    const results = await Promise.all(selected.map((t) => this.trigger(t.connectorId)));
-    return results.reduce(addCounts, emptyCounts());
+  protected async processingEnabled(): Promise<boolean> {
+    return (await this.settings.effective()).processOutgoing;
   }
 
-  /** Processes one queued task now, for one connector or for every connector it waits for (R-OUT-8 d). */
-  async synchronizeTask(taskId: number, connectorName?: string): Promise<ResultCounts> {
-    if (!(await this.settings.effective()).processOutgoing) {
-      throw new ProcessingDisabledError(
-        'Processing of outgoing tasks is switched off (settings enabled / processOutgoing).',
-      );
+  protected async processOne(
+    target: ProcessingTarget,
+    row: QueuedSynchronization,
+  ): Promise<IntegrationProcessResult> {
+    const outcome = await this.processRow(target.connector, row);
+    await this.tasks.complete(completionOf([{ row, outcome }]));
+    return outcome.result;
+  }
+
+  /**
+   * Oldest task first, a batch per round trip, each batch's outcome written in one transaction: a
+   * crash repeats at most one batch. Error stops the run; the task is first in line next time.
+   */
+  protected async drain(target: ProcessingTarget, counts: ResultCounts): Promise<void> {
+    let cursor = '0';
+    for (;;) {
+      const batch = await this.tasks.fetchBatch(target.connectorId, false, cursor, this.options.batchSize);
+      const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
+      let stop = batch.length < this.options.batchSize;
+      for (const row of batch) {
+        cursor = row.taskId;
+        const outcome = await this.processRow(target.connector, row);
+        counts[outcome.result] += 1;
+        done.push({ row, outcome });
+        if (outcome.result === IntegrationProcessResult.Error || this.stopping) {
+          stop = true;
+          break;
+        }
+      }
+      await this.tasks.complete(completionOf(done));
+      if (stop || !(await this.processingEnabled())) return;
     }
-    const enabled = await this.registry.enabledConnectors();
-    if (connectorName) this.registry.get(connectorName);
-    const waiting = new Set(await this.tasks.connectorsOf(taskId));
-    const targets = enabled.filter(
-      (t) => waiting.has(t.connectorId) && (!connectorName || t.connector.codeName === connectorName),
-    );
-    if (targets.length === 0) throw new TaskNotFoundError(taskId, connectorName);
-    const counts = emptyCounts();
-    for (const { connector, connectorId } of targets) {
-      const outcome = await this.runnerFor(connectorId).exclusive(() =>
-        this.lease.run('outgoing', connectorId, connector.codeName, async () => {
-          const row = await this.tasks.findOne(connectorId, taskId);
-          if (!row) return null;
-          const result = await this.processRow(connector, row);
-          await this.tasks.complete(completionOf([{ row, outcome: result }]));
-          return result;
-        }),
-      );
-      if (outcome) counts[outcome.result] += 1;
-    }
-    return counts;
   }
 
   private async sweep(): Promise<void> {
@@ -126,59 +107,8 @@ export class OutgoingProcessor implements OnApplicationBootstrap, OnApplicationS
       await this.tasks.deleteOrphans();
       await this.process();
     } catch (error) {
-      this.#logger.error(`Outgoing sweep failed: ${describeError(error)}`);
+      this.logger.error(`Outgoing sweep failed: ${describeError(error)}`);
     }
-  }
-
-  private trigger(connectorId: number): Promise<ResultCounts> {
-    return this.runnerFor(connectorId)
-      .trigger()
-      .catch((error: unknown) => {
-        this.#logger.error(`Processing of connector #${connectorId} failed: ${describeError(error)}`);
-        return emptyCounts();
-      });
-  }
-
-  private runnerFor(connectorId: number): SerialRunner<ResultCounts> {
-    let runner = this.#runners.get(connectorId);
-    if (!runner) {
-      runner = new SerialRunner(() => this.run(connectorId));
-      this.#runners.set(connectorId, runner);
-    }
-    return runner;
-  }
-
-  private async run(connectorId: number): Promise<ResultCounts> {
-    const counts = emptyCounts();
-    if (this.#stopping || !(await this.settings.effective()).processOutgoing) return counts;
-    const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
-    if (!target) return counts;
-    try {
-      await this.lease.run('outgoing', connectorId, target.connector.codeName, async () => {
-        let cursor = '0';
-        for (;;) {
-          const batch = await this.tasks.fetchBatch(connectorId, false, cursor, this.options.batchSize);
-          const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
-          let stop = batch.length < this.options.batchSize;
-          for (const row of batch) {
-            cursor = row.taskId;
-            const outcome = await this.processRow(target.connector, row);
-            counts[outcome.result] += 1;
-            done.push({ row, outcome });
-            if (outcome.result === IntegrationProcessResult.Error || this.#stopping) {
-              stop = true;
-              break;
-            }
-          }
-          await this.tasks.complete(completionOf(done));
-          if (stop || !(await this.settings.effective()).processOutgoing) break;
-        }
-      });
-    } catch (error) {
-      if (!(error instanceof ConnectorBusyError)) throw error;
-      // Another instance is processing this connector; it will see our tasks.
-    }
-    return counts;
   }
 
   /** Rebuilds a queued task, runs the Before/After events around the connector call. */

@@ -3,7 +3,7 @@ import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { getIntegrationDescriptor, type IntegrationDescriptor } from '../metadata/integration-subject.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { EntityRowReader, type EntityFields } from './entity-row-reader.js';
-import type { TranslationRecord } from './translation-record.js';
+import { blankRecord, type TranslationRecord } from './translation-record.js';
 
 /** Children deeper than this are not carried: a guard against cycles in `children` declarations. */
 const MAX_CHILD_DEPTH = 5;
@@ -85,21 +85,13 @@ export class SnapshotBuilder {
     id: string | number,
   ): Promise<TranslationRecord> {
     const fields = await this.reader.fields(target, id);
-    const record: TranslationRecord = {
-      property: prop.name,
-      isDocument: descriptor.isDocument,
-      objectType: descriptor.isDocument ? descriptor.options.className : descriptor.options.objectType,
+    const record = blankRecord(
+      prop.name,
+      descriptor.isDocument,
+      descriptor.isDocument ? descriptor.options.className : descriptor.options.objectType,
       id,
-      codeName: null,
-      siteName: null,
-      parentType: null,
-      parentId: null,
-      groupId: null,
-      nodeGuid: null,
-      culture: null,
-      referencesNode: false,
-      missing: fields === null,
-    };
+    );
+    record.missing = fields === null;
     if (!fields) return record;
     record.siteName = await this.readPath(target, fields, descriptor.options.site);
     if (descriptor.isDocument) {

@@ -23,3 +23,27 @@ export interface TranslationRecord {
   /** The referenced row did not exist when the task was logged (a dangling foreign key). */
   missing: boolean;
 }
+
+/** A record for a key pointing at an object of `objectType` with nothing known about it yet. */
+export function blankRecord(
+  property: string,
+  isDocument: boolean,
+  objectType: string,
+  id: string | number,
+): TranslationRecord {
+  return {
+    property,
+    isDocument,
+    objectType,
+    id,
+    codeName: null,
+    siteName: null,
+    parentType: null,
+    parentId: null,
+    groupId: null,
+    nodeGuid: null,
+    culture: null,
+    referencesNode: false,
+    missing: false,
+  };
+}
