@@ -31,6 +31,11 @@ import { IncomingScheduler } from './incoming/incoming-scheduler.js';
 import { SettingStore } from './persistence/setting.store.js';
 import { TaskStore } from './persistence/task.store.js';
 import { SettingsService } from './settings/settings.service.js';
+import { AdminTokenGuard } from './management/guards/admin-token.guard.js';
+import { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
+import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/management.providers.js';
+import { BusMetrics } from './management/metrics/bus-metrics.service.js';
+import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -45,6 +50,7 @@ const resolvedOptions: Provider = {
  */
 @Module({
   imports: [DiscoveryModule],
+  controllers: MANAGEMENT_CONTROLLERS,
   providers: [
     resolvedOptions,
     BusDatabase,
@@ -67,8 +73,9 @@ const resolvedOptions: Provider = {
     IncomingScheduler,
     IntegrationBus,
     IntegrationEventLog,
+    ...managementProviders(() => IntegrationBusModule),
   ],
-  exports: [IntegrationBus, IntegrationEventLog],
+  exports: [IntegrationBus, IntegrationEventLog, BusMetrics, AdminTokenGuard, NotifyTokenGuard],
 })
 export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
   /** The bus's entity schemas, for the host's MikroORM `entities`. */
@@ -78,5 +85,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
   static readonly migrations: MigrationObject[] = [
     { name: 'Migration20261124000000_IntegrationBus', class: Migration20261124000000IntegrationBus },
     { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
+    { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
   ];
 }

@@ -1,0 +1,44 @@
+import {
+  BadRequestException,
+  Catch,
+  ConflictException,
+  NotFoundException,
+  type ArgumentsHost,
+  type HttpException,
+} from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { ConnectorBusyError } from '../errors/connector-busy.error.js';
+import { ConnectorDisabledError } from '../errors/connector-disabled.error.js';
+import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
+import { IntegrationBusError } from '../errors/integration-bus.error.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
+import { TaskNotFoundError } from '../errors/task-not-found.error.js';
+
+/** The HTTP error a library error means, or `undefined` for one that is a server fault (500). */
+export function httpErrorOf(error: IntegrationBusError): HttpException | undefined {
+  if (error instanceof ConnectorNotFoundError || error instanceof TaskNotFoundError) {
+    return new NotFoundException(error.message);
+  }
+  if (
+    error instanceof ProcessingDisabledError ||
+    error instanceof ConnectorBusyError ||
+    error instanceof ConnectorDisabledError
+  ) {
+    return new ConflictException(error.message);
+  }
+  if (error instanceof InvalidOptionsError) return new BadRequestException(error.message);
+  return undefined;
+}
+
+/**
+ * Answers the management API's library errors with their HTTP meaning: an unknown connector or
+ * task is a 404, processing switched off, a connector disabled or busy elsewhere a 409, a rejected value a
+ * 400. Anything else goes to Nest's default handling (a logged 500).
+ */
+@Catch(IntegrationBusError)
+export class ManagementExceptionFilter extends BaseExceptionFilter {
+  override catch(error: IntegrationBusError, host: ArgumentsHost): void {
+    super.catch(httpErrorOf(error) ?? error, host);
+  }
+}

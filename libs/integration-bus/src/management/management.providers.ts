@@ -1,0 +1,43 @@
+import type { Provider, Type } from '@nestjs/common';
+import { ConnectorAdminStore } from '../persistence/connector-admin.store.js';
+import { TaskQueryStore } from '../persistence/task-query.store.js';
+import { AdminPageController } from './controllers/admin-page.controller.js';
+import { ConnectorsController } from './controllers/connectors.controller.js';
+import { DocsController } from './controllers/docs.controller.js';
+import { EventLogController } from './controllers/event-log.controller.js';
+import { HealthController } from './controllers/health.controller.js';
+import { MetricsController } from './controllers/metrics.controller.js';
+import { SettingsController } from './controllers/settings.controller.js';
+import { TasksController } from './controllers/tasks.controller.js';
+import { AdminTokenGuard } from './guards/admin-token.guard.js';
+import { NotifyTokenGuard } from './guards/notify-token.guard.js';
+import { managementRoutesProvider } from './management-routes.js';
+import { BusMetrics } from './metrics/bus-metrics.service.js';
+import { ConnectorManagementService } from './services/connector-management.service.js';
+import { TaskManagementService } from './services/task-management.service.js';
+
+/** Controllers of the management API and admin page, mounted under `/{http.path}`. */
+export const MANAGEMENT_CONTROLLERS: Type[] = [
+  ConnectorsController,
+  TasksController,
+  SettingsController,
+  EventLogController,
+  HealthController,
+  MetricsController,
+  DocsController,
+  AdminPageController,
+];
+
+/** Providers of the management API; `moduleClass` is the module the controllers are declared in. */
+export function managementProviders(moduleClass: () => Type): Provider[] {
+  return [
+    managementRoutesProvider(moduleClass),
+    TaskQueryStore,
+    ConnectorAdminStore,
+    ConnectorManagementService,
+    TaskManagementService,
+    BusMetrics,
+    AdminTokenGuard,
+    NotifyTokenGuard,
+  ];
+}

@@ -1,0 +1,95 @@
+import { ConflictException, Injectable } from '@nestjs/common';
+import { ConnectorRegistry, type ConnectorStatus } from '../../connectors/connector-registry.js';
+import { ConnectorNotFoundError } from '../../errors/connector-not-found.error.js';
+import { IntegrationBus } from '../../integration-bus.service.js';
+import { ConnectorAdminStore } from '../../persistence/connector-admin.store.js';
+import { TaskStore } from '../../persistence/task.store.js';
+
+/** What deleting a connector removed. */
+export interface ConnectorDeletion {
+  codeName: string;
+  synchronizationsDeleted: number;
+  tasksDeleted: number;
+}
+
+/**
+ * Connector rows as the admin API manages them (SPEC §8, R-SET-2).
+ *
+ * "Re-initialising the connectors" after a change means: every reader of the registry sees the
+ * change at once on this instance (the registry's row cache is reloaded) and within a second on
+ * the others. Loaded providers keep their instances and subscriptions: nothing in a row changes
+ * what a provider subscribes to, and running every `onConnectorInit` again while tasks are being
+ * logged would open a window in which no connector matches.
+ */
+@Injectable()
+export class ConnectorManagementService {
+  constructor(
+    private readonly bus: IntegrationBus,
+    private readonly registry: ConnectorRegistry,
+    private readonly store: ConnectorAdminStore,
+    private readonly tasks: TaskStore,
+  ) {}
+
+  /** Every connector row, loaded or not, with the reason when not. */
+  list(): Promise<ConnectorStatus[]> {
+    return this.bus.getConnectors();
+  }
+
+  /** One connector's status, or a `ConnectorNotFoundError`. */
+  async get(codeName: string): Promise<ConnectorStatus> {
+    const status = (await this.bus.getConnectors()).find((c) => c.codeName === codeName);
+    if (!status) throw new ConnectorNotFoundError(codeName);
+    return status;
+  }
+
+  /**
+   * Registers a connector row for a code name, e.g. ahead of deploying its provider. It shows as
+   * loaded only when a provider with that code name runs in this application.
+   */
+  async create(input: {
+    codeName: string;
+    displayName?: string;
+    className?: string;
+    enabled?: boolean;
+  }): Promise<ConnectorStatus> {
+    const provider = this.registry.loaded.find((c) => c.codeName === input.codeName);
+    const created = await this.store.insert({
+      codeName: input.codeName,
+      displayName: input.displayName ?? provider?.displayName ?? input.codeName,
+      className: provider?.className ?? input.className ?? '',
+      enabled: input.enabled ?? true,
+    });
+    if (!created) throw new ConflictException(`A connector named "${input.codeName}" exists already.`);
+    return this.get(input.codeName);
+  }
+
+  /** Enables, disables or renames a connector. */
+  async update(
+    codeName: string,
+    patch: { enabled?: boolean; displayName?: string },
+  ): Promise<ConnectorStatus> {
+    await this.bus.updateConnector(codeName, patch);
+    return this.get(codeName);
+  }
+
+  /**
+   * Deletes a connector that no provider of this application loads: its row, its synchronizations
+   * with their sync logs, and the tasks no other connector waits for. A loaded connector is refused
+   * (409): its row would come back at the next start-up (R-SET-2), so the way to stop it is to
+   * disable it, and the way to empty its queue is a bulk delete.
+   */
+  async delete(codeName: string): Promise<ConnectorDeletion> {
+    const status = await this.get(codeName);
+    if (status.loaded) {
+      throw new ConflictException(
+        `Connector "${codeName}" is loaded from provider ${status.className}: disable it instead, or remove ` +
+          'the provider from the application before deleting its row.',
+      );
+    }
+    const synchronizationsDeleted = await this.store.delete(codeName);
+    if (synchronizationsDeleted === null) throw new ConnectorNotFoundError(codeName);
+    const tasksDeleted = await this.tasks.deleteOrphans();
+    await this.registry.statuses();
+    return { codeName, synchronizationsDeleted, tasksDeleted };
+  }
+}

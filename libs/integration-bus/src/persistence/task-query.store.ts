@@ -1,0 +1,321 @@
+import { Injectable } from '@nestjs/common';
+import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
+
+/** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
+export interface SynchronizationKey {
+  taskId: number;
+  connectorId: number;
+}
+
+/** Which synchronizations a list, a bulk action or a count covers. */
+export interface SynchronizationFilter {
+  isInbound: boolean;
+  /** Only this connector's synchronizations. */
+  connectorId?: number;
+  /** Only these tasks. */
+  taskIds?: readonly number[];
+}
+
+/** One row of a task list: a task waiting for one connector (SPEC §8). */
+export interface SynchronizationListRow {
+  taskId: number;
+  connectorId: number;
+  connectorName: string;
+  connectorDisplayName: string;
+  title: string;
+  taskType: string;
+  objectType: string;
+  objectId: string | null;
+  siteName: string | null;
+  dataType: string;
+  processType: string;
+  createdAt: Date;
+  attempts: number;
+  lastRun: Date | null;
+  errorMessage: string | null;
+}
+
+/** A task row with its payload, for the detail view. */
+export interface TaskRow {
+  id: number;
+  guid: string;
+  title: string;
+  taskType: string;
+  objectType: string;
+  objectId: string | null;
+  nodeId: string | null;
+  documentId: string | null;
+  aliasPath: string | null;
+  siteName: string | null;
+  isInbound: boolean;
+  dataType: string;
+  processType: string;
+  data: unknown;
+  createdAt: Date;
+}
+
+/** A synchronization of one task with its most recent sync-log entries, newest first. */
+export interface SynchronizationDetailRow {
+  id: number;
+  connectorId: number;
+  connectorName: string;
+  connectorDisplayName: string;
+  attempts: number;
+  lastRun: Date | null;
+  errorMessage: string | null;
+  nextAttemptAt: Date | null;
+  log: { time: Date; errorMessage: string }[];
+}
+
+/** Queue depth of one connector in one direction. */
+export interface QueueDepthRow {
+  connectorName: string;
+  isInbound: boolean;
+  depth: number;
+}
+
+/** Sync-log entries returned per synchronization by `detail`: the newest ones. */
+export const SYNC_LOG_LIMIT = 100;
+
+/**
+ * Where-clause of a synchronization filter. Only fixed SQL fragments are joined; every value the
+ * caller gives travels as a bind parameter (R-SEC-4).
+ */
+function filterSql(filter: SynchronizationFilter, params: unknown[]): string {
+  params.push(filter.isInbound);
+  const where = [`t.is_inbound = $${params.length}`];
+  if (filter.connectorId !== undefined) {
+    params.push(filter.connectorId);
+    where.push(`s.connector_id = $${params.length}`);
+  }
+  if (filter.taskIds !== undefined) {
+    params.push(filter.taskIds);
+    where.push(`s.task_id = any($${params.length}::bigint[])`);
+  }
+  return where.join(' and ');
+}
+
+function keysetSql(after: SynchronizationKey | undefined, params: unknown[]): string {
+  if (!after) return '';
+  params.push(after.taskId, after.connectorId);
+  const task = `$${params.length - 1}::bigint`;
+  const connector = `$${params.length}::int`;
+  // PostgreSQL carries equalities across a join but not ranges: the range is written on both sides
+  // so that whichever index the plan walks (the task's primary key, its partial inbound index, or
+  // the connector's (connector_id, task_id)) starts at the cursor instead of the first row. The
+  // row comparison then breaks the tie within one task.
+  return (
+    ` and s.task_id >= ${task} and t.id >= ${task}` +
+    ` and (s.task_id, s.connector_id) > (${task}, ${connector})`
+  );
+}
+
+/**
+ * Read-side SQL of the management API over tasks, synchronizations and the sync log, plus the bulk
+ * delete. Lists are keyset-paginated on (task id, connector id): the order tasks are processed in,
+ * and a page costs the same at row 10 and at row 1,000,000.
+ *
+ * Plans checked with 1,000,000 tasks and 1,100,000 synchronizations (EXPLAIN ANALYZE, PostgreSQL 15),
+ * first page and a page at task 900,000 alike:
+ * - outgoing, no connector: merge join of `integration_task_pkey` and
+ *   `integration_synchronization_task_id_index`, both started at the cursor; ≈ 1.5 ms.
+ * - incoming, no connector: index scan of the partial `integration_task_inbound_id_index`
+ *   (migration `Migration20261126000000TaskListIndexes`), so outgoing rows are never walked; ≈ 4 ms
+ *   (without it, a walk over every outgoing task: 200–500 ms).
+ * - one connector: the unique (connector_id, task_id) index from the cursor, merged with the task's
+ *   primary key; ≈ 1 ms.
+ */
+@Injectable()
+export class TaskQueryStore {
+  constructor(private readonly db: BusDatabase) {}
+
+  /** One page of synchronizations, oldest task first, then by connector. */
+  async list(
+    filter: SynchronizationFilter,
+    after: SynchronizationKey | undefined,
+    limit: number,
+  ): Promise<SynchronizationListRow[]> {
+    const params: unknown[] = [];
+    const where = filterSql(filter, params) + keysetSql(after, params);
+    params.push(limit);
+    const rows = await sqlRows<SynchronizationListRow & { taskId: string }>(
+      this.db.pool,
+      `select t.id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
+              c.display_name as "connectorDisplayName", t.title, t.task_type as "taskType",
+              t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
+              t.data_type as "dataType", t.process_type as "processType", t.created_at as "createdAt",
+              s.attempts, s.last_run as "lastRun", s.error_message as "errorMessage"
+         from integration_synchronization s
+         join integration_task t on t.id = s.task_id
+         join integration_connector c on c.id = s.connector_id
+        where ${where}
+        order by s.task_id, s.connector_id
+        limit $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({ ...r, taskId: Number(r.taskId) }));
+  }
+
+  /**
+   * The (task, connector) pairs of a filter, in processing order, a page at a time: what bulk
+   * synchronization walks through.
+   */
+  async pairs(
+    filter: SynchronizationFilter,
+    after: SynchronizationKey | undefined,
+    limit: number,
+  ): Promise<(SynchronizationKey & { connectorName: string })[]> {
+    const params: unknown[] = [];
+    const where = filterSql(filter, params) + keysetSql(after, params);
+    params.push(limit);
+    const rows = await sqlRows<{ taskId: string; connectorId: number; connectorName: string }>(
+      this.db.pool,
+      `select s.task_id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName"
+         from integration_synchronization s
+         join integration_task t on t.id = s.task_id
+         join integration_connector c on c.id = s.connector_id
+        where ${where}
+        order by s.task_id, s.connector_id
+        limit $${params.length}`,
+      params,
+    );
+    return rows.map((r) => ({ ...r, taskId: Number(r.taskId) }));
+  }
+
+  /** A task by id, whatever its direction; `null` when it is gone. */
+  async task(taskId: number): Promise<TaskRow | null> {
+    const [row] = await sqlRows<TaskRow & { id: string }>(
+      this.db.pool,
+      `select id, guid, title, task_type as "taskType", object_type as "objectType", object_id as "objectId",
+              node_id as "nodeId", document_id as "documentId", alias_path as "aliasPath",
+              site_name as "siteName", is_inbound as "isInbound", data_type as "dataType",
+              process_type as "processType", data, created_at as "createdAt"
+         from integration_task where id = $1`,
+      [taskId],
+    );
+    return row ? { ...row, id: Number(row.id) } : null;
+  }
+
+  /** A task's synchronizations with the newest `SYNC_LOG_LIMIT` sync-log entries of each. */
+  async synchronizations(taskId: number): Promise<SynchronizationDetailRow[]> {
+    const rows = await sqlRows<SynchronizationDetailRow & { id: string }>(
+      this.db.pool,
+      `select s.id, s.connector_id as "connectorId", c.code_name as "connectorName",
+              c.display_name as "connectorDisplayName", s.attempts, s.last_run as "lastRun",
+              s.error_message as "errorMessage", s.next_attempt_at as "nextAttemptAt",
+              coalesce(l.entries, '[]'::json) as log
+         from integration_synchronization s
+         join integration_connector c on c.id = s.connector_id
+         left join lateral (
+           select json_agg(json_build_object('time', e.time, 'errorMessage', e.error_message) order by e.id desc)
+                  as entries
+             from (select id, time, error_message from integration_sync_log
+                    where synchronization_id = s.id order by id desc limit $2) e
+         ) l on true
+        where s.task_id = $1
+        order by c.code_name`,
+      [taskId, SYNC_LOG_LIMIT],
+    );
+    return rows.map((r) => ({
+      ...r,
+      id: Number(r.id),
+      log: r.log.map((e) => ({ time: new Date(e.time), errorMessage: e.errorMessage })),
+    }));
+  }
+
+  /**
+   * Deletes the synchronizations a filter with `taskIds` selects, and those tasks once no
+   * synchronization is left, in one transaction. Task rows are locked first, in id order, as
+   * `TaskStore.complete` does, so a processor finishing the same task at that moment cannot leave
+   * it behind without synchronizations.
+   * @returns synchronizations and tasks removed
+   */
+  async deleteSelected(
+    filter: SynchronizationFilter & { taskIds: readonly number[] },
+  ): Promise<{ synchronizations: number; tasks: number }> {
+    if (filter.taskIds.length === 0) return { synchronizations: 0, tasks: 0 };
+    return this.db.transaction(async (trx: SqlExecutor) => {
+      await sqlRows(
+        trx,
+        `select id from integration_task where id = any($1::bigint[]) and is_inbound = $2 order by id for update`,
+        [filter.taskIds, filter.isInbound],
+      );
+      const params: unknown[] = [];
+      const where = filterSql(filter, params);
+      const removed = await sqlRows<{ taskId: string }>(
+        trx,
+        `delete from integration_synchronization s using integration_task t
+          where t.id = s.task_id and ${where} returning s.task_id as "taskId"`,
+        params,
+      );
+      const touched = [...new Set(removed.map((r) => r.taskId))];
+      const tasks =
+        touched.length === 0
+          ? []
+          : await sqlRows(
+              trx,
+              `delete from integration_task t where t.id = any($1::bigint[])
+                  and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
+                returning id`,
+              [touched],
+            );
+      return { synchronizations: removed.length, tasks: tasks.length };
+    });
+  }
+
+  /**
+   * The next `limit` distinct task ids a filter covers after `afterTaskId`, in id order: how bulk
+   * deletion of a whole list walks it in bounded transactions.
+   */
+  async taskIds(filter: SynchronizationFilter, afterTaskId: number, limit: number): Promise<number[]> {
+    const params: unknown[] = [];
+    const where = filterSql(filter, params);
+    params.push(afterTaskId, limit);
+    const rows = await sqlRows<{ taskId: string }>(
+      this.db.pool,
+      `select distinct s.task_id as "taskId"
+         from integration_synchronization s
+         join integration_task t on t.id = s.task_id
+        where ${where} and s.task_id > $${params.length - 1}
+        order by s.task_id
+        limit $${params.length}`,
+      params,
+    );
+    return rows.map((r) => Number(r.taskId));
+  }
+
+  /**
+   * Synchronizations waiting, per connector (every connector, zeros included) and direction.
+   * Incoming counts come through the small partial index of inbound tasks, outgoing ones as the
+   * rest: with 1,000,000 queued tasks this takes ≈ 0.2 s where a join and group-by over both
+   * tables took ≈ 1 s.
+   */
+  async queueDepth(): Promise<QueueDepthRow[]> {
+    const rows = await sqlRows<{ connectorName: string; outgoing: number; incoming: number }>(
+      this.db.pool,
+      `with total as (
+         select connector_id, count(*) as n from integration_synchronization group by connector_id
+       ), inbound as (
+         select s.connector_id, count(*) as n
+           from integration_task t join integration_synchronization s on s.task_id = t.id
+          where t.is_inbound group by s.connector_id
+       )
+       select c.code_name as "connectorName",
+              (coalesce(total.n, 0) - coalesce(inbound.n, 0))::int as outgoing,
+              coalesce(inbound.n, 0)::int as incoming
+         from integration_connector c
+         left join total on total.connector_id = c.id
+         left join inbound on inbound.connector_id = c.id
+        order by c.code_name`,
+    );
+    return rows.flatMap((r) => [
+      { connectorName: r.connectorName, isInbound: false, depth: r.outgoing },
+      { connectorName: r.connectorName, isInbound: true, depth: r.incoming },
+    ]);
+  }
+
+  /** Answers when the database does: what `GET /{path}/health` checks. */
+  async ping(): Promise<void> {
+    await sqlRows(this.db.pool, 'select 1');
+  }
+}
