@@ -74,9 +74,26 @@ export { IntegrationEventLog } from './events/integration-event-log.service.js';
 export type { EventLogEntry, EventLogLevel, NewEventLogEntry } from './persistence/event-log.store.js';
 export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';
 
+// Management: REST API, admin page, metrics (under /{http.path})
+export { AdminTokenGuard } from './management/guards/admin-token.guard.js';
+export { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
+export { BusMetrics } from './management/metrics/bus-metrics.service.js';
+export { RequestValidationError } from './management/validation/request-input.js';
+export type {
+  BulkDeletionResult,
+  BulkSelection,
+  BulkSynchronizationResult,
+  TaskDetail,
+  TaskDirection,
+  TaskListItem,
+  TaskSynchronization,
+} from './management/services/task-management.service.js';
+export type { ConnectorDeletion } from './management/services/connector-management.service.js';
+
 // Persistence
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
+export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

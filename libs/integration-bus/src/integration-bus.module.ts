@@ -75,7 +75,15 @@ const resolvedOptions: Provider = {
     IntegrationEventLog,
     ...managementProviders(() => IntegrationBusModule),
   ],
-  exports: [IntegrationBus, IntegrationEventLog, BusMetrics, AdminTokenGuard, NotifyTokenGuard],
+  // RESOLVED_OPTIONS: the token guards resolve it in whatever module uses them with @UseGuards().
+  exports: [
+    IntegrationBus,
+    IntegrationEventLog,
+    BusMetrics,
+    AdminTokenGuard,
+    NotifyTokenGuard,
+    RESOLVED_OPTIONS,
+  ],
 })
 export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
   /** The bus's entity schemas, for the host's MikroORM `entities`. */

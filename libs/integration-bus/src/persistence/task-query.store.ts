@@ -111,6 +111,32 @@ function keysetSql(after: SynchronizationKey | undefined, params: unknown[]): st
 }
 
 /**
+ * The statement behind a page of a task list: fixed SQL and bind parameters. Exported for the test
+ * that checks its plans.
+ */
+export function synchronizationListQuery(
+  filter: SynchronizationFilter,
+  after: SynchronizationKey | undefined,
+  limit: number,
+): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where = filterSql(filter, params) + keysetSql(after, params);
+  params.push(limit);
+  const text = `select t.id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
+              c.display_name as "connectorDisplayName", t.title, t.task_type as "taskType",
+              t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
+              t.data_type as "dataType", t.process_type as "processType", t.created_at as "createdAt",
+              s.attempts, s.last_run as "lastRun", s.error_message as "errorMessage"
+         from integration_synchronization s
+         join integration_task t on t.id = s.task_id
+         join integration_connector c on c.id = s.connector_id
+        where ${where}
+        order by s.task_id, s.connector_id
+        limit $${params.length}`;
+  return { text, params };
+}
+
+/**
  * Read-side SQL of the management API over tasks, synchronizations and the sync log, plus the bulk
  * delete. Lists are keyset-paginated on (task id, connector id): the order tasks are processed in,
  * and a page costs the same at row 10 and at row 1,000,000.
@@ -135,23 +161,11 @@ export class TaskQueryStore {
     after: SynchronizationKey | undefined,
     limit: number,
   ): Promise<SynchronizationListRow[]> {
-    const params: unknown[] = [];
-    const where = filterSql(filter, params) + keysetSql(after, params);
-    params.push(limit);
+    const query = synchronizationListQuery(filter, after, limit);
     const rows = await sqlRows<SynchronizationListRow & { taskId: string }>(
       this.db.pool,
-      `select t.id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
-              c.display_name as "connectorDisplayName", t.title, t.task_type as "taskType",
-              t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
-              t.data_type as "dataType", t.process_type as "processType", t.created_at as "createdAt",
-              s.attempts, s.last_run as "lastRun", s.error_message as "errorMessage"
-         from integration_synchronization s
-         join integration_task t on t.id = s.task_id
-         join integration_connector c on c.id = s.connector_id
-        where ${where}
-        order by s.task_id, s.connector_id
-        limit $${params.length}`,
-      params,
+      query.text,
+      query.params,
     );
     return rows.map((r) => ({ ...r, taskId: Number(r.taskId) }));
   }

@@ -1,0 +1,45 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { MikroORM } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { IntegrationBusModule } from 'nestjs-integration-bus';
+import { migrate } from '../support/bus-app.js';
+import { TEST_ENTITIES } from '../support/entities.js';
+
+/**
+ * An app built around a given `IntegrationBusModule.forRoot(...)` / `forRootAsync(...)`, for the
+ * tests of how the module is registered (paths, global prefix, tokens); initialised, not listening.
+ */
+export async function createCustomApp(options: {
+  databaseUrl: string;
+  bus: DynamicModule;
+  globalPrefix?: string;
+  controllers?: Type[];
+}): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      MikroOrmModule.forRoot({
+        driver: PostgreSqlDriver,
+        clientUrl: options.databaseUrl,
+        entities: [...TEST_ENTITIES, ...IntegrationBusModule.entities],
+        metadataProvider: ReflectMetadataProvider,
+        extensions: [Migrator],
+        migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
+        allowGlobalContext: true,
+        pool: { min: 0, max: 4 },
+      }),
+      EventEmitterModule.forRoot(),
+      options.bus,
+    ],
+    controllers: options.controllers ?? [],
+  }).compile();
+  await migrate(moduleRef.get(MikroORM));
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
+  await app.init();
+  return app;
+}
