@@ -19,7 +19,7 @@ export function adminPageHtml(assets: string): string {
 <body>
 <header class="topbar">
   <div class="brand">
-    <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 7h10M4 17h10M14 7l6 5-6 5" /></svg>
+    <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 8h14M14 4l4 4-4 4M20 16H6M10 12l-4 4 4 4" /></svg>
     <span>Integration bus</span>
   </div>
   <div class="pills" id="status-pills" aria-live="polite"></div>

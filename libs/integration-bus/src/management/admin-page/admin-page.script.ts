@@ -96,8 +96,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
 
   function toast(message, isError) {
     var el = h('div', { className: 'toast' + (isError ? ' error' : ''), role: isError ? 'alert' : 'status', text: message });
-    $('#toasts').appendChild(el);
-    setTimeout(function () { el.remove(); }, isError ? 7000 : 4000);
+    var box = $('#toasts');
+    box.appendChild(el);
+    while (box.children.length > 3) box.removeChild(box.firstChild);
+    setTimeout(function () { el.remove(); }, isError ? 7000 : 3500);
   }
 
   function fail(error) {

@@ -144,7 +144,8 @@ select:focus, input:focus, .button:focus-visible, .icon-button:focus-visible, .l
 input[type='checkbox'] { width: 16px; height: 16px; accent-color: var(--primary); cursor: pointer; }
 
 .switch { position: relative; display: inline-block; width: 40px; height: 22px; flex: none; }
-.switch input { opacity: 0; width: 0; height: 0; position: absolute; }
+.switch input { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: pointer; z-index: 1; }
+.switch input:disabled { cursor: not-allowed; }
 .switch .track { position: absolute; inset: 0; border-radius: 999px; background: #c8cfdb; transition: background 0.15s; cursor: pointer; }
 .switch .track::after {
   content: ''; position: absolute; top: 3px; left: 3px; width: 16px; height: 16px; border-radius: 50%;

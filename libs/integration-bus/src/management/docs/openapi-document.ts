@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { INestApplication, Type } from '@nestjs/common';
 import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -34,8 +35,15 @@ export function buildOpenApiDocument(options: {
       'Management API of nestjs-integration-bus: connectors, queued outgoing and incoming tasks, settings, ' +
         'event log, health and metrics. Send the admin token as `Authorization: Bearer <token>`.',
     )
+    .setVersion(libraryVersion())
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'http.adminToken' }, ADMIN_BEARER_SCHEME)
     .addServer(options.serverUrl || '/')
     .build();
   return SwaggerModule.createDocument(app, config, { include: [options.module], ignoreGlobalPrefix: true });
+}
+
+/** The library's version, from its package.json (three levels up from `src/` and from `dist/`). */
+function libraryVersion(): string {
+  const manifest = createRequire(import.meta.url)('../../../package.json') as { version?: string };
+  return manifest.version ?? '0.0.0';
 }
