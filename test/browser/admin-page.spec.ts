@@ -220,6 +220,25 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     await screenshot('connectors');
   });
 
+  it('registers a connector from its dialog, and deletes it', async () => {
+    await page.getByRole('button', { name: 'New connector' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New connector' });
+    await dialog.getByLabel('Display name').fill('Warehouse');
+    await dialog.getByLabel('Code name').fill('Warehouse');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const row = page.locator('#connectors-table tr[data-connector="Warehouse"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('Not loaded');
+    await row.getByRole('button', { name: 'Delete Warehouse' }).click();
+    await page
+      .getByRole('dialog', { name: /Delete connector Warehouse/ })
+      .getByRole('button', { name: 'Delete' })
+      .click();
+    await row.waitFor({ state: 'detached' });
+    expect(await t.sql(`select id from integration_connector where code_name = 'Warehouse'`)).toEqual([]);
+  });
+
   it('toggles a setting, and greys Synchronize out while processing is off', async () => {
     await openTab('Settings');
     const processOutgoing = page.getByRole('switch', { name: 'Enable processing of outgoing tasks' });
@@ -241,6 +260,20 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     await openTab('Settings');
     await processOutgoing.click();
     await expect.poll(async () => (await t.bus.getSettings()).processOutgoing).toBe(true);
+  });
+
+  it('synchronizes all tasks of a list', async () => {
+    await openTab('Outgoing tasks');
+    await rows().first().waitFor();
+    log.length = 0;
+    await panel().locator('.bulk-scope').selectOption('all');
+    await panel().locator('.bulk-action').selectOption('synchronize');
+    await panel().locator('.bulk-ok').click();
+    await expect.poll(() => rows().count()).toBe(0);
+    expect(await panel().locator('.empty').isVisible()).toBe(true);
+    expect(await queuedFor('Crm')).toEqual([]);
+    expect(await queuedFor('Erp')).toHaveLength(1); // the incoming task stays for its own list
+    expect(log).toHaveLength(6);
   });
 
   it('shows the event log, newest first', async () => {
