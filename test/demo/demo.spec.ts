@@ -1,65 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
-import { Pool } from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { IntegrationBus, IntegrationEventLog, IntegrationProcessResult } from 'nestjs-integration-bus';
-import { createDemoApp } from '../../apps/demo/src/demo.js';
-import { createTestDatabase } from '../support/database.js';
-
-/** The demo app on a database of its own, driven over real HTTP. */
-interface RunningDemo {
-  app: INestApplication;
-  url: string;
-  pool: Pool;
-  close(): Promise<void>;
-}
-
-async function startDemo(options: { autoSync: boolean }): Promise<RunningDemo> {
-  const db = await createTestDatabase(inject('serverUrl'));
-  const app = await createDemoApp({
-    databaseUrl: db.url,
-    autoSync: options.autoSync,
-    logger: false,
-    // The test drives processing itself: no processing on commit, no periodic sweep.
-    outgoing: { processAfterCommit: false, sweepIntervalMs: 0 },
-  });
-  const pool = new Pool({ connectionString: db.url, max: 2 });
-  return {
-    app,
-    url: await app.getUrl(),
-    pool,
-    close: async () => {
-      await app.close();
-      await pool.end();
-      await db.drop();
-    },
-  };
-}
-
-async function call(
-  demo: RunningDemo,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${demo.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-async function count(demo: RunningDemo, sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await demo.pool.query<{ n: number }>(`select count(*)::int as n from (${sql}) q`, params);
-  return rows[0]!.n;
-}
-
-/** The connector's entries, oldest first. */
-async function entriesOf(demo: RunningDemo, source: string) {
-  const entries = await demo.app.get(IntegrationEventLog).list({ limit: 500 });
-  return entries.filter((e) => e.source === source).toReversed();
-}
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IntegrationBus, IntegrationProcessResult } from 'nestjs-integration-bus';
+import { call, count, entriesOf, startDemo, type RunningDemo } from './demo-harness.js';
 
 describe('demo app', () => {
   let demo: RunningDemo;

@@ -5,6 +5,8 @@ import { IntegrationBusModule, type IntegrationBusModuleOptions } from 'nestjs-i
 import { AutoSynchronizer } from './auto-sync/auto-synchronizer.js';
 import { DocumentsController } from './cms/documents.controller.js';
 import { DocumentsService } from './cms/documents.service.js';
+import { RolesController } from './cms/roles.controller.js';
+import { RolesService } from './cms/roles.service.js';
 import { SitesController } from './cms/sites.controller.js';
 import { SitesService } from './cms/sites.service.js';
 import { UsersController } from './cms/users.controller.js';
@@ -16,6 +18,8 @@ import { CustomTablesController } from './custom-tables/custom-tables.controller
 import { CustomTablesService } from './custom-tables/custom-tables.service.js';
 import { DEMO_SETTINGS, type DemoSettings } from './demo-options.js';
 import { createDemoOrmConfig } from './mikro-orm.config.js';
+import { PollsController } from './polls/polls.controller.js';
+import { PollsService } from './polls/polls.service.js';
 
 /** What `DemoModule.forRoot` needs. */
 export interface DemoModuleOptions extends DemoSettings {
@@ -24,7 +28,7 @@ export interface DemoModuleOptions extends DemoSettings {
   bus: IntegrationBusModuleOptions;
 }
 
-/** The demo host app: a small CMS, two custom tables, two connectors, and the bus. */
+/** The demo host app: a small CMS with polls, two custom tables, two connectors, and the bus. */
 @Module({})
 export class DemoModule {
   static forRoot(options: DemoModuleOptions): DynamicModule {
@@ -42,12 +46,21 @@ export class DemoModule {
         EventEmitterModule.forRoot(),
         IntegrationBusModule.forRoot(options.bus),
       ],
-      controllers: [SitesController, UsersController, DocumentsController, CustomTablesController],
+      controllers: [
+        SitesController,
+        UsersController,
+        RolesController,
+        DocumentsController,
+        PollsController,
+        CustomTablesController,
+      ],
       providers: [
         { provide: DEMO_SETTINGS, useValue: { autoSync: options.autoSync } satisfies DemoSettings },
         SitesService,
         UsersService,
+        RolesService,
         DocumentsService,
+        PollsService,
         CustomTablesService,
         AccountSystemClient,
         SampleIntegrationConnector,

@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   console.log(
     [
       '',
-      `Demo API:     ${base}/api  (sites, users, documents, custom-tables/usersync, custom-tables/emailpreferencesync)`,
+      `Demo API:     ${base}/api  (sites, users, users/:id/roles, roles, documents, polls,`,
+      `              custom-tables/usersync, custom-tables/emailpreferencesync)`,
       `Admin page:   ${base}/integration/admin  (the bus's admin page will be served here)`,
       `Admin token:  ${adminToken.shown}`,
       `Notify token: ${notifyToken.shown}`,

@@ -4,19 +4,35 @@ import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { IntegrationBusModule } from 'nestjs-integration-bus';
 import { Document } from './cms/document.entity.js';
+import { Role } from './cms/role.entity.js';
 import { Site } from './cms/site.entity.js';
+import { UserRole } from './cms/user-role.entity.js';
 import { User } from './cms/user.entity.js';
 import { EmailPreferenceSync } from './custom-tables/email-preference-sync.entity.js';
 import { UserSync } from './custom-tables/user-sync.entity.js';
 import { Migration20261125000000DemoCms } from './migrations/Migration20261125000000DemoCms.js';
+import { Migration20261126000000DemoPollsRoles } from './migrations/Migration20261126000000DemoPollsRoles.js';
+import { PollAnswer } from './polls/poll-answer.entity.js';
+import { Poll } from './polls/poll.entity.js';
 
-/** The demo's own entities: the small CMS and the two custom tables of reference 000. */
-export const DEMO_ENTITIES = [Site, User, Document, UserSync, EmailPreferenceSync];
+/** The demo's own entities: the small CMS, polls, and the two custom tables of reference 000. */
+export const DEMO_ENTITIES = [
+  Site,
+  User,
+  Role,
+  UserRole,
+  Document,
+  Poll,
+  PollAnswer,
+  UserSync,
+  EmailPreferenceSync,
+];
 
 /** Every migration the demo runs, in order: the bus's tables first, then the demo's own. */
 export const DEMO_MIGRATIONS: MigrationObject[] = [
   ...IntegrationBusModule.migrations,
   { name: 'Migration20261125000000_DemoCms', class: Migration20261125000000DemoCms },
+  { name: 'Migration20261126000000_DemoPollsRoles', class: Migration20261126000000DemoPollsRoles },
 ];
 
 /** URL of the demo's embedded PostgreSQL (see main.ts), used when `DATABASE_URL` is not set. */

@@ -1,11 +1,15 @@
-import type { Opt, Rel } from '@mikro-orm/core';
-import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { Collection, type Opt, type Rel } from '@mikro-orm/core';
+import { Entity, ManyToOne, OneToMany, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { IntegrationObject } from 'nestjs-integration-bus';
 import { Site } from './site.entity.js';
+import { UserRole } from './user-role.entity.js';
 
-/** A CMS user (`cms.user`, code name `userName`), global or assigned to a site. */
+/**
+ * A CMS user (`cms.user`, code name `userName`), global or assigned to a site. In Snapshot mode a
+ * task carries the user's role bindings (`roles`) as children.
+ */
 @Entity({ tableName: 'cms_user' })
-@IntegrationObject({ objectType: 'cms.user', codeName: 'userName', site: 'site.name' })
+@IntegrationObject({ objectType: 'cms.user', codeName: 'userName', site: 'site.name', children: ['roles'] })
 export class User {
   @PrimaryKey() id!: number;
 
@@ -23,4 +27,11 @@ export class User {
   @ManyToOne(() => Site, { nullable: true, deleteRule: 'no action' }) site?: Rel<Site> | null;
 
   @Property() createdAt: Opt<Date> = new Date();
+
+  /**
+   * The user's roles. A binding taken out of the collection, or left by a deleted user, is deleted
+   * by the unit of work (`orphanRemoval`), not by a database cascade.
+   */
+  @OneToMany(() => UserRole, (binding) => binding.user, { orderBy: { id: 'asc' }, orphanRemoval: true })
+  roles = new Collection<UserRole>(this);
 }

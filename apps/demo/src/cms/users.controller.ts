@@ -3,9 +3,13 @@ import { CODE_NAME, EMAIL, Fields, parseId, readPage, type StringRules } from '.
 import { UsersService, type NewUser, type UserPatch, type UserView } from './users.service.js';
 
 const FIELDS = ['userName', 'email', 'firstName', 'lastName', 'siteName'] as const;
+const ROLE_FIELDS = ['roleId'] as const;
 const USER_NAME: StringRules = { maxLength: 100, ...CODE_NAME };
 
-/** `/api/users`: create, list, update and delete users. */
+/**
+ * `/api/users`: create, list, update and delete users; `/api/users/:id/roles` gives a user a role
+ * (`POST { roleId }`) or takes it away (`DELETE /api/users/:id/roles/:roleId`).
+ */
 @Controller('api/users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -30,6 +34,19 @@ export class UsersController {
   @HttpCode(204)
   remove(@Param('id') id: string): Promise<void> {
     return this.users.remove(parseId(id));
+  }
+
+  @Post(':id/roles')
+  addRole(@Param('id') id: string, @Body() body: unknown): Promise<UserView> {
+    const userId = parseId(id);
+    const fields = Fields.body(body, ROLE_FIELDS);
+    return this.users.addRole(userId, fields.integer('roleId', { required: true, min: 1 }));
+  }
+
+  @Delete(':id/roles/:roleId')
+  @HttpCode(204)
+  removeRole(@Param('id') id: string, @Param('roleId') roleId: string): Promise<void> {
+    return this.users.removeRole(parseId(id), parseId(roleId, 'roleId'));
   }
 }
 

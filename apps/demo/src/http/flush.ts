@@ -20,7 +20,8 @@ export async function flushOrConflict(em: EntityManager): Promise<void> {
     }
     if (error instanceof ForeignKeyConstraintViolationException) {
       throw new ConflictException(
-        'The item is still referenced by other items (users or pages of a site, child pages of a page): remove them first.',
+        'The item is still referenced by other items (users, polls or pages of a site, child pages of a page, ' +
+          'users holding a role): remove them first.',
       );
     }
     throw error;

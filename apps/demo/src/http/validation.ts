@@ -40,6 +40,13 @@ export interface StringRules extends Rules {
   patternHint?: string;
 }
 
+/** Rules of a list field. */
+export interface ListRules extends Rules {
+  /** @default 0 */
+  minItems?: number;
+  maxItems: number;
+}
+
 /** Rules of a numeric field. */
 export interface NumberRules extends Rules {
   min?: number;
@@ -54,6 +61,8 @@ export class Fields {
   private constructor(
     private readonly values: Record<string, unknown>,
     private readonly where: string,
+    /** Path of a nested object (`answers[1]`), prefixed to the field names errors give. */
+    private readonly path = '',
   ) {}
 
   /** Accepts only a JSON object whose keys are all in `allowed`. */
@@ -72,14 +81,20 @@ export class Fields {
     return Fields.checked(query, allowed, 'query');
   }
 
-  private static checked(values: Record<string, unknown>, allowed: readonly string[], where: string): Fields {
+  private static checked(
+    values: Record<string, unknown>,
+    allowed: readonly string[],
+    where: string,
+    path = '',
+  ): Fields {
+    const fields = new Fields(values, where, path);
     for (const key of Object.keys(values)) {
       if (!allowed.includes(key)) {
         const kind = where === 'query' ? 'query parameter' : 'field';
-        throw new FieldError(key, `is not a known ${kind} (expected: ${allowed.join(', ')})`);
+        throw fields.error(key, `is not a known ${kind} (expected: ${allowed.join(', ')})`);
       }
     }
-    return new Fields(values, where);
+    return fields;
   }
 
   /** Whether the field is present at all. */
@@ -93,13 +108,13 @@ export class Fields {
   string(name: string, rules: StringRules): string | null | undefined {
     const value = this.present(name, rules);
     if (value === undefined || value === null) return value;
-    if (typeof value !== 'string') throw new FieldError(name, 'must be a string');
-    if (value.trim() === '') throw new FieldError(name, 'must not be empty');
+    if (typeof value !== 'string') throw this.error(name, 'must be a string');
+    if (value.trim() === '') throw this.error(name, 'must not be empty');
     if (value.length > rules.maxLength) {
-      throw new FieldError(name, `must be at most ${rules.maxLength} characters`);
+      throw this.error(name, `must be at most ${rules.maxLength} characters`);
     }
     if (rules.pattern && !rules.pattern.test(value)) {
-      throw new FieldError(name, rules.patternHint ?? `must match ${String(rules.pattern)}`);
+      throw this.error(name, rules.patternHint ?? `must match ${String(rules.pattern)}`);
     }
     return value;
   }
@@ -110,7 +125,7 @@ export class Fields {
   integer(name: string, rules: NumberRules = {}): number | null | undefined {
     const value = this.numeric(name, rules);
     if (value === undefined || value === null) return value;
-    if (!Number.isInteger(value)) throw new FieldError(name, 'must be an integer');
+    if (!Number.isInteger(value)) throw this.error(name, 'must be an integer');
     return this.inRange(name, value, { min: INT_MIN, max: INT_MAX, ...rules });
   }
 
@@ -128,19 +143,51 @@ export class Fields {
     const value = this.present(name, rules);
     if (value === undefined || value === null) return value;
     // Only real booleans: the strings "false" or "0" are exactly what a validator must not guess at.
-    if (typeof value !== 'boolean') throw new FieldError(name, 'must be true or false');
+    if (typeof value !== 'boolean') throw this.error(name, 'must be true or false');
     return value;
+  }
+
+  /**
+   * A JSON array of objects, each accepting only the keys in `allowed`: read each item's fields
+   * from the `Fields` returned; errors name them with their place, e.g. `answers[1].text`.
+   */
+  objects(name: string, allowed: readonly string[], rules: ListRules & { required: true }): Fields[];
+  objects(name: string, allowed: readonly string[], rules: ListRules): Fields[] | undefined;
+  objects(name: string, allowed: readonly string[], rules: ListRules): Fields[] | undefined {
+    const value = this.present(name, rules);
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value)) throw this.error(name, 'must be an array');
+    const minItems = rules.minItems ?? 0;
+    if (value.length < minItems) throw this.error(name, `must have at least ${minItems} item(s)`);
+    if (value.length > rules.maxItems) throw this.error(name, `must have at most ${rules.maxItems} items`);
+    return value.map((item: unknown, index) => {
+      const path = `${this.label(name)}[${index}]`;
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        throw new FieldError(path, 'must be a JSON object');
+      }
+      return Fields.checked(item as Record<string, unknown>, allowed, this.where, path);
+    });
+  }
+
+  /** The field's name as errors give it: with the path of the object it belongs to. */
+  label(name: string): string {
+    return this.path ? `${this.path}.${name}` : name;
+  }
+
+  /** A 400 naming the field, with its path. */
+  error(name: string, problem: string): FieldError {
+    return new FieldError(this.label(name), problem);
   }
 
   /** The raw value, after the required / nullable checks. */
   private present(name: string, rules: Rules): unknown {
     const value = this.values[name];
     if (value === undefined) {
-      if (rules.required) throw new FieldError(name, 'is required');
+      if (rules.required) throw this.error(name, 'is required');
       return undefined;
     }
     if (value === null && !rules.nullable) {
-      throw new FieldError(name, rules.required ? 'is required' : 'must not be null');
+      throw this.error(name, rules.required ? 'is required' : 'must not be null');
     }
     return value;
   }
@@ -152,15 +199,13 @@ export class Fields {
     if (this.where === 'query' && typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)) {
       return Number(value);
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new FieldError(name, 'must be a number');
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw this.error(name, 'must be a number');
     return value;
   }
 
   private inRange(name: string, value: number, rules: NumberRules): number {
-    if (rules.min !== undefined && value < rules.min)
-      throw new FieldError(name, `must be at least ${rules.min}`);
-    if (rules.max !== undefined && value > rules.max)
-      throw new FieldError(name, `must be at most ${rules.max}`);
+    if (rules.min !== undefined && value < rules.min) throw this.error(name, `must be at least ${rules.min}`);
+    if (rules.max !== undefined && value > rules.max) throw this.error(name, `must be at most ${rules.max}`);
     return value;
   }
 }
