@@ -13,10 +13,13 @@ import { UsersController } from './cms/users.controller.js';
 import { UsersService } from './cms/users.service.js';
 import { AccountSystemClient } from './connectors/account-system.client.js';
 import { CustomTableConnector } from './connectors/custom-table.connector.js';
+import { ErpConnector } from './connectors/erp.connector.js';
 import { SampleIntegrationConnector } from './connectors/sample-integration.connector.js';
 import { CustomTablesController } from './custom-tables/custom-tables.controller.js';
 import { CustomTablesService } from './custom-tables/custom-tables.service.js';
 import { DEMO_SETTINGS, type DemoSettings } from './demo-options.js';
+import { ErpController } from './erp/erp.controller.js';
+import { FakeErp } from './erp/fake-erp.js';
 import { createDemoOrmConfig } from './mikro-orm.config.js';
 import { PollsController } from './polls/polls.controller.js';
 import { PollsService } from './polls/polls.service.js';
@@ -28,7 +31,10 @@ export interface DemoModuleOptions extends DemoSettings {
   bus: IntegrationBusModuleOptions;
 }
 
-/** The demo host app: a small CMS with polls, two custom tables, two connectors, and the bus. */
+/**
+ * The demo host app: a small CMS with polls, two custom tables, three connectors (the sample, the
+ * custom-table one, and one translating foreign keys for a fake ERP), and the bus.
+ */
 @Module({})
 export class DemoModule {
   static forRoot(options: DemoModuleOptions): DynamicModule {
@@ -53,6 +59,7 @@ export class DemoModule {
         DocumentsController,
         PollsController,
         CustomTablesController,
+        ErpController,
       ],
       providers: [
         { provide: DEMO_SETTINGS, useValue: { autoSync: options.autoSync } satisfies DemoSettings },
@@ -63,8 +70,10 @@ export class DemoModule {
         PollsService,
         CustomTablesService,
         AccountSystemClient,
+        FakeErp,
         SampleIntegrationConnector,
         CustomTableConnector,
+        ErpConnector,
         AutoSynchronizer,
       ],
     };

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       '',
       `Demo API:     ${base}/api  (sites, users, users/:id/roles, roles, documents, polls,`,
       `              custom-tables/usersync, custom-tables/emailpreferencesync)`,
+      `Fake ERP:     ${base}/api/erp  (what ErpConnector sent, with the ERP's own ids)`,
       `Admin page:   ${base}/integration/admin  (the bus's admin page will be served here)`,
       `Admin token:  ${adminToken.shown}`,
       `Notify token: ${notifyToken.shown}`,
