@@ -46,6 +46,7 @@ async function queuedFor(connector: string): Promise<number[]> {
 }
 
 async function screenshot(name: string): Promise<void> {
+  await page.locator('#toasts').evaluateAll((boxes) => boxes.forEach((box) => box.replaceChildren()));
   await page.screenshot({ path: join(ARTIFACTS, `admin-${name}.png`), fullPage: true });
 }
 
