@@ -49,7 +49,7 @@ const ROWS_TTL_MS = 1000;
 @Injectable()
 export class ConnectorRegistry {
   readonly #logger = new Logger('IntegrationBus');
-  readonly #loaded = new Map<string, LoadedConnector>();
+  #loaded = new Map<string, LoadedConnector>();
   readonly #rows: RefreshingValue<Map<string, ConnectorRecord>>;
 
   constructor(
@@ -64,14 +64,15 @@ export class ConnectorRegistry {
 
   /** Registers discovered connectors, runs their `onConnectorInit`, and creates missing rows (R-SET-2). */
   async initialize(found: readonly DiscoveredConnector[]): Promise<void> {
-    this.#loaded.clear();
+    // Build the new map aside and swap it in, so a re-initialisation never leaves a moment with no connector.
+    const loaded = new Map<string, LoadedConnector>();
     for (const { instance, metadata, subscriptions } of found) {
       const runtime = connectorRuntime(instance);
       runtime.codeName = metadata.codeName;
       runtime.subscriptions = [...subscriptions];
       runtime.notify = { path: this.options.http.path, token: this.options.http.notifyToken };
       await instance.onConnectorInit();
-      this.#loaded.set(metadata.codeName, {
+      loaded.set(metadata.codeName, {
         codeName: metadata.codeName,
         displayName: metadata.displayName,
         className: instance.constructor.name,
@@ -88,6 +89,7 @@ export class ConnectorRegistry {
         enabled: metadata.enabled,
       })),
     );
+    this.#loaded = loaded;
     await this.#rows.refresh();
     const names = [...this.#loaded.keys()];
     this.#logger.log(`Loaded ${names.length} connector(s)${names.length ? `: ${names.join(', ')}` : ''}`);

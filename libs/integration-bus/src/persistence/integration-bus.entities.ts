@@ -101,6 +101,13 @@ export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorR
 export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
   name: 'IntegrationTaskRow',
   tableName: 'integration_task',
+  indexes: [
+    {
+      name: 'integration_task_inbound_id_index',
+      expression:
+        'create index "integration_task_inbound_id_index" on "integration_task" ("id") where "is_inbound"',
+    },
+  ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
     guid: { type: 'uuid' },
@@ -127,8 +134,19 @@ export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSync
   uniques: [{ name: 'integration_synchronization_connector_task_unique', properties: ['connector', 'task'] }],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
-    task: { kind: 'm:1', entity: () => IntegrationTaskSchema, deleteRule: 'cascade', index: true },
-    connector: { kind: 'm:1', entity: () => IntegrationConnectorSchema, deleteRule: 'cascade' },
+    task: {
+      kind: 'm:1',
+      entity: () => IntegrationTaskSchema,
+      deleteRule: 'cascade',
+      updateRule: 'cascade',
+      index: 'integration_synchronization_task_id_index',
+    },
+    connector: {
+      kind: 'm:1',
+      entity: () => IntegrationConnectorSchema,
+      deleteRule: 'cascade',
+      updateRule: 'cascade',
+    },
     handler: { type: 'string', length: 200, nullable: true },
     attempts: { type: 'integer', default: 0 },
     lastRun: { type: 'datetime', columnType: 'timestamptz', nullable: true },
@@ -146,7 +164,8 @@ export const IntegrationSyncLogSchema = new EntitySchema<IntegrationSyncLogRow>(
       kind: 'm:1',
       entity: () => IntegrationSynchronizationSchema,
       deleteRule: 'cascade',
-      index: true,
+      updateRule: 'cascade',
+      index: 'integration_sync_log_synchronization_id_index',
     },
     time: { type: 'datetime', ...now },
     errorMessage: { type: 'text' },
