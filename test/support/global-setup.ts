@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ declare module 'vitest' {
  * Each test file then creates a database of its own on that server (test/support/database.ts).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Tests that start other processes (crash, producer) run the built library, as a deployment would:
+  // build it once here rather than in each of them, concurrently.
+  execFileSync('npx', ['tsc', '-b', 'libs/integration-bus/tsconfig.build.json'], { stdio: 'inherit' });
   if (process.env.DATABASE_URL) {
     project.provide('serverUrl', process.env.DATABASE_URL);
     return async () => {};
