@@ -176,6 +176,8 @@ describe('API docs', () => {
         'GET /integration/event-log',
         'GET /integration/health',
         'GET /integration/metrics',
+        'POST /integration/notify',
+        'POST /integration/connectors/{codeName}/incoming',
       ].sort(),
     );
   });

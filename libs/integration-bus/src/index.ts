@@ -65,7 +65,7 @@ export { IntegrationProcessType } from './enums/integration-process-type.enum.js
 // Operating
 export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
 export type { ResultCounts } from './outgoing/invoke-connector.js';
-export type { ExternalTaskOptions } from './incoming/external-task-logger.js';
+export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
@@ -89,6 +89,11 @@ export type {
   TaskSynchronization,
 } from './management/services/task-management.service.js';
 export type { ConnectorDeletion } from './management/services/connector-management.service.js';
+export type {
+  IncomingTaskLogged,
+  IncomingTaskNotLogged,
+  NotifyAccepted,
+} from './management/services/incoming-intake.service.js';
 
 // Persistence
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
@@ -106,4 +111,5 @@ export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { TranslationError } from './errors/translation.error.js';
+export { ExternalObjectError } from './incoming/external-object.error.js';
 export type { ExternalColumns } from './translation/external-translator.js';

@@ -27,6 +27,17 @@ export interface ExternalTaskOptions {
   siteName?: string | null;
 }
 
+/**
+ * Why `processExternalTask` logged nothing: incoming logging is switched off (R-SET-1), the
+ * connector's `prepareInternalObject` returned `null`, or a `LogExternalTask.Before` listener
+ * cancelled.
+ */
+export type ExternalTaskSkipReason = 'loggingOff' | 'notPrepared' | 'cancelled';
+
+/** What logging an incoming task came to: the task, or the reason nothing was logged. */
+export type ExternalTaskOutcome =
+  { task: IntegrationTaskInfo; reason?: undefined } | { task: null; reason: ExternalTaskSkipReason };
+
 const TASK_TYPES = new Set<string>(Object.values(TaskType).filter((t) => t !== TaskType.All));
 const PROCESS_TYPES = new Set<string>(Object.values(IntegrationProcessType));
 const DATA_TYPES = new Set<string>(Object.values(TaskDataType));
@@ -57,13 +68,26 @@ export class ExternalTaskLogger {
     obj: unknown,
     options: ExternalTaskOptions,
   ): Promise<IntegrationTaskInfo | null> {
+    return (await this.logWithOutcome(connectorName, obj, options)).task;
+  }
+
+  /**
+   * `log`, telling why nothing was logged when nothing was: what the HTTP ingest endpoint answers.
+   * @throws as `log`; and whatever the connector's `prepareInternalObject` throws (an
+   *   `ExternalObjectError` when it rejects the object)
+   */
+  async logWithOutcome(
+    connectorName: string,
+    obj: unknown,
+    options: ExternalTaskOptions,
+  ): Promise<ExternalTaskOutcome> {
     const processType = options.processType ?? IntegrationProcessType.Default;
     const dataType = options.dataType ?? TaskDataType.Simple;
     validate(options.taskType, processType, dataType);
     const connector = this.registry.get(connectorName);
     const row = await this.registry.row(connectorName);
     if (!row?.enabled) throw new ConnectorDisabledError(connectorName);
-    if (!(await this.settings.effective()).logIncoming) return null;
+    if (!(await this.settings.effective()).logIncoming) return { task: null, reason: 'loggingOff' };
 
     const siteName = options.siteName ?? null;
     const alreadyInternal =
@@ -75,7 +99,7 @@ export class ExternalTaskLogger {
           dataType,
           siteName,
         });
-    if (entity === null || entity === undefined) return null;
+    if (entity === null || entity === undefined) return { task: null, reason: 'notPrepared' };
     const descriptor = getIntegrationDescriptor(entity.constructor);
     const meta = this.orm.getMetadata().find(entity.constructor);
     if (!descriptor || !meta) {
@@ -109,7 +133,7 @@ export class ExternalTaskLogger {
         new IntegrationTaskEvent(info, entity, connectorName),
       ))
     ) {
-      return null;
+      return { task: null, reason: 'cancelled' };
     }
     const ids = await this.tasks.insertOwnTransaction([
       {
@@ -134,7 +158,7 @@ export class ExternalTaskLogger {
       IntegrationEvents.LogExternalTask.After,
       new IntegrationTaskEvent(info, entity, connectorName),
     );
-    return info;
+    return { task: info };
   }
 }
 

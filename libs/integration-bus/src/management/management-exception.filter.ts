@@ -14,6 +14,8 @@ import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
+import { ExternalObjectError } from '../incoming/external-object.error.js';
+import { RequestValidationError } from './validation/request-input.js';
 
 /** The HTTP error a library error means, or `undefined` for one that is a server fault (500). */
 export function httpErrorOf(error: IntegrationBusError): HttpException | undefined {
@@ -28,13 +30,20 @@ export function httpErrorOf(error: IntegrationBusError): HttpException | undefin
     return new ConflictException(error.message);
   }
   if (error instanceof InvalidOptionsError) return new BadRequestException(error.message);
+  if (error instanceof ExternalObjectError) {
+    return new RequestValidationError(
+      error.field === null ? 'object' : `object.${error.field}`,
+      error.problem,
+    );
+  }
   return undefined;
 }
 
 /**
  * Answers the management API's library errors with their HTTP meaning: an unknown connector or
  * task is a 404, processing switched off, a connector disabled or busy elsewhere a 409, a rejected value a
- * 400. Anything else goes to Nest's default handling (a logged 500).
+ * 400, an external object its connector rejects (`ExternalObjectError`) a 400 naming `object.<field>`.
+ * Anything else goes to Nest's default handling (a logged 500).
  */
 @Catch(IntegrationBusError)
 export class ManagementExceptionFilter extends BaseExceptionFilter {

@@ -9,3 +9,6 @@ export const MANAGEMENT_API_TAG = 'Integration bus';
 
 /** Name of the bearer security scheme of the OpenAPI document. */
 export const ADMIN_BEARER_SCHEME = 'admin-token';
+
+/** Name of the bearer security scheme of the notify and incoming endpoints in the OpenAPI document. */
+export const NOTIFY_BEARER_SCHEME = 'notify-token';

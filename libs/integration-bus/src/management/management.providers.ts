@@ -6,7 +6,9 @@ import { ConnectorsController } from './controllers/connectors.controller.js';
 import { DocsController } from './controllers/docs.controller.js';
 import { EventLogController } from './controllers/event-log.controller.js';
 import { HealthController } from './controllers/health.controller.js';
+import { IncomingController } from './controllers/incoming.controller.js';
 import { MetricsController } from './controllers/metrics.controller.js';
+import { NotifyController } from './controllers/notify.controller.js';
 import { SettingsController } from './controllers/settings.controller.js';
 import { TasksController } from './controllers/tasks.controller.js';
 import { AdminTokenGuard } from './guards/admin-token.guard.js';
@@ -14,9 +16,13 @@ import { NotifyTokenGuard } from './guards/notify-token.guard.js';
 import { managementRoutesProvider } from './management-routes.js';
 import { BusMetrics } from './metrics/bus-metrics.service.js';
 import { ConnectorManagementService } from './services/connector-management.service.js';
+import { IncomingIntakeService } from './services/incoming-intake.service.js';
 import { TaskManagementService } from './services/task-management.service.js';
 
-/** Controllers of the management API and admin page, mounted under `/{http.path}`. */
+/**
+ * Controllers of the management API and admin page, and the notify and incoming endpoints external
+ * systems call, mounted under `/{http.path}`.
+ */
 export const MANAGEMENT_CONTROLLERS: Type[] = [
   ConnectorsController,
   TasksController,
@@ -26,6 +32,8 @@ export const MANAGEMENT_CONTROLLERS: Type[] = [
   MetricsController,
   DocsController,
   AdminPageController,
+  NotifyController,
+  IncomingController,
 ];
 
 /** Providers of the management API; `moduleClass` is the module the controllers are declared in. */
@@ -36,6 +44,7 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     ConnectorAdminStore,
     ConnectorManagementService,
     TaskManagementService,
+    IncomingIntakeService,
     BusMetrics,
     AdminTokenGuard,
     NotifyTokenGuard,

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { INestApplication, Type } from '@nestjs/common';
 import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { ADMIN_BEARER_SCHEME } from '../management.constants.js';
+import { ADMIN_BEARER_SCHEME, NOTIFY_BEARER_SCHEME } from '../management.constants.js';
 
 /**
  * Builds the OpenAPI document of the management API with `@nestjs/swagger`, from inside the
@@ -33,10 +33,13 @@ export function buildOpenApiDocument(options: {
     .setTitle('Integration bus')
     .setDescription(
       'Management API of nestjs-integration-bus: connectors, queued outgoing and incoming tasks, settings, ' +
-        'event log, health and metrics. Send the admin token as `Authorization: Bearer <token>`.',
+        'event log, health and metrics. Send the admin token as `Authorization: Bearer <token>`. ' +
+        'The endpoints external systems call (`notify`, `connectors/{codeName}/incoming`) take the notify ' +
+        'token instead.',
     )
     .setVersion(libraryVersion())
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'http.adminToken' }, ADMIN_BEARER_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'http.notifyToken' }, NOTIFY_BEARER_SCHEME)
     .addServer(options.serverUrl || '/')
     .build();
   return SwaggerModule.createDocument(app, config, { include: [options.module], ignoreGlobalPrefix: true });
