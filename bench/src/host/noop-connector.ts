@@ -1,0 +1,36 @@
+import type { Type } from '@nestjs/common';
+import {
+  BaseIntegrationConnector,
+  Connector,
+  IntegrationProcessResult,
+  Subscribe,
+  TaskProcessType,
+  type OutgoingTask,
+} from 'nestjs-integration-bus';
+import type { BenchUser } from './bench-user.entity.js';
+
+/** Called on every connector call; the latency scenario stamps the time here. */
+export type CallListener = (connector: string, task: OutgoingTask<BenchUser>) => void;
+
+/**
+ * A connector that does nothing and answers OK: what the bus costs per task, with no work of the
+ * connector's own. Subscribed at class level, so tasks go to `processInternalTaskAsync` (handler
+ * `null` in `integration_synchronization`, as the seeded rows have).
+ */
+export function noopConnector(codeName: string, onCall?: CallListener): Type<BaseIntegrationConnector> {
+  @Connector(codeName)
+  @Subscribe({ objectType: 'bench.user', processType: TaskProcessType.AsyncSimple })
+  class NoopConnector extends BaseIntegrationConnector {
+    override processInternalTaskAsync(task: OutgoingTask<BenchUser>): IntegrationProcessResult {
+      onCall?.(codeName, task);
+      return IntegrationProcessResult.OK;
+    }
+  }
+  Object.defineProperty(NoopConnector, 'name', { value: `${codeName}Connector` });
+  return NoopConnector;
+}
+
+/** Code names of the bench's connectors: `Noop1` … `NoopN`. */
+export function connectorNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `Noop${i + 1}`);
+}

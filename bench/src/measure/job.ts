@@ -1,0 +1,23 @@
+/** One measurement, run in a child process of its own on a fresh database. */
+export type MeasureJob =
+  | { kind: 'flush'; withBus: boolean; entities: number; flushes: number; warmup: number }
+  | { kind: 'bus-drain'; tasks: number; connectors: number; batchSize?: number }
+  | { kind: 'graphile'; jobs: number; mode: GraphileMode; timeLimitMs?: number }
+  | { kind: 'pg-boss'; jobs: number; batchSize: number }
+  | { kind: 'raw'; tasks: number; table: 'bus' | 'single' }
+  | { kind: 'latency'; ratePerSecond: number; seconds: number; warmupSeconds: number };
+
+/** graphile-worker configurations compared. */
+export type GraphileMode = 'defaults' | 'batched' | 'fifo';
+
+/** What a child sends back: named numbers, plus a few facts worth keeping in the JSON. */
+export interface MeasureResult {
+  values: Record<string, number>;
+  notes?: Record<string, unknown>;
+}
+
+/** What the parent sends a child. */
+export interface ChildRequest {
+  databaseUrl: string;
+  job: MeasureJob;
+}

@@ -1,0 +1,264 @@
+import type { MeasureJob } from './measure/job.js';
+
+/** A metric a subject reports, as the table shows it. */
+export interface MetricSpec {
+  key: string;
+  label: string;
+  /** Digits after the decimal point in the table. */
+  digits: number;
+}
+
+/** One thing measured in a scenario: the bus in some configuration, or a peer. */
+export interface Subject {
+  id: string;
+  label: string;
+  job: MeasureJob;
+  metrics: MetricSpec[];
+  /** Whether `--profile` profiles it (the bus's own subjects). */
+  bus: boolean;
+}
+
+/** `subject.metric`, a median taken over the runs. */
+export interface MetricRef {
+  subject: string;
+  metric: string;
+}
+
+/** A quality bar of SPEC §10 or a comparison worth printing. */
+export interface Comparison {
+  label: string;
+  /** A ratio of two medians, or one median alone. */
+  value: { ratio: [MetricRef, MetricRef] } | { metric: MetricRef };
+  unit: '×' | 'ms' | 'MB';
+  bar?: { op: '<=' | '>=' | '<'; limit: number };
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  subjects: Subject[];
+  comparisons: Comparison[];
+}
+
+const THROUGHPUT_TASKS = 100_000;
+const FANOUT_TASKS = 100_000;
+const DRAIN_TASKS = 1_000_000;
+
+function scaled(count: number, scale: number, min: number): number {
+  return Math.max(min, Math.round(count * scale));
+}
+
+const perSecond = (key: string, label: string): MetricSpec => ({ key, label, digits: 0 });
+
+/** The five scenarios of issue 6, with the quality bars of SPEC §10. */
+export function buildScenarios(scale: number): Scenario[] {
+  const tasks = scaled(THROUGHPUT_TASKS, scale, 1000);
+  const fanout = scaled(FANOUT_TASKS, scale, 1000);
+  const drain = scaled(DRAIN_TASKS, scale, 1000);
+  const flushes = scaled(10, scale, 3);
+  const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 1 };
+  return [
+    {
+      name: 'overhead',
+      title: '1. Logging overhead: one flush of 1,000 inserts of a subscribed entity',
+      subjects: [
+        {
+          id: 'without-bus',
+          label: 'app without the bus',
+          job: { kind: 'flush', withBus: false, entities: 1000, flushes, warmup: 3 },
+          metrics: [ms],
+          bus: false,
+        },
+        {
+          id: 'with-bus',
+          label: 'app with the bus (1 connector, AsyncSimple)',
+          job: { kind: 'flush', withBus: true, entities: 1000, flushes, warmup: 3 },
+          metrics: [ms],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        {
+          label: 'with / without',
+          value: { ratio: [ref('with-bus', 'ms'), ref('without-bus', 'ms')] },
+          unit: '×',
+          bar: { op: '<=', limit: 1.5 },
+        },
+      ],
+    },
+    {
+      name: 'throughput',
+      title: `2. Async throughput: ${tasks.toLocaleString('en')} queued tasks, one no-op connector`,
+      subjects: [
+        {
+          id: 'bus',
+          label: 'bus, batchSize 100 (default), order kept',
+          job: { kind: 'bus-drain', tasks, connectors: 1 },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s')],
+          bus: true,
+        },
+        {
+          id: 'bus-500',
+          label: 'bus, batchSize 500, order kept',
+          job: { kind: 'bus-drain', tasks, connectors: 1, batchSize: 500 },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s')],
+          bus: true,
+        },
+        {
+          id: 'gw-defaults',
+          label: 'graphile-worker, defaults',
+          job: { kind: 'graphile', jobs: tasks, mode: 'defaults' },
+          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          bus: false,
+        },
+        {
+          id: 'gw-batched',
+          label: 'graphile-worker, local queue 500, batch delays 0, concurrency 24',
+          job: { kind: 'graphile', jobs: tasks, mode: 'batched' },
+          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          bus: false,
+        },
+        {
+          id: 'gw-fifo',
+          label: 'graphile-worker, one named queue (FIFO), concurrency 24, time-limited',
+          job: {
+            kind: 'graphile',
+            jobs: tasks,
+            mode: 'fifo',
+            timeLimitMs: Math.max(5, Math.round(20 * scale)) * 1000,
+          },
+          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          bus: false,
+        },
+        {
+          id: 'pg-boss',
+          label: 'pg-boss, batch fetch of 500',
+          job: { kind: 'pg-boss', jobs: tasks, batchSize: 500 },
+          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          bus: false,
+        },
+        {
+          id: 'raw-bus',
+          label: "raw limit: the bus's rows, 1 connection, delete 500 oldest",
+          job: { kind: 'raw', tasks, table: 'bus' },
+          metrics: [perSecond('rowsPerSecond', 'rows/s')],
+          bus: false,
+        },
+        {
+          id: 'raw-single',
+          label: 'raw limit: one (id, payload) table, 1 connection, delete 500 oldest',
+          job: { kind: 'raw', tasks, table: 'single' },
+          metrics: [perSecond('rowsPerSecond', 'rows/s')],
+          bus: false,
+        },
+      ],
+      comparisons: [
+        throughputRatio('bus', 'gw-batched', 'bus / graphile-worker batched', 1),
+        throughputRatio('bus', 'gw-defaults', 'bus / graphile-worker defaults', 5),
+        throughputRatio('bus', 'raw-bus', "bus / raw limit (bus's rows)", 0.4),
+        throughputRatio('bus', 'raw-single', 'bus / raw limit (one table)', 0.4),
+        throughputRatio('bus', 'pg-boss', 'bus / pg-boss batch fetch'),
+        throughputRatio('bus', 'gw-fifo', 'bus / graphile-worker FIFO'),
+        throughputRatio('bus-500', 'gw-batched', 'bus batchSize 500 / graphile-worker batched', 1),
+        throughputRatio('bus-500', 'raw-bus', "bus batchSize 500 / raw limit (bus's rows)", 0.4),
+      ],
+    },
+    {
+      name: 'fanout',
+      title: `3. Four connectors sharing each task: ${fanout.toLocaleString('en')} tasks × 4 synchronizations`,
+      subjects: [
+        {
+          id: 'bus-4',
+          label: 'bus, 4 no-op connectors, batchSize 100',
+          job: { kind: 'bus-drain', tasks: fanout, connectors: 4 },
+          metrics: [
+            perSecond('tasksPerSecond', 'tasks/s'),
+            perSecond('synchronizationsPerSecond', 'synchronizations/s'),
+          ],
+          bus: true,
+        },
+      ],
+      comparisons: [],
+    },
+    {
+      name: 'latency',
+      title: '4. Latency from commit to connector call at 200 tasks/s (processAfterCommit on)',
+      subjects: [
+        {
+          id: 'bus-latency',
+          label: 'bus, 1 connector, one insert per flush',
+          job: {
+            kind: 'latency',
+            ratePerSecond: 200,
+            seconds: Math.max(2, Math.round(15 * scale)),
+            warmupSeconds: 1,
+          },
+          metrics: [
+            { key: 'p50Ms', label: 'p50 ms', digits: 2 },
+            { key: 'p99Ms', label: 'p99 ms', digits: 2 },
+            { key: 'maxMs', label: 'max ms', digits: 1 },
+            { key: 'achievedRate', label: 'tasks/s achieved', digits: 0 },
+          ],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        {
+          label: 'p50',
+          value: { metric: ref('bus-latency', 'p50Ms') },
+          unit: 'ms',
+          bar: { op: '<', limit: 10 },
+        },
+        {
+          label: 'p99',
+          value: { metric: ref('bus-latency', 'p99Ms') },
+          unit: 'ms',
+          bar: { op: '<', limit: 50 },
+        },
+      ],
+    },
+    {
+      name: 'drain',
+      title: `5. Drain of ${drain.toLocaleString('en')} queued tasks, one no-op connector`,
+      subjects: [
+        {
+          id: 'bus-drain',
+          label: 'bus, batchSize 100',
+          job: { kind: 'bus-drain', tasks: drain, connectors: 1 },
+          metrics: [
+            { key: 'seconds', label: 'seconds', digits: 1 },
+            perSecond('tasksPerSecond', 'tasks/s'),
+            { key: 'maxRssMb', label: 'peak RSS MB', digits: 0 },
+          ],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        {
+          label: 'peak RSS',
+          value: { metric: ref('bus-drain', 'maxRssMb') },
+          unit: 'MB',
+          bar: { op: '<', limit: 300 },
+        },
+      ],
+    },
+  ];
+}
+
+function ref(subject: string, metric: string): MetricRef {
+  return { subject, metric };
+}
+
+/** The throughput metric of a subject of scenario 2, by its id. */
+function throughputMetric(id: string): string {
+  return id.startsWith('raw') ? 'rowsPerSecond' : id.startsWith('bus') ? 'tasksPerSecond' : 'jobsPerSecond';
+}
+
+function throughputRatio(bus: string, peer: string, label: string, atLeast?: number): Comparison {
+  return {
+    label,
+    value: { ratio: [ref(bus, throughputMetric(bus)), ref(peer, throughputMetric(peer))] },
+    unit: '×',
+    ...(atLeast === undefined ? {} : { bar: { op: '>=' as const, limit: atLeast } }),
+  };
+}
