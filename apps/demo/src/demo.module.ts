@@ -15,6 +15,7 @@ import { AccountSystemClient } from './connectors/account-system.client.js';
 import { CustomTableConnector } from './connectors/custom-table.connector.js';
 import { ErpConnector } from './connectors/erp.connector.js';
 import { SampleIntegrationConnector } from './connectors/sample-integration.connector.js';
+import { CrmConnector } from './crm/crm.connector.js';
 import { CustomTablesController } from './custom-tables/custom-tables.controller.js';
 import { CustomTablesService } from './custom-tables/custom-tables.service.js';
 import { DEMO_SETTINGS, type DemoSettings } from './demo-options.js';
@@ -32,8 +33,9 @@ export interface DemoModuleOptions extends DemoSettings {
 }
 
 /**
- * The demo host app: a small CMS with polls, two custom tables, three connectors (the sample, the
- * custom-table one, and one translating foreign keys for a fake ERP), and the bus.
+ * The demo host app: a small CMS with polls, two custom tables, four connectors (the sample, the
+ * custom-table one, one translating foreign keys for a fake ERP, and an incoming one bringing a
+ * fake CRM's people in as users), and the bus.
  */
 @Module({})
 export class DemoModule {
@@ -74,6 +76,7 @@ export class DemoModule {
         SampleIntegrationConnector,
         CustomTableConnector,
         ErpConnector,
+        CrmConnector,
         AutoSynchronizer,
       ],
     };

@@ -17,6 +17,13 @@ export interface DemoAppOptions {
   notifyToken?: string;
   /** Nest log levels, or `false` for silence. Default: log, warn and error. */
   logger?: false | LogLevel[];
+  /** The scheduled job "Process external integration tasks" (incoming processing). */
+  incoming?: {
+    /** Its cron expression (six fields, seconds first). @default every minute, the bus's default */
+    cron?: string;
+    /** Whether it is scheduled at all. @default true */
+    enabled?: boolean;
+  };
   /** The bus's own outgoing triggers; tests turn them off to drive processing themselves. */
   outgoing?: {
     /** Start processing when a unit of work that logged tasks commits. @default true */
@@ -38,6 +45,7 @@ export async function createDemoApp(options: DemoAppOptions): Promise<INestAppli
       bus: {
         http: { adminToken: options.adminToken, notifyToken: options.notifyToken },
         outgoing: options.outgoing,
+        incoming: options.incoming,
       },
     }),
     { logger: options.logger ?? ['log', 'warn', 'error'] },

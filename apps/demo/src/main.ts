@@ -16,6 +16,8 @@ import { SHUTDOWN_SIGNALS, startEmbeddedDatabase, type EmbeddedDatabase } from '
  *   INTEGRATION_NOTIFY_TOKEN [random] bearer token of the bus's notify and incoming endpoints
  *   DEMO_AUTO_SYNC [0]                1: synchronize each task at once (reference 004)
  *   DEMO_PROCESS_AFTER_COMMIT [1]     0: leave outgoing tasks queued until synchronized by hand
+ *   INTEGRATION_INCOMING_CRON         cron of the job "Process external integration tasks", six
+ *     [every minute]                  fields, seconds first (every 5 s: a step of 5 in the first)
  */
 
 /** apps/demo/dist/main.js (or src/main.ts) → the repository root. */
@@ -43,6 +45,8 @@ async function main(): Promise<void> {
       adminToken: adminToken.value,
       notifyToken: notifyToken.value,
       outgoing: { processAfterCommit: process.env.DEMO_PROCESS_AFTER_COMMIT !== '0' },
+      // An invalid expression stops the start-up with a message naming incoming.cron.
+      incoming: { cron: process.env.INTEGRATION_INCOMING_CRON || undefined },
     });
   } catch (error) {
     await database?.stop();
@@ -57,6 +61,9 @@ async function main(): Promise<void> {
       `Demo API:     ${base}/api  (sites, users, users/:id/roles, roles, documents, polls,`,
       `              custom-tables/usersync, custom-tables/emailpreferencesync)`,
       `Fake ERP:     ${base}/api/erp  (what ErpConnector sent, with the ERP's own ids)`,
+      `Fake CRM in:  POST ${base}/integration/connectors/CrmConnector/incoming  (notify token), or`,
+      `              npm run producer -- --task CREATEOBJ people.json  (also while the demo is stopped)`,
+      `Incoming:     processed on ${process.env.INTEGRATION_INCOMING_CRON ? `'${process.env.INTEGRATION_INCOMING_CRON}'` : 'the minute'} (INTEGRATION_INCOMING_CRON), or now: POST ${base}/integration/notify`,
       `Admin page:   ${base}/integration/admin  (the bus's admin page will be served here)`,
       `Admin token:  ${adminToken.shown}`,
       `Notify token: ${notifyToken.shown}`,
