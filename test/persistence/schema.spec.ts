@@ -10,7 +10,7 @@ describe('the shipped migrations', () => {
       .split(/;\s*\n/)
       .map((statement) => statement.trim())
       .filter((statement) => statement.includes('integration_'));
-    expect(busStatements).toEqual([]);
+    expect(busStatements.join(';\n')).toBe('');
   });
 
   it('can be rolled back and applied again', async () => {

@@ -143,24 +143,38 @@ export class ConnectorRegistry {
    * subscriptions the highest-priority process type wins, the first declared on a tie.
    */
   async match(subject: IntegrationSubject, taskType: TaskType, exclude?: string): Promise<ConnectorMatch[]> {
+    return (await this.matcher(exclude))(subject, taskType);
+  }
+
+  /**
+   * A synchronous matcher over the connectors enabled now, for matching every change of a flush
+   * without an await per change (the logging hot path).
+   */
+  async matcher(
+    exclude?: string,
+  ): Promise<(subject: IntegrationSubject, taskType: TaskType) => ConnectorMatch[]> {
     const rows = await this.#rows.get();
-    const matches: ConnectorMatch[] = [];
-    for (const connector of this.#loaded.values()) {
+    const candidates = [...this.#loaded.values()].flatMap((connector) => {
       const row = rows.get(connector.codeName);
-      if (!row?.enabled || connector.codeName === exclude) continue;
-      let best: { processType: TaskProcessType; handler: string | null } | undefined;
-      for (const { subscription, handler } of connector.subscriptions) {
-        const processType = subscription.isMatch(subject, taskType);
-        if (
-          processType &&
-          (!best || processTypePriority(processType) > processTypePriority(best.processType))
-        ) {
-          best = { processType, handler: handler ?? null };
+      return row?.enabled && connector.codeName !== exclude ? [{ connector, connectorId: row.id }] : [];
+    });
+    return (subject, taskType) => {
+      const matches: ConnectorMatch[] = [];
+      for (const { connector, connectorId } of candidates) {
+        let best: { processType: TaskProcessType; handler: string | null } | undefined;
+        for (const { subscription, handler } of connector.subscriptions) {
+          const processType = subscription.isMatch(subject, taskType);
+          if (
+            processType &&
+            (!best || processTypePriority(processType) > processTypePriority(best.processType))
+          ) {
+            best = { processType, handler: handler ?? null };
+          }
         }
+        if (best) matches.push({ connector, connectorId, ...best });
       }
-      if (best) matches.push({ connector, connectorId: row.id, ...best });
-    }
-    return matches;
+      return matches;
+    };
   }
 
   /** Enabled loaded connectors with their row ids, for processing. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/core';
+import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
@@ -30,6 +30,7 @@ import type { OutgoingTask } from './outgoing-task.interface.js';
 @Injectable()
 export class OutgoingProcessor extends QueueProcessor implements OnApplicationBootstrap {
   #sweep: NodeJS.Timeout | undefined;
+  #factory: EntityManager | undefined;
 
   constructor(
     private readonly orm: MikroORM,
@@ -82,11 +83,12 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
    * crash repeats at most one batch. Error stops the run; the task is first in line next time.
    */
   protected async drain(target: ProcessingTarget, counts: ResultCounts): Promise<void> {
+    const { batchSize } = this.options;
     let cursor = '0';
+    let batch = await this.tasks.fetchBatch(target.connectorId, false, cursor, batchSize);
     for (;;) {
-      const batch = await this.tasks.fetchBatch(target.connectorId, false, cursor, this.options.batchSize);
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
-      let stop = batch.length < this.options.batchSize;
+      let stop = batch.length < batchSize;
       for (const row of batch) {
         cursor = row.taskId;
         const outcome = await this.processRow(target.connector, row);
@@ -97,9 +99,25 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
           break;
         }
       }
-      await this.tasks.complete(completionOf(done));
-      if (stop || !(await this.processingEnabled())) return;
+      stop ||= !(await this.processingEnabled());
+      if (stop) {
+        await this.tasks.complete(completionOf(done));
+        return;
+      }
+      batch = await this.tasks.completeAndFetch(
+        completionOf(done),
+        target.connectorId,
+        false,
+        cursor,
+        batchSize,
+      );
     }
+  }
+
+  /** Builds detached entities: a fork whose identity map is never used (`merge: false`). */
+  private get factory(): EntityManager {
+    this.#factory ??= this.orm.em.fork({ clear: true });
+    return this.#factory;
   }
 
   private async sweep(): Promise<void> {
@@ -111,7 +129,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     }
   }
 
-  /** Rebuilds a queued task, runs the Before/After events around the connector call. */
+  /** Rebuilds a queued task, runs the Before/After events (when listened to) around the connector call. */
   private async processRow(
     connector: LoadedConnector,
     row: QueuedSynchronization,
@@ -125,23 +143,29 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         errorMessage: `Cannot rebuild the task's object: ${describeError(error)}`,
       };
     }
-    const info = taskInfoOf(row, connector.codeName);
-    const before = new IntegrationTaskEvent(info, task.object, connector.codeName);
-    if (!(await this.events.before(IntegrationEvents.ProcessInternalTask.Before, before))) {
+    const { Before, After } = IntegrationEvents.ProcessInternalTask;
+    const info =
+      this.events.has(Before) || this.events.has(After) ? taskInfoOf(row, connector.codeName) : undefined;
+    if (
+      info &&
+      !(await this.events.before(Before, new IntegrationTaskEvent(info, task.object, connector.codeName)))
+    ) {
       return { result: IntegrationProcessResult.SkipNow, errorMessage: null };
     }
     const outcome = await invokeConnector(connector, row.handler, task, false);
     if (connector.clearTranslationsAfterEachTask) connector.instance.clearInternalTranslations();
-    await this.events.after(
-      IntegrationEvents.ProcessInternalTask.After,
-      new IntegrationTaskEvent(
-        info,
-        task.object,
-        connector.codeName,
-        outcome.result,
-        outcome.errorMessage ?? undefined,
-      ),
-    );
+    if (info) {
+      await this.events.after(
+        After,
+        new IntegrationTaskEvent(
+          info,
+          task.object,
+          connector.codeName,
+          outcome.result,
+          outcome.errorMessage ?? undefined,
+        ),
+      );
+    }
     return outcome;
   }
 
@@ -156,7 +180,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       objectType: row.objectType,
       siteName: row.siteName,
       time: new Date(row.createdAt),
-      object: rebuildTaskObject(this.orm.em, data),
+      object: rebuildTaskObject(this.factory, data),
       translations: new TranslationHelper(data.translations ?? []),
       isDocument: isDocumentTaskType(row.taskType),
       attempt: row.attempts + 1,

@@ -26,6 +26,7 @@ import { TaskStore, type NewTask } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
+import { snapshotFields } from './entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
@@ -117,22 +118,24 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
   async onFlush({ uow }: FlushEventArgs): Promise<void> {
     const changeSets = [...uow.getChangeSets()];
     if (changeSets.length === 0) return;
-    let enabled: boolean | undefined;
+    let match: Awaited<ReturnType<ConnectorRegistry['matcher']>> | undefined;
     const changes: OutgoingChange[] = [];
     for (const changeSet of changeSets) {
       const descriptor = this.descriptorOf(changeSet.meta);
       const taskTypes = CHANGE_TASK_TYPES[changeSet.type];
       if (!descriptor || !taskTypes) continue;
-      enabled ??= (await this.settings.effective()).logOutgoing;
-      if (!enabled) return;
+      if (!match) {
+        if (!(await this.settings.effective()).logOutgoing) return;
+        match = await this.registry.matcher(incomingOrigin());
+      }
       const subject = describeEntity(changeSet.entity, descriptor);
       const taskType = taskTypes[descriptor.isDocument ? 1 : 0];
-      const matches = await this.registry.match(subject, taskType, incomingOrigin());
+      const matches = match(subject, taskType);
       if (matches.length === 0) continue;
       // A delete's rows (its children's too) are gone once the flush has run: capture them now.
       const payload =
         changeSet.type === ChangeSetType.DELETE
-          ? await this.snapshot(changeSet.meta, changeSet.entity, matches, this.db.pool)
+          ? await this.snapshot(changeSet.meta, changeSet.entity, matches, new EntityRowReader(this.db.pool))
           : undefined;
       changes.push({ subject, taskType, meta: changeSet.meta, matches, payload });
     }
@@ -186,7 +189,8 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
   async log(changes: readonly OutgoingChange[], trx: SqlExecutor | undefined): Promise<LoggedChanges> {
     const queued: { task: NewTask; info: IntegrationTaskInfo; object: object }[] = [];
     const syncDeliveries: SyncDelivery[] = [];
-    const reader = trx ?? this.db.pool;
+    const reader = new EntityRowReader(trx ?? this.db.pool);
+    const announce = this.events.has(IntegrationEvents.LogInternalTask.Before);
     for (const change of changes) {
       change.payload ??= change.meta
         ? await this.snapshot(change.meta, change.subject.entity, change.matches, reader)
@@ -199,15 +203,12 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       )) {
         const task = this.buildTask(change, processType, matches);
         const info = taskInfo(task, matches);
-        if (
-          !(await this.events.before(
-            IntegrationEvents.LogInternalTask.Before,
-            new IntegrationTaskEvent(info, change.subject.entity),
-          ))
-        )
-          continue;
-        task.title = info.title;
-        task.siteName = info.siteName;
+        if (announce) {
+          const event = new IntegrationTaskEvent(info, change.subject.entity);
+          if (!(await this.events.before(IntegrationEvents.LogInternalTask.Before, event))) continue;
+          task.title = info.title;
+          task.siteName = info.siteName;
+        }
         queued.push({ task, info, object: change.subject.entity });
       }
     }
@@ -218,11 +219,13 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     for (const q of queued) q.info.id = ids.get(q.task.guid) ?? 0;
     const touched = new Set(queued.flatMap((q) => q.task.synchronizations.map((s) => s.connectorId)));
     const afterCommit = async (): Promise<void> => {
-      for (const q of queued) {
-        await this.events.after(
-          IntegrationEvents.LogInternalTask.After,
-          new IntegrationTaskEvent(q.info, q.object),
-        );
+      if (this.events.has(IntegrationEvents.LogInternalTask.After)) {
+        for (const q of queued) {
+          await this.events.after(
+            IntegrationEvents.LogInternalTask.After,
+            new IntegrationTaskEvent(q.info, q.object),
+          );
+        }
       }
       if (syncDeliveries.length > 0) await this.dispatcher.deliver(syncDeliveries);
       if (touched.size > 0) this.processor.nudge(touched);
@@ -271,14 +274,21 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     meta: EntityMetadata,
     entity: object,
     matches: ConnectorMatch[],
-    db: SqlExecutor,
+    reader: EntityRowReader,
   ): Promise<TaskPayload | undefined> {
-    const dataTypes = matches
-      .filter((m) => isAsyncProcessType(m.processType))
-      .map((m) => dataTypeOf(m.processType));
-    if (dataTypes.length === 0) return undefined;
-    const richest = DATA_TYPE_ORDER.find((d) => dataTypes.includes(d))!;
-    return new SnapshotBuilder(new EntityRowReader(db)).build(meta, entity, richest);
+    let richest: TaskDataType | undefined;
+    for (const m of matches) {
+      if (!isAsyncProcessType(m.processType)) continue;
+      const dataType = dataTypeOf(m.processType);
+      if (richest === undefined || DATA_TYPE_ORDER.indexOf(dataType) < DATA_TYPE_ORDER.indexOf(richest))
+        richest = dataType;
+    }
+    if (richest === undefined) return undefined;
+    // Simple needs no reads: the entity in memory is the whole payload.
+    if (richest === TaskDataType.Simple) {
+      return { entity: meta.className, fields: snapshotFields(entity, meta), translations: [], children: {} };
+    }
+    return new SnapshotBuilder(reader).build(meta, entity, richest);
   }
 
   private descriptorOf(meta: EntityMetadata): IntegrationDescriptor | undefined {
@@ -293,8 +303,11 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
 
 function groupByProcessType(matches: ConnectorMatch[]): Map<TaskProcessType, ConnectorMatch[]> {
   const groups = new Map<TaskProcessType, ConnectorMatch[]>();
-  for (const match of matches)
-    groups.set(match.processType, [...(groups.get(match.processType) ?? []), match]);
+  for (const match of matches) {
+    const group = groups.get(match.processType);
+    if (group) group.push(match);
+    else groups.set(match.processType, [match]);
+  }
   return groups;
 }
 

@@ -23,8 +23,8 @@ export class ConnectorAdminStore {
   }
 
   /**
-   * Deletes a connector row; its synchronizations and their sync logs go with it (foreign keys
-   * `on delete cascade`). Tasks left with no synchronization are the caller's to remove.
+   * Deletes a connector row; its synchronizations and their sync logs go with it (the statement
+   * triggers of the first migration). Tasks left with no synchronization are the caller's to remove.
    * @returns the number of synchronizations removed, or `null` when no row has the code name
    */
   async delete(codeName: string): Promise<number | null> {

@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import { cleanupTrigger } from './cleanup-triggers.js';
 
 /*
  * The bus's tables as MikroORM entities. The bus itself reads and writes them with SQL (persistence/
@@ -37,7 +38,6 @@ export interface IntegrationTaskRow {
   processType: string;
   data: unknown;
   createdAt: Date;
-  xid: string;
 }
 
 /** A row of `integration_synchronization`. */
@@ -84,6 +84,7 @@ const now = { defaultRaw: 'now()', columnType: 'timestamptz' } as const;
 export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorRow>({
   name: 'IntegrationConnectorRow',
   tableName: 'integration_connector',
+  triggers: [cleanupTrigger('integration_connector')],
   properties: {
     id: { type: 'integer', primary: true, autoincrement: true },
     codeName: { type: 'string', length: 100, unique: 'integration_connector_code_name_unique' },
@@ -101,6 +102,7 @@ export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorR
 export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
   name: 'IntegrationTaskRow',
   tableName: 'integration_task',
+  triggers: [cleanupTrigger('integration_task')],
   indexes: [
     {
       name: 'integration_task_inbound_id_index',
@@ -124,28 +126,26 @@ export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
     processType: { type: 'string', length: 50 },
     data: { type: 'json' },
     createdAt: { type: 'datetime', ...now },
-    xid: { type: 'string', columnType: 'xid8', defaultRaw: 'pg_current_xact_id()' },
   },
 });
 
 export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSynchronizationRow>({
   name: 'IntegrationSynchronizationRow',
   tableName: 'integration_synchronization',
+  triggers: [cleanupTrigger('integration_synchronization')],
   uniques: [{ name: 'integration_synchronization_connector_task_unique', properties: ['connector', 'task'] }],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
     task: {
       kind: 'm:1',
       entity: () => IntegrationTaskSchema,
-      deleteRule: 'cascade',
-      updateRule: 'cascade',
+      createForeignKeyConstraint: false,
       index: 'integration_synchronization_task_id_index',
     },
     connector: {
       kind: 'm:1',
       entity: () => IntegrationConnectorSchema,
-      deleteRule: 'cascade',
-      updateRule: 'cascade',
+      createForeignKeyConstraint: false,
     },
     handler: { type: 'string', length: 200, nullable: true },
     attempts: { type: 'integer', default: 0 },
@@ -163,8 +163,7 @@ export const IntegrationSyncLogSchema = new EntitySchema<IntegrationSyncLogRow>(
     synchronization: {
       kind: 'm:1',
       entity: () => IntegrationSynchronizationSchema,
-      deleteRule: 'cascade',
-      updateRule: 'cascade',
+      createForeignKeyConstraint: false,
       index: 'integration_sync_log_synchronization_id_index',
     },
     time: { type: 'datetime', ...now },

@@ -136,10 +136,9 @@ export class TaskStore {
    * Ids come from a sequence at insert time, not at commit, so two transactions logging at once may
    * commit out of id order. Changes of one object cannot (its row lock orders them, and the task is
    * inserted after the row is written); changes of different objects that commit concurrently are
-   * processed in the order their tasks became visible. `integration_task.xid` keeps the inserting
-   * transaction for a stricter check scoped to this database (a cluster-wide snapshot-xmin check
-   * was tried and dropped: any open transaction on the server, even in another database, stalled
-   * every connector).
+   * processed in the order their tasks became visible. (A stricter check on the inserting
+   * transaction's xid against the snapshot's xmin was tried and dropped: xmin is cluster-wide, so
+   * any open transaction on the server, even in another database, stalled every connector.)
    */
   fetchBatch(
     connectorId: number,
@@ -154,6 +153,45 @@ export class TaskStore {
         order by s.task_id
         limit $4`,
       [connectorId, afterTaskId, isInbound, limit],
+    );
+  }
+
+  /**
+   * Writes a batch's outcome and reads the next batch in one round trip (the drain's hot path).
+   *
+   * Measured on the bench (one no-op connector, batches of 100): the separate complete-in-a-
+   * transaction (BEGIN, lock, two deletes, COMMIT) plus fetch cost six round trips per batch and
+   * capped the drain near 8,500 tasks/s; one statement per batch removes five. The price: two
+   * connectors finishing the same shared task at the same instant may each still see the other's
+   * synchronization and both leave the task; such a task has no synchronization left, so no list
+   * or processor sees it, and the sweep deletes it (`deleteOrphans`). Failures and postponements
+   * (rare) are written first, separately.
+   */
+  async completeAndFetch(
+    batch: BatchCompletion,
+    connectorId: number,
+    isInbound: boolean,
+    afterTaskId: string,
+    limit: number,
+  ): Promise<QueuedSynchronization[]> {
+    if (batch.failed.length > 0 || (batch.postponed?.length ?? 0) > 0) {
+      await this.complete({ done: [], failed: batch.failed, postponed: batch.postponed });
+    }
+    if (batch.done.length === 0) return this.fetchBatch(connectorId, isInbound, afterTaskId, limit);
+    return sqlRows<QueuedSynchronization>(
+      this.db.pool,
+      `with done as (
+         delete from integration_synchronization where id = any($5::bigint[]) returning task_id
+       ), gone as (
+         delete from integration_task t where t.id in (select task_id from done)
+            and not exists (select 1 from integration_synchronization s
+                             where s.task_id = t.id and s.id <> all($5::bigint[]))
+       )
+       ${SELECT_QUEUED}
+        where s.connector_id = $1 and s.task_id > $2 and t.is_inbound = $3
+        order by s.task_id
+        limit $4`,
+      [connectorId, afterTaskId, isInbound, limit, batch.done.map((d) => d.syncId)],
     );
   }
 

@@ -10,8 +10,7 @@ const payloads = new WeakMap<object, TaskPayload>();
  * instance remembers its payload, which `translateColumnsToExternal` reads.
  */
 export function rebuildTaskObject(em: EntityManager, payload: TaskPayload): object {
-  const fork = em.fork({ clear: true });
-  return rebuild(fork, payload);
+  return rebuild(em, payload);
 }
 
 function rebuild(em: EntityManager, payload: TaskPayload): object {

@@ -1,0 +1,29 @@
+import type { TriggerDef } from '@mikro-orm/core';
+
+/**
+ * The cascades between the queue tables, as statement-level triggers (see the first migration for
+ * why there are no foreign keys): a task or a connector takes its synchronizations with it, a
+ * synchronization its sync log. `gone` is the transition table of the deleted rows. Declared once
+ * here for the migration and for the entity schemas, so that MikroORM's schema diff (which knows
+ * triggers by the `{table}_{trigger}_fn` function convention) sees them as its own.
+ */
+export const CLEANUP_TRIGGERS = {
+  integration_task: {
+    name: 'cleanup',
+    body: 'delete from "integration_synchronization" s using gone g where s."task_id" = g."id"; return null',
+  },
+  integration_connector: {
+    name: 'cleanup',
+    body: 'delete from "integration_synchronization" s using gone g where s."connector_id" = g."id"; return null',
+  },
+  integration_synchronization: {
+    name: 'cleanup',
+    body: 'delete from "integration_sync_log" l using gone g where l."synchronization_id" = g."id"; return null',
+  },
+} as const;
+
+/** The entity-schema form of a table's cleanup trigger. */
+export function cleanupTrigger(table: keyof typeof CLEANUP_TRIGGERS): TriggerDef {
+  const { name, body } = CLEANUP_TRIGGERS[table];
+  return { name, timing: 'after', events: ['delete'], forEach: 'statement', body };
+}
