@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const all = buildScenarios(options.scale);
   const unknown = options.only.filter((name) => !all.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`Unknown scenario(s): ${unknown.join(', ')}.\n${USAGE}`);
-  const scenarios = options.only.length > 0 ? all.filter((s) => options.only.includes(s.name)) : all;
+  const scenarios = selectScenarios(all, options);
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const profileDir = join(RESULTS, 'profiles', stamp);
@@ -76,6 +76,25 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/** The scenarios and subjects `--only` and `--subjects` leave; comparisons need both their sides. */
+function selectScenarios(all: Scenario[], options: BenchOptions): Scenario[] {
+  const ids = new Set(all.flatMap((s) => s.subjects.map((subject) => subject.id)));
+  const unknown = options.subjects.filter((id) => !ids.has(id));
+  if (unknown.length > 0) throw new Error(`Unknown subject(s): ${unknown.join(', ')}.\n${USAGE}`);
+  const wanted = (id: string): boolean => options.subjects.length === 0 || options.subjects.includes(id);
+  return all
+    .filter((s) => options.only.length === 0 || options.only.includes(s.name))
+    .map((s) => {
+      const subjects = s.subjects.filter((subject) => wanted(subject.id));
+      const kept = new Set(subjects.map((subject) => subject.id));
+      const comparisons = s.comparisons.filter((c) =>
+        ('ratio' in c.value ? c.value.ratio : [c.value.metric]).every((m) => kept.has(m.subject)),
+      );
+      return { ...s, subjects, comparisons };
+    })
+    .filter((s) => s.subjects.length > 0);
 }
 
 async function runScenario(

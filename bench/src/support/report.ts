@@ -78,8 +78,8 @@ export function formatTable(scenarios: readonly Scenario[], results: readonly Sc
       });
     }
     for (const c of result.comparisons) {
-      const value =
-        c.unit === '×' ? `${fmt(c.result, 2)}×` : `${fmt(c.result, c.unit === 'MB' ? 0 : 2)} ${c.unit}`;
+      const digits = c.unit === 'ms' ? 2 : 0;
+      const value = c.unit === '×' ? `${fmt(c.result, 2)}×` : `${fmt(c.result, digits)} ${c.unit}`;
       const bar = c.bar
         ? `bar ${c.bar.op} ${c.bar.limit}${c.unit === '×' ? '×' : ` ${c.unit}`}: ${c.met ? 'met' : 'NOT met'}`
         : '';
