@@ -43,12 +43,24 @@ export function getIntegrationDescriptor(entityClass: object | undefined): Integ
  */
 export function readPath(source: object, path: string): unknown {
   let value: unknown = source;
-  for (const key of path.split('.')) {
+  for (const key of segmentsOf(path)) {
     if (value === null || value === undefined) return null;
     value = unwrapReference(value);
     value = (value as Record<string, unknown>)[key];
   }
   return value === undefined ? null : unwrapReference(value);
+}
+
+const segments = new Map<string, readonly string[]>();
+
+/** `site.name` → `['site', 'name']`, split once per path: subjects are described on every flush. */
+function segmentsOf(path: string): readonly string[] {
+  let parts = segments.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    segments.set(path, parts);
+  }
+  return parts;
 }
 
 function unwrapReference(value: unknown): unknown {

@@ -187,7 +187,8 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
    * and returns what must run once they are committed.
    */
   async log(changes: readonly OutgoingChange[], trx: SqlExecutor | undefined): Promise<LoggedChanges> {
-    const queued: { task: NewTask; info: IntegrationTaskInfo; object: object }[] = [];
+    const queued: { task: NewTask; matches: ConnectorMatch[]; object: object; info?: IntegrationTaskInfo }[] =
+      [];
     const syncDeliveries: SyncDelivery[] = [];
     const reader = new EntityRowReader(trx ?? this.db.pool);
     const announce = this.events.has(IntegrationEvents.LogInternalTask.Before);
@@ -195,42 +196,46 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       change.payload ??= change.meta
         ? await this.snapshot(change.meta, change.subject.entity, change.matches, reader)
         : { entity: null, fields: { ...change.subject.entity }, translations: [], children: {} };
-      const sync = change.matches.filter((m) => !isAsyncProcessType(m.processType));
+      const { sync, byProcessType } = splitMatches(change.matches);
       if (sync.length > 0)
         syncDeliveries.push({ subject: change.subject, taskType: change.taskType, matches: sync });
-      for (const [processType, matches] of groupByProcessType(
-        change.matches.filter((m) => isAsyncProcessType(m.processType)),
-      )) {
+      for (const [processType, matches] of byProcessType) {
         const task = this.buildTask(change, processType, matches);
-        const info = taskInfo(task, matches);
+        const item: (typeof queued)[number] = { task, matches, object: change.subject.entity };
         if (announce) {
-          const event = new IntegrationTaskEvent(info, change.subject.entity);
+          item.info = taskInfo(task, matches);
+          const event = new IntegrationTaskEvent(item.info, change.subject.entity);
           if (!(await this.events.before(IntegrationEvents.LogInternalTask.Before, event))) continue;
-          task.title = info.title;
-          task.siteName = info.siteName;
+          task.title = item.info.title;
+          task.siteName = item.info.siteName;
         }
-        queued.push({ task, info, object: change.subject.entity });
+        queued.push(item);
       }
     }
     const tasks = queued.map((q) => q.task);
     const ids = trx
       ? await this.tasks.insert(trx, tasks, this.lease.owner)
       : await this.tasks.insertOwnTransaction(tasks, this.lease.owner);
-    for (const q of queued) q.info.id = ids.get(q.task.guid) ?? 0;
-    const touched = new Set(queued.flatMap((q) => q.task.synchronizations.map((s) => s.connectorId)));
+    const taskIds = tasks.map((task) => ids.get(task.guid) ?? 0);
     const afterCommit = async (): Promise<void> => {
       if (this.events.has(IntegrationEvents.LogInternalTask.After)) {
-        for (const q of queued) {
+        for (const [i, q] of queued.entries()) {
+          const info = q.info ?? taskInfo(q.task, q.matches);
+          info.id = taskIds[i]!;
           await this.events.after(
             IntegrationEvents.LogInternalTask.After,
-            new IntegrationTaskEvent(q.info, q.object),
+            new IntegrationTaskEvent(info, q.object),
           );
         }
       }
       if (syncDeliveries.length > 0) await this.dispatcher.deliver(syncDeliveries);
-      if (touched.size > 0) this.processor.nudge(touched);
+      if (tasks.length > 0) {
+        const touched = new Set<number>();
+        for (const task of tasks) for (const s of task.synchronizations) touched.add(s.connectorId);
+        this.processor.nudge(touched);
+      }
     };
-    return { taskIds: queued.map((q) => q.info.id), afterCommit };
+    return { taskIds, afterCommit };
   }
 
   /** Runs `work` when `transaction` commits; forgets it if it rolls back. */
@@ -301,14 +306,23 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
   }
 }
 
-function groupByProcessType(matches: ConnectorMatch[]): Map<TaskProcessType, ConnectorMatch[]> {
-  const groups = new Map<TaskProcessType, ConnectorMatch[]>();
+/** A change's synchronous matches, and its asynchronous ones by process type (one task each). */
+function splitMatches(matches: ConnectorMatch[]): {
+  sync: ConnectorMatch[];
+  byProcessType: Map<TaskProcessType, ConnectorMatch[]>;
+} {
+  const sync: ConnectorMatch[] = [];
+  const byProcessType = new Map<TaskProcessType, ConnectorMatch[]>();
   for (const match of matches) {
-    const group = groups.get(match.processType);
+    if (!isAsyncProcessType(match.processType)) {
+      sync.push(match);
+      continue;
+    }
+    const group = byProcessType.get(match.processType);
     if (group) group.push(match);
-    else groups.set(match.processType, [match]);
+    else byProcessType.set(match.processType, [match]);
   }
-  return groups;
+  return { sync, byProcessType };
 }
 
 function primaryKeyString(meta: EntityMetadata, fields: Record<string, unknown>): string | null {

@@ -83,42 +83,31 @@ export class TaskStore {
       notifyAs && connectorIds.length > 0
         ? JSON.stringify({ from: notifyAs, connectors: connectorIds })
         : null;
-    const syncs = tasks.flatMap((t) => t.synchronizations.map((s) => ({ guid: t.guid, ...s })));
+    // One JSON parameter, not an array per column: JSON.stringify is native, while the driver escapes
+    // array elements one by one in JavaScript (measured: 5% of a 1,000-row flush went to that).
     const rows = await sqlRows<{ id: string; guid: string }>(
       trx,
-      `with t as (
+      `with x as (
+         select * from json_to_recordset($1::json) as x(
+           "guid" uuid, "title" text, "taskType" text, "objectType" text, "objectId" text, "nodeId" text,
+           "documentId" text, "aliasPath" text, "siteName" text, "isInbound" bool, "dataType" text,
+           "processType" text, "data" jsonb, "synchronizations" json)
+       ), t as (
          insert into integration_task (guid, title, task_type, object_type, object_id, node_id, document_id,
                                        alias_path, site_name, is_inbound, data_type, process_type, data)
-         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::jsonb[])
+         select "guid", "title", "taskType", "objectType", "objectId", "nodeId", "documentId", "aliasPath",
+                "siteName", "isInbound", "dataType", "processType", "data"
+           from x
          returning id, guid
        ), s as (
          insert into integration_synchronization (task_id, connector_id, handler)
-         select t.id, x.connector_id, x.handler
-           from unnest($14::uuid[], $15::int[], $16::text[]) as x(guid, connector_id, handler)
-           join t on t.guid = x.guid
+         select t.id, (e->>'connectorId')::int, e->>'handler'
+           from t join x on x."guid" = t.guid
+           cross join lateral json_array_elements(x."synchronizations") as e
        )
-       select t.id, t.guid from t cross join (select case when $17::text is null then null
-                                                        else pg_notify('${QUEUE_CHANNEL}', $17) end) as n`,
-      [
-        tasks.map((t) => t.guid),
-        tasks.map((t) => t.title),
-        tasks.map((t) => t.taskType),
-        tasks.map((t) => t.objectType),
-        tasks.map((t) => t.objectId),
-        tasks.map((t) => t.nodeId),
-        tasks.map((t) => t.documentId),
-        tasks.map((t) => t.aliasPath),
-        tasks.map((t) => t.siteName),
-        tasks.map((t) => t.isInbound),
-        tasks.map((t) => t.dataType),
-        tasks.map((t) => t.processType),
-        tasks.map((t) => JSON.stringify(t.data)),
-        syncs.map((s) => s.guid),
-        syncs.map((s) => s.connectorId),
-        syncs.map((s) => s.handler),
-        notification,
-      ],
+       select t.id, t.guid from t cross join (select case when $2::text is null then null
+                                                        else pg_notify('${QUEUE_CHANNEL}', $2) end) as n`,
+      [JSON.stringify(tasks), notification],
     );
     return new Map(rows.map((r) => [r.guid, Number(r.id)]));
   }
