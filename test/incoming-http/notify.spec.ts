@@ -63,7 +63,10 @@ describe('POST /{path}/notify (R-IN-5)', () => {
     const res = await notify('?connectorName=Crm');
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: true, connectorName: 'Crm' });
-    await eventually(async () => expect(await users()).toEqual(['ada', 'alan']));
+    await eventually(async () => {
+      expect(await users()).toEqual(['ada', 'alan']);
+      expect(await queued()).toEqual({ Erp: 1 });
+    });
     // Erp's task is untouched, also a while after Crm's run is over.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await queued()).toEqual({ Erp: 1 });
@@ -155,8 +158,10 @@ describe('BaseIntegrationConnector.requestTasksProcessing (R-IN-5)', () => {
     await logPerson(t, 'Erp', 'grace');
     const connector = t.app.get(CrmInConnector);
     expect(await connector.requestTasksProcessing(app.baseUrl, 'Crm')).toBe(202);
-    await eventually(async () => expect(await users()).toEqual(['ada']));
-    expect(await queued()).toEqual({ Erp: 1 });
+    await eventually(async () => {
+      expect(await users()).toEqual(['ada']);
+      expect(await queued()).toEqual({ Erp: 1 }); // the task is deleted right after it is applied
+    });
 
     expect(await connector.requestTasksProcessing(`${app.baseUrl}/`)).toBe(202);
     await eventually(async () => expect(await users()).toEqual(['ada', 'grace']));

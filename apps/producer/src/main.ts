@@ -1,9 +1,9 @@
 // oxlint-disable-next-line import/no-unassigned-import -- decorator metadata polyfill, loaded for its side effect
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
 import { BaseIntegrationConnector, IntegrationBus } from 'nestjs-integration-bus';
-import { createDemoOrmConfig } from '../../demo/src/mikro-orm.config.js';
+import { DEMO_MIGRATIONS } from '../../demo/src/mikro-orm.config.js';
 import { readRequest, USAGE, UsageError, type ProducerRequest } from './producer-args.js';
 import { openProducerDatabase } from './producer-database.js';
 import { PRODUCER_CONNECTORS, ProducerModule } from './producer.module.js';
@@ -21,7 +21,8 @@ import { PRODUCER_CONNECTORS, ProducerModule } from './producer.module.js';
  * Built by apps/producer/tsconfig.build.json with rootDir `apps/`: the CRM connector, the demo's
  * MikroORM configuration (and the entities and migrations it lists) are compiled from the demo's
  * sources into apps/producer/dist/demo/, so this file lands in apps/producer/dist/producer/src/.
- * Exit codes: 0 every object logged (or skipped by design), 1 a failure, 2 a bad command line.
+ * Exit codes: 0 every object logged (or skipped by design), 1 a failure, 2 a bad command line or a
+ * database the demo has not set up yet.
  */
 
 async function main(): Promise<number> {
@@ -46,19 +47,34 @@ async function main(): Promise<number> {
   }
 }
 
-/** The host creates the tables (its migrations, at start-up); the producer only checks for them. */
+/**
+ * The host creates the tables (its migrations, at start-up); the producer only checks that they
+ * have all run, reading MikroORM's migration table directly: MikroORM's migrator would create the
+ * database and that table when missing, and the producer writes nothing but tasks.
+ */
 async function assertSchemaReady(databaseUrl: string): Promise<void> {
-  const orm = await MikroORM.init(createDemoOrmConfig(databaseUrl));
+  const client = new Client({ connectionString: databaseUrl });
   try {
-    const pending = await orm.migrator.getPending();
+    await client.connect();
+    const table = await client.query<{ found: string | null }>(
+      `select to_regclass('public.mikro_orm_migrations')::text as found`,
+    );
+    const executed = new Set(
+      table.rows[0]!.found
+        ? (await client.query<{ name: string }>('select name from mikro_orm_migrations')).rows.map(
+            (r) => r.name,
+          )
+        : [],
+    );
+    const pending = DEMO_MIGRATIONS.map((m) => m.name).filter((name) => !executed.has(name));
     if (pending.length > 0) {
       throw new UsageError(
         `The database is not ready for the producer: ${pending.length} migration(s) of the demo have not run ` +
-          `(${pending.map((m) => m.name).join(', ')}). Start the demo host app once: it runs them at start-up.`,
+          `(${pending.join(', ')}). Start the demo host app once: it runs them at start-up.`,
       );
     }
   } finally {
-    await orm.close();
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -144,7 +160,10 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error instanceof UsageError ? error.message : error);
+    // The message is what helps here (a database that does not answer, a refused login); the
+    // stack only with PRODUCER_DEBUG=1.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(process.env.PRODUCER_DEBUG === '1' ? error : message);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

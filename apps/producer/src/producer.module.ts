@@ -32,6 +32,7 @@ export class ProducerModule {
         MikroOrmModule.forRoot({
           ...createDemoOrmConfig(options.databaseUrl),
           registerRequestContext: false,
+          ensureDatabase: false, // never create a database: log into the host's, or fail
           pool: { min: 0, max: 2 },
         }),
         IntegrationBusModule.forRoot({
