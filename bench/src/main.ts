@@ -142,7 +142,11 @@ async function runScenario(
 function gitState(): { commit: string; libraryDirty: boolean } | null {
   try {
     const git = (...args: string[]): string =>
-      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+      execFileSync('git', args, {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     return {
       commit: git('rev-parse', 'HEAD'),
       libraryDirty: git('status', '--porcelain', '--', 'libs/integration-bus').length > 0,

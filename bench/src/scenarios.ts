@@ -50,6 +50,9 @@ function scaled(count: number, scale: number, min: number): number {
 
 const perSecond = (key: string, label: string): MetricSpec => ({ key, label, digits: 0 });
 
+/** CPU time of the bus's process per 1,000 synchronizations: its own cost, whatever the load. */
+const CPU_PER_1000: MetricSpec = { key: 'cpuMsPer1000', label: 'Node CPU ms / 1k', digits: 0 };
+
 /** The five scenarios of issue 6, with the quality bars of SPEC §10. */
 export function buildScenarios(scale: number): Scenario[] {
   const tasks = scaled(THROUGHPUT_TASKS, scale, 1000);
@@ -94,14 +97,14 @@ export function buildScenarios(scale: number): Scenario[] {
           id: 'bus',
           label: 'bus, batchSize 100 (default), order kept',
           job: { kind: 'bus-drain', tasks, connectors: 1 },
-          metrics: [perSecond('tasksPerSecond', 'tasks/s')],
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), CPU_PER_1000],
           bus: true,
         },
         {
           id: 'bus-500',
           label: 'bus, batchSize 500, order kept',
           job: { kind: 'bus-drain', tasks, connectors: 1, batchSize: 500 },
-          metrics: [perSecond('tasksPerSecond', 'tasks/s')],
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), CPU_PER_1000],
           bus: true,
         },
         {
