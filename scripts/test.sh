@@ -7,6 +7,6 @@ source scripts/node-env.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 rm -rf node_modules/.vite node_modules/.vitest-cache
 npx tsc -p tsconfig.json
-npx oxlint --deny-warnings libs apps test
+npx oxlint --deny-warnings libs apps test bench
 npx prettier --check .
 npx vitest run "$@"
