@@ -42,10 +42,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const scale = Number(values.scale);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer.\n${USAGE}`);
   if (!(scale > 0 && scale <= 10)) throw new Error(`--scale must be a number in (0, 10].\n${USAGE}`);
-  const list = (value: string): string[] =>
-    value
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
   return { runs, scale, only: list(values.only), subjects: list(values.subjects), profile: values.profile };
+}
+
+/** `a, b,` → `['a', 'b']`. */
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
