@@ -50,8 +50,14 @@ function scaled(count: number, scale: number, min: number): number {
 
 const perSecond = (key: string, label: string): MetricSpec => ({ key, label, digits: 0 });
 
-/** CPU time of the bus's process per 1,000 synchronizations: its own cost, whatever the load. */
-const CPU_PER_1000: MetricSpec = { key: 'cpuMsPer1000', label: 'Node CPU ms / 1k', digits: 0 };
+/**
+ * CPU time per 1,000 items of the subject's process and of PostgreSQL's backends: its own cost,
+ * which moves much less than throughput with other load on the machine.
+ */
+const CPU: MetricSpec[] = [
+  { key: 'nodeCpuMsPer1000', label: 'Node CPU ms/1k', digits: 0 },
+  { key: 'postgresCpuMsPer1000', label: 'PG CPU ms/1k', digits: 0 },
+];
 
 /** The five scenarios of issue 6, with the quality bars of SPEC §10. */
 export function buildScenarios(scale: number): Scenario[] {
@@ -97,28 +103,28 @@ export function buildScenarios(scale: number): Scenario[] {
           id: 'bus',
           label: 'bus, batchSize 100 (default), order kept',
           job: { kind: 'bus-drain', tasks, connectors: 1 },
-          metrics: [perSecond('tasksPerSecond', 'tasks/s'), CPU_PER_1000],
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
           bus: true,
         },
         {
           id: 'bus-500',
           label: 'bus, batchSize 500, order kept',
           job: { kind: 'bus-drain', tasks, connectors: 1, batchSize: 500 },
-          metrics: [perSecond('tasksPerSecond', 'tasks/s'), CPU_PER_1000],
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
           bus: true,
         },
         {
           id: 'gw-defaults',
           label: 'graphile-worker, defaults',
           job: { kind: 'graphile', jobs: tasks, mode: 'defaults' },
-          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          metrics: [perSecond('jobsPerSecond', 'jobs/s'), ...CPU],
           bus: false,
         },
         {
           id: 'gw-batched',
           label: 'graphile-worker, local queue 500, batch delays 0, concurrency 24',
           job: { kind: 'graphile', jobs: tasks, mode: 'batched' },
-          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          metrics: [perSecond('jobsPerSecond', 'jobs/s'), ...CPU],
           bus: false,
         },
         {
@@ -130,28 +136,28 @@ export function buildScenarios(scale: number): Scenario[] {
             mode: 'fifo',
             timeLimitMs: Math.max(5, Math.round(20 * scale)) * 1000,
           },
-          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          metrics: [perSecond('jobsPerSecond', 'jobs/s'), ...CPU],
           bus: false,
         },
         {
           id: 'pg-boss',
           label: 'pg-boss, batch fetch of 500',
           job: { kind: 'pg-boss', jobs: tasks, batchSize: 500 },
-          metrics: [perSecond('jobsPerSecond', 'jobs/s')],
+          metrics: [perSecond('jobsPerSecond', 'jobs/s'), ...CPU],
           bus: false,
         },
         {
           id: 'raw-bus',
           label: "raw limit: the bus's rows, 1 connection, delete 500 oldest",
           job: { kind: 'raw', tasks, table: 'bus' },
-          metrics: [perSecond('rowsPerSecond', 'rows/s')],
+          metrics: [perSecond('rowsPerSecond', 'rows/s'), ...CPU],
           bus: false,
         },
         {
           id: 'raw-single',
           label: 'raw limit: one (id, payload) table, 1 connection, delete 500 oldest',
           job: { kind: 'raw', tasks, table: 'single' },
-          metrics: [perSecond('rowsPerSecond', 'rows/s')],
+          metrics: [perSecond('rowsPerSecond', 'rows/s'), ...CPU],
           bus: false,
         },
       ],
@@ -177,6 +183,7 @@ export function buildScenarios(scale: number): Scenario[] {
           metrics: [
             perSecond('tasksPerSecond', 'tasks/s'),
             perSecond('synchronizationsPerSecond', 'synchronizations/s'),
+            ...CPU,
           ],
           bus: true,
         },

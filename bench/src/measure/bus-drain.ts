@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { startHost } from '../host/host-app.js';
 import { connectorNames } from '../host/noop-connector.js';
 import { seedBusTasks } from '../host/seed.js';
-import type { MeasureResult } from './job.js';
+import { CpuMeter } from './cpu-meter.js';
+import { cpuPer1000, type MeasureResult } from './job.js';
 import { profileClock, recordProfileWindow } from './profile-window.js';
 
 /**
@@ -25,12 +26,12 @@ export async function measureBusDrain(
   try {
     await seedBusTasks(databaseUrl, job.tasks, names);
     const rssBefore = process.memoryUsage().rss;
+    const cpu = await CpuMeter.start(databaseUrl);
     const window = profileClock();
-    const cpu = process.cpuUsage();
     const start = performance.now();
     const counts = await host.bus!.processOutgoingTasks();
     const ms = performance.now() - start;
-    const { user, system } = process.cpuUsage(cpu);
+    const { nodeMs, postgresMs } = await cpu.stop();
     recordProfileWindow(window, profileClock());
     const synchronizations = job.tasks * job.connectors;
     if (counts.OK !== synchronizations) {
@@ -47,9 +48,7 @@ export async function measureBusDrain(
         tasksPerSecond: (job.tasks / ms) * 1000,
         synchronizationsPerSecond: (synchronizations / ms) * 1000,
         maxRssMb: process.resourceUsage().maxRSS / 1024,
-        // CPU time of this process (the bus's JavaScript and the driver) per 1,000 synchronizations:
-        // less sensitive than throughput to other load on the machine.
-        cpuMsPer1000: (user + system) / 1000 / (synchronizations / 1000),
+        ...cpuPer1000(nodeMs, postgresMs, synchronizations),
       },
       notes: { counts, rssBeforeDrainMb: Math.round(rssBefore / 1024 / 1024) },
     };

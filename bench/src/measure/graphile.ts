@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, makeWorkerUtils, run, type AddJobsJobSpec, type RunnerOptions } from 'graphile-worker';
 import { Client } from 'pg';
 import { samplePayload } from '../host/seed.js';
-import type { GraphileMode, MeasureResult } from './job.js';
+import { CpuMeter } from './cpu-meter.js';
+import { cpuPer1000, type GraphileMode, type MeasureResult } from './job.js';
 import { waitUntilZero } from './wait.js';
 
 /** Errors only: the bench's table is the output. */
@@ -71,6 +72,7 @@ export async function measureGraphile(
   const check = new Client({ connectionString: databaseUrl });
   await check.connect();
   try {
+    const cpu = await CpuMeter.start(databaseUrl);
     const start = performance.now();
     const runner = await run(runnerOptions(job.mode, databaseUrl), {
       noop: async () => {
@@ -85,9 +87,10 @@ export async function measureGraphile(
         await waitUntilZero(check, 'select count(*)::int as n from graphile_worker._private_jobs');
       }
       const ms = performance.now() - start;
+      const { nodeMs, postgresMs } = await cpu.stop();
       const done = limited ? executed : job.jobs;
       return {
-        values: { ms, jobsPerSecond: (done / ms) * 1000 },
+        values: { ms, jobsPerSecond: (done / ms) * 1000, ...cpuPer1000(nodeMs, postgresMs, done) },
         notes: { executed: done, timeLimited: limited },
       };
     } finally {

@@ -21,3 +21,15 @@ export interface ChildRequest {
   databaseUrl: string;
   job: MeasureJob;
 }
+
+/** CPU milliseconds per 1,000 items processed, of the subject's process and of PostgreSQL. */
+export function cpuPer1000(
+  nodeMs: number,
+  postgresMs: number | null,
+  items: number,
+): { nodeCpuMsPer1000: number; postgresCpuMsPer1000: number } {
+  return {
+    nodeCpuMsPer1000: (nodeMs / items) * 1000,
+    postgresCpuMsPer1000: postgresMs === null ? Number.NaN : (postgresMs / items) * 1000,
+  };
+}

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { PgBoss, type JobInsert } from 'pg-boss';
 import { Client } from 'pg';
 import { samplePayload } from '../host/seed.js';
-import type { MeasureResult } from './job.js';
+import { CpuMeter } from './cpu-meter.js';
+import { cpuPer1000, type MeasureResult } from './job.js';
 import { waitUntilZero } from './wait.js';
 
 const QUEUE = 'noop';
@@ -35,6 +36,7 @@ export async function measurePgBoss(
     let executed = 0;
     let allExecuted!: () => void;
     const executedAll = new Promise<void>((resolve) => (allExecuted = resolve));
+    const cpu = await CpuMeter.start(databaseUrl);
     const start = performance.now();
     await boss.work(
       QUEUE,
@@ -50,7 +52,11 @@ export async function measurePgBoss(
       `select count(*)::int as n from pgboss.job where name = '${QUEUE}' and state <> 'completed'`,
     );
     const ms = performance.now() - start;
-    return { values: { ms, jobsPerSecond: (job.jobs / ms) * 1000 }, notes: { executed } };
+    const { nodeMs, postgresMs } = await cpu.stop();
+    return {
+      values: { ms, jobsPerSecond: (job.jobs / ms) * 1000, ...cpuPer1000(nodeMs, postgresMs, job.jobs) },
+      notes: { executed },
+    };
   } finally {
     await check.end();
     await boss.stop({ graceful: true, timeout: 5000 });

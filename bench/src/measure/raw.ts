@@ -3,7 +3,8 @@ import { Client } from 'pg';
 import { startHost } from '../host/host-app.js';
 import { connectorNames } from '../host/noop-connector.js';
 import { seedBusTasks } from '../host/seed.js';
-import type { MeasureResult } from './job.js';
+import { CpuMeter } from './cpu-meter.js';
+import { cpuPer1000, type MeasureResult } from './job.js';
 
 /** Rows deleted per statement. */
 const BATCH = 500;
@@ -70,6 +71,7 @@ export async function measureRaw(
     }
     let drained = 0;
     let last = '0';
+    const cpu = await CpuMeter.start(databaseUrl);
     const start = performance.now();
     for (;;) {
       const result = await client.query<{ id: string }>({
@@ -82,8 +84,11 @@ export async function measureRaw(
       if (result.rows.length < BATCH) break;
     }
     const ms = performance.now() - start;
+    const { nodeMs, postgresMs } = await cpu.stop();
     if (drained !== job.tasks) throw new Error(`Drained ${drained} rows, expected ${job.tasks}.`);
-    return { values: { ms, rowsPerSecond: (drained / ms) * 1000 } };
+    return {
+      values: { ms, rowsPerSecond: (drained / ms) * 1000, ...cpuPer1000(nodeMs, postgresMs, drained) },
+    };
   } finally {
     await client.end();
   }
