@@ -258,6 +258,14 @@ describe('processing incoming tasks (R-IN-2, R-IN-3)', () => {
     expect((await users()).map((u) => u.user_name)).toEqual(['survivor']);
   });
 
+  it('SkipOnError and DeleteOnError tasks that succeed are applied and deleted like Default ones', async () => {
+    await log({ login: 'careful' }, TaskType.CreateObject, P.SkipOnError);
+    await log({ login: 'bold' }, TaskType.CreateObject, P.DeleteOnError);
+    expect(await t.bus.processIncomingTasks('Crm')).toMatchObject({ OK: 2, ERROR: 0, ERRORANDSKIP: 0 });
+    expect(await incomingQueue()).toEqual([]);
+    expect((await users()).map((u) => u.user_name)).toEqual(['bold', 'careful']);
+  });
+
   it('processes nothing while incoming processing is off; Before can cancel a task for this run', async () => {
     await log({ login: 'held' }, TaskType.CreateObject);
     await t.bus.updateSettings({ processIncoming: false });
