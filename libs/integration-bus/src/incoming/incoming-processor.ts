@@ -5,11 +5,11 @@ import { IntegrationProcessResult } from '../enums/integration-process-result.en
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
-import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
+import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import type { ResultCounts } from '../outgoing/invoke-connector.js';
-import { TaskStore, type QueuedSynchronization } from '../persistence/task.store.js';
+import { TaskStore, taskInfoOf, type QueuedSynchronization } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { IncomingApplier } from './incoming-applier.js';
@@ -118,20 +118,4 @@ export class IncomingProcessor extends QueueProcessor {
         return { result: R.Error, stop: true };
     }
   }
-}
-
-function taskInfoOf(row: QueuedSynchronization, connectorName: string): IntegrationTaskInfo {
-  return {
-    id: Number(row.taskId),
-    guid: row.guid,
-    title: row.title,
-    taskType: row.taskType,
-    objectType: row.objectType,
-    objectId: row.objectId,
-    siteName: row.siteName,
-    dataType: row.dataType,
-    processType: row.processType,
-    isInbound: true,
-    connectorNames: [connectorName],
-  };
 }

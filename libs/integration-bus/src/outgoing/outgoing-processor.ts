@@ -7,10 +7,15 @@ import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { isDocumentTaskType } from '../enums/task-type.enum.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
-import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
+import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import { TaskStore, type BatchCompletion, type QueuedSynchronization } from '../persistence/task.store.js';
+import {
+  TaskStore,
+  taskInfoOf,
+  type BatchCompletion,
+  type QueuedSynchronization,
+} from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { TranslationHelper } from '../translation/translation-helper.js';
@@ -204,20 +209,4 @@ function completionOf(
     }
   }
   return completion;
-}
-
-function taskInfoOf(row: QueuedSynchronization, connectorName: string): IntegrationTaskInfo {
-  return {
-    id: Number(row.taskId),
-    guid: row.guid,
-    title: row.title,
-    taskType: row.taskType,
-    objectType: row.objectType,
-    objectId: row.objectId,
-    siteName: row.siteName,
-    dataType: row.dataType,
-    processType: row.processType,
-    isInbound: row.isInbound,
-    connectorNames: [connectorName],
-  };
 }

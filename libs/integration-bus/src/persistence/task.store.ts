@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
+import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import type { TaskPayload } from './task-payload.js';
 
@@ -49,6 +50,23 @@ export interface BatchCompletion {
   failed: { syncId: string; errorMessage: string }[];
   /** Synchronizations put off (SkipNow) with a message: shown on the row, not counted as a failure. */
   postponed?: { syncId: string; message: string }[];
+}
+
+/** How events describe a queued task being processed for a connector. */
+export function taskInfoOf(row: QueuedSynchronization, connectorName: string): IntegrationTaskInfo {
+  return {
+    id: Number(row.taskId),
+    guid: row.guid,
+    title: row.title,
+    taskType: row.taskType,
+    objectType: row.objectType,
+    objectId: row.objectId,
+    siteName: row.siteName,
+    dataType: row.dataType,
+    processType: row.processType,
+    isInbound: row.isInbound,
+    connectorNames: [connectorName],
+  };
 }
 
 /** The LISTEN/NOTIFY channel on which instances announce new tasks. */
