@@ -105,6 +105,7 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   console.log(`\n${scenario.title}`);
   const runs = new Map<string, RunRecord[]>(scenario.subjects.map((s) => [s.id, []]));
+  const failures: ScenarioResult['failures'] = [];
   for (let run = 1; run <= options.runs; run++) {
     const n = scenario.subjects.length;
     const order = scenario.subjects.map((_, i) => scenario.subjects[(i + run - 1) % n]!);
@@ -126,6 +127,11 @@ async function runScenario(
           .map((m) => `${m.label} ${(outcome.values[m.key] ?? Number.NaN).toFixed(m.digits)}`)
           .join(', ');
         console.log(`  run ${run}  ${subject.label}: ${shown}  (load ${loadBefore.toFixed(2)})`);
+      } catch (error) {
+        // One failed run must not cost the others: it is kept in the record and left out of the medians.
+        const message = error instanceof Error ? error.message : String(error);
+        failures.push({ subject: subject.id, run, error: message });
+        console.log(`  run ${run}  ${subject.label}: FAILED ${message.split('\n')[0]}`);
       } finally {
         await database.drop();
       }
@@ -136,7 +142,13 @@ async function runScenario(
     return { id: s.id, label: s.label, job: s.job, runs: subjectRuns, medians: mediansOf(subjectRuns) };
   });
   const medians = new Map(subjects.map((s) => [s.id, s.medians]));
-  return { name: scenario.name, title: scenario.title, subjects, comparisons: evaluate(scenario, medians) };
+  return {
+    name: scenario.name,
+    title: scenario.title,
+    subjects,
+    comparisons: evaluate(scenario, medians),
+    failures,
+  };
 }
 
 function gitState(): { commit: string; libraryDirty: boolean } | null {

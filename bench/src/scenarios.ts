@@ -184,6 +184,8 @@ export function buildScenarios(scale: number): Scenario[] {
             perSecond('tasksPerSecond', 'tasks/s'),
             perSecond('synchronizationsPerSecond', 'synchronizations/s'),
             ...CPU,
+            // Tasks whose synchronizations are all done but whose row stayed (left to the sweep).
+            { key: 'orphanTasks', label: 'tasks left orphaned', digits: 0 },
           ],
           bus: true,
         },

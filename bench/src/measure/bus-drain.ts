@@ -37,10 +37,15 @@ export async function measureBusDrain(
     if (counts.OK !== synchronizations) {
       throw new Error(`Expected ${synchronizations} OK results, got ${JSON.stringify(counts)}.`);
     }
-    const left = await host.orm.em
-      .getConnection()
-      .execute(`select (select count(*) from integration_task)::int as n`);
-    if (left[0].n !== 0) throw new Error(`${left[0].n} tasks left in the queue after the drain.`);
+    // Every synchronization must be gone. A task may outlive its last synchronization when two
+    // connectors finish it at the same instant (the bus leaves such orphans to its sweep, which
+    // is off here): they are counted, not treated as a failure.
+    const [left] = await host.orm.em.getConnection().execute<{ syncs: number; orphans: number }[]>(
+      `select (select count(*) from integration_synchronization)::int as syncs,
+              (select count(*) from integration_task)::int as orphans`,
+    );
+    if (left!.syncs !== 0)
+      throw new Error(`${left!.syncs} synchronizations left in the queue after the drain.`);
     return {
       values: {
         ms,
@@ -49,6 +54,7 @@ export async function measureBusDrain(
         synchronizationsPerSecond: (synchronizations / ms) * 1000,
         maxRssMb: process.resourceUsage().maxRSS / 1024,
         ...cpuPer1000(nodeMs, postgresMs, synchronizations),
+        orphanTasks: left!.orphans,
       },
       notes: { counts, rssBeforeDrainMb: Math.round(rssBefore / 1024 / 1024) },
     };

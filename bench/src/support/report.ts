@@ -22,6 +22,8 @@ export interface ScenarioResult {
     medians: Record<string, number>;
   }[];
   comparisons: (Comparison & { result: number; met: boolean | null })[];
+  /** Runs that failed, left out of the medians. */
+  failures: { subject: string; run: number; error: string }[];
 }
 
 /** Medians of every metric a subject reported, over its runs. */
@@ -77,6 +79,8 @@ export function formatTable(scenarios: readonly Scenario[], results: readonly Sc
         ]);
       });
     }
+    for (const f of result.failures)
+      rows.push([`  ! run ${f.run} of ${f.subject} failed`, '', '', f.error.split('\n')[0]!]);
     for (const c of result.comparisons) {
       const digits = c.unit === 'ms' ? 2 : 0;
       const value = c.unit === '×' ? `${fmt(c.result, 2)}×` : `${fmt(c.result, digits)} ${c.unit}`;
