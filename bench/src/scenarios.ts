@@ -114,6 +114,13 @@ export function buildScenarios(scale: number): Scenario[] {
           bus: true,
         },
         {
+          id: 'bus-read',
+          label: 'bus, batchSize 100, connector reads task.object',
+          job: { kind: 'bus-drain', tasks, connectors: 1, readObject: true },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          bus: true,
+        },
+        {
           id: 'gw-defaults',
           label: 'graphile-worker, defaults',
           job: { kind: 'graphile', jobs: tasks, mode: 'defaults' },
@@ -168,6 +175,7 @@ export function buildScenarios(scale: number): Scenario[] {
         throughputRatio('bus', 'raw-single', 'bus / raw limit (one table)', 0.4),
         throughputRatio('bus', 'pg-boss', 'bus / pg-boss batch fetch'),
         throughputRatio('bus', 'gw-fifo', 'bus / graphile-worker FIFO'),
+        throughputRatio('bus-read', 'gw-batched', 'bus reading task.object / graphile-worker batched', 1),
         throughputRatio('bus-500', 'gw-batched', 'bus batchSize 500 / graphile-worker batched', 1),
         throughputRatio('bus-500', 'raw-bus', "bus batchSize 500 / raw limit (bus's rows)", 0.4),
       ],

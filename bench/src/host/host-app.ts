@@ -24,6 +24,8 @@ export interface HostOptions {
   /** Options passed to `IntegrationBusModule.forRoot`, over the bench's defaults. */
   bus?: IntegrationBusModuleOptions;
   onCall?: CallListener;
+  /** Whether the connectors read `task.object` (see `noopConnector`). */
+  readObject?: boolean;
 }
 
 /** A running host: Nest application context, its MikroORM, and the bus when imported. */
@@ -92,7 +94,7 @@ class BenchHostModule {
           : []),
       ],
       providers: options.withBus
-        ? (options.connectors ?? []).map((name) => noopConnector(name, options.onCall))
+        ? (options.connectors ?? []).map((name) => noopConnector(name, options.onCall, options.readObject))
         : [],
     };
   }

@@ -14,15 +14,23 @@ export type CallListener = (connector: string, task: OutgoingTask<BenchUser>) =>
 
 /**
  * A connector that does nothing and answers OK: what the bus costs per task, with no work of the
- * connector's own. Subscribed at class level, so tasks go to `processInternalTaskAsync` (handler
- * `null` in `integration_synchronization`, as the seeded rows have).
+ * connector's own; with `readObject`, it reads one field of the task's entity first (the bus
+ * builds that entity only when read). Subscribed at class level, so tasks go to
+ * `processInternalTaskAsync` (handler `null` in `integration_synchronization`, as the seeded rows
+ * have).
  */
-export function noopConnector(codeName: string, onCall?: CallListener): Type<BaseIntegrationConnector> {
+export function noopConnector(
+  codeName: string,
+  onCall?: CallListener,
+  readObject = false,
+): Type<BaseIntegrationConnector> {
   @Connector(codeName)
   @Subscribe({ objectType: 'bench.user', processType: TaskProcessType.AsyncSimple })
   class NoopConnector extends BaseIntegrationConnector {
     override processInternalTaskAsync(task: OutgoingTask<BenchUser>): IntegrationProcessResult {
       onCall?.(codeName, task);
+      // A real connector reads the entity it is sent; the bus may build it only when read.
+      if (readObject && typeof task.object.userName !== 'string') return IntegrationProcessResult.Error;
       return IntegrationProcessResult.OK;
     }
   }

@@ -14,13 +14,14 @@ import { profileClock, recordProfileWindow } from './profile-window.js';
  */
 export async function measureBusDrain(
   databaseUrl: string,
-  job: { tasks: number; connectors: number; batchSize?: number },
+  job: { tasks: number; connectors: number; batchSize?: number; readObject?: boolean },
 ): Promise<MeasureResult> {
   const names = connectorNames(job.connectors);
   const host = await startHost({
     databaseUrl,
     withBus: true,
     connectors: names,
+    readObject: job.readObject,
     bus: job.batchSize ? { batchSize: job.batchSize } : {},
   });
   try {

@@ -1,7 +1,7 @@
 /** One measurement, run in a child process of its own on a fresh database. */
 export type MeasureJob =
   | { kind: 'flush'; withBus: boolean; entities: number; flushes: number; warmup: number }
-  | { kind: 'bus-drain'; tasks: number; connectors: number; batchSize?: number }
+  | { kind: 'bus-drain'; tasks: number; connectors: number; batchSize?: number; readObject?: boolean }
   | { kind: 'graphile'; jobs: number; mode: GraphileMode; timeLimitMs?: number }
   | { kind: 'pg-boss'; jobs: number; batchSize: number }
   | { kind: 'raw'; tasks: number; table: 'bus' | 'single' }
