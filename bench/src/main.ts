@@ -35,6 +35,8 @@ async function main(): Promise<void> {
   const profileDir = join(RESULTS, 'profiles', stamp);
   if (options.profile) await mkdir(profileDir, { recursive: true });
 
+  // Taken before the first measurement: the commit the library was built from (`bench/run.sh`).
+  const git = gitState();
   const server = await startServer();
   const results: ScenarioResult[] = [];
   try {
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
         loadAtEnd: loadavg(),
       },
       postgres: { ...postgres, kind: server.kind },
-      git: gitState(),
+      git,
       scenarios: results,
       table,
     };
