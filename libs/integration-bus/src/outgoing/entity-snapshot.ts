@@ -51,12 +51,10 @@ export function rebuildEntity<T extends object>(
     if (value === null || value === undefined) continue;
     if (prop.runtimeType === 'Date' && typeof value === 'string') data[prop.name] = new Date(value);
   }
-  return em
-    .fork({ clear: true })
-    .getEntityFactory()
-    .create(meta.class, data as never, {
-      newEntity: false,
-      initialized: true,
-      merge: false,
-    }) as T;
+  // `merge: false`: the instance enters no identity map, so one long-lived fork can build them all.
+  return em.getEntityFactory().create(meta.class, data as never, {
+    newEntity: false,
+    initialized: true,
+    merge: false,
+  }) as T;
 }
