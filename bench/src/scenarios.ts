@@ -101,21 +101,21 @@ export function buildScenarios(scale: number): Scenario[] {
       subjects: [
         {
           id: 'bus',
-          label: 'bus, batchSize 100 (default), order kept',
+          label: 'bus, defaults (batchSize 500), order kept',
           job: { kind: 'bus-drain', tasks, connectors: 1 },
           metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
           bus: true,
         },
         {
-          id: 'bus-500',
-          label: 'bus, batchSize 500, order kept',
-          job: { kind: 'bus-drain', tasks, connectors: 1, batchSize: 500 },
+          id: 'bus-100',
+          label: 'bus, batchSize 100, order kept',
+          job: { kind: 'bus-drain', tasks, connectors: 1, batchSize: 100 },
           metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
           bus: true,
         },
         {
           id: 'bus-read',
-          label: 'bus, batchSize 100, connector reads task.object',
+          label: 'bus, defaults, connector reads task.object',
           job: { kind: 'bus-drain', tasks, connectors: 1, readObject: true },
           metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
           bus: true,
@@ -176,8 +176,8 @@ export function buildScenarios(scale: number): Scenario[] {
         throughputRatio('bus', 'pg-boss', 'bus / pg-boss batch fetch'),
         throughputRatio('bus', 'gw-fifo', 'bus / graphile-worker FIFO'),
         throughputRatio('bus-read', 'gw-batched', 'bus reading task.object / graphile-worker batched', 1),
-        throughputRatio('bus-500', 'gw-batched', 'bus batchSize 500 / graphile-worker batched', 1),
-        throughputRatio('bus-500', 'raw-bus', "bus batchSize 500 / raw limit (bus's rows)", 0.4),
+        throughputRatio('bus-100', 'gw-batched', 'bus batchSize 100 / graphile-worker batched', 1),
+        throughputRatio('bus-100', 'raw-bus', "bus batchSize 100 / raw limit (bus's rows)", 0.4),
       ],
     },
     {
@@ -186,7 +186,7 @@ export function buildScenarios(scale: number): Scenario[] {
       subjects: [
         {
           id: 'bus-4',
-          label: 'bus, 4 no-op connectors, batchSize 100',
+          label: 'bus, 4 no-op connectors, defaults',
           job: { kind: 'bus-drain', tasks: fanout, connectors: 4 },
           metrics: [
             perSecond('tasksPerSecond', 'tasks/s'),
@@ -251,7 +251,7 @@ export function buildScenarios(scale: number): Scenario[] {
       subjects: [
         {
           id: 'bus-drain',
-          label: 'bus, batchSize 100',
+          label: 'bus, defaults',
           job: { kind: 'bus-drain', tasks: drain, connectors: 1 },
           metrics: [
             { key: 'seconds', label: 'seconds', digits: 1 },

@@ -455,3 +455,55 @@ async function expectEventually(condition: () => boolean, timeoutMs = 3000): Pro
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('batches cut short by time (batchMaxDurationMs)', () => {
+  it('writes the outcome of a slow batch before the batch is finished, and keeps the order', async () => {
+    const other = await createTestDatabase(inject('serverUrl'));
+    const callLog: CallLog = [];
+    const slow = recordingConnector('Slow', [{ objectType: 'cms.user' }], callLog);
+    const app = await createBusApp({
+      databaseUrl: other.url,
+      providers: [slow.provider],
+      bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchMaxDurationMs: 40 },
+    });
+    try {
+      const em = app.em();
+      for (const userName of ['s1', 's2', 's3', 's4', 's5', 's6']) {
+        em.create(User, { userName });
+        await em.flush();
+      }
+      // Each call takes 25 ms; the queue left when the fifth call starts shows what was written.
+      const queuedAtCall: number[] = [];
+      slow.control.respond = async () => {
+        const [row] = await app.sql<{ n: number }>(
+          `select count(*)::int as n from integration_synchronization`,
+        );
+        queuedAtCall.push(row!.n);
+        await new Promise((r) => setTimeout(r, 25));
+        return R.OK;
+      };
+      // One batch of 500 would hold all six outcomes until its end; cut at 40 ms, it writes every two.
+      expect(await app.bus.processOutgoingTasks('Slow')).toMatchObject({ OK: 6 });
+      expect(callLog.map((c) => (c.task.object as User).userName)).toEqual([
+        's1',
+        's2',
+        's3',
+        's4',
+        's5',
+        's6',
+      ]);
+      expect(queuedAtCall[0]).toBe(6);
+      expect(queuedAtCall[4]).toBeLessThan(6);
+      expect(await app.sql(`select * from integration_synchronization`)).toEqual([]);
+    } finally {
+      await app.close();
+      await other.drop();
+    }
+  });
+
+  it('rejects a batchMaxDurationMs that is not a positive integer', async () => {
+    await expect(
+      createBusApp({ databaseUrl: t.databaseUrl, bus: { batchMaxDurationMs: 0 }, migrate: false }),
+    ).rejects.toThrow(/batchMaxDurationMs/);
+  });
+});

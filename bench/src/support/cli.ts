@@ -8,7 +8,7 @@ export interface BenchOptions {
   scale: number;
   /** Scenario names to run; all when empty. */
   only: string[];
-  /** Subject ids to run within those scenarios (e.g. `bus,bus-500`); all when empty. */
+  /** Subject ids to run within those scenarios (e.g. `bus,bus-100`); all when empty. */
   subjects: string[];
   /** Write a CPU profile (`--cpu-prof`) of every bus subject into `bench/results/profiles/`. */
   profile: boolean;
@@ -18,7 +18,7 @@ export const USAGE = `Usage: npm run bench -- [--runs N] [--scale F] [--only a,b
   --runs N        runs of each scenario, medians reported (default 3)
   --scale F       multiply queue sizes and durations by F, e.g. 0.05 for a quick check (default 1)
   --only a,b      run only these scenarios: overhead, throughput, fanout, latency, drain
-  --subjects a,b  run only these subjects (ids as in the JSON: bus, bus-500, gw-batched, …)
+  --subjects a,b  run only these subjects (ids as in the JSON: bus, bus-100, gw-batched, …)
   --profile       --cpu-prof the bus's subjects (profiles in bench/results/profiles/; numbers of
                   profiled runs are slower and marked as such)
 Environment: DATABASE_URL  use this server instead of starting an embedded PostgreSQL`;

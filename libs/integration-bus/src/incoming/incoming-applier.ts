@@ -30,8 +30,7 @@ type Row = Record<string, unknown>;
 export class IncomingApplier {
   constructor(private readonly orm: MikroORM) {}
 
-  apply(connectorName: string, task: QueuedSynchronization): Promise<void> {
-    const payload = task.data;
+  apply(connectorName: string, task: QueuedSynchronization, payload: TaskPayload): Promise<void> {
     if (!payload.entity)
       throw new IntegrationBusError(`Incoming task ${task.taskId} names no entity to apply.`);
     const meta = this.orm.getMetadata().getByClassName(payload.entity, false);

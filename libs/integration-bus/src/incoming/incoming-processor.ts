@@ -9,7 +9,12 @@ import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import type { ResultCounts } from '../outgoing/invoke-connector.js';
-import { TaskStore, taskInfoOf, type QueuedSynchronization } from '../persistence/task.store.js';
+import {
+  TaskStore,
+  parseTaskPayload,
+  taskInfoOf,
+  type QueuedSynchronization,
+} from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { IncomingApplier } from './incoming-applier.js';
@@ -86,13 +91,14 @@ export class IncomingProcessor extends QueueProcessor {
         break;
     }
     const info = taskInfoOf(row, connector.codeName);
-    const before = new IntegrationTaskEvent(info, row.data.fields, connector.codeName);
+    const payload = parseTaskPayload(row);
+    const before = new IntegrationTaskEvent(info, payload.fields, connector.codeName);
     if (!(await this.events.before(IntegrationEvents.ProcessExternalTask.Before, before))) {
       return { result: R.SkipNow, stop: false };
     }
     let error: string | null = null;
     try {
-      await this.applier.apply(connector.codeName, row);
+      await this.applier.apply(connector.codeName, row, payload);
       await this.tasks.complete({ done: [{ syncId: row.syncId, taskId: row.taskId }], failed: [] });
     } catch (thrown) {
       error = describeError(thrown);
@@ -100,7 +106,7 @@ export class IncomingProcessor extends QueueProcessor {
     const step = error === null ? { result: R.OK, stop: false } : await this.fail(row, error);
     await this.events.after(
       IntegrationEvents.ProcessExternalTask.After,
-      new IntegrationTaskEvent(info, row.data.fields, connector.codeName, step.result, error ?? undefined),
+      new IntegrationTaskEvent(info, payload.fields, connector.codeName, step.result, error ?? undefined),
     );
     return step;
   }

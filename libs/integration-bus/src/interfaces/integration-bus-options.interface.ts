@@ -34,8 +34,18 @@ export interface IntegrationBusModuleOptions {
     /** Serve the admin API without a token when none is configured. @default false */
     allowUnauthenticated?: boolean;
   };
-  /** Tasks fetched and completed per round trip. @default 100 */
+  /**
+   * Tasks fetched and completed per round trip. A crash repeats at most one batch.
+   * @default 500
+   */
   batchSize?: number;
+  /**
+   * Longest time a batch's processed tasks wait before their outcome is written, in milliseconds:
+   * with a slow connector, a batch is cut short here (the rest is read again with the next round
+   * trip), which bounds what a crash repeats and how long the admin page shows done tasks as queued.
+   * @default 1000
+   */
+  batchMaxDurationMs?: number;
   /** How long a connector's processing claim lasts without renewal, in milliseconds. @default 30000 */
   leaseMs?: number;
 }
@@ -47,5 +57,6 @@ export interface ResolvedIntegrationBusOptions {
   outgoing: { processAfterCommit: boolean; sweepIntervalMs: number };
   http: { path: string; adminToken?: string; notifyToken?: string; allowUnauthenticated: boolean };
   batchSize: number;
+  batchMaxDurationMs: number;
   leaseMs: number;
 }

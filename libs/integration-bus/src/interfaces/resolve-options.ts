@@ -76,7 +76,8 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
       notifyToken: optionalString(options.http?.notifyToken, 'http.notifyToken'),
       allowUnauthenticated: boolean(options.http?.allowUnauthenticated, 'http.allowUnauthenticated', false),
     },
-    batchSize: integer(options.batchSize, 'batchSize', 100, 1, 10_000),
+    batchSize: integer(options.batchSize, 'batchSize', 500, 1, 10_000),
+    batchMaxDurationMs: integer(options.batchMaxDurationMs, 'batchMaxDurationMs', 1_000, 1, 600_000),
     leaseMs: integer(options.leaseMs, 'leaseMs', 30_000, 1_000, 600_000),
   };
 }

@@ -3,9 +3,6 @@ import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
-import { TaskDataType } from '../enums/task-data-type.enum.js';
-import { isDocumentTaskType } from '../enums/task-type.enum.js';
-import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent } from '../events/integration-task-event.js';
@@ -19,10 +16,8 @@ import {
 } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
-import { TranslationHelper } from '../translation/translation-helper.js';
-import { rebuildTaskObject } from '../translation/task-object.js';
+import { QueuedOutgoingTask } from './queued-outgoing-task.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
-import type { OutgoingTask } from './outgoing-task.interface.js';
 
 /**
  * Asynchronous processing of outgoing tasks (R-OUT-6, R-OUT-7, R-OUT-8).
@@ -86,15 +81,19 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
 
   /**
    * Oldest task first, a batch per round trip, each batch's outcome written in one transaction: a
-   * crash repeats at most one batch. Error stops the run; the task is first in line next time.
+   * crash repeats at most one batch. A batch that takes longer than `batchMaxDurationMs` is cut
+   * short: its done tasks are written and the rest read again. Error stops the run; the task is
+   * first in line next time.
    */
   protected async drain(target: ProcessingTarget, counts: ResultCounts): Promise<void> {
-    const { batchSize } = this.options;
+    const { batchSize, batchMaxDurationMs } = this.options;
     let cursor = '0';
     let batch = await this.tasks.fetchBatch(target.connectorId, false, cursor, batchSize);
     for (;;) {
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
-      let stop = batch.length < batchSize;
+      const deadline = performance.now() + batchMaxDurationMs;
+      let stop = false;
+      let cut = false;
       for (const row of batch) {
         cursor = row.taskId;
         const outcome = await this.processRow(target.connector, row);
@@ -104,8 +103,12 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
           stop = true;
           break;
         }
+        if (performance.now() >= deadline) {
+          cut = true;
+          break;
+        }
       }
-      stop ||= !(await this.processingEnabled());
+      stop ||= (!cut && batch.length < batchSize) || !(await this.processingEnabled());
       if (stop) {
         await this.tasks.complete(completionOf(done));
         return;
@@ -140,7 +143,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     connector: LoadedConnector,
     row: QueuedSynchronization,
   ): Promise<NormalizedOutcome> {
-    const task = this.toOutgoingTask(row);
+    const task = new QueuedOutgoingTask(row, this.factory);
     const { Before, After } = IntegrationEvents.ProcessInternalTask;
     const info =
       this.events.has(Before) || this.events.has(After) ? taskInfoOf(row, connector.codeName) : undefined;
@@ -165,40 +168,6 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       );
     }
     return outcome;
-  }
-
-  /**
-   * The task as the connector sees it. The entity is rebuilt when first read: hydrating it through
-   * MikroORM was the largest share of the drain's CPU time per task (profiled), and a connector
-   * that routes on the task's type or forwards its id never needs it.
-   */
-  private toOutgoingTask(row: QueuedSynchronization): OutgoingTask {
-    const { data } = row;
-    const factory = this.factory;
-    let object: object | undefined;
-    return {
-      id: Number(row.taskId),
-      guid: row.guid,
-      title: row.title,
-      taskType: row.taskType,
-      dataType: row.dataType ?? TaskDataType.Simple,
-      objectType: row.objectType,
-      siteName: row.siteName,
-      time: new Date(row.createdAt),
-      get object(): object {
-        try {
-          object ??= rebuildTaskObject(factory, data);
-        } catch (error) {
-          throw new IntegrationBusError(`Cannot rebuild the task's object: ${describeError(error)}`, {
-            cause: error,
-          });
-        }
-        return object;
-      },
-      translations: new TranslationHelper(data.translations ?? []),
-      isDocument: isDocumentTaskType(row.taskType),
-      attempt: row.attempts + 1,
-    };
   }
 }
 

@@ -38,8 +38,18 @@ export interface QueuedSynchronization {
   dataType: TaskDataType;
   processType: string;
   isInbound: boolean;
-  data: TaskPayload;
-  createdAt: Date;
+  /**
+   * The payload as stored, not parsed: a connector that never reads the task's object or
+   * translations never pays for parsing it (see `parseTaskPayload`).
+   */
+  dataJson: string;
+  /** When the task was logged, in milliseconds since the epoch. */
+  createdAtMs: number;
+}
+
+/** The payload of a queued task. */
+export function parseTaskPayload(row: Pick<QueuedSynchronization, 'dataJson'>): TaskPayload {
+  return JSON.parse(row.dataJson) as TaskPayload;
 }
 
 /** The outcome of a batch, written back in one transaction. */
@@ -75,8 +85,8 @@ export const QUEUE_CHANNEL = 'integration_bus_queue';
 const SELECT_QUEUED = `
   select s.id as "syncId", s.attempts, s.handler, t.id as "taskId", t.guid, t.title, t.task_type as "taskType",
          t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
-         t.data_type as "dataType", t.process_type as "processType", t.is_inbound as "isInbound", t.data,
-         t.created_at as "createdAt"
+         t.data_type as "dataType", t.process_type as "processType", t.is_inbound as "isInbound",
+         t.data::text as "dataJson", (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"
     from integration_synchronization s
     join integration_task t on t.id = s.task_id`;
 
