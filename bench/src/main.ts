@@ -114,9 +114,10 @@ async function runScenario(
     for (const subject of order) {
       const profiled = options.profile && subject.bus;
       const profileName = `${scenario.name}-${subject.id}-run${run}.cpuprofile`;
-      const execArgv = profiled
-        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`]
-        : [];
+      const execArgv = [
+        ...(subject.nodeFlags ?? []),
+        ...(profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : []),
+      ];
       const env: Record<string, string> = profiled
         ? { BENCH_PROFILE_WINDOW: join(profileDir, `${profileName}.window.json`) }
         : {};

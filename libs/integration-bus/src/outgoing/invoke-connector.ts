@@ -14,30 +14,40 @@ const RESULTS = new Set<string>(Object.values(IntegrationProcessResult));
 /**
  * Hands a task to the connector method that subscribed to it (or to `processInternalTaskAsync` /
  * `processInternalTaskSync`) and normalises the answer. A thrown exception counts as Error with its
- * message (R-OUT-6); an answer that is not a result is an Error naming the method.
+ * message (R-OUT-6); an answer that is not a result is an Error naming the method. A method that
+ * answers without a promise is answered without one: the drain awaits nothing for it, which keeps
+ * a promise and an async frame per task off its hot path.
  */
-export async function invokeConnector(
+export function invokeConnector(
   connector: LoadedConnector,
   handler: string | null,
   task: OutgoingTask,
   sync: boolean,
-): Promise<NormalizedOutcome> {
+): NormalizedOutcome | Promise<NormalizedOutcome> {
   const name = handler ?? (sync ? 'processInternalTaskSync' : 'processInternalTaskAsync');
   const method = (connector.instance as unknown as Record<string, unknown>)[name];
+  const where = `${connector.className}.${name}`;
   if (typeof method !== 'function') {
-    return {
-      result: IntegrationProcessResult.Error,
-      errorMessage: `${connector.className}.${name} is not a method.`,
-    };
+    return { result: IntegrationProcessResult.Error, errorMessage: `${where} is not a method.` };
   }
+  let answer: unknown;
   try {
-    return normalize(
-      (await method.call(connector.instance, task)) as ProcessOutcome,
-      `${connector.className}.${name}`,
-    );
+    answer = method.call(connector.instance, task);
   } catch (error) {
-    return { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
+    return failed(error);
   }
+  if (!isThenable(answer)) return normalize(answer as ProcessOutcome, where);
+  return Promise.resolve(answer).then((outcome) => normalize(outcome as ProcessOutcome, where), failed);
+}
+
+function failed(error: unknown): NormalizedOutcome {
+  return { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function normalize(outcome: ProcessOutcome, where: string): NormalizedOutcome {

@@ -96,7 +96,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       let cut = false;
       for (const row of batch) {
         cursor = row.taskId;
-        const outcome = await this.processRow(target.connector, row);
+        const pending = this.processRow(target.connector, row);
+        const outcome = pending instanceof Promise ? await pending : pending;
         counts[outcome.result] += 1;
         done.push({ row, outcome });
         if (outcome.result === IntegrationProcessResult.Error || this.stopping) {
@@ -138,35 +139,53 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     }
   }
 
-  /** Rebuilds a queued task, runs the Before/After events (when listened to) around the connector call. */
-  private async processRow(
+  /**
+   * Hands a queued task to its connector, with the Before/After events around the call when they
+   * are listened to. Without listeners and with a connector that answers synchronously, nothing is
+   * awaited (the drain's hot path).
+   */
+  private processRow(
     connector: LoadedConnector,
     row: QueuedSynchronization,
-  ): Promise<NormalizedOutcome> {
+  ): NormalizedOutcome | Promise<NormalizedOutcome> {
     const task = new QueuedOutgoingTask(row, this.factory);
     const { Before, After } = IntegrationEvents.ProcessInternalTask;
-    const info =
-      this.events.has(Before) || this.events.has(After) ? taskInfoOf(row, connector.codeName) : undefined;
+    if (this.events.has(Before) || this.events.has(After)) {
+      return this.processRowWithEvents(connector, row, task);
+    }
+    const outcome = invokeConnector(connector, row.handler, task, false);
+    if (!connector.clearTranslationsAfterEachTask) return outcome;
+    if (outcome instanceof Promise) {
+      return outcome.finally(() => connector.instance.clearInternalTranslations());
+    }
+    connector.instance.clearInternalTranslations();
+    return outcome;
+  }
+
+  private async processRowWithEvents(
+    connector: LoadedConnector,
+    row: QueuedSynchronization,
+    task: QueuedOutgoingTask,
+  ): Promise<NormalizedOutcome> {
+    const { Before, After } = IntegrationEvents.ProcessInternalTask;
+    const info = taskInfoOf(row, connector.codeName);
     if (
-      info &&
       !(await this.events.before(Before, new IntegrationTaskEvent(info, task.object, connector.codeName)))
     ) {
       return { result: IntegrationProcessResult.SkipNow, errorMessage: null };
     }
     const outcome = await invokeConnector(connector, row.handler, task, false);
     if (connector.clearTranslationsAfterEachTask) connector.instance.clearInternalTranslations();
-    if (info) {
-      await this.events.after(
-        After,
-        new IntegrationTaskEvent(
-          info,
-          task.object,
-          connector.codeName,
-          outcome.result,
-          outcome.errorMessage ?? undefined,
-        ),
-      );
-    }
+    await this.events.after(
+      After,
+      new IntegrationTaskEvent(
+        info,
+        task.object,
+        connector.codeName,
+        outcome.result,
+        outcome.errorMessage ?? undefined,
+      ),
+    );
     return outcome;
   }
 }

@@ -195,20 +195,23 @@ export class TaskStore {
       await this.complete({ done: [], failed: batch.failed, postponed: batch.postponed });
     }
     if (batch.done.length === 0) return this.fetchBatch(connectorId, isInbound, afterTaskId, limit);
+    // The ids as one comma-separated text: the driver would quote and escape an array's elements
+    // one by one (a tenth of the drain's allocations, profiled).
     return sqlRows<QueuedSynchronization>(
       this.db.pool,
       `with done as (
-         delete from integration_synchronization where id = any($5::bigint[]) returning task_id
+         delete from integration_synchronization where id = any(string_to_array($5::text, ',')::bigint[])
+         returning task_id
        ), gone as (
          delete from integration_task t where t.id in (select task_id from done)
             and not exists (select 1 from integration_synchronization s
-                             where s.task_id = t.id and s.id <> all($5::bigint[]))
+                             where s.task_id = t.id and s.id <> all(string_to_array($5::text, ',')::bigint[]))
        )
        ${SELECT_QUEUED}
         where s.connector_id = $1 and s.task_id > $2 and t.is_inbound = $3
         order by s.task_id
         limit $4`,
-      [connectorId, afterTaskId, isInbound, limit, batch.done.map((d) => d.syncId)],
+      [connectorId, afterTaskId, isInbound, limit, batch.done.map((d) => d.syncId).join(',')],
     );
   }
 
