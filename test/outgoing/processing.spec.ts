@@ -153,6 +153,19 @@ describe('asynchronous processing (R-OUT-6)', () => {
     expect((await queued('First'))[0]).toMatchObject({ user_name: 'x', error_message: 'socket hang up' });
   });
 
+  it('a rejected promise counts as Error with its message, and an awaited OK as OK', async () => {
+    await createUsers('ok-later', 'rejected');
+    first.control.respond = async (task) => {
+      await new Promise((r) => setTimeout(r, 1));
+      if ((task.object as User).userName === 'rejected') throw new Error('gateway timeout');
+      return R.OK;
+    };
+    expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ ERROR: 1, OK: 1 });
+    expect(await queued('First')).toEqual([
+      { user_name: 'rejected', attempts: 1, error_message: 'gateway timeout' },
+    ]);
+  });
+
   it('ErrorAndSkip: logs, goes on, and the task stays queued', async () => {
     await createUsers('p', 'q', 'r');
     first.control.respond = (task) =>
