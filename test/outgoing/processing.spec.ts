@@ -5,7 +5,9 @@ import {
   BaseIntegrationConnector,
   Connector,
   IntegrationBus,
+  IntegrationBusModule,
   IntegrationEventLog,
+  InvalidOptionsError,
   IntegrationEvents,
   IntegrationProcessResult,
   IntegrationTaskEvent,
@@ -514,9 +516,8 @@ describe('batches cut short by time (batchMaxDurationMs)', () => {
     }
   });
 
-  it('rejects a batchMaxDurationMs that is not a positive integer', async () => {
-    await expect(
-      createBusApp({ databaseUrl: t.databaseUrl, bus: { batchMaxDurationMs: 0 }, migrate: false }),
-    ).rejects.toThrow(/batchMaxDurationMs/);
+  it('rejects a batchMaxDurationMs that is not a positive integer when the module is declared', () => {
+    expect(() => IntegrationBusModule.forRoot({ batchMaxDurationMs: 0 })).toThrow(InvalidOptionsError);
+    expect(() => IntegrationBusModule.forRoot({ batchMaxDurationMs: 0 })).toThrow(/batchMaxDurationMs/);
   });
 });

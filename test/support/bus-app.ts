@@ -66,7 +66,14 @@ export async function createBusApp(options: {
   const orm: MikroORM = moduleRef.get<MikroORM>(MikroORM);
   if (options.migrate !== false) await migrate(orm);
   const app = moduleRef.createNestApplication({ logger: ['error'] });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A start-up that fails (a test may expect it) must not leave MikroORM's pool open: dropping the
+    // test database later would kill its idle connections, an uncaught error in the test worker.
+    await orm.close(true);
+    throw error;
+  }
   const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
   return {
     app,

@@ -1,4 +1,4 @@
-import { Module, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
@@ -8,6 +8,7 @@ import { IntegrationEventPublisher } from './events/integration-event-publisher.
 import {
   ConfigurableIntegrationBusModule,
   INTEGRATION_BUS_MODULE_OPTIONS,
+  INTEGRATION_BUS_OPTIONS_TYPE,
   RESOLVED_OPTIONS,
 } from './integration-bus.module-definition.js';
 import { IntegrationBus } from './integration-bus.service.js';
@@ -86,6 +87,15 @@ const resolvedOptions: Provider = {
   ],
 })
 export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
+  /**
+   * The bus with static options. They are validated here, when the host's module is declared: a bad
+   * option throws `InvalidOptionsError` before any provider (MikroORM's pool among them) starts.
+   */
+  static override forRoot(options: typeof INTEGRATION_BUS_OPTIONS_TYPE): DynamicModule {
+    resolveOptions(options);
+    return super.forRoot(options);
+  }
+
   /** The bus's entity schemas, for the host's MikroORM `entities`. */
   static readonly entities = [...INTEGRATION_BUS_ENTITIES];
 
