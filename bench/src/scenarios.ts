@@ -68,6 +68,11 @@ export function buildScenarios(scale: number): Scenario[] {
   const drain = scaled(DRAIN_TASKS, scale, 1000);
   const flushes = scaled(10, scale, 3);
   const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 1 };
+  const drainMetrics: MetricSpec[] = [
+    { key: 'seconds', label: 'seconds', digits: 1 },
+    perSecond('tasksPerSecond', 'tasks/s'),
+    { key: 'maxRssMb', label: 'peak RSS MB', digits: 0 },
+  ];
   return [
     {
       name: 'overhead',
@@ -255,11 +260,7 @@ export function buildScenarios(scale: number): Scenario[] {
           id: 'bus-drain',
           label: 'bus, defaults',
           job: { kind: 'bus-drain', tasks: drain, connectors: 1 },
-          metrics: [
-            { key: 'seconds', label: 'seconds', digits: 1 },
-            perSecond('tasksPerSecond', 'tasks/s'),
-            { key: 'maxRssMb', label: 'peak RSS MB', digits: 0 },
-          ],
+          metrics: drainMetrics,
           bus: true,
         },
         {
@@ -269,11 +270,7 @@ export function buildScenarios(scale: number): Scenario[] {
           id: 'bus-drain-semi16',
           label: 'bus, defaults, node --max-semi-space-size=16',
           job: { kind: 'bus-drain', tasks: drain, connectors: 1 },
-          metrics: [
-            { key: 'seconds', label: 'seconds', digits: 1 },
-            perSecond('tasksPerSecond', 'tasks/s'),
-            { key: 'maxRssMb', label: 'peak RSS MB', digits: 0 },
-          ],
+          metrics: drainMetrics,
           bus: true,
           nodeFlags: ['--max-semi-space-size=16'],
         },

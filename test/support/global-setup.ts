@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +23,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.env.DATABASE_URL) {
     project.provide('serverUrl', process.env.DATABASE_URL);
     return async () => {};
+  }
+  // Imported only here: embedded-postgres registers an exit hook (async-exit-hook) whose
+  // `beforeExit` handler calls `process.exit(0)`, replacing the exit code with which vitest reports
+  // failed tests. That handler is removed; the teardown below stops the server.
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
   }
   const dir = await mkdtemp(join(tmpdir(), 'integration-bus-pg-'));
   const port = await freePort();

