@@ -168,6 +168,27 @@ describe('asynchronous processing (R-OUT-6)', () => {
     ]);
   });
 
+  it('deletes a shared task another connector completed at the same instant, with its next batch', async () => {
+    await createUsers('r1', 'r2', 'r3', 'r4');
+    // Second completes r1..r3 while First's first batch is being written, each seeing the other's
+    // synchronization: both leave the tasks. Simulated by deleting Second's rows behind the bus.
+    first.control.respond = async (task) => {
+      if ((task.object as User).userName === 'r4') {
+        await t.sql(
+          `delete from integration_synchronization s using integration_connector c, integration_task t
+            where c.id = s.connector_id and t.id = s.task_id and c.code_name = 'Second'
+              and t.data->'fields'->>'userName' in ('r1', 'r2', 'r3')`,
+        );
+      }
+      return R.OK;
+    };
+    expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ OK: 4 });
+    const left = await t.sql<{ user_name: string }>(
+      `select data->'fields'->>'userName' as user_name from integration_task order by id`,
+    );
+    expect(left.map((r) => r.user_name)).toEqual(['r4']);
+  });
+
   it('ErrorAndSkip: logs, goes on, and the task stays queued', async () => {
     await createUsers('p', 'q', 'r');
     first.control.respond = (task) =>

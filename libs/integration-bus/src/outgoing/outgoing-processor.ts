@@ -87,6 +87,10 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
    */
   protected async drain(target: ProcessingTarget, counts: ResultCounts): Promise<void> {
     const { batchSize, batchMaxDurationMs } = this.options;
+    // With other connectors enabled, tasks may be shared: each completion rechecks the tasks of the
+    // one before (see TaskStore.completeAndFetch). With one connector, nothing is shared.
+    const shared = (await this.registry.enabledConnectors()).length > 1;
+    let recheck: string[] = [];
     let cursor = '0';
     let batch = await this.tasks.fetchBatch(target.connectorId, false, cursor, batchSize);
     for (;;) {
@@ -110,17 +114,13 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         }
       }
       stop ||= (!cut && batch.length < batchSize) || !(await this.processingEnabled());
+      const completion = completionOf(done, recheck);
       if (stop) {
-        await this.tasks.complete(completionOf(done));
+        await this.tasks.complete(completion);
         return;
       }
-      batch = await this.tasks.completeAndFetch(
-        completionOf(done),
-        target.connectorId,
-        false,
-        cursor,
-        batchSize,
-      );
+      batch = await this.tasks.completeAndFetch(completion, target.connectorId, false, cursor, batchSize);
+      if (shared) recheck = completion.done.map((d) => d.taskId);
     }
   }
 
@@ -192,8 +192,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
 
 function completionOf(
   results: readonly { row: QueuedSynchronization; outcome: NormalizedOutcome }[],
+  recheck: string[] = [],
 ): BatchCompletion {
-  const completion: BatchCompletion = { done: [], failed: [], postponed: [] };
+  const completion: BatchCompletion = { done: [], failed: [], postponed: [], recheck };
   for (const { row, outcome } of results) {
     if (outcome.result === IntegrationProcessResult.OK) {
       completion.done.push({ syncId: row.syncId, taskId: row.taskId });

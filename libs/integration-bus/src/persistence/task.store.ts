@@ -60,6 +60,11 @@ export interface BatchCompletion {
   failed: { syncId: string; errorMessage: string }[];
   /** Synchronizations put off (SkipNow) with a message: shown on the row, not counted as a failure. */
   postponed?: { syncId: string; message: string }[];
+  /**
+   * Tasks completed by an earlier batch that may have been left with no synchronization (another
+   * connector completed them at the same instant): deleted now if none is left.
+   */
+  recheck?: string[];
 }
 
 /** The JSON parameter of `TaskStore.insert`: one record per task, null and false columns left out. */
@@ -207,9 +212,11 @@ export class TaskStore {
    * transaction (BEGIN, lock, two deletes, COMMIT) plus fetch cost six round trips per batch and
    * capped the drain near 8,500 tasks/s; one statement per batch removes five. The price: two
    * connectors finishing the same shared task at the same instant may each still see the other's
-   * synchronization and both leave the task; such a task has no synchronization left, so no list
-   * or processor sees it, and the sweep deletes it (`deleteOrphans`). Failures and postponements
-   * (rare) are written first, separately.
+   * synchronization and both leave the task (no list or processor sees such a task: it has no
+   * synchronization left). The processor therefore passes the previous batch's tasks back as
+   * `recheck` when connectors share tasks: by then the other completion has committed. What still
+   * slips through (both connectors racing twice in a row) is deleted by the sweep
+   * (`deleteOrphans`). Failures and postponements (rare) are written first, separately.
    */
   async completeAndFetch(
     batch: BatchCompletion,
@@ -221,7 +228,9 @@ export class TaskStore {
     if (batch.failed.length > 0 || (batch.postponed?.length ?? 0) > 0) {
       await this.complete({ done: [], failed: batch.failed, postponed: batch.postponed });
     }
-    if (batch.done.length === 0) return this.fetchBatch(connectorId, isInbound, afterTaskId, limit);
+    if (batch.done.length === 0 && !batch.recheck?.length) {
+      return this.fetchBatch(connectorId, isInbound, afterTaskId, limit);
+    }
     // The ids as one comma-separated text: the driver would quote and escape an array's elements
     // one by one (a tenth of the drain's allocations, profiled).
     return sqlRows<QueuedSynchronization>(
@@ -233,12 +242,22 @@ export class TaskStore {
          delete from integration_task t where t.id in (select task_id from done)
             and not exists (select 1 from integration_synchronization s
                              where s.task_id = t.id and s.id <> all(string_to_array($5::text, ',')::bigint[]))
+       ), recheck as (
+         delete from integration_task t where t.id = any(string_to_array($6::text, ',')::bigint[])
+            and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
        )
        ${SELECT_QUEUED}
         where s.connector_id = $1 and s.task_id > $2 and t.is_inbound = $3
         order by s.task_id
         limit $4`,
-      [connectorId, afterTaskId, isInbound, limit, batch.done.map((d) => d.syncId).join(',')],
+      [
+        connectorId,
+        afterTaskId,
+        isInbound,
+        limit,
+        batch.done.map((d) => d.syncId).join(','),
+        batch.recheck?.join(',') ?? '',
+      ],
     );
   }
 
@@ -268,10 +287,12 @@ export class TaskStore {
    */
   async complete(batch: BatchCompletion, extra?: (trx: SqlExecutor) => Promise<void>): Promise<void> {
     const postponed = batch.postponed ?? [];
-    if (batch.done.length === 0 && batch.failed.length === 0 && postponed.length === 0 && !extra) return;
+    const recheck = batch.recheck ?? [];
+    const idle = batch.done.length === 0 && batch.failed.length === 0 && postponed.length === 0;
+    if (idle && recheck.length === 0 && !extra) return;
     await this.db.transaction(async (trx) => {
-      if (batch.done.length > 0) {
-        const taskIds = [...new Set(batch.done.map((d) => d.taskId))];
+      if (batch.done.length > 0 || recheck.length > 0) {
+        const taskIds = [...new Set([...batch.done.map((d) => d.taskId), ...recheck])];
         await sqlRows(
           trx,
           `select id from integration_task where id = any($1::bigint[]) order by id for update`,
