@@ -93,6 +93,10 @@ describe('GET /event-log', () => {
     const second = await http('GET', `/event-log?limit=2&cursor=${first.body.nextCursor}`);
     expect(second.body.items.map((e: { eventCode: string }) => e.eventCode)).toEqual(['E3', 'E2']);
     expect(second.body.items[0]).toMatchObject({ level: 'error', source: 'Test', message: '#3' });
+    // ISO 8601 in UTC, and now give or take a minute.
+    expect(second.body.items[0].time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(second.body.items[0].time) - Date.now())).toBeLessThan(60_000);
+    expect((await events.list({ limit: 1 }))[0]!.time).toBeInstanceOf(Date);
     const last = await http('GET', `/event-log?limit=2&cursor=${second.body.nextCursor}`);
     expect(last.body).toMatchObject({
       items: [expect.objectContaining({ eventCode: 'E1' })],

@@ -75,7 +75,8 @@ describe('GET /tasks', () => {
       errorMessage: null,
       lastRun: null,
     });
-    expect(typeof res.body.items[0].createdAt).toBe('string');
+    expect(res.body.items[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(res.body.items[0].createdAt) - Date.now())).toBeLessThan(60_000);
   });
 
   it("filters by connector and shows the connector's display name", async () => {

@@ -17,6 +17,20 @@ export async function sqlRows<R>(
   return result.rows as R[];
 }
 
+/**
+ * A `timestamptz` column as ISO 8601 text. MikroORM's PostgreSQL driver turns off the driver's date
+ * parsing, so a plain column comes back in PostgreSQL's own text form (`2026-11-24 20:00:00+00`),
+ * which is not ISO 8601; `to_json` writes ISO 8601, which `new Date()` reads everywhere.
+ */
+export function isoTimestamp(column: string): string {
+  return `to_json(${column}) #>> '{}'`;
+}
+
+/** The `Date` of an `isoTimestamp` column (`null` stays `null`). */
+export function dateOf<T extends string | null>(value: T): T extends string ? Date : Date | null {
+  return (value === null ? null : new Date(value)) as T extends string ? Date : Date | null;
+}
+
 type Client = Kysely<Record<string, never>>;
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BusDatabase, sqlRows } from './bus-database.js';
+import { BusDatabase, dateOf, isoTimestamp, sqlRows } from './bus-database.js';
 
 /** Severity of an event-log entry. */
 export type EventLogLevel = 'info' | 'warning' | 'error';
@@ -19,6 +19,8 @@ export interface EventLogEntry {
 /** What a caller writes to the event log. */
 export type NewEventLogEntry = Pick<EventLogEntry, 'level' | 'source' | 'eventCode' | 'message'> &
   Partial<Pick<EventLogEntry, 'connectorName' | 'taskId'>>;
+
+type Raw = { id: string; taskId: string | null; time: string };
 
 /** SQL over `integration_event_log`. */
 @Injectable()
@@ -43,13 +45,18 @@ export class EventLogStore {
 
   /** Newest first; `beforeId` pages backwards. */
   async list(limit = 50, beforeId?: number): Promise<EventLogEntry[]> {
-    const rows = await sqlRows<EventLogEntry & { id: string; taskId: string | null }>(
+    const rows = await sqlRows<Omit<EventLogEntry, 'id' | 'taskId' | 'time'> & Raw>(
       this.db.pool,
-      `select id, time, level, source, event_code as "eventCode", message, connector_name as "connectorName",
+      `select id, ${isoTimestamp('time')} as time, level, source, event_code as "eventCode", message, connector_name as "connectorName",
               task_id as "taskId"
          from integration_event_log where ($1::bigint is null or id < $1) order by id desc limit $2`,
       [beforeId ?? null, limit],
     );
-    return rows.map((r) => ({ ...r, id: Number(r.id), taskId: r.taskId === null ? null : Number(r.taskId) }));
+    return rows.map((r) => ({
+      ...r,
+      id: Number(r.id),
+      time: dateOf(r.time),
+      taskId: r.taskId === null ? null : Number(r.taskId),
+    }));
   }
 }

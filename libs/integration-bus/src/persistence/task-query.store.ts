@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
+import { BusDatabase, dateOf, isoTimestamp, sqlRows, type SqlExecutor } from './bus-database.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
 export interface SynchronizationKey {
@@ -125,8 +125,8 @@ export function synchronizationListQuery(
   const text = `select t.id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
               c.display_name as "connectorDisplayName", t.title, t.task_type as "taskType",
               t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
-              t.data_type as "dataType", t.process_type as "processType", t.created_at as "createdAt",
-              s.attempts, s.last_run as "lastRun", s.error_message as "errorMessage"
+              t.data_type as "dataType", t.process_type as "processType", ${isoTimestamp('t.created_at')} as "createdAt",
+              s.attempts, ${isoTimestamp('s.last_run')} as "lastRun", s.error_message as "errorMessage"
          from integration_synchronization s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
@@ -162,12 +162,19 @@ export class TaskQueryStore {
     limit: number,
   ): Promise<SynchronizationListRow[]> {
     const query = synchronizationListQuery(filter, after, limit);
-    const rows = await sqlRows<SynchronizationListRow & { taskId: string }>(
-      this.db.pool,
-      query.text,
-      query.params,
-    );
-    return rows.map((r) => ({ ...r, taskId: Number(r.taskId) }));
+    const rows = await sqlRows<
+      Omit<SynchronizationListRow, 'taskId' | 'createdAt' | 'lastRun'> & {
+        taskId: string;
+        createdAt: string;
+        lastRun: string | null;
+      }
+    >(this.db.pool, query.text, query.params);
+    return rows.map((r) => ({
+      ...r,
+      taskId: Number(r.taskId),
+      createdAt: dateOf(r.createdAt),
+      lastRun: dateOf(r.lastRun),
+    }));
   }
 
   /**
@@ -198,25 +205,31 @@ export class TaskQueryStore {
 
   /** A task by id, whatever its direction; `null` when it is gone. */
   async task(taskId: number): Promise<TaskRow | null> {
-    const [row] = await sqlRows<TaskRow & { id: string }>(
+    const [row] = await sqlRows<Omit<TaskRow, 'id' | 'createdAt'> & { id: string; createdAt: string }>(
       this.db.pool,
       `select id, guid, title, task_type as "taskType", object_type as "objectType", object_id as "objectId",
               node_id as "nodeId", document_id as "documentId", alias_path as "aliasPath",
               site_name as "siteName", is_inbound as "isInbound", data_type as "dataType",
-              process_type as "processType", data, created_at as "createdAt"
+              process_type as "processType", data, ${isoTimestamp('created_at')} as "createdAt"
          from integration_task where id = $1`,
       [taskId],
     );
-    return row ? { ...row, id: Number(row.id) } : null;
+    return row ? { ...row, id: Number(row.id), createdAt: dateOf(row.createdAt) } : null;
   }
 
   /** A task's synchronizations with the newest `SYNC_LOG_LIMIT` sync-log entries of each. */
   async synchronizations(taskId: number): Promise<SynchronizationDetailRow[]> {
-    const rows = await sqlRows<SynchronizationDetailRow & { id: string }>(
+    const rows = await sqlRows<
+      Omit<SynchronizationDetailRow, 'id' | 'lastRun' | 'nextAttemptAt'> & {
+        id: string;
+        lastRun: string | null;
+        nextAttemptAt: string | null;
+      }
+    >(
       this.db.pool,
       `select s.id, s.connector_id as "connectorId", c.code_name as "connectorName",
-              c.display_name as "connectorDisplayName", s.attempts, s.last_run as "lastRun",
-              s.error_message as "errorMessage", s.next_attempt_at as "nextAttemptAt",
+              c.display_name as "connectorDisplayName", s.attempts, ${isoTimestamp('s.last_run')} as "lastRun",
+              s.error_message as "errorMessage", ${isoTimestamp('s.next_attempt_at')} as "nextAttemptAt",
               coalesce(l.entries, '[]'::json) as log
          from integration_synchronization s
          join integration_connector c on c.id = s.connector_id
@@ -233,6 +246,8 @@ export class TaskQueryStore {
     return rows.map((r) => ({
       ...r,
       id: Number(r.id),
+      lastRun: dateOf(r.lastRun),
+      nextAttemptAt: dateOf(r.nextAttemptAt),
       log: r.log.map((e) => ({ time: new Date(e.time), errorMessage: e.errorMessage })),
     }));
   }
