@@ -104,6 +104,35 @@ describe('connector discovery (R-SET-2)', () => {
   });
 });
 
+describe('re-initialisation (R-SET-2)', () => {
+  it('runs onConnectorInit again when a connector is edited, replacing what it subscribed to', async () => {
+    const config = { objectType: 'cms.role', inits: 0 };
+    @Connector('Reloaded')
+    class Reloaded extends BaseIntegrationConnector {
+      override onConnectorInit(): void {
+        config.inits += 1;
+        this.subscribeToObjects(TaskProcessType.AsyncSimple, [config.objectType]);
+      }
+    }
+    const other = await createTestDatabase(server);
+    const app = await createBusApp({ databaseUrl: other.url, providers: [Reloaded] });
+    const log = (objectType: string): Promise<number[]> =>
+      app.bus.logInternalTask({ objectType, codeName: 'x', data: {} }, 'CREATEOBJ' as never);
+    try {
+      expect(config.inits).toBe(1);
+      expect(await log('cms.user')).toEqual([]);
+      config.objectType = 'cms.user';
+      await app.bus.updateConnector('Reloaded', { displayName: 'Reloaded connector' });
+      expect(config.inits).toBe(2);
+      expect(await log('cms.user')).toHaveLength(1);
+      expect(await log('cms.role')).toEqual([]);
+    } finally {
+      await app.close();
+      await other.drop();
+    }
+  });
+});
+
 describe('module options', () => {
   it('rejects options that cannot work, naming the option', async () => {
     await expect(

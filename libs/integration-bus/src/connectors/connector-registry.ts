@@ -4,6 +4,7 @@ import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bu
 import { processTypePriority, type TaskProcessType } from '../enums/task-process-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
+import { describeError } from '../events/integration-event-publisher.js';
 import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
@@ -50,6 +51,8 @@ const ROWS_TTL_MS = 1000;
 export class ConnectorRegistry {
   readonly #logger = new Logger('IntegrationBus');
   #loaded = new Map<string, LoadedConnector>();
+  #found: readonly DiscoveredConnector[] = [];
+  #initializing: Promise<void> = Promise.resolve();
   readonly #rows: RefreshingValue<Map<string, ConnectorRecord>>;
 
   constructor(
@@ -63,7 +66,29 @@ export class ConnectorRegistry {
   }
 
   /** Registers discovered connectors, runs their `onConnectorInit`, and creates missing rows (R-SET-2). */
-  async initialize(found: readonly DiscoveredConnector[]): Promise<void> {
+  initialize(found: readonly DiscoveredConnector[]): Promise<void> {
+    this.#found = found;
+    // One initialisation at a time: `onConnectorInit` adds to a subscription list shared per instance.
+    const run = this.#initializing.then(() => this.load(found));
+    this.#initializing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Runs every connector's `onConnectorInit` again over its decorators' subscriptions, after a
+   * connector was added, edited or deleted (R-SET-2). The new set replaces the old one at once, so
+   * changes logged meanwhile match the old set. If an `onConnectorInit` fails, the connectors stay
+   * as they were and the failure is logged.
+   */
+  async reinitialize(): Promise<void> {
+    try {
+      await this.initialize(this.#found);
+    } catch (error) {
+      this.#logger.error(`Re-initialising the connectors failed: ${describeError(error)}`);
+    }
+  }
+
+  private async load(found: readonly DiscoveredConnector[]): Promise<void> {
     // Build the new map aside and swap it in, so a re-initialisation never leaves a moment with no connector.
     const loaded = new Map<string, LoadedConnector>();
     for (const { instance, metadata, subscriptions } of found) {
@@ -134,7 +159,7 @@ export class ConnectorRegistry {
   ): Promise<ConnectorRecord> {
     const row = await this.store.update(codeName, patch);
     if (!row) throw new ConnectorNotFoundError(codeName);
-    await this.#rows.refresh();
+    await this.reinitialize();
     return row;
   }
 

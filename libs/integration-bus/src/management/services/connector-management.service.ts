@@ -15,11 +15,9 @@ export interface ConnectorDeletion {
 /**
  * Connector rows as the admin API manages them (SPEC §8, R-SET-2).
  *
- * "Re-initialising the connectors" after a change means: every reader of the registry sees the
- * change at once on this instance (the registry's row cache is reloaded) and within a second on
- * the others. Loaded providers keep their instances and subscriptions: nothing in a row changes
- * what a provider subscribes to, and running every `onConnectorInit` again while tasks are being
- * logged would open a window in which no connector matches.
+ * "Re-initialising the connectors" after a change means: on this instance, every connector's
+ * `onConnectorInit` runs again over its decorators' subscriptions and the registry's rows are
+ * reloaded (`ConnectorRegistry.reinitialize`); other instances see the rows within a second.
  */
 @Injectable()
 export class ConnectorManagementService {
@@ -60,6 +58,7 @@ export class ConnectorManagementService {
       enabled: input.enabled ?? true,
     });
     if (!created) throw new ConflictException(`A connector named "${input.codeName}" exists already.`);
+    await this.registry.reinitialize();
     return this.get(input.codeName);
   }
 
@@ -89,7 +88,7 @@ export class ConnectorManagementService {
     const synchronizationsDeleted = await this.store.delete(codeName);
     if (synchronizationsDeleted === null) throw new ConnectorNotFoundError(codeName);
     const tasksDeleted = await this.tasks.deleteOrphans();
-    await this.registry.statuses();
+    await this.registry.reinitialize();
     return { codeName, synchronizationsDeleted, tasksDeleted };
   }
 }
