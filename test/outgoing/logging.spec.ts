@@ -165,6 +165,52 @@ describe('logging outgoing tasks (R-OUT-1, R-OUT-3, R-OUT-4)', () => {
     expect(eventsSeen.every((e) => e.committed)).toBe(true);
   });
 
+  it('in a nested transaction, fires After only when the outer transaction commits', async () => {
+    await t.em().transactional(async (outer) => {
+      await outer.transactional(async (inner) => {
+        inner.create(User, { userName: 'nested' });
+        await inner.flush();
+      });
+      expect(eventsSeen).toHaveLength(0); // the savepoint is released, nothing is committed yet
+    });
+    expect(await tasks()).toHaveLength(2);
+    expect(eventsSeen).toHaveLength(2);
+    expect(eventsSeen.every((e) => e.committed)).toBe(true);
+  });
+
+  it('in a nested transaction, fires nothing when the outer transaction rolls back', async () => {
+    await expect(
+      t.em().transactional(async (outer) => {
+        await outer.transactional(async (inner) => {
+          inner.create(User, { userName: 'nested-ghost' });
+          await inner.flush();
+        });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(eventsSeen).toEqual([]);
+    expect(await tasks()).toEqual([]);
+  });
+
+  it('forgets the work of a nested transaction rolled back inside a committed one', async () => {
+    await t.em().transactional(async (outer) => {
+      await expect(
+        outer.transactional(async (inner) => {
+          inner.create(User, { userName: 'inner-ghost' });
+          await inner.flush();
+          throw new Error('inner abort');
+        }),
+      ).rejects.toThrow('inner abort');
+      outer.create(User, { userName: 'outer-kept' });
+      await outer.flush();
+    });
+    const rows = await tasks();
+    expect(rows.map((r) => r.title)).toEqual(["Create User 'outer-kept'", "Create User 'outer-kept'"]);
+    expect(eventsSeen).toHaveLength(2);
+    expect(eventsSeen.every((e) => e.committed)).toBe(true);
+  });
+
   it('fires LogInternalTask.After after the commit, with the task id', async () => {
     const em = t.em();
     em.create(User, { userName: 'after' });

@@ -90,13 +90,18 @@ export interface LoggedChanges {
  *    the flush ran inside the caller's transaction. A failing insert fails the flush; a rollback
  *    takes the tasks with it.
  * 3. After the commit (`afterTransactionCommit`): LogInternalTask.After, synchronous connectors
- *    (R-OUT-5), and a nudge to the processors of the touched connectors (R-OUT-8 a).
+ *    (R-OUT-5), and a nudge to the processors of the touched connectors (R-OUT-8 a). A nested
+ *    `transactional` is a savepoint: its work moves to the enclosing transaction when it is
+ *    released, and runs when the outermost one commits (or is dropped if any of them rolls back).
  * We never flush from inside these hooks.
  */
 @Injectable()
 export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
   readonly #pending = new WeakMap<UnitOfWork, OutgoingChange[]>();
   readonly #afterCommit = new WeakMap<object, AfterCommitWork[]>();
+  /** A savepoint's enclosing transaction, and the one an entity manager is opening a savepoint in. */
+  readonly #enclosing = new WeakMap<object, object>();
+  readonly #opening = new WeakMap<object, object>();
   readonly #descriptors = new WeakMap<EntityMetadata, IntegrationDescriptor | null>();
 
   constructor(
@@ -165,10 +170,27 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     }
   }
 
+  /** A transaction started inside another one is a savepoint: remember what encloses it. */
+  beforeTransactionStart({ em, transaction }: TransactionEventArgs): void {
+    if (transaction) this.#opening.set(em, transaction);
+  }
+
+  afterTransactionStart({ em, transaction }: TransactionEventArgs): void {
+    const enclosing = this.#opening.get(em);
+    this.#opening.delete(em);
+    if (enclosing && transaction && enclosing !== transaction) this.#enclosing.set(transaction, enclosing);
+  }
+
   async afterTransactionCommit({ transaction }: TransactionEventArgs): Promise<void> {
     const work = transaction && this.#afterCommit.get(transaction);
     if (!work) return;
     this.#afterCommit.delete(transaction);
+    // A released savepoint commits nothing: its work waits for the enclosing transaction.
+    const enclosing = this.#enclosing.get(transaction);
+    if (enclosing) {
+      for (const step of work) this.deferUntilCommit(enclosing, step);
+      return;
+    }
     for (const step of work) await step();
   }
 
