@@ -24,7 +24,7 @@ import { recordingConnector, type CallLog } from '../support/recording-connector
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
-const cancel = { names: new Set<string>() };
+const cancel = { names: new Set<string>(), failOn: new Set<string>() };
 
 const first = recordingConnector('First', [{ objectType: 'cms.user' }], log);
 const second = recordingConnector('Second', [{ objectType: 'cms.user' }], log);
@@ -66,6 +66,11 @@ class CancelSpy {
   before(event: IntegrationTaskEvent<User>): void {
     if (cancel.names.has(event.object.userName)) event.cancel();
   }
+  // With suppressErrors off, a listener's exception reaches the bus (by default Nest logs it).
+  @OnEvent(IntegrationEvents.ProcessInternalTask.Before, { suppressErrors: false })
+  failing(event: IntegrationTaskEvent<User>): void {
+    if (cancel.failOn.has(event.object.userName)) throw new Error('listener bug');
+  }
 }
 
 const t = useBusApp({
@@ -75,6 +80,7 @@ const t = useBusApp({
 afterEach(async () => {
   log.length = 0;
   cancel.names.clear();
+  cancel.failOn.clear();
   for (const c of [first, second, syncA, syncB]) c.control.respond = () => R.OK;
   await t.bus.updateSettings({ enabled: true, processOutgoing: true, logOutgoing: true });
   await t.sql(`delete from integration_task`);
@@ -187,6 +193,18 @@ describe('asynchronous processing (R-OUT-6)', () => {
       `select data->'fields'->>'userName' as user_name from integration_task order by id`,
     );
     expect(left.map((r) => r.user_name)).toEqual(['r4']);
+  });
+
+  it('a failing ProcessInternalTask.Before listener fails the run, keeping what the batch finished', async () => {
+    await createUsers('f1', 'f2', 'f3', 'f4');
+    cancel.failOn.add('f3');
+    expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ OK: 0 }); // logged, not thrown
+    expect(namesFor('First')).toEqual(['f1', 'f2']);
+    expect((await queued('First')).map((q) => q.user_name)).toEqual(['f3', 'f4']);
+    cancel.failOn.clear();
+    log.length = 0;
+    expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ OK: 2 });
+    expect(namesFor('First')).toEqual(['f3', 'f4']);
   });
 
   it('ErrorAndSkip: logs, goes on, and the task stays queued', async () => {

@@ -100,8 +100,16 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       let cut = false;
       for (const row of batch) {
         cursor = row.taskId;
-        const pending = this.processRow(target.connector, row);
-        const outcome = pending instanceof Promise ? await pending : pending;
+        let outcome: NormalizedOutcome;
+        try {
+          const pending = this.processRow(target.connector, row);
+          outcome = pending instanceof Promise ? await pending : pending;
+        } catch (error) {
+          // Only an event listener can throw here: the run fails, but what this batch finished so
+          // far is written, so the next run starts at this task instead of repeating them.
+          await this.tasks.complete(completionOf(done, recheck));
+          throw error;
+        }
         counts[outcome.result] += 1;
         done.push({ row, outcome });
         if (outcome.result === IntegrationProcessResult.Error || this.stopping) {
