@@ -161,13 +161,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     if (this.events.has(Before) || this.events.has(After)) {
       return this.processRowWithEvents(connector, row, task);
     }
-    const outcome = invokeConnector(connector, row.handler, task, false);
-    if (!connector.clearTranslationsAfterEachTask) return outcome;
-    if (outcome instanceof Promise) {
-      return outcome.finally(() => connector.instance.clearInternalTranslations());
-    }
-    connector.instance.clearInternalTranslations();
-    return outcome;
+    return this.invoke(connector, row, task);
   }
 
   private async processRowWithEvents(
@@ -182,8 +176,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     ) {
       return { result: IntegrationProcessResult.SkipNow, errorMessage: null };
     }
-    const outcome = await invokeConnector(connector, row.handler, task, false);
-    if (connector.clearTranslationsAfterEachTask) connector.instance.clearInternalTranslations();
+    const outcome = await this.invoke(connector, row, task);
     await this.events.after(
       After,
       new IntegrationTaskEvent(
@@ -194,6 +187,21 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         outcome.errorMessage ?? undefined,
       ),
     );
+    return outcome;
+  }
+
+  /** The connector call, then the translation cache cleared when the connector asks for it. */
+  private invoke(
+    connector: LoadedConnector,
+    row: QueuedSynchronization,
+    task: QueuedOutgoingTask,
+  ): NormalizedOutcome | Promise<NormalizedOutcome> {
+    const outcome = invokeConnector(connector, row.handler, task, false);
+    if (!connector.clearTranslationsAfterEachTask) return outcome;
+    if (outcome instanceof Promise) {
+      return outcome.finally(() => connector.instance.clearInternalTranslations());
+    }
+    connector.instance.clearInternalTranslations();
     return outcome;
   }
 }

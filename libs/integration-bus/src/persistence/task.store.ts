@@ -288,8 +288,8 @@ export class TaskStore {
   async complete(batch: BatchCompletion, extra?: (trx: SqlExecutor) => Promise<void>): Promise<void> {
     const postponed = batch.postponed ?? [];
     const recheck = batch.recheck ?? [];
-    const idle = batch.done.length === 0 && batch.failed.length === 0 && postponed.length === 0;
-    if (idle && recheck.length === 0 && !extra) return;
+    const empty = [batch.done, batch.failed, postponed, recheck].every((list) => list.length === 0);
+    if (empty && !extra) return;
     await this.db.transaction(async (trx) => {
       if (batch.done.length > 0 || recheck.length > 0) {
         const taskIds = [...new Set([...batch.done.map((d) => d.taskId), ...recheck])];
