@@ -26,9 +26,9 @@ export function isoTimestamp(column: string): string {
   return `to_json(${column}) #>> '{}'`;
 }
 
-/** The `Date` of an `isoTimestamp` column (`null` stays `null`). */
-export function dateOf<T extends string | null>(value: T): T extends string ? Date : Date | null {
-  return (value === null ? null : new Date(value)) as T extends string ? Date : Date | null;
+/** The `Date` of a nullable `isoTimestamp` column. */
+export function optionalDate(value: string | null): Date | null {
+  return value === null ? null : new Date(value);
 }
 
 type Client = Kysely<Record<string, never>>;

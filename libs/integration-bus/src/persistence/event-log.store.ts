@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BusDatabase, dateOf, isoTimestamp, sqlRows } from './bus-database.js';
+import { BusDatabase, isoTimestamp, sqlRows } from './bus-database.js';
 
 /** Severity of an event-log entry. */
 export type EventLogLevel = 'info' | 'warning' | 'error';
@@ -55,7 +55,7 @@ export class EventLogStore {
     return rows.map((r) => ({
       ...r,
       id: Number(r.id),
-      time: dateOf(r.time),
+      time: new Date(r.time),
       taskId: r.taskId === null ? null : Number(r.taskId),
     }));
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BusDatabase, dateOf, isoTimestamp, sqlRows, type SqlExecutor } from './bus-database.js';
+import { BusDatabase, isoTimestamp, optionalDate, sqlRows, type SqlExecutor } from './bus-database.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
 export interface SynchronizationKey {
@@ -172,8 +172,8 @@ export class TaskQueryStore {
     return rows.map((r) => ({
       ...r,
       taskId: Number(r.taskId),
-      createdAt: dateOf(r.createdAt),
-      lastRun: dateOf(r.lastRun),
+      createdAt: new Date(r.createdAt),
+      lastRun: optionalDate(r.lastRun),
     }));
   }
 
@@ -214,7 +214,7 @@ export class TaskQueryStore {
          from integration_task where id = $1`,
       [taskId],
     );
-    return row ? { ...row, id: Number(row.id), createdAt: dateOf(row.createdAt) } : null;
+    return row ? { ...row, id: Number(row.id), createdAt: new Date(row.createdAt) } : null;
   }
 
   /** A task's synchronizations with the newest `SYNC_LOG_LIMIT` sync-log entries of each. */
@@ -246,8 +246,8 @@ export class TaskQueryStore {
     return rows.map((r) => ({
       ...r,
       id: Number(r.id),
-      lastRun: dateOf(r.lastRun),
-      nextAttemptAt: dateOf(r.nextAttemptAt),
+      lastRun: optionalDate(r.lastRun),
+      nextAttemptAt: optionalDate(r.nextAttemptAt),
       log: r.log.map((e) => ({ time: new Date(e.time), errorMessage: e.errorMessage })),
     }));
   }
