@@ -9,7 +9,7 @@ import {
   Subscribe,
   TaskProcessType,
 } from 'nestjs-integration-bus';
-import { createBusApp } from '../support/bus-app.js';
+import { createBusApp, withBusApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { recordingConnector } from '../support/recording-connector.js';
 
@@ -114,11 +114,9 @@ describe('re-initialisation (R-SET-2)', () => {
         this.subscribeToObjects(TaskProcessType.AsyncSimple, [config.objectType]);
       }
     }
-    const other = await createTestDatabase(server);
-    const app = await createBusApp({ databaseUrl: other.url, providers: [Reloaded] });
-    const log = (objectType: string): Promise<number[]> =>
-      app.bus.logInternalTask({ objectType, codeName: 'x', data: {} }, 'CREATEOBJ' as never);
-    try {
+    await withBusApp({ providers: [Reloaded] }, async (app) => {
+      const log = (objectType: string): Promise<number[]> =>
+        app.bus.logInternalTask({ objectType, codeName: 'x', data: {} }, 'CREATEOBJ' as never);
       expect(config.inits).toBe(1);
       expect(await log('cms.user')).toEqual([]);
       config.objectType = 'cms.user';
@@ -126,10 +124,7 @@ describe('re-initialisation (R-SET-2)', () => {
       expect(config.inits).toBe(2);
       expect(await log('cms.user')).toHaveLength(1);
       expect(await log('cms.role')).toEqual([]);
-    } finally {
-      await app.close();
-      await other.drop();
-    }
+    });
   });
 });
 

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createBusApp } from '../support/bus-app.js';
-import { createTestDatabase } from '../support/database.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withBusApp } from '../support/bus-app.js';
 import { eventually } from '../support/recording-connector.js';
 import { ADMIN_TOKEN, NOTIFY_TOKEN } from '../management/management-app.js';
 import { closeGate, control, CrmInConnector, logPerson, useIncomingHttpApp } from './incoming-http-app.js';
@@ -97,9 +96,7 @@ describe('POST /{path}/notify (R-IN-5)', () => {
   });
 
   it('is off (403) in an app without a notify token', async () => {
-    const db = await createTestDatabase(inject('serverUrl'));
-    const other = await createBusApp({ databaseUrl: db.url, bus: { http: { adminToken: ADMIN_TOKEN } } });
-    try {
+    await withBusApp({ bus: { http: { adminToken: ADMIN_TOKEN } } }, async (other) => {
       await other.app.listen(0, '127.0.0.1');
       const { port } = other.app.getHttpServer().address() as AddressInfo;
       const res = await fetch(`http://127.0.0.1:${port}/integration/notify`, {
@@ -108,10 +105,7 @@ describe('POST /{path}/notify (R-IN-5)', () => {
       });
       expect(res.status).toBe(403);
       expect(((await res.json()) as { message: string }).message).toContain('http.notifyToken');
-    } finally {
-      await other.close();
-      await db.drop();
-    }
+    });
   });
 
   it('rejects bad input with a 4xx naming the field or connector, and starts nothing', async () => {

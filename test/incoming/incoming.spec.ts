@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   BaseIntegrationConnector,
   Connector,
@@ -18,8 +18,7 @@ import {
   type ExternalId,
   type PrepareInternalObjectContext,
 } from 'nestjs-integration-bus';
-import { createBusApp, useBusApp } from '../support/bus-app.js';
-import { createTestDatabase } from '../support/database.js';
+import { useBusApp, withBusApp } from '../support/bus-app.js';
 import { Role, Site, User, UserRole } from '../support/entities.js';
 import { eventually, recordingConnector, type CallLog } from '../support/recording-connector.js';
 
@@ -345,22 +344,19 @@ describe('no echo loops (R-IN-4)', () => {
 
 describe('the scheduled job (R-IN-5)', () => {
   it('processes incoming tasks on the cron given in the options, registered in SchedulerRegistry', async () => {
-    const db = await createTestDatabase(inject('serverUrl'));
-    const app = await createBusApp({
-      databaseUrl: db.url,
-      providers: [CrmConnector],
-      imports: [ScheduleModule.forRoot()],
-      bus: { incoming: { enabled: true, cron: '* * * * * *' } },
-    });
-    try {
-      expect(app.app.get(SchedulerRegistry).getCronJob(INCOMING_JOB_NAME)).toBeDefined();
-      await app.bus.processExternalTask('Crm', { login: 'cron' }, { taskType: TaskType.CreateObject });
-      await eventually(async () => {
-        expect(await app.sql(`select user_name from t_user`)).toEqual([{ user_name: 'cron' }]);
-      }, 4000);
-    } finally {
-      await app.close();
-      await db.drop();
-    }
+    await withBusApp(
+      {
+        providers: [CrmConnector],
+        imports: [ScheduleModule.forRoot()],
+        bus: { incoming: { enabled: true, cron: '* * * * * *' } },
+      },
+      async (app) => {
+        expect(app.app.get(SchedulerRegistry).getCronJob(INCOMING_JOB_NAME)).toBeDefined();
+        await app.bus.processExternalTask('Crm', { login: 'cron' }, { taskType: TaskType.CreateObject });
+        await eventually(async () => {
+          expect(await app.sql(`select user_name from t_user`)).toEqual([{ user_name: 'cron' }]);
+        }, 4000);
+      },
+    );
   });
 });

@@ -17,7 +17,7 @@ import {
   TaskType,
   type OutgoingTask,
 } from 'nestjs-integration-bus';
-import { createBusApp, useBusApp } from '../support/bus-app.js';
+import { createBusApp, useBusApp, withBusApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { Role, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
@@ -364,32 +364,26 @@ describe('synchronous processing (R-OUT-5)', () => {
 
 describe('triggers and the processing claim (R-OUT-7, R-OUT-8)', () => {
   it('processes on commit (a) and on the sweep (c) without being asked', async () => {
-    const other = await createTestDatabase(inject('serverUrl'));
     const callLog: CallLog = [];
     const auto = recordingConnector('Auto', [{ objectType: 'cms.user' }], callLog);
-    const app = await createBusApp({
-      databaseUrl: other.url,
-      providers: [auto.provider],
-      bus: { outgoing: { processAfterCommit: true, sweepIntervalMs: 200 } },
-    });
-    try {
-      const em = app.em();
-      em.create(User, { userName: 'instant' });
-      await em.flush();
-      await expectEventually(() => callLog.length === 1);
-      // Tasks written behind the bus's back (no commit hook) are found by the sweep.
-      auto.control.respond = () => R.OK;
-      await app.bus.updateSettings({ processOutgoing: false });
-      em.create(User, { userName: 'later' });
-      await em.flush();
-      await new Promise((r) => setTimeout(r, 300));
-      expect(callLog).toHaveLength(1);
-      await app.bus.updateSettings({ processOutgoing: true });
-      await expectEventually(() => callLog.length === 2);
-    } finally {
-      await app.close();
-      await other.drop();
-    }
+    await withBusApp(
+      { providers: [auto.provider], bus: { outgoing: { processAfterCommit: true, sweepIntervalMs: 200 } } },
+      async (app) => {
+        const em = app.em();
+        em.create(User, { userName: 'instant' });
+        await em.flush();
+        await expectEventually(() => callLog.length === 1);
+        // Tasks written behind the bus's back (no commit hook) are found by the sweep.
+        auto.control.respond = () => R.OK;
+        await app.bus.updateSettings({ processOutgoing: false });
+        em.create(User, { userName: 'later' });
+        await em.flush();
+        await new Promise((r) => setTimeout(r, 300));
+        expect(callLog).toHaveLength(1);
+        await app.bus.updateSettings({ processOutgoing: true });
+        await expectEventually(() => callLog.length === 2);
+      },
+    );
   });
 
   it('wakes other instances through LISTEN/NOTIFY when tasks are committed (b)', async () => {
@@ -471,7 +465,6 @@ describe('triggers and the processing claim (R-OUT-7, R-OUT-8)', () => {
 
 describe('auto-synchronization recipe (reference 004)', () => {
   it('synchronizes a task from a LogInternalTask.After handler', async () => {
-    const other = await createTestDatabase(inject('serverUrl'));
     const callLog: CallLog = [];
     const target = recordingConnector('MyConnector', [{ objectType: 'cms.user' }], callLog);
 
@@ -484,21 +477,19 @@ describe('auto-synchronization recipe (reference 004)', () => {
           await this.bus.synchronizeTask(event.task.id, 'MyConnector');
       }
     }
-    const app = await createBusApp({
-      databaseUrl: other.url,
-      providers: [target.provider, AutoSync],
-      bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
-    });
-    try {
-      const em = app.em();
-      em.create(User, { userName: 'auto' });
-      await em.flush();
-      expect(callLog.map((c) => (c.task.object as User).userName)).toEqual(['auto']);
-      expect(await app.sql(`select * from integration_task`)).toEqual([]);
-    } finally {
-      await app.close();
-      await other.drop();
-    }
+    await withBusApp(
+      {
+        providers: [target.provider, AutoSync],
+        bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
+      },
+      async (app) => {
+        const em = app.em();
+        em.create(User, { userName: 'auto' });
+        await em.flush();
+        expect(callLog.map((c) => (c.task.object as User).userName)).toEqual(['auto']);
+        expect(await app.sql(`select * from integration_task`)).toEqual([]);
+      },
+    );
   });
 });
 
@@ -512,47 +503,44 @@ async function expectEventually(condition: () => boolean, timeoutMs = 3000): Pro
 
 describe('batches cut short by time (batchMaxDurationMs)', () => {
   it('writes the outcome of a slow batch before the batch is finished, and keeps the order', async () => {
-    const other = await createTestDatabase(inject('serverUrl'));
     const callLog: CallLog = [];
     const slow = recordingConnector('Slow', [{ objectType: 'cms.user' }], callLog);
-    const app = await createBusApp({
-      databaseUrl: other.url,
-      providers: [slow.provider],
-      bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchMaxDurationMs: 40 },
-    });
-    try {
-      const em = app.em();
-      for (const userName of ['s1', 's2', 's3', 's4', 's5', 's6']) {
-        em.create(User, { userName });
-        await em.flush();
-      }
-      // Each call takes 25 ms; the queue left when the fifth call starts shows what was written.
-      const queuedAtCall: number[] = [];
-      slow.control.respond = async () => {
-        const [row] = await app.sql<{ n: number }>(
-          `select count(*)::int as n from integration_synchronization`,
-        );
-        queuedAtCall.push(row!.n);
-        await new Promise((r) => setTimeout(r, 25));
-        return R.OK;
-      };
-      // One batch of 500 would hold all six outcomes until its end; cut at 40 ms, it writes every two.
-      expect(await app.bus.processOutgoingTasks('Slow')).toMatchObject({ OK: 6 });
-      expect(callLog.map((c) => (c.task.object as User).userName)).toEqual([
-        's1',
-        's2',
-        's3',
-        's4',
-        's5',
-        's6',
-      ]);
-      expect(queuedAtCall[0]).toBe(6);
-      expect(queuedAtCall[4]).toBeLessThan(6);
-      expect(await app.sql(`select * from integration_synchronization`)).toEqual([]);
-    } finally {
-      await app.close();
-      await other.drop();
-    }
+    await withBusApp(
+      {
+        providers: [slow.provider],
+        bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchMaxDurationMs: 40 },
+      },
+      async (app) => {
+        const em = app.em();
+        for (const userName of ['s1', 's2', 's3', 's4', 's5', 's6']) {
+          em.create(User, { userName });
+          await em.flush();
+        }
+        // Each call takes 25 ms; the queue left when the fifth call starts shows what was written.
+        const queuedAtCall: number[] = [];
+        slow.control.respond = async () => {
+          const [row] = await app.sql<{ n: number }>(
+            `select count(*)::int as n from integration_synchronization`,
+          );
+          queuedAtCall.push(row!.n);
+          await new Promise((r) => setTimeout(r, 25));
+          return R.OK;
+        };
+        // One batch of 500 would hold all six outcomes until its end; cut at 40 ms, it writes every two.
+        expect(await app.bus.processOutgoingTasks('Slow')).toMatchObject({ OK: 6 });
+        expect(callLog.map((c) => (c.task.object as User).userName)).toEqual([
+          's1',
+          's2',
+          's3',
+          's4',
+          's5',
+          's6',
+        ]);
+        expect(queuedAtCall[0]).toBe(6);
+        expect(queuedAtCall[4]).toBeLessThan(6);
+        expect(await app.sql(`select * from integration_synchronization`)).toEqual([]);
+      },
+    );
   });
 
   it('rejects a batchMaxDurationMs that is not a positive integer when the module is declared', () => {

@@ -148,3 +148,21 @@ export function useBusApp(options: Omit<Parameters<typeof createBusApp>[0], 'dat
     close: () => started().close(),
   };
 }
+
+/** Runs `test` on an app of its own over a database of its own, then closes the app and drops the database. */
+export async function withBusApp<T>(
+  options: Omit<Parameters<typeof createBusApp>[0], 'databaseUrl'>,
+  test: (app: BusTestApp) => Promise<T>,
+): Promise<T> {
+  const db = await createTestDatabase(inject('serverUrl'));
+  try {
+    const app = await createBusApp({ ...options, databaseUrl: db.url });
+    try {
+      return await test(app);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await db.drop();
+  }
+}
