@@ -207,6 +207,22 @@ describe('asynchronous processing (R-OUT-6)', () => {
     expect(namesFor('First')).toEqual(['f3', 'f4']);
   });
 
+  it('a task whose entity cannot be rebuilt fails with a clear message, also with event listeners', async () => {
+    await t.sql(
+      `with t as (insert into integration_task (guid, title, task_type, object_type, data_type, process_type, data)
+                  values (gen_random_uuid(), 'Broken', 'CREATEOBJ', 'cms.user', 'SIMPLE', 'ASYNCSIMPLE',
+                          '{"entity": "NoSuchEntity", "fields": {}, "translations": [], "children": {}}')
+                  returning id)
+       insert into integration_synchronization (task_id, connector_id)
+       select t.id, c.id from t, integration_connector c where c.code_name = 'First'`,
+    );
+    expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ ERROR: 1, OK: 0 });
+    const [row] = await t.sql<{ error_message: string }>(
+      `select error_message from integration_synchronization`,
+    );
+    expect(row!.error_message).toMatch(/Cannot rebuild the task's object: .*NoSuchEntity/);
+  });
+
   it('ErrorAndSkip: logs, goes on, and the task stays queued', async () => {
     await createUsers('p', 'q', 'r');
     first.control.respond = (task) =>

@@ -171,9 +171,14 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   ): Promise<NormalizedOutcome> {
     const { Before, After } = IntegrationEvents.ProcessInternalTask;
     const info = taskInfoOf(row, connector.codeName);
-    if (
-      !(await this.events.before(Before, new IntegrationTaskEvent(info, task.object, connector.codeName)))
-    ) {
+    let object: object;
+    try {
+      object = task.object;
+    } catch (error) {
+      // The events carry the entity: one that cannot be rebuilt fails its task, as for the connector.
+      return { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
+    }
+    if (!(await this.events.before(Before, new IntegrationTaskEvent(info, object, connector.codeName)))) {
       return { result: IntegrationProcessResult.SkipNow, errorMessage: null };
     }
     const outcome = await this.invoke(connector, row, task);
@@ -181,7 +186,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       After,
       new IntegrationTaskEvent(
         info,
-        task.object,
+        object,
         connector.codeName,
         outcome.result,
         outcome.errorMessage ?? undefined,
