@@ -3,6 +3,9 @@
  * directions, through a transactional PostgreSQL queue.
  */
 
+// First: a clear error on a Node.js the bus cannot run on (Node ≥ 22.17).
+import './runtime/check-node-version.js';
+
 // Setting up
 export { IntegrationBusModule } from './integration-bus.module.js';
 export type {
@@ -113,3 +116,6 @@ export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { TranslationError } from './errors/translation.error.js';
 export { ExternalObjectError } from './incoming/external-object.error.js';
 export type { ExternalColumns } from './translation/external-translator.js';
+
+// Runtime
+export { MINIMUM_NODE_VERSION } from './runtime/node-version.js';

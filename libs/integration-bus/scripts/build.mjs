@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Builds the package, and prepares or restores it around `npm pack` / `npm publish`.
+//
+//   node scripts/build.mjs            dist/ for the monorepo (with source maps, like the apps)
+//   node scripts/build.mjs --pack     prepack: a clean dist/ without source maps (they would point
+//                                     at sources the package does not ship), the repository's
+//                                     README copied in, and package.json without its `source`
+//                                     export conditions (they point at src/, which is not shipped)
+//   node scripts/build.mjs --restore  postpack: package.json and the directory as they were
+//
+// The `source` conditions let the monorepo's tests and type check read src/ directly (vitest
+// `resolve.conditions`, tsconfig `customConditions`); outside the monorepo they must not exist.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const manifest = join(root, 'package.json');
+const backup = join(root, '.package.monorepo.json');
+const readme = join(root, 'README.md');
+const mode = process.argv[2] ?? '--build';
+
+/** Puts back the package.json saved by a previous --pack (also after a pack that failed). */
+function restore() {
+  if (existsSync(backup)) renameSync(backup, manifest);
+  rmSync(readme, { force: true });
+}
+
+function tsc(...args) {
+  const bin = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [bin, '-p', join(root, 'tsconfig.build.json'), ...args], { stdio: 'inherit' });
+}
+
+/** Removes the `source` condition from every entry of an exports map. */
+function withoutSource(exportsMap) {
+  return Object.fromEntries(
+    Object.entries(exportsMap).map(([entry, target]) => {
+      if (typeof target !== 'object' || target === null) return [entry, target];
+      const { source: _source, ...rest } = target;
+      return [entry, rest];
+    }),
+  );
+}
+
+switch (mode) {
+  case '--build':
+    tsc();
+    break;
+  case '--pack': {
+    restore();
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
+    rmSync(join(root, '.tsbuildinfo'), { force: true });
+    tsc('--sourceMap', 'false', '--declarationMap', 'false');
+    // The build info must not claim an up-to-date build with maps for the monorepo's `tsc -b`.
+    rmSync(join(root, '.tsbuildinfo'), { force: true });
+    copyFileSync(join(root, '..', '..', 'README.md'), readme);
+    const original = readFileSync(manifest, 'utf8');
+    const pkg = JSON.parse(original);
+    writeFileSync(backup, original);
+    pkg.exports = withoutSource(pkg.exports);
+    writeFileSync(manifest, `${JSON.stringify(pkg, null, 2)}\n`);
+    break;
+  }
+  case '--restore':
+    restore();
+    break;
+  default:
+    console.error(`Unknown mode ${mode}: use --pack, --restore or nothing.`);
+    process.exit(2);
+}
