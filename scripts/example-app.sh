@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The library as a user gets it: packs libs/integration-bus (its prepack builds it), checks the
+# tarball with publint and arethetypeswrong, installs it with the exact peer set into a temporary
+# copy of examples/account-sync (a standalone app outside the npm workspace), and runs the app's
+# tests twice: as an ES module app, then as a CommonJS app whose compiled code require()s the
+# package. Uses DATABASE_URL's server when set, else the example's embedded PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node-env.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+repo="$PWD"
+work="$(mktemp -d "${TMPDIR:-/tmp}/integration-bus-example.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+started=$SECONDS
+
+echo "== npm pack =="
+tarball="$(cd libs/integration-bus && npm pack --silent --pack-destination "$work" | tail -n 1)"
+tarball="$work/$tarball"
+echo "$tarball: $(tar tzf "$tarball" | wc -l) files"
+
+echo "== publint =="
+npx publint --strict "$tarball"
+echo "== arethetypeswrong =="
+# esm-only: the package is ES modules only; CommonJS apps load it through require(esm), which every
+# Node the package supports (≥ 22.17) has. The CommonJS run below proves it.
+npx attw --profile esm-only "$tarball"
+
+echo "== install into a copy of examples/account-sync =="
+mkdir "$work/esm"
+(cd examples/account-sync && tar cf - --exclude=node_modules --exclude=dist .) | (cd "$work/esm" && tar xf -)
+(cd "$work/esm" && npm install --no-audit --no-fund --loglevel=error "$tarball")
+
+echo "== example app tests, ES modules =="
+(cd "$work/esm" && EXPECT_MODULE_FORMAT=module npm test)
+
+echo "== example app tests, CommonJS (require) =="
+cp -a "$work/esm" "$work/cjs"
+rm -rf "$work/cjs/dist"
+(cd "$work/cjs" && npm pkg set type=commonjs && EXPECT_MODULE_FORMAT=commonjs npm test)
+grep -q "require(\"nestjs-integration-bus\")" "$work/cjs/dist/src/app.module.js" ||
+  { echo "The CommonJS build does not require() the package" >&2; exit 1; }
+
+echo "== example app: passed as ESM and as CommonJS in $((SECONDS - started)) s =="
+cd "$repo"
