@@ -30,7 +30,9 @@ function restore() {
 
 function tsc(...args) {
   const bin = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [bin, '-p', join(root, 'tsconfig.build.json'), ...args], { stdio: 'inherit' });
+  execFileSync(process.execPath, [bin, '-p', join(root, 'tsconfig.build.json'), ...args], {
+    stdio: 'inherit',
+  });
 }
 
 /** Removes the `source` condition from every entry of an exports map. */

@@ -4,6 +4,7 @@
  */
 
 // First: a clear error on a Node.js the bus cannot run on (Node ≥ 22.17).
+// oxlint-disable-next-line import/no-unassigned-import -- imported for its side effect, the check
 import './runtime/check-node-version.js';
 
 // Setting up

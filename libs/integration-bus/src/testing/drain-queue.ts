@@ -1,6 +1,7 @@
 import { emptyCounts, addCounts, type ResultCounts } from '../outgoing/invoke-connector.js';
-import { busOf, type BusTarget } from './bus-target.js';
+import { busOf, entityManagerOf, type BusTarget } from './bus-target.js';
 import type { DeliveredTask } from './delivered-task.js';
+import { hasQueuedTaskAfter, lastTaskId } from './queue-rows.js';
 import { recordDeliveries } from './record-deliveries.js';
 
 /** Options of {@link drainQueue}. */
@@ -10,9 +11,11 @@ export interface DrainQueueOptions {
   /** Only this connector's tasks [every connector]. */
   connectorName?: string;
   /**
-   * Processing runs at most [10]. A run stops at a connector's first `Error` (that task is first in
-   * line next run); the drain runs again while a run still completes something, so tasks logged by
-   * connectors during the drain are processed too.
+   * Processing runs at most [10]. One run usually drains everything: it stops only at a
+   * connector's `Error` (that task is first in line next time), and keeps tasks a connector skipped
+   * (`SkipNow`, `ErrorAndSkip`) without handing them over again. Another run follows only when the
+   * run logged new tasks (a connector that writes through the unit of work), so these are
+   * delivered too.
    */
   maxRuns?: number;
 }
@@ -34,18 +37,20 @@ export interface DrainResult {
  */
 export async function drainQueue(app: BusTarget, options: DrainQueueOptions = {}): Promise<DrainResult> {
   const bus = busOf(app);
+  const em = entityManagerOf(app);
   const direction = options.direction ?? 'both';
   const recording = recordDeliveries(app);
   const counts = emptyCounts();
   try {
     for (let run = 0; run < (options.maxRuns ?? 10); run++) {
-      const before = recording.deliveries.length;
-      const runCounts = emptyCounts();
-      if (direction !== 'incoming') addCounts(runCounts, await bus.processOutgoingTasks(options.connectorName));
-      if (direction !== 'outgoing') addCounts(runCounts, await bus.processIncomingTasks(options.connectorName));
-      addCounts(counts, runCounts);
-      const completed = recording.deliveries.slice(before).some((d) => d.result === 'OK');
-      if (!completed) break;
+      const lastTaskBefore = await lastTaskId(em);
+      if (direction !== 'incoming') {
+        addCounts(counts, await bus.processOutgoingTasks(options.connectorName));
+      }
+      if (direction !== 'outgoing') {
+        addCounts(counts, await bus.processIncomingTasks(options.connectorName));
+      }
+      if (!(await hasQueuedTaskAfter(em, lastTaskBefore))) break;
     }
   } finally {
     recording.stop();

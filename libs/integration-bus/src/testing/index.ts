@@ -3,6 +3,7 @@
  * queue's timing. Build the test app with {@link manualProcessing}, log tasks the way the app does,
  * then run them through connectors and look at the outcome.
  */
+// oxlint-disable-next-line import/no-unassigned-import -- imported for its side effect, the check
 import '../runtime/check-node-version.js';
 
 // Driving the queue

@@ -27,3 +27,22 @@ export async function isQueued(em: EntityManager, taskId: number, connectorName:
   );
   return (rows[0]?.n ?? 0) > 0;
 }
+
+/** The id of the newest task in the queue (`0` when empty). */
+export async function lastTaskId(em: EntityManager): Promise<number> {
+  const rows = await em
+    .getConnection()
+    .execute<{ id: string | null }[]>(`select max(id) as id from integration_task`);
+  return Number(rows[0]?.id ?? 0);
+}
+
+/** Whether a task newer than `taskId` is queued for some connector. */
+export async function hasQueuedTaskAfter(em: EntityManager, taskId: number): Promise<boolean> {
+  const rows = await em
+    .getConnection()
+    .execute<{ queued: boolean }[]>(
+      `select exists (select 1 from integration_synchronization where task_id > ?) as queued`,
+      [taskId],
+    );
+  return rows[0]?.queued === true;
+}

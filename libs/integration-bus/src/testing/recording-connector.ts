@@ -13,7 +13,8 @@ export interface RecordedTask<T extends object = object> {
 }
 
 /** What a {@link RecordingConnector} answers: a fixed outcome, or a function of the task. */
-export type RecordingAnswer = ProcessOutcome | ((task: OutgoingTask) => ProcessOutcome | Promise<ProcessOutcome>);
+export type RecordingAnswer =
+  ProcessOutcome | ((task: OutgoingTask) => ProcessOutcome | Promise<ProcessOutcome>);
 
 /**
  * A connector that records every task it is handed and answers `OK` (or what

@@ -24,14 +24,12 @@ export async function advanceRetryClock(
     : '';
   const params: unknown[] = [ms / 1000];
   if (options.connectorName) params.push(options.connectorName);
-  const result = await em
-    .getConnection()
-    .execute<{ affectedRows: number }>(
-      `update integration_synchronization
+  const result = await em.getConnection().execute<{ affectedRows: number }>(
+    `update integration_synchronization
          set next_attempt_at = next_attempt_at - make_interval(secs => ?)
        where next_attempt_at is not null${byConnector}`,
-      params,
-      'run',
-    );
+    params,
+    'run',
+  );
   return result.affectedRows;
 }
