@@ -28,7 +28,7 @@ npx attw --profile esm-only "$tarball"
 echo "== install into a copy of examples/account-sync =="
 mkdir "$work/esm"
 (cd examples/account-sync && tar cf - --exclude=node_modules --exclude=dist .) | (cd "$work/esm" && tar xf -)
-(cd "$work/esm" && npm install --no-audit --no-fund --loglevel=error "$tarball")
+(cd "$work/esm" && npm install --prefer-offline --no-audit --no-fund --loglevel=error "$tarball")
 
 echo "== example app tests, ES modules =="
 (cd "$work/esm" && EXPECT_MODULE_FORMAT=module npm test)
