@@ -3,7 +3,8 @@
 # tarball with publint and arethetypeswrong, installs it with the exact peer set into a temporary
 # copy of examples/account-sync (a standalone app outside the npm workspace), and runs the app's
 # tests twice: as an ES module app, then as a CommonJS app whose compiled code require()s the
-# package. Uses DATABASE_URL's server when set, else the example's embedded PostgreSQL.
+# package. Then builds the README's quick start, copied out of the README, and checks that its
+# connector receives a customer. Uses DATABASE_URL's server when set, else an embedded PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh
@@ -40,5 +41,15 @@ rm -rf "$work/cjs/dist"
 grep -q "require(\"nestjs-integration-bus\")" "$work/cjs/dist/src/app.module.js" ||
   { echo "The CommonJS build does not require() the package" >&2; exit 1; }
 
-echo "== example app: passed as ESM and as CommonJS in $((SECONDS - started)) s =="
+echo "== README quick start, as a CommonJS app like 'nest new' makes =="
+# The quick start's six files, copied out of the README into a new app that has the same
+# packages installed (the example's node_modules), built, started, and sent a customer.
+mkdir "$work/quickstart"
+node scripts/readme-quickstart.mjs extract README.md "$work/quickstart"
+cp examples/account-sync/tsconfig.json "$work/esm/package.json" "$work/quickstart/"
+ln -s "$work/esm/node_modules" "$work/quickstart/node_modules"
+(cd "$work/quickstart" && npm pkg set type=commonjs name=quickstart &&
+  npx tsc -p tsconfig.json && node "$repo/scripts/readme-quickstart.mjs" check)
+
+echo "== example app and README quick start: passed in $((SECONDS - started)) s =="
 cd "$repo"
