@@ -29,7 +29,13 @@ function restore() {
 }
 
 function tsc(...args) {
-  const bin = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
+  let bin;
+  try {
+    bin = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
+  } catch {
+    console.error('TypeScript is not installed: run `npm ci` at the repository root first.');
+    process.exit(1);
+  }
   execFileSync(process.execPath, [bin, '-p', join(root, 'tsconfig.build.json'), ...args], {
     stdio: 'inherit',
   });
