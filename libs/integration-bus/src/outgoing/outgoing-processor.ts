@@ -156,7 +156,10 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         }
         counts[outcome.result] += 1;
         done.push({ row, outcome });
-        if (outcome.result === IntegrationProcessResult.Error || this.stopping) {
+        // Error holds the connector's later tasks, unless this failure parked the task (R-DEL-6).
+        const holds =
+          outcome.result === IntegrationProcessResult.Error && !connector.retry.parks(row.failures + 1);
+        if (holds || this.stopping) {
           stop = true;
           break;
         }
