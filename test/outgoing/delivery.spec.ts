@@ -400,13 +400,15 @@ describe('recovery without the sweep (R-DEL-3)', () => {
   });
 });
 
+/** Declares a connector class with `options`, when called. */
+const declare = (options: Parameters<typeof Connector>[1]) => () => {
+  @Connector('Invalid', options)
+  class InvalidConnector extends BaseIntegrationConnector {}
+  return InvalidConnector;
+};
+
 describe('option validation', () => {
   it('rejects connector options that cannot work, naming the connector and the option', () => {
-    const declare = (options: Parameters<typeof Connector>[1]) => () => {
-      @Connector('Invalid', options)
-      class InvalidConnector extends BaseIntegrationConnector {}
-      return InvalidConnector;
-    };
     expect(declare({ callTimeoutMs: -1 })).toThrow(InvalidConnectorError);
     expect(declare({ callTimeoutMs: -1 })).toThrow(/@Connector\('Invalid'\): callTimeoutMs/);
     expect(declare({ retry: { maxAttempts: 0 } })).toThrow(
