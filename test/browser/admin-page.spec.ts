@@ -201,6 +201,31 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     expect(await page.locator('.toast').last().textContent()).toContain('Deleted 2 tasks');
   });
 
+  it('shows parked tasks through the Status filter, with their message, and requeues one', async () => {
+    const [parkedTask] = await queuedFor('Erp');
+    await t.sql(
+      `update integration_synchronization s set state = 'parked', attempts = 3, failures = 3,
+              error_message = 'ERP refused it three times'
+         from integration_connector c where c.id = s.connector_id and c.code_name = 'Erp' and s.task_id = $1`,
+      [parkedTask],
+    );
+    await panel().getByLabel('Status').selectOption('parked');
+    await expect.poll(() => rows().count()).toBe(1);
+    const row = rows().first();
+    expect(await row.getByRole('button', { name: 'Parked' }).count()).toBe(1);
+    expect(await row.textContent()).toContain('ERP refused it three times');
+    expect(await row.textContent()).toContain('3 attempts');
+    await screenshot('parked');
+    await page.getByRole('button', { name: `Requeue task ${parkedTask}` }).click();
+    await expect.poll(() => page.locator('.toast').last().textContent()).toContain('Requeued');
+    await expect.poll(() => rows().count()).toBe(0);
+    expect(
+      await t.sql(`select state, failures from integration_synchronization where task_id = $1`, [parkedTask]),
+    ).toEqual([{ state: null, failures: 0 }]);
+    await panel().getByLabel('Status').selectOption('');
+    await expect.poll(() => rows().count()).toBe(6);
+  });
+
   it('shows incoming tasks on their own tab', async () => {
     await openTab('Incoming tasks');
     await expect.poll(() => rows().count()).toBe(1);

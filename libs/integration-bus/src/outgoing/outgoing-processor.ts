@@ -20,6 +20,7 @@ import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { QueuedOutgoingTask } from './queued-outgoing-task.js';
 import { CallInterrupted, guardCall } from './call-guard.js';
+import { DrainFloor } from './drain-floor.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -132,7 +133,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     // one before (see TaskStore.completeAndFetch). With one connector, nothing is shared.
     const shared = (await this.registry.enabledConnectors()).length > 1;
     let recheck: string[] = [];
-    let batch = await this.tasks.fetchOutgoing(target.connectorId, claim.claimedAt, batchSize);
+    const floor = new DrainFloor();
+    let batch = await this.tasks.fetchOutgoing(target.connectorId, claim.claimedAt, floor.value, batchSize);
     for (;;) {
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
       const deadline = performance.now() + batchMaxDurationMs;
@@ -177,7 +179,15 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         await this.tasks.complete(completion, claim.token);
         return;
       }
-      batch = await this.tasks.completeAndFetch(completion, claim.token, claim.claimedAt, batchSize);
+      const last = done.at(-1);
+      if (last) floor.processed(last.row.taskId, batch[0]?.snapshot);
+      batch = await this.tasks.completeAndFetch(
+        completion,
+        claim.token,
+        claim.claimedAt,
+        floor.value,
+        batchSize,
+      );
       if (shared) recheck = completion.done.map((d) => d.taskId);
     }
   }
