@@ -144,11 +144,17 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     expect(new Set(connectors)).toEqual(new Set(['CRM']));
   });
 
-  it('shows a failed task with its message on hover and its log on click', async () => {
-    const failed = rows().locator('button.failed');
+  it('shows a task that failed (ErrorAndSkip) as retrying, with its message in the row and its log on click', async () => {
+    const failed = rows().locator('button.status-retrying');
     expect(await failed.count()).toBe(1);
+    expect(await failed.textContent()).toBe('Retrying');
     await failed.hover();
     expect(await failed.getAttribute('title')).toBe('CRM rejected bruno: duplicate e-mail address');
+    const row = rows().filter({ has: page.locator('button.status-retrying') });
+    expect(await row.textContent()).toContain('CRM rejected bruno: duplicate e-mail address');
+    expect(await row.textContent()).toContain('next attempt');
+    // The others answered SkipNow: skipped, not failed (R-DEL-7).
+    expect(await rows().locator('button.status-skipped').count()).toBe(3);
     await failed.click();
     const dialog = page.getByRole('dialog', { name: /Synchronization log/ });
     await dialog.waitFor();
