@@ -173,6 +173,13 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
             expect.objectContaining({ eventCode: 'TASK_PARKED', connectorName: 'Parking', level: 'warning' }),
           ]),
         );
+        const metrics = await client.request('GET', '/integration/metrics');
+        expect(metrics.text).toContain(
+          'integration_bus_tasks{connector="Parking",direction="outgoing",status="parked"} 1',
+        );
+        expect(metrics.text).toContain(
+          'integration_bus_tasks{connector="Parking",direction="outgoing",status="waiting"} 0',
+        );
         // Parked: never retried automatically.
         log.length = 0;
         await t.bus.processOutgoingTasks('Parking');

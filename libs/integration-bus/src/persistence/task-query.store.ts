@@ -408,6 +408,30 @@ export class TaskQueryStore {
     ]);
   }
 
+  /**
+   * Synchronizations per connector, direction and status other than `waiting` (R-DEL-7): outgoing
+   * ones from the small partial state index, incoming failures (Error process type) through the
+   * partial index of inbound tasks. Waiting ones are the queue depth minus these.
+   */
+  async statusCounts(): Promise<
+    { connectorName: string; isInbound: boolean; status: SynchronizationStatus; count: number }[]
+  > {
+    return sqlRows(
+      this.db.pool,
+      `select c.code_name as "connectorName", false as "isInbound", s.state as status, count(*)::int as count
+         from integration_synchronization s join integration_connector c on c.id = s.connector_id
+        where s.state is not null
+        group by c.code_name, s.state
+       union all
+       select c.code_name, true, 'failed', count(*)::int
+         from integration_task t
+         join integration_synchronization s on s.task_id = t.id
+         join integration_connector c on c.id = s.connector_id
+        where t.is_inbound and t.process_type = 'ERROR'
+        group by c.code_name`,
+    );
+  }
+
   /** Answers when the database does: what `GET /{path}/health` checks. */
   async ping(): Promise<void> {
     await sqlRows(this.db.pool, 'select 1');
