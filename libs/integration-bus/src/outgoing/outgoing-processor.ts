@@ -147,7 +147,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         }
         let outcome: NormalizedOutcome;
         try {
-          outcome = await this.callOrAnswer(connector, row, claim);
+          // A synchronous answer is taken as it is: no promise, no tick per task (the hot path).
+          const pending = this.callOrAnswer(connector, row, claim);
+          outcome = pending instanceof Promise ? await pending : pending;
         } catch (error) {
           // Interrupted (lease gone, shutdown): the task is left as it was. Otherwise only an event
           // listener can throw here: the run fails. Either way, what this batch finished so far is
