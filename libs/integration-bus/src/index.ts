@@ -24,6 +24,7 @@ export type { IntegrationSubject, PlainIntegrationObject } from './metadata/inte
 
 // Writing connectors
 export { Connector, type ConnectorOptions } from './connectors/connector.decorator.js';
+export type { RetryOptions } from './outgoing/retry-policy.js';
 export { Subscribe } from './connectors/subscribe.decorator.js';
 export {
   BaseIntegrationConnector,
@@ -85,6 +86,7 @@ export { BusMetrics } from './management/metrics/bus-metrics.service.js';
 export { RequestValidationError } from './management/validation/request-input.js';
 export type {
   BulkDeletionResult,
+  BulkRequeueResult,
   BulkSelection,
   BulkSynchronizationResult,
   TaskDetail,
@@ -92,6 +94,7 @@ export type {
   TaskListItem,
   TaskSynchronization,
 } from './management/services/task-management.service.js';
+export type { SynchronizationStatus } from './persistence/task-query.store.js';
 export type { ConnectorDeletion } from './management/services/connector-management.service.js';
 export type {
   IncomingTaskLogged,
@@ -103,6 +106,7 @@ export type {
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
+export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors
@@ -111,6 +115,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { InvalidConnectorError } from './errors/invalid-connector.error.js';
 export { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
 export { ConnectorBusyError } from './errors/connector-busy.error.js';
+export { ClaimLostError } from './errors/claim-lost.error.js';
 export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
