@@ -11,6 +11,9 @@ source scripts/node-env.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 repo="$PWD"
 work="$(mktemp -d "${TMPDIR:-/tmp}/integration-bus-example.XXXXXX")"
+# mktemp makes the directory 0700; as root, embedded PostgreSQL runs initdb as the `postgres` user,
+# which must be able to reach the binaries in node_modules.
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 started=$SECONDS
 

@@ -29,8 +29,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     onLog: () => {},
     onError: () => {},
   });
-  await server.initialise();
-  await server.start();
+  // A failing initdb can leave these promises pending with nothing else keeping Node alive; the
+  // test process would then end quietly, and a quiet end counts as a pass. The timer prevents that.
+  await withinTimeout(server.initialise(), 60_000, 'embedded PostgreSQL initdb');
+  await withinTimeout(server.start(), 60_000, 'embedded PostgreSQL start');
   return createDatabaseOn(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`, async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -58,5 +60,18 @@ async function admin(serverUrl: string, sql: string): Promise<void> {
     await client.query(sql);
   } finally {
     await client.end();
+  }
+}
+
+/** `promise`, or a rejection naming `what` after `ms`; the pending timer keeps Node alive meanwhile. */
+async function withinTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
