@@ -3,6 +3,8 @@ import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorRegistry, type ConnectorStatus } from './connectors/connector-registry.js';
 import { TaskType } from './enums/task-type.enum.js';
 import { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from './events/bus-event-codes.js';
+import { EventLogStore } from './persistence/event-log.store.js';
 import { IntegrationBusError } from './errors/integration-bus.error.js';
 import { TaskNotFoundError } from './errors/task-not-found.error.js';
 import type { IntegrationTaskInfo } from './events/integration-task-event.js';
@@ -46,6 +48,7 @@ export class IntegrationBus {
     private readonly tasks: TaskStore,
     private readonly externalLogger: ExternalTaskLogger,
     private readonly incoming: IncomingProcessor,
+    private readonly eventLog: EventLogStore,
   ) {}
 
   /**
@@ -152,12 +155,27 @@ export class IntegrationBus {
     return this.registry.statuses();
   }
 
-  /** Enables, disables or renames a connector. */
-  updateConnector(
+  /** Enables, disables or renames a connector; the change is written to the event log. */
+  async updateConnector(
     codeName: string,
     patch: { enabled?: boolean; displayName?: string },
   ): Promise<ConnectorRecord> {
-    return this.registry.update(codeName, patch);
+    const before = await this.registry.row(codeName);
+    const after = await this.registry.update(codeName, patch);
+    const changes: string[] = [];
+    if (before?.enabled !== after.enabled) changes.push(after.enabled ? 'enabled' : 'disabled');
+    if (before?.displayName !== after.displayName)
+      changes.push(`renamed "${before?.displayName ?? ''}" → "${after.displayName}"`);
+    if (changes.length > 0) {
+      await this.eventLog.write({
+        level: 'info',
+        source: BUS_EVENT_SOURCE,
+        eventCode: BusEventCodes.ConnectorUpdated,
+        message: `Connector ${codeName} ${changes.join(', ')}.`,
+        connectorName: codeName,
+      });
+    }
+    return after;
   }
 }
 

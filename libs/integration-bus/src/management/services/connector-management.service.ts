@@ -1,6 +1,8 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { ConnectorRegistry, type ConnectorStatus } from '../../connectors/connector-registry.js';
 import { ConnectorNotFoundError } from '../../errors/connector-not-found.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../../events/bus-event-codes.js';
+import { EventLogStore } from '../../persistence/event-log.store.js';
 import { IntegrationBus } from '../../integration-bus.service.js';
 import { ConnectorAdminStore } from '../../persistence/connector-admin.store.js';
 import { TaskStore } from '../../persistence/task.store.js';
@@ -26,6 +28,7 @@ export class ConnectorManagementService {
     private readonly registry: ConnectorRegistry,
     private readonly store: ConnectorAdminStore,
     private readonly tasks: TaskStore,
+    private readonly eventLog: EventLogStore,
   ) {}
 
   /** Every connector row, loaded or not, with the reason when not. */
@@ -58,6 +61,13 @@ export class ConnectorManagementService {
       enabled: input.enabled ?? true,
     });
     if (!created) throw new ConflictException(`A connector named "${input.codeName}" exists already.`);
+    await this.eventLog.write({
+      level: 'info',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.ConnectorCreated,
+      message: `Connector ${created.codeName} ("${created.displayName}") registered, ${created.enabled ? 'enabled' : 'disabled'}.`,
+      connectorName: created.codeName,
+    });
     await this.registry.reinitialize();
     return this.get(input.codeName);
   }
@@ -88,6 +98,15 @@ export class ConnectorManagementService {
     const synchronizationsDeleted = await this.store.delete(codeName);
     if (synchronizationsDeleted === null) throw new ConnectorNotFoundError(codeName);
     const tasksDeleted = await this.tasks.deleteOrphans();
+    await this.eventLog.write({
+      level: 'warning',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.ConnectorDeleted,
+      message:
+        `Connector ${codeName} deleted with ${synchronizationsDeleted} queued synchronization(s); ` +
+        `${tasksDeleted} task(s) no other connector waited for were deleted.`,
+      connectorName: codeName,
+    });
     await this.registry.reinitialize();
     return { codeName, synchronizationsDeleted, tasksDeleted };
   }
