@@ -71,6 +71,7 @@ export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
 export { IntegrationEventLog } from './events/integration-event-log.service.js';
+export { BUS_EVENT_SOURCE, BusEventCodes, type BusEventCode } from './events/bus-event-codes.js';
 export type { EventLogEntry, EventLogLevel, NewEventLogEntry } from './persistence/event-log.store.js';
 export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';
 
@@ -105,6 +106,7 @@ export * from './persistence/integration-bus.entities.js';
 export { IntegrationBusError } from './errors/integration-bus.error.js';
 export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { InvalidConnectorError } from './errors/invalid-connector.error.js';
+export { InvalidExternalTaskError } from './errors/invalid-external-task.error.js';
 export { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
 export { ConnectorBusyError } from './errors/connector-busy.error.js';
 export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
