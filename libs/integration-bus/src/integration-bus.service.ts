@@ -12,13 +12,13 @@ import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/externa
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import {
-  describeEntity,
   describePlainObject,
   getIntegrationDescriptor,
   type PlainIntegrationObject,
 } from './metadata/integration-subject.js';
 import type { ConnectorRecord } from './persistence/connector.store.js';
-import type { SqlExecutor } from './persistence/bus-database.js';
+import { BusDatabase, type SqlExecutor } from './persistence/bus-database.js';
+import { EntityRowReader } from './translation/entity-row-reader.js';
 import { TaskStore } from './persistence/task.store.js';
 import type { ResultCounts } from './outgoing/invoke-connector.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
@@ -49,6 +49,7 @@ export class IntegrationBus {
     private readonly externalLogger: ExternalTaskLogger,
     private readonly incoming: IncomingProcessor,
     private readonly eventLog: EventLogStore,
+    private readonly db: BusDatabase,
   ) {}
 
   /**
@@ -69,8 +70,12 @@ export class IntegrationBus {
     const meta = this.orm.getMetadata().find(obj.constructor);
     const descriptor = getIntegrationDescriptor(obj.constructor);
     let subject;
+    const transaction = options.em?.isInTransaction()
+      ? options.em.getTransactionContext<object>()
+      : undefined;
     if (descriptor && meta) {
-      subject = describeEntity(obj, descriptor);
+      const reader = new EntityRowReader((transaction as SqlExecutor | undefined) ?? this.db.pool);
+      subject = await this.logger.describe(meta, obj, descriptor, reader);
     } else if (isPlainObject(obj)) {
       subject = describePlainObject(obj);
     } else {
@@ -83,9 +88,6 @@ export class IntegrationBus {
     const matches = await this.logger.matchChange(subject, taskType);
     if (matches.length === 0) return [];
     const change = { subject, taskType, meta: descriptor ? meta : undefined, matches };
-    const transaction = options.em?.isInTransaction()
-      ? options.em.getTransactionContext<object>()
-      : undefined;
     const logged = await this.logger.log([change], transaction as SqlExecutor | undefined);
     if (transaction) this.logger.deferUntilCommit(transaction, logged.afterCommit);
     else await logged.afterCommit();
