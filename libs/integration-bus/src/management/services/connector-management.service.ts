@@ -1,4 +1,5 @@
 import { ConflictException, Injectable } from '@nestjs/common';
+import { codeNameKey } from '../../connectors/connector-code-name.js';
 import { ConnectorRegistry, type ConnectorStatus } from '../../connectors/connector-registry.js';
 import { ConnectorNotFoundError } from '../../errors/connector-not-found.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../../events/bus-event-codes.js';
@@ -53,6 +54,15 @@ export class ConnectorManagementService {
     className?: string;
     enabled?: boolean;
   }): Promise<ConnectorStatus> {
+    const clash = (await this.bus.getConnectors()).find(
+      (c) => codeNameKey(c.codeName) === codeNameKey(input.codeName) && c.codeName !== input.codeName,
+    );
+    if (clash) {
+      throw new ConflictException(
+        `A connector named "${clash.codeName}" exists already: code names differing only in case would be ` +
+          'taken for one another.',
+      );
+    }
     const provider = this.registry.loaded.find((c) => c.codeName === input.codeName);
     const created = await this.store.insert({
       codeName: input.codeName,
