@@ -98,6 +98,7 @@ export type {
 
 // Persistence
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+export { Migration20261124000000IntegrationBusAfterDrop } from './persistence/integration-bus-after-drop.migration.js';
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 export * from './persistence/integration-bus.entities.js';
