@@ -30,6 +30,7 @@ import { snapshotFields } from './entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { readSiteName } from '../translation/site-name-reader.js';
+import { lifecycleChanges } from './lifecycle-changes.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
 import { incomingOrigin } from '../incoming/incoming-origin.js';
 import { OutgoingProcessor } from './outgoing-processor.js';
@@ -137,15 +138,20 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       }
       sites ??= new EntityRowReader(em.getTransactionContext<SqlExecutor>() ?? this.db.pool);
       const subject = await this.describe(changeSet.meta, changeSet.entity, descriptor, sites);
-      const taskType = taskTypes[descriptor.isDocument ? 1 : 0];
-      const matches = match(subject, taskType);
-      if (matches.length === 0) continue;
-      // A delete's rows (its children's too) are gone once the flush has run: capture them now.
-      const payload =
-        changeSet.type === ChangeSetType.DELETE
-          ? await this.snapshot(changeSet.meta, changeSet.entity, matches, new EntityRowReader(this.db.pool))
-          : undefined;
-      changes.push({ subject, taskType, meta: changeSet.meta, matches, payload });
+      const kinds =
+        changeSet.type === ChangeSetType.UPDATE
+          ? await lifecycleChanges(changeSet, descriptor, subject, sites)
+          : [{ subject, taskType: taskTypes[descriptor.isDocument ? 1 : 0] }];
+      for (const kind of kinds) {
+        const matches = match(kind.subject, kind.taskType);
+        if (matches.length === 0) continue;
+        // A delete's rows (its children's too) are gone once the flush has run: capture them now.
+        const payload =
+          changeSet.type === ChangeSetType.DELETE
+            ? await this.snapshot(changeSet.meta, changeSet.entity, matches, new EntityRowReader(this.db.pool))
+            : undefined;
+        changes.push({ ...kind, meta: changeSet.meta, matches, payload });
+      }
     }
     if (changes.length > 0) this.#pending.set(uow, [...(this.#pending.get(uow) ?? []), ...changes]);
   }

@@ -1,4 +1,4 @@
-import { Reference, helper, type EntityMetadata, type EntityProperty } from '@mikro-orm/core';
+import { Reference, Utils, helper, type EntityMetadata, type EntityProperty } from '@mikro-orm/core';
 import type { EntityRowReader } from './entity-row-reader.js';
 
 /**
@@ -6,7 +6,8 @@ import type { EntityRowReader } from './entity-row-reader.js';
  * loaded (an entity loaded without populating its site, or a relation set with
  * `em.getReference(Site, id)`) by reading their rows through `reader`, so that a task's site never
  * depends on what the caller happened to populate (R-OUT-2). Relations loaded in memory are read
- * from memory. `null` for an object without a site.
+ * from memory. `entity` may also be plain entity data (a change set's original values), whose
+ * relations hold keys. `null` for an object without a site.
  */
 export async function readSiteName(
   reader: EntityRowReader,
@@ -33,10 +34,11 @@ export async function readSiteName(
   return null;
 }
 
-/** Whether `value` is an entity (or a reference to one) whose data is in memory. */
+/** Whether `value` is plain data, or an entity (or a reference to one) whose data is in memory. */
 function isLoaded(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  return helper(Reference.unwrapReference(value)).isInitialized();
+  const target = Reference.unwrapReference(value);
+  return !Utils.isEntity(target) || helper(target).isInitialized();
 }
 
 function unwrap(value: unknown): unknown {
