@@ -107,8 +107,11 @@ function log(
 }
 
 async function twoUsersNamedP(ids: Record<string, number>): Promise<void> {
-  await t.sql(`insert into t_user (user_name, email, site_id, created_at) values
-    ('p', 'a@old', $1, now()), ('p', 'b@old', $2, now())`, [ids.A, ids.B]);
+  await t.sql(
+    `insert into t_user (user_name, email, site_id, created_at) values
+    ('p', 'a@old', $1, now()), ('p', 'b@old', $2, now())`,
+    [ids.A, ids.B],
+  );
 }
 
 describe('the natural key includes the site (item 2, R-IN-2)', () => {
@@ -202,7 +205,9 @@ describe('task types that do not fit the entity are refused at intake (item 5)',
 describe('SIMPLE keeps foreign keys as local ids (item 6)', () => {
   it('a user with a local site id is created on that site; an unknown id fails the task', async () => {
     const ids = await sites();
-    await log({ login: 'local', localSiteId: ids.B }, TaskType.CreateObject, { dataType: TaskDataType.Simple });
+    await log({ login: 'local', localSiteId: ids.B }, TaskType.CreateObject, {
+      dataType: TaskDataType.Simple,
+    });
     expect(await t.bus.processIncomingTasks('Crm')).toMatchObject({ OK: 1 });
     expect(await users()).toEqual([{ user_name: 'local', email: null, site: 'B' }]);
     await log({ login: 'dangling', localSiteId: 987654 }, TaskType.CreateObject, {
@@ -220,11 +225,18 @@ describe('DeleteOnError leaves a trace (item 7)', () => {
     });
     expect(await t.bus.processIncomingTasks('Crm')).toMatchObject({ ERRORANDSKIP: 1 });
     expect(await queue()).toEqual([]);
-    const entries = await t.sql<{ event_code: string; connector_name: string; message: string; task_id: string }>(
-      `select event_code, connector_name, message, task_id from integration_event_log`,
-    );
+    const entries = await t.sql<{
+      event_code: string;
+      connector_name: string;
+      message: string;
+      task_id: string;
+    }>(`select event_code, connector_name, message, task_id from integration_event_log`);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ event_code: 'DELETEONERROR', connector_name: 'Crm', task_id: String(task!.id) });
+    expect(entries[0]).toMatchObject({
+      event_code: 'DELETEONERROR',
+      connector_name: 'Crm',
+      task_id: String(task!.id),
+    });
     expect(entries[0]!.message).toContain(task!.title);
     expect(entries[0]!.message).toMatch(/could not identify external cms\.site 799/);
   });

@@ -20,7 +20,9 @@ afterEach(async () => {
   await t.sql(`delete from t_user`);
 });
 
-async function entries(): Promise<{ source: string; eventCode: string; message: string; connectorName: string | null }[]> {
+async function entries(): Promise<
+  { source: string; eventCode: string; message: string; connectorName: string | null }[]
+> {
   const answer = await http('GET', '/event-log');
   expect(answer.status).toBe(200);
   return answer.body.items;

@@ -10,7 +10,9 @@ import { ADMIN_TOKEN, NOTIFY_TOKEN, useManagementApp } from './management-app.js
 @Connector('Crm')
 class CrmConnector extends BaseIntegrationConnector {
   override prepareInternalObject(obj: unknown): User {
-    return Object.assign(Object.create(User.prototype) as User, { userName: String((obj as { login?: unknown }).login) });
+    return Object.assign(Object.create(User.prototype) as User, {
+      userName: String((obj as { login?: unknown }).login),
+    });
   }
 }
 
@@ -28,9 +30,17 @@ function nested(depth: number): string {
 describe('deeply nested JSON (item 14)', () => {
   it('answers 400 naming the body, on the notify-token ingest route and on admin routes, and logs nothing', async () => {
     for (const [path, token, body] of [
-      ['/connectors/Crm/incoming', NOTIFY_TOKEN, `{"taskType":"CREATEOBJ","object":{"login":"x"},"siteName":${nested(5000)}}`],
+      [
+        '/connectors/Crm/incoming',
+        NOTIFY_TOKEN,
+        `{"taskType":"CREATEOBJ","object":{"login":"x"},"siteName":${nested(5000)}}`,
+      ],
       ['/connectors/Crm/incoming', NOTIFY_TOKEN, `{"taskType":${nested(5000)},"object":{}}`],
-      ['/connectors/Crm/incoming', NOTIFY_TOKEN, `{"taskType":"CREATEOBJ","object":{"login":${nested(5000)}}}`],
+      [
+        '/connectors/Crm/incoming',
+        NOTIFY_TOKEN,
+        `{"taskType":"CREATEOBJ","object":{"login":${nested(5000)}}}`,
+      ],
       ['/tasks/synchronize', ADMIN_TOKEN, `{"direction":"outgoing","ids":${nested(5000)}}`],
       ['/connectors', ADMIN_TOKEN, nested(5000)],
     ] as const) {
@@ -69,11 +79,13 @@ describe('connector code names (item 14)', () => {
     class ErpConnector extends BaseIntegrationConnector {}
     @Connector('ERP')
     class ErpShoutingConnector extends BaseIntegrationConnector {}
-    await expect(withBusApp({ providers: [ErpConnector, ErpShoutingConnector] }, async () => undefined)).rejects.toThrow(
-      InvalidConnectorError,
-    );
+    await expect(
+      withBusApp({ providers: [ErpConnector, ErpShoutingConnector] }, async () => undefined),
+    ).rejects.toThrow(InvalidConnectorError);
     @Connector('__proto__')
     class ProtoConnector extends BaseIntegrationConnector {}
-    await expect(withBusApp({ providers: [ProtoConnector] }, async () => undefined)).rejects.toThrow(/reserved/);
+    await expect(withBusApp({ providers: [ProtoConnector] }, async () => undefined)).rejects.toThrow(
+      /reserved/,
+    );
   });
 });

@@ -43,7 +43,9 @@ describe('site of an entity whose site relation is not loaded (item 1)', () => {
     const em = t.em();
     em.create(User, { userName: 'ref', site: em.getReference(Site, siteId) });
     await em.flush();
-    expect(await tasks()).toEqual([{ task_type: 'CREATEOBJ', site_name: 'CorpSite', connectors: 'CorpOnly' }]);
+    expect(await tasks()).toEqual([
+      { task_type: 'CREATEOBJ', site_name: 'CorpSite', connectors: 'CorpOnly' },
+    ]);
   });
 
   it('a user loaded without populating its site keeps its site on update, delete and logInternalTask', async () => {

@@ -19,7 +19,9 @@ async function cascades(app: BusTestApp): Promise<void> {
     `insert into integration_synchronization (task_id, connector_id) values ($1, $2) returning id`,
     [task!.id, connector!.id],
   );
-  await app.sql(`insert into integration_sync_log (synchronization_id, error_message) values ($1, 'x')`, [sync!.id]);
+  await app.sql(`insert into integration_sync_log (synchronization_id, error_message) values ($1, 'x')`, [
+    sync!.id,
+  ]);
   await app.sql(`delete from integration_task where id = $1`, [task!.id]);
   expect(await app.sql(`select id from integration_synchronization`)).toEqual([]);
   expect(await app.sql(`select id from integration_sync_log`)).toEqual([]);

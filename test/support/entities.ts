@@ -133,4 +133,16 @@ export class Note {
   @Property() text!: string;
 }
 
-export const TEST_ENTITIES = [Site, User, Role, UserRole, Poll, PollAnswer, Vote, Page, PageTag, Article, Note];
+export const TEST_ENTITIES = [
+  Site,
+  User,
+  Role,
+  UserRole,
+  Poll,
+  PollAnswer,
+  Vote,
+  Page,
+  PageTag,
+  Article,
+  Note,
+];

@@ -62,7 +62,10 @@ export class ConnectorExplorer implements OnModuleInit {
         );
       }
       if (other) continue; // the same provider registered in two modules
-      byCodeName.set(codeNameKey(metadata.codeName), { codeName: metadata.codeName, className: metatype.name });
+      byCodeName.set(codeNameKey(metadata.codeName), {
+        codeName: metadata.codeName,
+        className: metatype.name,
+      });
       found.push({
         instance,
         metadata,

@@ -29,7 +29,10 @@ export function assertIncomingTaskFits(
   const forObjects = OBJECT_TASK_TYPES.has(taskType);
   if (forObjects === descriptor.isDocument) {
     const allowed = Object.values(TaskType).filter(
-      (t) => t !== TaskType.All && t !== TaskType.RejectDocument && OBJECT_TASK_TYPES.has(t) !== descriptor.isDocument,
+      (t) =>
+        t !== TaskType.All &&
+        t !== TaskType.RejectDocument &&
+        OBJECT_TASK_TYPES.has(t) !== descriptor.isDocument,
     );
     throw new InvalidExternalTaskError(
       'taskType',

@@ -31,7 +31,8 @@ export function httpErrorOf(error: IntegrationBusError): HttpException | undefin
     return new ConflictException(error.message);
   }
   if (error instanceof InvalidOptionsError) return new BadRequestException(error.message);
-  if (error instanceof InvalidExternalTaskError) return new RequestValidationError(error.field, error.problem);
+  if (error instanceof InvalidExternalTaskError)
+    return new RequestValidationError(error.field, error.problem);
   if (error instanceof ExternalObjectError) {
     return new RequestValidationError(
       error.field === null ? 'object' : `object.${error.field}`,

@@ -148,7 +148,12 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
         // A delete's rows (its children's too) are gone once the flush has run: capture them now.
         const payload =
           changeSet.type === ChangeSetType.DELETE
-            ? await this.snapshot(changeSet.meta, changeSet.entity, matches, new EntityRowReader(this.db.pool))
+            ? await this.snapshot(
+                changeSet.meta,
+                changeSet.entity,
+                matches,
+                new EntityRowReader(this.db.pool),
+              )
             : undefined;
         changes.push({ ...kind, meta: changeSet.meta, matches, payload });
       }

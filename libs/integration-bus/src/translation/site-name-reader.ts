@@ -26,7 +26,8 @@ export async function readSiteName(
     if (!source) return null;
     const value = unwrap(source[key]);
     if (index === segments.length - 1) return value === null || value === undefined ? null : String(value);
-    const prop = currentMeta.properties[key as keyof typeof currentMeta.properties] as EntityProperty | undefined;
+    const prop = currentMeta.properties[key as keyof typeof currentMeta.properties] as
+      EntityProperty | undefined;
     if (!prop?.targetMeta) return null;
     currentMeta = prop.targetMeta;
     current = value;
@@ -42,7 +43,5 @@ function isLoaded(value: unknown): boolean {
 }
 
 function unwrap(value: unknown): unknown {
-  return typeof value === 'object' && value !== null && Reference.isReference(value)
-    ? value.unwrap()
-    : value;
+  return typeof value === 'object' && value !== null && Reference.isReference(value) ? value.unwrap() : value;
 }

@@ -254,7 +254,10 @@ export class TaskManagementService {
         names.map(async (name) => {
           if (!incoming) return this.bus.processOutgoingTasks(name);
           // As for one task or the selected ones: synchronizing by hand retries a task in Error (R-IN-3).
-          await this.query.resetIncomingErrors({ isInbound: true, connectorId: await this.connectorId(name) });
+          await this.query.resetIncomingErrors({
+            isInbound: true,
+            connectorId: await this.connectorId(name),
+          });
           return this.bus.processIncomingTasks(name);
         }),
       );

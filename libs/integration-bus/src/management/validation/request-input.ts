@@ -82,7 +82,10 @@ export class RequestInput {
       throw new RequestValidationError('body', 'must be a JSON object.');
     }
     if (nestsDeeperThan(value, MAX_BODY_DEPTH)) {
-      throw new RequestValidationError('body', `must not nest objects or arrays more than ${MAX_BODY_DEPTH} levels deep.`);
+      throw new RequestValidationError(
+        'body',
+        `must not nest objects or arrays more than ${MAX_BODY_DEPTH} levels deep.`,
+      );
     }
     return new RequestInput('body', value as Record<string, unknown>).only(allowed);
   }
