@@ -18,8 +18,8 @@ export interface LifecycleChange {
  * - a document whose `aliasPath` or `parent` changes: MoveDocument;
  * - a document whose declared `published` / `archived` property turns true: PublishDocument /
  *   ArchiveDocument.
- * UpdateObject / UpdateDocument is logged too, first, when anything else changed, or when none of
- * these applies. Other task types are for `IntegrationBus.logInternalTask`.
+ * UpdateObject / UpdateDocument is always logged too, first. Other task types are for
+ * `IntegrationBus.logInternalTask`.
  */
 export async function lifecycleChanges(
   changeSet: ChangeSet<object>,
@@ -28,13 +28,11 @@ export async function lifecycleChanges(
   reader: EntityRowReader,
 ): Promise<LifecycleChange[]> {
   const changed = Object.keys(changeSet.payload ?? {});
-  const consumed = new Set<string>();
   const lifecycle: LifecycleChange[] = [];
   if (!descriptor.isDocument) {
     const path = descriptor.options.site;
     const relation = path?.includes('.') ? path.split('.')[0]! : undefined;
     if (path && relation && changed.includes(relation)) {
-      consumed.add(relation);
       const before = changeSet.originalEntity
         ? await readSiteName(reader, changeSet.meta, changeSet.originalEntity, path)
         : null;
@@ -48,7 +46,6 @@ export async function lifecycleChanges(
     const { aliasPath, parent, published, archived } = descriptor.options;
     const moved = [aliasPath, parent].filter((p): p is string => !!p && changed.includes(p));
     if (moved.length > 0) {
-      for (const p of moved) consumed.add(p);
       lifecycle.push({ subject, taskType: TaskType.MoveDocument });
     }
     for (const [flag, taskType] of [
@@ -57,11 +54,11 @@ export async function lifecycleChanges(
     ] as const) {
       // Turned false, it is an ordinary update: no task type says "unpublish".
       if (!flag || !changed.includes(flag) || !(changeSet.entity as Record<string, unknown>)[flag]) continue;
-      consumed.add(flag);
       lifecycle.push({ subject, taskType });
     }
   }
+  // The update itself is always logged, first: the row changed, and a connector that mirrors
+  // columns (or predates these task types) must see it as before.
   const update = descriptor.isDocument ? TaskType.UpdateDocument : TaskType.UpdateObject;
-  const rest = changed.some((name) => !consumed.has(name));
-  return rest || lifecycle.length === 0 ? [{ subject, taskType: update }, ...lifecycle] : lifecycle;
+  return [{ subject, taskType: update }, ...lifecycle];
 }
