@@ -193,7 +193,7 @@ describe('task types that do not fit the entity are refused at intake (item 5)',
         token: NOTIFY_TOKEN,
         body: { object, taskType },
       });
-      expect(answer.status, `${taskType} for ${JSON.stringify(object)}`).toBe(400);
+      expect({ taskType, object, status: answer.status }).toEqual({ taskType, object, status: 400 });
       expect(answer.body.field).toBe('taskType');
       expect(answer.body.message).toContain(taskType);
     }
