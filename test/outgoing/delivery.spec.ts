@@ -170,7 +170,7 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
         const events = await t.app.get(IntegrationEventLog).list();
         expect(events).toEqual(
           expect.arrayContaining([
-            expect.objectContaining({ eventCode: 'TASK_PARKED', connectorName: 'Parking', level: 'warning' }),
+            expect.objectContaining({ eventCode: 'TASKPARKED', connectorName: 'Parking', level: 'warning' }),
           ]),
         );
         const metrics = await client.request('GET', '/integration/metrics');
@@ -222,6 +222,32 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
         await t.bus.deleteTask(head.taskId, 'Head');
         await t.bus.processOutgoingTasks('Head');
         expect(received('Head')).toEqual(['h1:h1@example.com', 'h2:h2@example.com']);
+      },
+    );
+  });
+});
+
+describe('synchronizing by hand ignores the backoff (R-DEL-5)', () => {
+  it('a whole list: what waits for its retry is processed now', async () => {
+    const c = recordingConnector('ByHand', [{ objectType: 'cms.user' }], log, {
+      retry: { initialDelayMs: 60_000 },
+    });
+    let down = true;
+    c.control.respond = () => (down ? { result: R.Error, errorMessage: 'down' } : R.OK);
+    await withBusApp(
+      { providers: [c.provider], bus: { ...MANUAL, http: { adminToken: 'admin-token' } } },
+      async (t) => {
+        const client = await listen(t.app, 'admin-token');
+        await createUsers(t, 'm1', 'm2');
+        await t.bus.processOutgoingTasks('ByHand');
+        down = false;
+        await t.bus.processOutgoingTasks('ByHand');
+        expect(received('ByHand')).toEqual(['m1:m1@example.com']);
+        const res = await client.request('POST', '/integration/tasks/synchronize', {
+          body: { direction: 'outgoing', connectorName: 'ByHand', all: true },
+        });
+        expect(res.body.results).toMatchObject({ OK: 2, ERROR: 0 });
+        expect(received('ByHand')).toEqual(['m1:m1@example.com', 'm1:m1@example.com', 'm2:m2@example.com']);
       },
     );
   });

@@ -3,6 +3,7 @@ import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './connector.store.js';
 import type { TaskPayload } from './task-payload.js';
@@ -437,7 +438,7 @@ export class TaskStore {
                 l as (insert into integration_sync_log (synchronization_id, error_message)
                       select id, message from u where message is not null)
            insert into integration_event_log (level, source, event_code, message, connector_name, task_id)
-           select 'warning', 'IntegrationBus', 'TASK_PARKED',
+           select 'warning', '${BUS_EVENT_SOURCE}', '${BusEventCodes.TaskParked}',
                   format('Task %s "%s" parked for %s after %s failed attempts: %s',
                          t.id, t.title, c.code_name, u.failures, coalesce(u.message, '(no message)')),
                   c.code_name, t.id
@@ -454,6 +455,20 @@ export class TaskStore {
       }
       await extra?.(trx);
     });
+  }
+
+  /**
+   * Makes a connector's failed, retrying and skipped synchronizations due now (parked ones stay):
+   * what synchronizing a whole list by hand does first, since manual synchronization ignores the
+   * backoff (R-DEL-5). Their state, attempts and failures are kept.
+   */
+  async makeDue(connectorId: number): Promise<void> {
+    await sqlRows(
+      this.db.pool,
+      `update integration_synchronization set next_attempt_at = clock_timestamp()
+        where connector_id = $1 and state in ('failed', 'retrying', 'skipped') and next_attempt_at > clock_timestamp()`,
+      [connectorId],
+    );
   }
 
   /**
