@@ -311,8 +311,15 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
   it('shows the event log, newest first', async () => {
     await openTab('Event log');
     const entries = page.locator('#events-table tbody tr');
-    await expect.poll(() => entries.count()).toBe(2);
-    expect(await entries.first().textContent()).toContain('SYNCERROR');
+    // A connector's own entry, the synchronous failure, then what the operator did on the page
+    // (issue 11, item 11), newest first: the bulk synchronization of the test before on top.
+    await expect.poll(() => entries.count()).toBe(8);
+    const texts = await entries.allTextContents();
+    expect(texts.at(-1)).toContain('CREATEOBJECT');
+    expect(texts.at(-2)).toContain('SYNCERROR');
+    expect(texts[0]).toContain('BULKSYNCHRONIZE');
+    for (const code of ['SETTINGSCHANGED', 'CONNECTORCREATED', 'CONNECTORDELETED', 'BULKDELETE'])
+      expect(texts.some((text) => text.includes(code))).toBe(true);
     await screenshot('event-log');
   });
 

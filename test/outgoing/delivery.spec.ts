@@ -8,6 +8,7 @@ import {
   IntegrationProcessResult,
   InvalidConnectorError,
   InvalidOptionsError,
+  TaskType,
   type OutgoingTask,
 } from 'nestjs-integration-bus';
 import { listen } from '../management/http-client.js';
@@ -81,6 +82,39 @@ describe('per-object order (R-DEL-1)', () => {
       const forX = received('Ordered').filter((r) => r.startsWith('x:'));
       expect(forX).toEqual(['x:v1', 'x:v2']);
       expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([{ n: 0 }]);
+    });
+  });
+});
+
+describe('per-object order of tasks no row change produces (R-DEL-1)', () => {
+  it('a second transaction logging for the same object waits for the first to end', async () => {
+    const c = recordingConnector('Explicit', [{ objectType: 'cms.user' }], log);
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'e1');
+      const user = await t.em().findOneOrFail(User, { userName: 'e1' });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let firstLogged!: () => void;
+      const logged = new Promise<void>((resolve) => (firstLogged = resolve));
+      const first = t.orm.em.fork().transactional(async (em) => {
+        await t.bus.logInternalTask(user, TaskType.AddToSite, { em, siteName: 'first' });
+        firstLogged();
+        await held;
+      });
+      await logged;
+      let secondDone = false;
+      const second = t.bus
+        .logInternalTask(user, TaskType.AddToSite, { siteName: 'second' })
+        .then(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(secondDone).toBe(false);
+      release();
+      await first;
+      await second;
+      const tasks = await t.sql<{ site_name: string }>(
+        `select site_name from integration_task where task_type = 'ADDTOSITE' order by id`,
+      );
+      expect(tasks.map((row) => row.site_name)).toEqual(['first', 'second']);
     });
   });
 });
@@ -170,7 +204,7 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
         const events = await t.app.get(IntegrationEventLog).list();
         expect(events).toEqual(
           expect.arrayContaining([
-            expect.objectContaining({ eventCode: 'TASK_PARKED', connectorName: 'Parking', level: 'warning' }),
+            expect.objectContaining({ eventCode: 'TASKPARKED', connectorName: 'Parking', level: 'warning' }),
           ]),
         );
         const metrics = await client.request('GET', '/integration/metrics');
@@ -222,6 +256,32 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
         await t.bus.deleteTask(head.taskId, 'Head');
         await t.bus.processOutgoingTasks('Head');
         expect(received('Head')).toEqual(['h1:h1@example.com', 'h2:h2@example.com']);
+      },
+    );
+  });
+});
+
+describe('synchronizing by hand ignores the backoff (R-DEL-5)', () => {
+  it('a whole list: what waits for its retry is processed now', async () => {
+    const c = recordingConnector('ByHand', [{ objectType: 'cms.user' }], log, {
+      retry: { initialDelayMs: 60_000 },
+    });
+    let down = true;
+    c.control.respond = () => (down ? { result: R.Error, errorMessage: 'down' } : R.OK);
+    await withBusApp(
+      { providers: [c.provider], bus: { ...MANUAL, http: { adminToken: 'admin-token' } } },
+      async (t) => {
+        const client = await listen(t.app, 'admin-token');
+        await createUsers(t, 'm1', 'm2');
+        await t.bus.processOutgoingTasks('ByHand');
+        down = false;
+        await t.bus.processOutgoingTasks('ByHand');
+        expect(received('ByHand')).toEqual(['m1:m1@example.com']);
+        const res = await client.request('POST', '/integration/tasks/synchronize', {
+          body: { direction: 'outgoing', connectorName: 'ByHand', all: true },
+        });
+        expect(res.body.results).toMatchObject({ OK: 2, ERROR: 0 });
+        expect(received('ByHand')).toEqual(['m1:m1@example.com', 'm1:m1@example.com', 'm2:m2@example.com']);
       },
     );
   });

@@ -358,6 +358,26 @@ export class TaskQueryStore {
   }
 
   /**
+   * Sets the incoming tasks a filter covers that are in the Error state back to Default: what
+   * synchronizing a whole incoming list does first, as synchronizing one task does (R-IN-3).
+   * @returns tasks reset
+   */
+  async resetIncomingErrors(filter: SynchronizationFilter): Promise<number> {
+    const params: unknown[] = [];
+    const where = filterSql({ ...filter, isInbound: true }, params);
+    const rows = await sqlRows(
+      this.db.pool,
+      `update integration_task set process_type = 'DEFAULT'
+        where process_type = 'ERROR' and is_inbound
+          and id in (select s.task_id from integration_synchronization s
+                       join integration_task t on t.id = s.task_id where ${where})
+        returning id`,
+      params,
+    );
+    return rows.length;
+  }
+
+  /**
    * The next `limit` distinct task ids a filter covers after `afterTaskId`, in id order: how bulk
    * deletion of a whole list walks it in bounded transactions.
    */

@@ -3,6 +3,7 @@ import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './connector.store.js';
 import type { TaskPayload } from './task-payload.js';
@@ -126,6 +127,27 @@ function serializeTasks(tasks: readonly NewTask[]): string {
   );
 }
 
+/** How `TaskStore.insert` writes. */
+export interface InsertOptions {
+  /**
+   * Serialise the logging transactions of each object (R-DEL-1): for tasks no row change produces
+   * (`logInternalTask`), no row lock orders two transactions logging for one object, so their ids
+   * could be handed out in one order and committed in the other. A transaction-scoped advisory lock
+   * per object, taken before the ids, makes the second wait for the first to end.
+   */
+  lockObjects?: boolean;
+}
+
+/** Takes the advisory locks of `InsertOptions.lockObjects`, in a fixed order (no deadlock between two loggers). */
+async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise<void> {
+  const keys = [...new Set(tasks.map((t) => `${t.objectType}:${t.objectId ?? t.nodeId ?? t.title}`))].sort();
+  await sqlRows(
+    trx,
+    `select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest($1::text[]) as k order by k`,
+    [keys],
+  );
+}
+
 /** How events describe a queued task being processed for a connector. */
 export function taskInfoOf(row: QueuedSynchronization, connectorName: string): IntegrationTaskInfo {
   return {
@@ -186,8 +208,14 @@ export class TaskStore {
    * Inserts tasks and their synchronizations in one statement, inside the caller's transaction.
    * @returns the new task ids, by guid
    */
-  async insert(trx: SqlExecutor, tasks: readonly NewTask[], notifyAs?: string): Promise<Map<string, number>> {
+  async insert(
+    trx: SqlExecutor,
+    tasks: readonly NewTask[],
+    notifyAs?: string,
+    options: InsertOptions = {},
+  ): Promise<Map<string, number>> {
     if (tasks.length === 0) return new Map();
+    if (options.lockObjects) await lockObjects(trx, tasks);
     // Other instances learn of new outgoing tasks when this transaction commits (R-OUT-8 b).
     const connectorIds = [
       ...new Set(
@@ -232,9 +260,13 @@ export class TaskStore {
   }
 
   /** Inserts tasks in a transaction of their own. */
-  insertOwnTransaction(tasks: readonly NewTask[], notifyAs?: string): Promise<Map<string, number>> {
+  insertOwnTransaction(
+    tasks: readonly NewTask[],
+    notifyAs?: string,
+    options: InsertOptions = {},
+  ): Promise<Map<string, number>> {
     if (tasks.length === 0) return Promise.resolve(new Map());
-    return this.db.transaction((trx) => this.insert(trx, tasks, notifyAs));
+    return this.db.transaction((trx) => this.insert(trx, tasks, notifyAs, options));
   }
 
   /**
@@ -437,7 +469,7 @@ export class TaskStore {
                 l as (insert into integration_sync_log (synchronization_id, error_message)
                       select id, message from u where message is not null)
            insert into integration_event_log (level, source, event_code, message, connector_name, task_id)
-           select 'warning', 'IntegrationBus', 'TASK_PARKED',
+           select 'warning', '${BUS_EVENT_SOURCE}', '${BusEventCodes.TaskParked}',
                   format('Task %s "%s" parked for %s after %s failed attempts: %s',
                          t.id, t.title, c.code_name, u.failures, coalesce(u.message, '(no message)')),
                   c.code_name, t.id
@@ -454,6 +486,20 @@ export class TaskStore {
       }
       await extra?.(trx);
     });
+  }
+
+  /**
+   * Makes a connector's failed, retrying and skipped synchronizations due now (parked ones stay):
+   * what synchronizing a whole list by hand does first, since manual synchronization ignores the
+   * backoff (R-DEL-5). Their state, attempts and failures are kept.
+   */
+  async makeDue(connectorId: number): Promise<void> {
+    await sqlRows(
+      this.db.pool,
+      `update integration_synchronization set next_attempt_at = clock_timestamp()
+        where connector_id = $1 and state in ('failed', 'retrying', 'skipped') and next_attempt_at > clock_timestamp()`,
+      [connectorId],
+    );
   }
 
   /**
