@@ -1,0 +1,31 @@
+// A processing instance of the fault tests: a Nest app with the bus and the configured connectors,
+// processing as a deployed instance does (after-commit nudges, LISTEN/NOTIFY, the sweep, lease
+// expiry), nothing driven by hand. `node worker.mjs migrate <objects>` creates the schema instead.
+// With `http: true` in the config it serves the bus's REST API on a free loopback port.
+// Prints `ready {"pid":…,"url":…}` once started; exits on SIGTERM through Nest's shutdown hooks.
+import { NestFactory } from '@nestjs/core';
+import { faultModule, migrate, readConfig } from './fault-app.mjs';
+
+const config = readConfig();
+
+if (process.argv[2] === 'migrate') {
+  await migrate(config, process.argv[3]);
+  console.log('migrated');
+  process.exit(0);
+}
+
+const logger = ['warn', 'error'];
+const FaultModule = faultModule(config);
+let url = null;
+let app;
+if (config.http) {
+  app = await NestFactory.create(FaultModule, { logger });
+  app.enableShutdownHooks();
+  await app.listen(0, '127.0.0.1');
+  url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+} else {
+  app = await NestFactory.createApplicationContext(FaultModule, { logger });
+  app.enableShutdownHooks();
+  await app.init();
+}
+console.log(`ready ${JSON.stringify({ pid: process.pid, url })}`);
