@@ -85,3 +85,22 @@ export function holderOf(deliveries: readonly Delivery[], connector: string, at:
   const recent = deliveries.filter((d) => d.connector === connector && d.outcome === 'ok' && d.at <= at);
   return recent.at(-1)?.pid;
 }
+
+/**
+ * Where a connector's queue order was broken: with each delivery's first occurrence only (a repeat
+ * after a crash is a duplicate, not a reordering), the places where a task came before one with a
+ * lower id. Producer `once` plans log objects in id order, one change each, so task order is object
+ * order there.
+ */
+export function fifoBreaks(deliveries: readonly Delivery[], connector: string): string[] {
+  const breaks: string[] = [];
+  const seen = new Set<number>();
+  let previous = -Infinity;
+  for (const d of deliveries) {
+    if (d.connector !== connector || d.outcome !== 'ok' || seen.has(d.taskId)) continue;
+    seen.add(d.taskId);
+    if (d.taskId < previous) breaks.push(`task ${d.taskId} after ${previous}`);
+    previous = Math.max(previous, d.taskId);
+  }
+  return breaks;
+}
