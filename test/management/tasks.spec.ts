@@ -143,7 +143,8 @@ describe('GET /tasks/:id', () => {
     crm.control.respond = () => ({ result: R.Error, errorMessage: 'first failure' });
     await t.bus.processOutgoingTasks('Crm');
     crm.control.respond = () => ({ result: R.Error, errorMessage: 'second failure' });
-    await t.bus.processOutgoingTasks('Crm');
+    // By hand: a run would wait for the retry the first failure scheduled.
+    await t.bus.synchronizeTask(taskId!, 'Crm');
 
     const res = await http('GET', `/tasks/${taskId}`);
     expect(res.status).toBe(200);

@@ -133,7 +133,7 @@ describe('asynchronous processing (R-OUT-6)', () => {
     expect(await t.sql(`select id from integration_task`)).toHaveLength(0);
   });
 
-  it('Error: logs the message, stops the run, and retries the same task first next run', async () => {
+  it('Error: logs the message, stops the run, and retries the same task first once its retry is due', async () => {
     await createUsers('a', 'b', 'c');
     first.control.respond = (task) =>
       (task.object as User).userName === 'b' ? { result: R.Error, errorMessage: 'CRM is down' } : R.OK;
@@ -147,6 +147,10 @@ describe('asynchronous processing (R-OUT-6)', () => {
     expect(syncLog).toEqual([{ error_message: 'CRM is down' }]);
     log.length = 0;
     first.control.respond = () => R.OK;
+    // Before its retry is due (R-DEL-5), the failed task holds the connector: nothing runs.
+    await t.bus.processOutgoingTasks('First');
+    expect(namesFor('First')).toEqual([]);
+    await t.sql(`update integration_synchronization set next_attempt_at = now() - interval '1 ms'`);
     await t.bus.processOutgoingTasks('First');
     expect(namesFor('First')).toEqual(['b', 'c']);
     expect(log[0]!.task.attempt).toBe(2);
@@ -234,22 +238,27 @@ describe('asynchronous processing (R-OUT-6)', () => {
     ]);
   });
 
-  it('SkipNow: goes on, the task stays queued, nothing is logged', async () => {
+  it('SkipNow: goes on, the task stays queued, the attempt is counted, nothing is logged', async () => {
     await createUsers('s1', 's2');
     first.control.respond = (task) => ((task.object as User).userName === 's1' ? R.SkipNow : R.OK);
     expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ OK: 1, SKIPNOW: 1 });
-    expect(await queued('First')).toEqual([{ user_name: 's1', attempts: 0, error_message: null }]);
+    expect(await queued('First')).toEqual([{ user_name: 's1', attempts: 1, error_message: null }]);
     expect(await t.sql(`select * from integration_sync_log`)).toEqual([]);
   });
 
-  it('SkipNow with a message keeps the message on the row without counting a failure', async () => {
+  it('SkipNow with a message keeps the message on the row and in the log without counting a failure', async () => {
     await createUsers('later');
     first.control.respond = () => ({ result: R.SkipNow, errorMessage: 'account not open yet' });
     await t.bus.processOutgoingTasks('First');
     expect(await queued('First')).toEqual([
-      { user_name: 'later', attempts: 0, error_message: 'account not open yet' },
+      { user_name: 'later', attempts: 1, error_message: 'account not open yet' },
     ]);
-    expect(await t.sql(`select * from integration_sync_log`)).toEqual([]);
+    const states = `select state, failures from integration_synchronization s
+                      join integration_connector c on c.id = s.connector_id where c.code_name = 'First'`;
+    expect(await t.sql(states)).toEqual([{ state: 'skipped', failures: 0 }]);
+    expect(await t.sql(`select error_message from integration_sync_log`)).toEqual([
+      { error_message: 'account not open yet' },
+    ]);
   });
 
   it('an answer that is not a result is an Error naming the method', async () => {

@@ -99,6 +99,7 @@ export type {
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
+export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

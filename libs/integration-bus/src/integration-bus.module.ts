@@ -17,6 +17,7 @@ import { resolveOptions } from './interfaces/resolve-options.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
 import { QueueListener } from './outgoing/queue-listener.js';
+import { QueueSignals } from './outgoing/queue-signal.js';
 import { SyncTaskDispatcher } from './outgoing/sync-task-dispatcher.js';
 import { BusDatabase } from './persistence/bus-database.js';
 import { ConnectorStore } from './persistence/connector.store.js';
@@ -37,6 +38,7 @@ import { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
 import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/management.providers.js';
 import { BusMetrics } from './management/metrics/bus-metrics.service.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
+import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -68,6 +70,7 @@ const resolvedOptions: Provider = {
     OutgoingProcessor,
     OutgoingTaskLogger,
     QueueListener,
+    QueueSignals,
     ExternalTaskLogger,
     IncomingApplier,
     IncomingProcessor,
@@ -104,5 +107,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261124000000_IntegrationBus', class: Migration20261124000000IntegrationBus },
     { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
     { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
+    { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },
   ];
 }

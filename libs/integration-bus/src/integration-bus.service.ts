@@ -21,6 +21,7 @@ import { TaskStore } from './persistence/task.store.js';
 import type { ResultCounts } from './outgoing/invoke-connector.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { QueueSignals } from './outgoing/queue-signal.js';
 import { SettingsService } from './settings/settings.service.js';
 
 /** Options of `IntegrationBus.logInternalTask`. */
@@ -46,6 +47,7 @@ export class IntegrationBus {
     private readonly tasks: TaskStore,
     private readonly externalLogger: ExternalTaskLogger,
     private readonly incoming: IncomingProcessor,
+    private readonly signals: QueueSignals,
   ) {}
 
   /**
@@ -132,9 +134,46 @@ export class IntegrationBus {
    * @returns the number of synchronizations removed
    */
   async deleteTask(taskId: number, connectorName?: string): Promise<number> {
-    const connectorId = connectorName ? (await this.registry.row(connectorName))?.id : undefined;
-    if (connectorName && connectorId === undefined) throw new ConnectorNotFoundError(connectorName);
-    return this.tasks.delete(taskId, connectorId);
+    const connectorId = await this.connectorIdOf(connectorName);
+    const waiting = connectorId === undefined ? await this.tasks.connectorsOf(taskId) : [connectorId];
+    const removed = await this.tasks.delete(taskId, connectorId);
+    // The task may have been what held its connectors up: they go on at once, on every instance.
+    if (removed > 0) await this.wake(waiting);
+    return removed;
+  }
+
+  /**
+   * Makes a parked, failed, retrying or skipped task waiting again for one connector or for all
+   * (R-DEL-6): its backoff and failure count are cleared (the attempts and the log are kept), and
+   * its connectors process it at once, on whichever instance holds them.
+   * @returns the number of synchronizations requeued (0 when none was parked, failed or postponed)
+   * @throws TaskNotFoundError when the task does not exist
+   */
+  async requeueTask(taskId: number, connectorName?: string): Promise<number> {
+    const direction = await this.tasks.direction(taskId);
+    if (!direction) throw new TaskNotFoundError(taskId, connectorName);
+    const connectorId = await this.connectorIdOf(connectorName);
+    const { count, connectorIds } = await this.tasks.requeue({
+      isInbound: direction === 'incoming',
+      connectorId,
+      taskIds: [taskId],
+    });
+    await this.wake(connectorIds);
+    return count;
+  }
+
+  /** Processes these connectors' outgoing queues now, here and on every other instance. */
+  async wake(connectorIds: readonly number[]): Promise<void> {
+    if (connectorIds.length === 0) return;
+    this.processor.wake(connectorIds);
+    await this.signals.wake(connectorIds);
+  }
+
+  private async connectorIdOf(connectorName: string | undefined): Promise<number | undefined> {
+    if (connectorName === undefined) return undefined;
+    const id = (await this.registry.row(connectorName))?.id;
+    if (id === undefined) throw new ConnectorNotFoundError(connectorName);
+    return id;
   }
 
   /** The five switches. */
@@ -142,9 +181,15 @@ export class IntegrationBus {
     return this.settings.get();
   }
 
-  /** Changes some of the five switches; every instance sees the change within a second. */
-  updateSettings(patch: Partial<IntegrationBusSettings>): Promise<IntegrationBusSettings> {
-    return this.settings.update(patch);
+  /**
+   * Changes some of the five switches. Every instance sees the change at once (a notification) or,
+   * should that be lost, within a second; processing switched on starts at once everywhere (R-DEL-3).
+   */
+  async updateSettings(patch: Partial<IntegrationBusSettings>): Promise<IntegrationBusSettings> {
+    const settings = await this.settings.update(patch);
+    this.processor.nudgeAll();
+    await this.signals.wake('all');
+    return settings;
   }
 
   /** Every connector row, with whether a provider is loaded for it. */

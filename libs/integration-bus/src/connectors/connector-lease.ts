@@ -6,11 +6,13 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { ConnectorStore, type LeaseDirection } from '../persistence/connector.store.js';
+import { ProcessingClaim } from './processing-claim.js';
 
 /**
- * The cross-instance half of "one processor per connector" (R-OUT-7): a lease on the connector's
- * row, per direction, renewed every third of `leaseMs` while the work lasts and released after it.
- * A crashed instance stops renewing, so its lease runs out within `leaseMs`.
+ * The cross-instance half of "one processor per connector" (R-OUT-7, R-DEL-2): a lease on the
+ * connector's row, per direction, with a fencing epoch, renewed every third of `leaseMs` while the
+ * work lasts and released after it. A crashed instance stops renewing, so its lease runs out within
+ * `leaseMs`; a paused one finds its claim gone when it wakes (see `ProcessingClaim`).
  */
 @Injectable()
 export class ConnectorLease {
@@ -23,31 +25,66 @@ export class ConnectorLease {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
-  /** Runs `work` holding the lease; a `ConnectorBusyError` when another instance holds it. */
+  /**
+   * Runs `work` holding the lease; a `ConnectorBusyError` (saying when the holder's lease ends) when
+   * another instance holds it.
+   */
   async run<T>(
     direction: LeaseDirection,
     connectorId: number,
     codeName: string,
-    work: () => Promise<T>,
+    work: (claim: ProcessingClaim) => Promise<T>,
   ): Promise<T> {
     const { leaseMs } = this.options;
-    if (!(await this.store.claimLease(direction, connectorId, this.owner, leaseMs))) {
-      throw new ConnectorBusyError(codeName);
-    }
+    const sentAt = performance.now();
+    const grant = await this.store.claimLease(direction, connectorId, this.owner, leaseMs);
+    if (!grant.granted) throw new ConnectorBusyError(codeName, grant.expiresInMs);
+    const token = { direction, connectorId, owner: this.owner, epoch: grant.epoch };
+    const claim = new ProcessingClaim(token, grant.claimedAt, sentAt + validFor(leaseMs));
+    let renewing = false;
     const renewal = setInterval(
       () => {
-        this.store.renewLease(direction, connectorId, this.owner, leaseMs).catch((error: unknown) => {
-          this.#logger.warn(`Could not renew the ${direction} lease of ${codeName}: ${describeError(error)}`);
-        });
+        if (renewing) return;
+        renewing = true;
+        const renewSentAt = performance.now();
+        this.store
+          .renewLease(token, leaseMs)
+          .then((renewed) => {
+            if (renewed) claim.extend(renewSentAt + validFor(leaseMs));
+            else claim.lose('another instance took the connector over');
+          })
+          .catch((error: unknown) => {
+            // The database is unreachable: the claim stays valid until its lease would have run out.
+            this.#logger.debug(
+              `Could not renew the ${direction} lease of ${codeName}: ${describeError(error)}`,
+            );
+          })
+          .finally(() => {
+            renewing = false;
+          });
       },
-      Math.floor(leaseMs / 3),
+      Math.max(100, Math.floor(leaseMs / 3)),
     );
     renewal.unref();
     try {
-      return await work();
+      return await work(claim);
     } finally {
       clearInterval(renewal);
-      await this.store.releaseLease(direction, connectorId, this.owner);
+      await this.store.releaseLease(token).catch((error: unknown) => {
+        // Unreleased, the lease simply runs out.
+        this.#logger.debug(
+          `Could not release the ${direction} lease of ${codeName}: ${describeError(error)}`,
+        );
+      });
     }
   }
+}
+
+/**
+ * How long after a (re)claim was sent this process may rely on it. The database sets the lease's end
+ * at `leaseMs` after it received the statement, so counting from the moment it was sent is on the
+ * safe side; a tenth (at most a second) is kept back for clock drift between the two.
+ */
+function validFor(leaseMs: number): number {
+  return leaseMs - Math.min(1000, leaseMs / 10);
 }

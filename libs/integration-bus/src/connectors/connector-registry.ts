@@ -7,8 +7,10 @@ import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
+import { QueueSignals } from '../outgoing/queue-signal.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
+import type { RetryPolicy } from '../outgoing/retry-policy.js';
 import type { ConnectorMetadata } from './connector.decorator.js';
 import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
 
@@ -20,6 +22,10 @@ export interface LoadedConnector {
   instance: BaseIntegrationConnector;
   subscriptions: readonly RegisteredSubscription[];
   clearTranslationsAfterEachTask: boolean;
+  /** Longest a handler call may take (R-DEL-4). */
+  callTimeoutMs: number;
+  /** When failed tasks are tried again and parked (R-DEL-5, R-DEL-6). */
+  retry: RetryPolicy;
 }
 
 /** A connector provider as the explorer found it, with its decorator subscriptions. */
@@ -57,6 +63,7 @@ export class ConnectorRegistry {
 
   constructor(
     private readonly store: ConnectorStore,
+    private readonly signals: QueueSignals,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {
     this.#rows = new RefreshingValue(
@@ -88,6 +95,25 @@ export class ConnectorRegistry {
     }
   }
 
+  /**
+   * After a connector was added, edited or deleted here: re-initialises the connectors in this
+   * instance, then tells every other instance to do the same (R-SET-2) and to look at every queue
+   * (a connector may have been enabled).
+   */
+  async reinitializeEverywhere(): Promise<void> {
+    await this.reinitialize();
+    try {
+      await this.signals.reinitialize();
+    } catch (error) {
+      this.#logger.error(`Could not tell the other instances to re-initialise: ${describeError(error)}`);
+    }
+  }
+
+  /** Reads the connector rows again now (another instance changed one). */
+  async refreshRows(): Promise<void> {
+    await this.#rows.refresh();
+  }
+
   private async load(found: readonly DiscoveredConnector[]): Promise<void> {
     // Build the new map aside and swap it in, so a re-initialisation never leaves a moment with no connector.
     const loaded = new Map<string, LoadedConnector>();
@@ -104,6 +130,8 @@ export class ConnectorRegistry {
         instance,
         subscriptions: runtime.subscriptions,
         clearTranslationsAfterEachTask: metadata.clearTranslationsAfterEachTask,
+        callTimeoutMs: metadata.callTimeoutMs,
+        retry: metadata.retry,
       });
     }
     await this.store.ensure(
@@ -159,7 +187,7 @@ export class ConnectorRegistry {
   ): Promise<ConnectorRecord> {
     const row = await this.store.update(codeName, patch);
     if (!row) throw new ConnectorNotFoundError(codeName);
-    await this.reinitialize();
+    await this.reinitializeEverywhere();
     return row;
   }
 

@@ -1,5 +1,7 @@
 import { Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
+import { InvalidConnectorError } from '../errors/invalid-connector.error.js';
 import { CONNECTOR_METADATA } from '../integration-bus.constants.js';
+import { RetryPolicy, type RetryOptions } from '../outgoing/retry-policy.js';
 
 /** Options of `@Connector`. */
 export interface ConnectorOptions {
@@ -12,16 +14,28 @@ export interface ConnectorOptions {
    * collisions between tasks cannot leak. Default: `true`.
    */
   clearTranslationsAfterEachTask?: boolean;
+  /**
+   * Longest a call of one of the connector's handlers may take, in milliseconds. A call that takes
+   * longer counts as Error ("timed out after N ms"), its task is retried by the retry policy, and
+   * the run goes on as after any Error (R-DEL-4). The task's `signal` is aborted at that moment, so
+   * a handler that passes it to `fetch` or its client stops waiting too. @default 60000
+   */
+  callTimeoutMs?: number;
+  /** How failed and postponed tasks are tried again, and when they are parked (R-DEL-5, R-DEL-6). */
+  retry?: RetryOptions;
 }
 
 /** Metadata `@Connector` stores on the class. */
-export interface ConnectorMetadata extends Required<ConnectorOptions> {
+export interface ConnectorMetadata extends Required<Omit<ConnectorOptions, 'retry'>> {
   codeName: string;
+  retry: RetryPolicy;
 }
 
 /**
  * Marks a provider as an integration connector. The class must extend `BaseIntegrationConnector`
- * and be listed in a module's providers; the code name must be unique.
+ * and be listed in a module's providers; the code name must be unique. Options that cannot work (a
+ * negative timeout, `retry.maxAttempts: 0`, …) throw an `InvalidConnectorError` naming the connector
+ * and the option, when the class is declared.
  */
 export function Connector(codeName: string, options: ConnectorOptions = {}): ClassDecorator {
   if (typeof codeName !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(codeName)) {
@@ -29,11 +43,20 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
       `@Connector() needs a code name of 1-100 letters, digits, '_', '.' or '-'; got ${JSON.stringify(codeName)}.`,
     );
   }
+  const where = `@Connector('${codeName}')`;
+  const callTimeoutMs = options.callTimeoutMs ?? 60_000;
+  if (!Number.isInteger(callTimeoutMs) || callTimeoutMs < 1 || callTimeoutMs > 86_400_000) {
+    throw new InvalidConnectorError(
+      `${where}: callTimeoutMs must be an integer from 1 to 86400000 (milliseconds), got ${JSON.stringify(options.callTimeoutMs)}.`,
+    );
+  }
   const metadata: ConnectorMetadata = {
     codeName,
     displayName: options.displayName ?? codeName,
     enabled: options.enabled ?? true,
     clearTranslationsAfterEachTask: options.clearTranslationsAfterEachTask ?? true,
+    callTimeoutMs,
+    retry: new RetryPolicy(options.retry, where),
   };
   return applyDecorators(Injectable(), SetMetadata(CONNECTOR_METADATA, metadata));
 }

@@ -15,6 +15,7 @@ import {
   taskInfoOf,
   type QueuedSynchronization,
 } from '../persistence/task.store.js';
+import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { IncomingApplier } from './incoming-applier.js';
@@ -45,7 +46,12 @@ export class IncomingProcessor extends QueueProcessor {
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {
-    super('incoming', registry, tasks, lease);
+    super('incoming', registry, tasks, lease, options.shutdownTimeoutMs);
+  }
+
+  /** Incoming tasks are processed on the schedule, on notify and by hand, never on timers. */
+  protected get automatic(): boolean {
+    return false;
   }
 
   protected async processingEnabled(): Promise<boolean> {
@@ -55,23 +61,32 @@ export class IncomingProcessor extends QueueProcessor {
   /** By hand: an Error (or SkipOnce) task is reset to Default first, then processed (R-IN-3). */
   protected async processOne(
     target: ProcessingTarget,
+    claim: ProcessingClaim,
     row: QueuedSynchronization,
   ): Promise<IntegrationProcessResult> {
     if (row.processType === P.Error || row.processType === P.SkipOnce) {
       await this.tasks.setProcessType(row.taskId, P.Default);
       row.processType = P.Default;
     }
-    return (await this.processRow(target.connector, row)).result;
+    return (await this.processRow(target.connector, claim, row)).result;
   }
 
-  /** Oldest first, one transaction per task; stops where a task fails or is in the Error state. */
-  protected async drain(target: ProcessingTarget, counts: ResultCounts): Promise<void> {
+  /**
+   * Oldest first, one transaction per task; stops where a task fails or is in the Error state, and
+   * before the next task once the run's lease may be gone (R-DEL-2).
+   */
+  protected async drain(
+    target: ProcessingTarget,
+    claim: ProcessingClaim,
+    counts: ResultCounts,
+  ): Promise<void> {
     let cursor = '0';
     for (;;) {
-      const batch = await this.tasks.fetchBatch(target.connectorId, true, cursor, this.options.batchSize);
+      const batch = await this.tasks.fetchIncoming(target.connectorId, cursor, this.options.batchSize);
       for (const row of batch) {
+        if (!claim.held() || this.interrupted.aborted) return;
         cursor = row.taskId;
-        const step = await this.processRow(target.connector, row);
+        const step = await this.processRow(target.connector, claim, row);
         counts[step.result] += 1;
         if (step.stop || this.stopping) return;
       }
@@ -80,7 +95,11 @@ export class IncomingProcessor extends QueueProcessor {
   }
 
   /** One task, by its process type (the table of R-IN-3). */
-  private async processRow(connector: LoadedConnector, row: QueuedSynchronization): Promise<Step> {
+  private async processRow(
+    connector: LoadedConnector,
+    claim: ProcessingClaim,
+    row: QueuedSynchronization,
+  ): Promise<Step> {
     switch (row.processType) {
       case P.Error:
         return { result: R.Error, stop: true }; // blocked until someone synchronizes or deletes it
@@ -99,11 +118,14 @@ export class IncomingProcessor extends QueueProcessor {
     let error: string | null = null;
     try {
       await this.applier.apply(connector.codeName, row, payload);
-      await this.tasks.complete({ done: [{ syncId: row.syncId, taskId: row.taskId }], failed: [] });
+      await this.tasks.complete(
+        { done: [{ syncId: row.syncId, taskId: row.taskId }], unsuccessful: [] },
+        claim.token,
+      );
     } catch (thrown) {
       error = describeError(thrown);
     }
-    const step = error === null ? { result: R.OK, stop: false } : await this.fail(row, error);
+    const step = error === null ? { result: R.OK, stop: false } : await this.fail(claim, row, error);
     await this.events.after(
       IntegrationEvents.ProcessExternalTask.After,
       new IntegrationTaskEvent(info, payload.fields, connector.codeName, step.result, error ?? undefined),
@@ -111,8 +133,10 @@ export class IncomingProcessor extends QueueProcessor {
     return step;
   }
 
-  private async fail(row: QueuedSynchronization, message: string): Promise<Step> {
-    await this.tasks.complete({ done: [], failed: [{ syncId: row.syncId, errorMessage: message }] });
+  private async fail(claim: ProcessingClaim, row: QueuedSynchronization, message: string): Promise<Step> {
+    // The process type says what comes next (R-IN-3), not a retry state.
+    const attempt = { syncId: row.syncId, state: null, message, retryInMs: null, failure: true };
+    await this.tasks.complete({ done: [], unsuccessful: [attempt] }, claim.token);
     switch (row.processType) {
       case P.SkipOnError:
         return { result: R.ErrorAndSkip, stop: false };

@@ -46,8 +46,19 @@ export interface IntegrationBusModuleOptions {
    * @default 1000
    */
   batchMaxDurationMs?: number;
-  /** How long a connector's processing claim lasts without renewal, in milliseconds. @default 30000 */
+  /**
+   * How long a connector's processing lease lasts without renewal, in milliseconds. It is renewed
+   * every third of this while a run lasts; when an instance dies, another takes its connectors over
+   * when the lease runs out (R-DEL-3), and a paused instance stops calling connectors once it may
+   * have run out (R-DEL-2). @default 6000
+   */
   leaseMs?: number;
+  /**
+   * Longest the application's shutdown waits for the runs under way, in milliseconds. After it,
+   * the runs are interrupted: what they finished is written, the task being called is left queued
+   * (it is delivered again later), and the leases are handed back (R-DEL-4). @default 10000
+   */
+  shutdownTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. */
@@ -59,4 +70,5 @@ export interface ResolvedIntegrationBusOptions {
   batchSize: number;
   batchMaxDurationMs: number;
   leaseMs: number;
+  shutdownTimeoutMs: number;
 }

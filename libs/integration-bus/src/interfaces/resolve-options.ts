@@ -78,6 +78,7 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
     },
     batchSize: integer(options.batchSize, 'batchSize', 500, 1, 10_000),
     batchMaxDurationMs: integer(options.batchMaxDurationMs, 'batchMaxDurationMs', 1_000, 1, 600_000),
-    leaseMs: integer(options.leaseMs, 'leaseMs', 30_000, 1_000, 600_000),
+    leaseMs: integer(options.leaseMs, 'leaseMs', 6_000, 1_000, 600_000),
+    shutdownTimeoutMs: integer(options.shutdownTimeoutMs, 'shutdownTimeoutMs', 10_000, 0, 600_000),
   };
 }

@@ -8,25 +8,31 @@ import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
+import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import {
   TaskStore,
   taskInfoOf,
   type BatchCompletion,
   type QueuedSynchronization,
+  type UnsuccessfulAttempt,
 } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { QueuedOutgoingTask } from './queued-outgoing-task.js';
+import { CallInterrupted, guardCall } from './call-guard.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /**
- * Asynchronous processing of outgoing tasks (R-OUT-6, R-OUT-7, R-OUT-8).
+ * Asynchronous processing of outgoing tasks (R-OUT-6..8, R-DEL-1..5).
  *
  * Per connector, one run at a time: in this process through a `SerialRunner`, across processes
- * through a lease on the connector's row that is renewed while the run lasts and runs out within
- * `leaseMs` if the process dies. A run reads the connector's queue oldest task first, a batch per
- * round trip, and writes each batch's outcome in one transaction; a crash therefore repeats at most
- * one batch. Connectors run independently: a slow one never delays another.
+ * through a fenced lease on the connector's row (`ConnectorLease`). A run reads the connector's
+ * queue from its head, oldest task first, a batch per round trip, and writes each batch's outcome in
+ * one statement that holds only while the lease is still the run's; a crash therefore repeats at
+ * most one batch, and a run that lost its lease writes nothing. Connectors run independently: a slow
+ * one never delays another. What did not succeed is tried again when the connector's retry policy
+ * says, on a timer of this process (and of whichever instance runs the connector next).
  */
 @Injectable()
 export class OutgoingProcessor extends QueueProcessor implements OnApplicationBootstrap {
@@ -42,7 +48,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {
-    super('outgoing', registry, tasks, lease);
+    super('outgoing', registry, tasks, lease, options.shutdownTimeoutMs);
   }
 
   onApplicationBootstrap(): void {
@@ -50,9 +56,10 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     if (sweepIntervalMs > 0) {
       this.#sweep = setInterval(() => void this.sweep(), sweepIntervalMs);
       this.#sweep.unref();
-      // Tasks left by an earlier run of the application are picked up at once, not a period later.
-      void this.sweep();
     }
+    // Tasks left by an earlier run of the application, and retries it scheduled, are picked up at
+    // once, not a period later.
+    if (this.automatic) void this.sweep();
   }
 
   override async onApplicationShutdown(): Promise<void> {
@@ -66,48 +73,85 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     for (const id of connectorIds) void this.trigger(id);
   }
 
+  /**
+   * Starts processing of the given connectors without waiting, after something that may have
+   * unblocked them (a task deleted or requeued): unless the host drives processing by hand.
+   */
+  wake(connectorIds: Iterable<number>): void {
+    if (!this.automatic || this.stopping) return;
+    for (const id of connectorIds) void this.trigger(id);
+  }
+
+  /** Starts processing of every enabled connector without waiting (the database is back, a switch on). */
+  nudgeAll(): void {
+    if (!this.automatic || this.stopping) return;
+    void this.process().catch((error: unknown) => {
+      this.logger.error(`Outgoing processing failed: ${describeError(error)}`);
+    });
+  }
+
+  protected get automatic(): boolean {
+    return this.options.outgoing.processAfterCommit || this.options.outgoing.sweepIntervalMs > 0;
+  }
+
   protected async processingEnabled(): Promise<boolean> {
     return (await this.settings.effective()).processOutgoing;
   }
 
+  protected override nextRunInMs(connectorId: number): Promise<number | null> {
+    return this.tasks.nextRetryInMs(connectorId);
+  }
+
   protected async processOne(
     target: ProcessingTarget,
+    claim: ProcessingClaim,
     row: QueuedSynchronization,
   ): Promise<IntegrationProcessResult> {
-    const outcome = await this.processRow(target.connector, row);
-    await this.tasks.complete(completionOf([{ row, outcome }]));
+    const outcome = await this.callOrAnswer(target.connector, row, claim);
+    await this.tasks.complete(completionOf(target.connector.retry, [{ row, outcome }]), claim.token);
     return outcome.result;
   }
 
   /**
-   * Oldest task first, a batch per round trip, each batch's outcome written in one transaction: a
-   * crash repeats at most one batch. A batch that takes longer than `batchMaxDurationMs` is cut
-   * short: its done tasks are written and the rest read again. Error stops the run; the task is
-   * first in line next time.
+   * Head of the queue first, a batch per round trip, each batch's outcome written in one fenced
+   * statement: a crash repeats at most one batch. A batch that takes longer than
+   * `batchMaxDurationMs` is cut short: its done tasks are written and the rest read again. Error
+   * stops the run; the task waits for its retry and holds the connector's later tasks until then.
+   * Before each call the run checks that its lease still holds; when it does not (the process was
+   * paused past it, or another instance took over), or when shutdown stops waiting, the run writes
+   * what it finished (refused if another instance has claimed the connector) and stops.
    */
-  protected async drain(target: ProcessingTarget, counts: ResultCounts): Promise<void> {
+  protected async drain(
+    target: ProcessingTarget,
+    claim: ProcessingClaim,
+    counts: ResultCounts,
+  ): Promise<void> {
     const { batchSize, batchMaxDurationMs } = this.options;
+    const { connector } = target;
     // With other connectors enabled, tasks may be shared: each completion rechecks the tasks of the
     // one before (see TaskStore.completeAndFetch). With one connector, nothing is shared.
     const shared = (await this.registry.enabledConnectors()).length > 1;
     let recheck: string[] = [];
-    let cursor = '0';
-    let batch = await this.tasks.fetchBatch(target.connectorId, false, cursor, batchSize);
+    let batch = await this.tasks.fetchOutgoing(target.connectorId, claim.claimedAt, batchSize);
     for (;;) {
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
       const deadline = performance.now() + batchMaxDurationMs;
       let stop = false;
       let cut = false;
       for (const row of batch) {
-        cursor = row.taskId;
+        if (!claim.held() || this.interrupted.aborted) {
+          stop = true;
+          break;
+        }
         let outcome: NormalizedOutcome;
         try {
-          const pending = this.processRow(target.connector, row);
-          outcome = pending instanceof Promise ? await pending : pending;
+          outcome = await this.callOrAnswer(connector, row, claim);
         } catch (error) {
-          // Only an event listener can throw here: the run fails, but what this batch finished so
-          // far is written, so the next run starts at this task instead of repeating them.
-          await this.tasks.complete(completionOf(done, recheck));
+          // Interrupted (lease gone, shutdown): the task is left as it was. Otherwise only an event
+          // listener can throw here: the run fails. Either way, what this batch finished so far is
+          // written, so the next run starts at this task instead of repeating them.
+          await this.tasks.complete(completionOf(connector.retry, done, recheck), claim.token);
+          if (error instanceof CallInterrupted) return;
           throw error;
         }
         counts[outcome.result] += 1;
@@ -121,13 +165,16 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
           break;
         }
       }
-      stop ||= (!cut && batch.length < batchSize) || !(await this.processingEnabled());
-      const completion = completionOf(done, recheck);
+      // A short batch means the queue is done, unless it ended at a failed head that has now been
+      // retried: what it held back is read next.
+      const exhausted = !cut && batch.length < batchSize && !batch.some((r) => r.state === 'failed');
+      stop ||= exhausted || !(await this.processingEnabled());
+      const completion = completionOf(connector.retry, done, recheck);
       if (stop) {
-        await this.tasks.complete(completion);
+        await this.tasks.complete(completion, claim.token);
         return;
       }
-      batch = await this.tasks.completeAndFetch(completion, target.connectorId, false, cursor, batchSize);
+      batch = await this.tasks.completeAndFetch(completion, claim.token, claim.claimedAt, batchSize);
       if (shared) recheck = completion.done.map((d) => d.taskId);
     }
   }
@@ -148,6 +195,23 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   }
 
   /**
+   * The drain's call: a connector that answers synchronously is answered without a promise (the
+   * hot path); a pending answer is awaited within the connector's `callTimeoutMs`.
+   */
+  private callOrAnswer(
+    connector: LoadedConnector,
+    row: QueuedSynchronization,
+    claim: ProcessingClaim,
+  ): NormalizedOutcome | Promise<NormalizedOutcome> {
+    const task = new QueuedOutgoingTask(row, this.factory);
+    const pending = this.processRow(connector, row, task);
+    if (!(pending instanceof Promise)) return pending;
+    return guardCall(pending, connector.callTimeoutMs, [claim.signal, this.interrupted], (reason) =>
+      task.abort(reason),
+    );
+  }
+
+  /**
    * Hands a queued task to its connector, with the Before/After events around the call when they
    * are listened to. Without listeners and with a connector that answers synchronously, nothing is
    * awaited (the drain's hot path).
@@ -155,8 +219,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   private processRow(
     connector: LoadedConnector,
     row: QueuedSynchronization,
+    task: QueuedOutgoingTask,
   ): NormalizedOutcome | Promise<NormalizedOutcome> {
-    const task = new QueuedOutgoingTask(row, this.factory);
     const { Before, After } = IntegrationEvents.ProcessInternalTask;
     if (this.events.has(Before) || this.events.has(After)) {
       return this.processRowWithEvents(connector, row, task);
@@ -211,21 +275,41 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   }
 }
 
+/**
+ * A batch's results as written back: OK completes the task for the connector; anything else is
+ * tried again when `policy` says (R-DEL-5) — Error as `failed` (holding the connector's later
+ * tasks), ErrorAndSkip as `retrying`, SkipNow as `skipped` (not a failure) — or parked once the
+ * failures reach `maxAttempts` (R-DEL-6).
+ */
 function completionOf(
+  policy: RetryPolicy,
   results: readonly { row: QueuedSynchronization; outcome: NormalizedOutcome }[],
   recheck: string[] = [],
 ): BatchCompletion {
-  const completion: BatchCompletion = { done: [], failed: [], postponed: [], recheck };
+  const completion: BatchCompletion = { done: [], unsuccessful: [], recheck };
   for (const { row, outcome } of results) {
     if (outcome.result === IntegrationProcessResult.OK) {
       completion.done.push({ syncId: row.syncId, taskId: row.taskId });
-    } else if (outcome.result === IntegrationProcessResult.SkipNow) {
-      // Not a failure: no attempt counted, nothing in the sync log; the message only says why it waits.
-      if (outcome.errorMessage)
-        completion.postponed!.push({ syncId: row.syncId, message: outcome.errorMessage });
     } else {
-      completion.failed.push({ syncId: row.syncId, errorMessage: outcome.errorMessage ?? outcome.result });
+      completion.unsuccessful.push(unsuccessfulAttempt(policy, row, outcome));
     }
   }
   return completion;
+}
+
+function unsuccessfulAttempt(
+  policy: RetryPolicy,
+  row: QueuedSynchronization,
+  outcome: NormalizedOutcome,
+): UnsuccessfulAttempt {
+  const retryInMs = policy.delayAfter(row.attempts + 1);
+  if (outcome.result === IntegrationProcessResult.SkipNow) {
+    return { syncId: row.syncId, state: 'skipped', message: outcome.errorMessage, retryInMs, failure: false };
+  }
+  const message = outcome.errorMessage ?? outcome.result;
+  if (policy.parks(row.failures + 1)) {
+    return { syncId: row.syncId, state: 'parked', message, retryInMs: null, failure: true };
+  }
+  const state = outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
+  return { syncId: row.syncId, state, message, retryInMs, failure: true };
 }

@@ -19,8 +19,14 @@ export interface OutgoingTask<T extends object = object> {
   object: T;
   translations: TranslationHelper;
   isDocument: boolean;
-  /** 1 on the first attempt, then one more for each earlier failed attempt. */
+  /** 1 on the first attempt, then one more for each earlier attempt (failed or postponed). */
   attempt: number;
+  /**
+   * Aborted when the bus stops waiting for this call: it exceeded the connector's `callTimeoutMs`,
+   * the run lost its lease, or the application is shutting down. Pass it to `fetch` or your client
+   * so the external call stops too.
+   */
+  signal: AbortSignal;
 }
 
 /** What a connector's handler returns: a result, optionally with a message for the sync log. */

@@ -1,28 +1,26 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
 import { ConnectorLease } from '../connectors/connector-lease.js';
+import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
-import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { BusDatabase } from '../persistence/bus-database.js';
 import { QUEUE_CHANNEL } from '../persistence/task.store.js';
+import { SettingsService } from '../settings/settings.service.js';
 import { OutgoingProcessor } from './outgoing-processor.js';
+import { parseQueueSignal } from './queue-signal.js';
 
-/** Delay before reconnecting the LISTEN connection after it broke. */
-const RECONNECT_MS = 1000;
+/** Pause between two attempts to re-open the LISTEN connection. */
+const RECONNECT_MS = 250;
 
 /**
- * R-OUT-8 (b): instances sharing the database learn of each other's new outgoing tasks through
- * PostgreSQL LISTEN/NOTIFY. The logging statement notifies on commit (`TaskStore.insert`); this keeps
- * one dedicated connection listening (a pooled one could be handed to someone else) and nudges the
- * processors of the connectors named, unless the notification is our own. The connection is
- * re-opened after a failure; tasks notified meanwhile are found by the sweep.
+ * R-OUT-8 (b), R-DEL-3: instances sharing the database learn of each other's new tasks, and of
+ * queues that need a look, through PostgreSQL LISTEN/NOTIFY (`QueueSignals`). This keeps one
+ * dedicated connection listening (a pooled one could be handed to someone else).
+ *
+ * The connection doubles as this instance's view of the database's health. When it breaks (a
+ * database restart, a network cut), it is re-opened every `RECONNECT_MS`, with one log line when it
+ * is lost and one when it is back; once back, every connector is processed at once, since the
+ * notifications sent meanwhile are lost and a run cut short by the outage wrote nothing after it.
  */
 @Injectable()
 export class QueueListener implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,16 +28,23 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
   #client: Client | undefined;
   #stopping = false;
   #retry: NodeJS.Timeout | undefined;
+  /** When the connection was lost (`performance.now()`), while it is. */
+  #lostAt: number | undefined;
 
   constructor(
     private readonly db: BusDatabase,
     private readonly lease: ConnectorLease,
     private readonly processor: OutgoingProcessor,
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
+    private readonly registry: ConnectorRegistry,
+    private readonly settings: SettingsService,
   ) {}
 
+  /** Whether the LISTEN connection is open now. */
+  get connected(): boolean {
+    return this.#client !== undefined;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.options.outgoing.processAfterCommit) return;
     await this.connect();
   }
 
@@ -52,6 +57,7 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async connect(): Promise<void> {
+    if (this.#stopping) return;
     const c = this.db.connectionOptions;
     const client = new Client(
       c.clientUrl
@@ -59,37 +65,63 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
         : { host: c.host, port: c.port, user: c.user, password: c.password, database: c.dbName },
     );
     client.on('notification', (message) => this.onNotification(message.payload));
-    client.on('error', (error) => this.reconnect(error));
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
       await client.query(`listen ${QUEUE_CHANNEL}`);
-      this.#client = client;
     } catch (error) {
       await client.end().catch(() => undefined);
-      this.reconnect(error);
+      this.lost(undefined, error);
+      return;
+    }
+    if (this.#stopping) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#client = client;
+    if (this.#lostAt !== undefined) {
+      const seconds = ((performance.now() - this.#lostAt) / 1000).toFixed(1);
+      this.#lostAt = undefined;
+      this.#logger.log(`LISTEN connection restored after ${seconds} s; processing every connector`);
+      this.processor.nudgeAll();
     }
   }
 
-  private reconnect(error: unknown): void {
+  /** The connection (or an attempt to open it) failed: try again shortly, logging once per loss. */
+  private lost(client: Client | undefined, error: unknown): void {
     if (this.#stopping) return;
-    this.#logger.warn(`LISTEN connection lost (${describeError(error)}); reconnecting in ${RECONNECT_MS} ms`);
-    const broken = this.#client;
-    this.#client = undefined;
-    void broken?.end().catch(() => undefined);
+    if (client !== undefined) {
+      if (client !== this.#client) return; // an old connection's late event
+      this.#client = undefined;
+      void client.end().catch(() => undefined);
+    }
+    if (this.#lostAt === undefined) {
+      this.#lostAt = performance.now();
+      this.#logger.warn(
+        `LISTEN connection lost (${describeError(error)}); reconnecting every ${RECONNECT_MS} ms`,
+      );
+    }
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => void this.connect(), RECONNECT_MS);
     this.#retry.unref();
   }
 
-  /** Payload: `{ "from": owner, "connectors": [ids] }` (see `TaskStore.insert`). */
   private onNotification(payload: string | undefined): void {
-    let message: { from?: unknown; connectors?: unknown };
+    const signal = parseQueueSignal(payload);
+    if (!signal || signal.from === this.lease.owner) return;
+    if (signal.reinitialize || signal.all) void this.lookAgain(signal.reinitialize === true);
+    else if (signal.connectors) this.processor.nudge(signal.connectors);
+  }
+
+  /** Another instance changed connectors or switches: read them again, then look at every queue. */
+  private async lookAgain(reinitialize: boolean): Promise<void> {
     try {
-      message = JSON.parse(payload ?? '') as typeof message;
-    } catch {
-      return; // not ours
+      await (reinitialize ? this.registry.reinitialize() : this.registry.refreshRows());
+      await this.settings.refresh();
+    } catch (error) {
+      this.#logger.error(`Could not read the connectors and switches again: ${describeError(error)}`);
     }
-    if (message.from === this.lease.owner || !Array.isArray(message.connectors)) return;
-    this.processor.nudge(message.connectors.filter((id): id is number => Number.isInteger(id)));
+    this.processor.nudgeAll();
   }
 }

@@ -30,6 +30,7 @@ export class QueuedOutgoingTask implements OutgoingTask {
   #payload: TaskPayload | undefined;
   #object: object | undefined;
   #translations: TranslationHelper | undefined;
+  #abort: AbortController | undefined;
 
   /** @param factory the fork that builds detached entities (`merge: false`, never flushed) */
   constructor(row: QueuedSynchronization, factory: EntityManager) {
@@ -64,6 +65,17 @@ export class QueuedOutgoingTask implements OutgoingTask {
       }
     }
     return this.#object;
+  }
+
+  get signal(): AbortSignal {
+    this.#abort ??= new AbortController();
+    return this.#abort.signal;
+  }
+
+  /** Tells the connector, through `signal`, that the bus no longer waits for this call. */
+  abort(reason: string): void {
+    this.#abort ??= new AbortController();
+    this.#abort.abort(new Error(reason));
   }
 
   get translations(): TranslationHelper {

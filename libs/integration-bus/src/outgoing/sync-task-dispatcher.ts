@@ -88,6 +88,8 @@ export class SyncTaskDispatcher {
   }
 }
 
+const NEVER_ABORTED = new AbortController().signal;
+
 function syncTask(subject: IntegrationSubject, taskType: TaskType): OutgoingTask {
   return {
     id: 0,
@@ -102,5 +104,7 @@ function syncTask(subject: IntegrationSubject, taskType: TaskType): OutgoingTask
     translations: new TranslationHelper(),
     isDocument: subject.isDocument,
     attempt: 1,
+    // A synchronous call runs inside the request that made the change: the caller bounds it.
+    signal: NEVER_ABORTED,
   };
 }

@@ -18,6 +18,8 @@ export interface IntegrationConnectorRow {
   leaseUntil?: Date | null;
   incomingLeaseOwner?: string | null;
   incomingLeaseUntil?: Date | null;
+  leaseEpoch: string;
+  incomingLeaseEpoch: string;
   createdAt: Date;
 }
 
@@ -50,6 +52,10 @@ export interface IntegrationSynchronizationRow {
   lastRun?: Date | null;
   errorMessage?: string | null;
   nextAttemptAt?: Date | null;
+  /** The last attempt's outcome: `failed`, `retrying`, `skipped` or `parked`; null while waiting. */
+  state?: string | null;
+  /** Failed attempts counted towards `retry.maxAttempts` (SkipNow is not a failure). */
+  failures: number;
 }
 
 /** A row of `integration_sync_log`. */
@@ -95,6 +101,8 @@ export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorR
     leaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     incomingLeaseOwner: { type: 'string', length: 100, nullable: true },
     incomingLeaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    leaseEpoch: { type: 'bigint', defaultRaw: '0' },
+    incomingLeaseEpoch: { type: 'bigint', defaultRaw: '0' },
     createdAt: { type: 'datetime', ...now },
   },
 });
@@ -134,6 +142,13 @@ export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSync
   tableName: 'integration_synchronization',
   triggers: [cleanupTrigger('integration_synchronization')],
   uniques: [{ name: 'integration_synchronization_connector_task_unique', properties: ['connector', 'task'] }],
+  indexes: [
+    {
+      name: 'integration_synchronization_state_index',
+      expression: `create index "integration_synchronization_state_index" on "integration_synchronization"
+        ("connector_id", "task_id") include ("state", "next_attempt_at") where "state" is not null`,
+    },
+  ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
     task: {
@@ -152,6 +167,8 @@ export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSync
     lastRun: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     errorMessage: { type: 'text', nullable: true },
     nextAttemptAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    state: { type: 'string', length: 20, nullable: true },
+    failures: { type: 'integer', default: 0 },
   },
 });
 

@@ -7,6 +7,37 @@ export interface SynchronizationKey {
   connectorId: number;
 }
 
+/**
+ * One status per synchronization, the same in the API, the admin page and the metrics (R-DEL-7):
+ * - `waiting`: not attempted yet (or requeued), or held behind a failed task (`blockedBy`);
+ * - `failed`: the last attempt answered Error (or threw, or timed out); it holds the connector's
+ *   later tasks until its retry at `nextAttemptAt` (an incoming task in the Error process type
+ *   waits until someone synchronizes it, R-IN-3);
+ * - `retrying`: the last attempt answered ErrorAndSkip; tried again at `nextAttemptAt`, holding
+ *   nothing up;
+ * - `skipped`: the connector answered SkipNow (not a failure); tried again at `nextAttemptAt`;
+ * - `parked`: failed `retry.maxAttempts` times; never retried automatically until requeued.
+ */
+export type SynchronizationStatus = 'waiting' | 'failed' | 'retrying' | 'skipped' | 'parked';
+
+/** Every status, in the order lists show them. */
+export const SYNCHRONIZATION_STATUSES: readonly SynchronizationStatus[] = [
+  'waiting',
+  'failed',
+  'retrying',
+  'skipped',
+  'parked',
+];
+
+/**
+ * The status of synchronization `s` of task `t`, in SQL. Outgoing synchronizations store theirs
+ * (`state`, null while waiting); an incoming one's follows from its task's process type (R-IN-3).
+ */
+export const STATUS_SQL = `case when not t.is_inbound then coalesce(s.state, 'waiting')
+        when t.process_type = 'ERROR' then 'failed'
+        when s.error_message is not null then 'retrying'
+        else 'waiting' end`;
+
 /** Which synchronizations a list, a bulk action or a count covers. */
 export interface SynchronizationFilter {
   isInbound: boolean;
@@ -14,6 +45,8 @@ export interface SynchronizationFilter {
   connectorId?: number;
   /** Only these tasks. */
   taskIds?: readonly number[];
+  /** Only synchronizations with this status. */
+  status?: SynchronizationStatus;
 }
 
 /** One row of a task list: a task waiting for one connector (SPEC §8). */
@@ -33,6 +66,10 @@ export interface SynchronizationListRow {
   attempts: number;
   lastRun: Date | null;
   errorMessage: string | null;
+  status: SynchronizationStatus;
+  nextAttemptAt: Date | null;
+  /** The failed task this one waits behind (its connector's head), if any. */
+  blockedBy: number | null;
 }
 
 /** A task row with its payload, for the detail view. */
@@ -64,6 +101,8 @@ export interface SynchronizationDetailRow {
   lastRun: Date | null;
   errorMessage: string | null;
   nextAttemptAt: Date | null;
+  status: SynchronizationStatus;
+  blockedBy: number | null;
   log: { time: Date; errorMessage: string }[];
 }
 
@@ -92,8 +131,24 @@ function filterSql(filter: SynchronizationFilter, params: unknown[]): string {
     params.push(filter.taskIds);
     where.push(`s.task_id = any($${params.length}::bigint[])`);
   }
+  if (filter.status !== undefined) {
+    params.push(filter.status);
+    // Outgoing statuses other than waiting are on the small partial state index.
+    where.push(
+      filter.isInbound
+        ? `(${STATUS_SQL}) = $${params.length}`
+        : filter.status === 'waiting'
+          ? `s.state is null and $${params.length}::text = 'waiting'`
+          : `s.state = $${params.length}`,
+    );
+  }
   return where.join(' and ');
 }
+
+/** The failed task synchronization `s` waits behind, in SQL (null when none holds it up). */
+const BLOCKED_BY_SQL = `case when t.is_inbound or s.state is not null then null
+        else (select min(b.task_id) from integration_synchronization b
+               where b.connector_id = s.connector_id and b.state = 'failed' and b.task_id < s.task_id) end`;
 
 function keysetSql(after: SynchronizationKey | undefined, params: unknown[]): string {
   if (!after) return '';
@@ -126,7 +181,9 @@ export function synchronizationListQuery(
               c.display_name as "connectorDisplayName", t.title, t.task_type as "taskType",
               t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
               t.data_type as "dataType", t.process_type as "processType", ${isoTimestamp('t.created_at')} as "createdAt",
-              s.attempts, ${isoTimestamp('s.last_run')} as "lastRun", s.error_message as "errorMessage"
+              s.attempts, ${isoTimestamp('s.last_run')} as "lastRun", s.error_message as "errorMessage",
+              ${STATUS_SQL} as status, ${isoTimestamp('s.next_attempt_at')} as "nextAttemptAt",
+              ${BLOCKED_BY_SQL} as "blockedBy"
          from integration_synchronization s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
@@ -163,10 +220,12 @@ export class TaskQueryStore {
   ): Promise<SynchronizationListRow[]> {
     const query = synchronizationListQuery(filter, after, limit);
     const rows = await sqlRows<
-      Omit<SynchronizationListRow, 'taskId' | 'createdAt' | 'lastRun'> & {
+      Omit<SynchronizationListRow, 'taskId' | 'createdAt' | 'lastRun' | 'nextAttemptAt' | 'blockedBy'> & {
         taskId: string;
         createdAt: string;
         lastRun: string | null;
+        nextAttemptAt: string | null;
+        blockedBy: string | null;
       }
     >(this.db.pool, query.text, query.params);
     return rows.map((r) => ({
@@ -174,6 +233,8 @@ export class TaskQueryStore {
       taskId: Number(r.taskId),
       createdAt: new Date(r.createdAt),
       lastRun: optionalDate(r.lastRun),
+      nextAttemptAt: optionalDate(r.nextAttemptAt),
+      blockedBy: r.blockedBy === null ? null : Number(r.blockedBy),
     }));
   }
 
@@ -220,18 +281,21 @@ export class TaskQueryStore {
   /** A task's synchronizations with the newest `SYNC_LOG_LIMIT` sync-log entries of each. */
   async synchronizations(taskId: number): Promise<SynchronizationDetailRow[]> {
     const rows = await sqlRows<
-      Omit<SynchronizationDetailRow, 'id' | 'lastRun' | 'nextAttemptAt'> & {
+      Omit<SynchronizationDetailRow, 'id' | 'lastRun' | 'nextAttemptAt' | 'blockedBy'> & {
         id: string;
         lastRun: string | null;
         nextAttemptAt: string | null;
+        blockedBy: string | null;
       }
     >(
       this.db.pool,
       `select s.id, s.connector_id as "connectorId", c.code_name as "connectorName",
               c.display_name as "connectorDisplayName", s.attempts, ${isoTimestamp('s.last_run')} as "lastRun",
               s.error_message as "errorMessage", ${isoTimestamp('s.next_attempt_at')} as "nextAttemptAt",
+              ${STATUS_SQL} as status, ${BLOCKED_BY_SQL} as "blockedBy",
               coalesce(l.entries, '[]'::json) as log
          from integration_synchronization s
+         join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
          left join lateral (
            select json_agg(json_build_object('time', e.time, 'errorMessage', e.error_message) order by e.id desc)
@@ -248,6 +312,7 @@ export class TaskQueryStore {
       id: Number(r.id),
       lastRun: optionalDate(r.lastRun),
       nextAttemptAt: optionalDate(r.nextAttemptAt),
+      blockedBy: r.blockedBy === null ? null : Number(r.blockedBy),
       log: r.log.map((e) => ({ time: new Date(e.time), errorMessage: e.errorMessage })),
     }));
   }

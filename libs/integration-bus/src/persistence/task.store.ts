@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
+import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
+import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './connector.store.js';
 import type { TaskPayload } from './task-payload.js';
 
 /** A task to insert, with the connectors it is for. */
@@ -27,6 +29,10 @@ export interface NewTask {
 export interface QueuedSynchronization {
   syncId: string;
   attempts: number;
+  /** Failed attempts so far, towards `retry.maxAttempts`. */
+  failures: number;
+  /** The last attempt's outcome; null while waiting. */
+  state: SynchronizationState | null;
   handler: string | null;
   taskId: string;
   guid: string;
@@ -52,20 +58,42 @@ export function parseTaskPayload(row: Pick<QueuedSynchronization, 'dataJson'>): 
   return JSON.parse(row.dataJson) as TaskPayload;
 }
 
+/**
+ * The state of a synchronization after an attempt that did not succeed (R-DEL-7). `failed`: Error,
+ * holds the connector's later tasks until it is retried; `retrying`: ErrorAndSkip, a failure that does
+ * not hold anything up; `skipped`: SkipNow, not a failure; `parked`: failed `retry.maxAttempts`
+ * times, never retried automatically, holds nothing up. A waiting synchronization has no state.
+ */
+export type SynchronizationState = 'failed' | 'retrying' | 'skipped' | 'parked';
+
+/** An attempt that did not succeed, as written back. */
+export interface UnsuccessfulAttempt {
+  syncId: string;
+  /** Null for incoming tasks, whose process type says what happens next (R-IN-3). */
+  state: SynchronizationState | null;
+  /** For the row and the sync log; null writes no log entry (SkipNow without a message). */
+  message: string | null;
+  /** When the task is due again, in milliseconds from now; null: no automatic retry scheduled. */
+  retryInMs: number | null;
+  /** Whether it counts towards `retry.maxAttempts` (everything but SkipNow). */
+  failure: boolean;
+}
+
 /** The outcome of a batch, written back in one transaction. */
 export interface BatchCompletion {
   /** Synchronizations processed successfully (deleted, and their tasks once no synchronization is left). */
   done: { syncId: string; taskId: string }[];
-  /** Synchronizations that failed: attempts + 1, message on the row and in the sync log. */
-  failed: { syncId: string; errorMessage: string }[];
-  /** Synchronizations put off (SkipNow) with a message: shown on the row, not counted as a failure. */
-  postponed?: { syncId: string; message: string }[];
+  /** Attempts that did not succeed: attempts + 1, state, next attempt, message on the row and in the log. */
+  unsuccessful: UnsuccessfulAttempt[];
   /**
    * Tasks completed by an earlier batch that may have been left with no synchronization (another
    * connector completed them at the same instant): deleted now if none is left.
    */
   recheck?: string[];
 }
+
+/** A completion written only while the run still holds its lease (R-DEL-2); see `leaseHeldSql`. */
+export type FencedBy = LeaseToken | undefined;
 
 /** The JSON parameter of `TaskStore.insert`: one record per task, null and false columns left out. */
 function serializeTasks(tasks: readonly NewTask[]): string {
@@ -114,12 +142,28 @@ export function taskInfoOf(row: QueuedSynchronization, connectorName: string): I
 export const QUEUE_CHANNEL = 'integration_bus_queue';
 
 const SELECT_QUEUED = `
-  select s.id as "syncId", s.attempts, s.handler, t.id as "taskId", t.guid, t.title, t.task_type as "taskType",
+  select s.id as "syncId", s.attempts, s.failures, s.state, s.handler, t.id as "taskId", t.guid, t.title, t.task_type as "taskType",
          t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
          t.data_type as "dataType", t.process_type as "processType", t.is_inbound as "isInbound",
          t.data::text as "dataJson", (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"
     from integration_synchronization s
     join integration_task t on t.id = s.task_id`;
+
+/**
+ * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`).
+ * Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4 synchronization ids to leave out.
+ */
+const outgoingWhere = (extra = '') => `
+  where s.connector_id = $1${extra} and not t.is_inbound
+    and s.task_id <= coalesce((select min(b.task_id) from integration_synchronization b
+                                where b.connector_id = $1 and b.state = 'failed'
+                                  and b.id <> all(string_to_array($4::text, ',')::bigint[])),
+                              9223372036854775807)
+    and (s.state is null
+         or (s.state <> 'parked' and coalesce(s.next_attempt_at, '-infinity') <= $2::timestamptz))
+    and s.id <> all(string_to_array($4::text, ',')::bigint[])
+  order by s.task_id
+  limit $3`;
 
 /** SQL over `integration_task`, `integration_synchronization` and `integration_sync_log`. */
 @Injectable()
@@ -179,34 +223,62 @@ export class TaskStore {
   }
 
   /**
-   * The next synchronizations of a connector after `afterTaskId`, oldest task first: one index range
-   * scan on (connector_id, task_id).
-   *
-   * Ids come from a sequence at insert time, not at commit, so two transactions logging at once may
-   * commit out of id order. Changes of one object cannot (its row lock orders them, and the task is
-   * inserted after the row is written); changes of different objects that commit concurrently are
-   * processed in the order their tasks became visible. (A stricter check on the inserting
-   * transaction's xid against the snapshot's xmin was tried and dropped: xmin is cluster-wide, so
-   * any open transaction on the server, even in another database, stalled every connector.)
+   * The incoming synchronizations of a connector after `afterTaskId`, oldest task first: one index
+   * range scan on (connector_id, task_id). Incoming tasks are processed and completed one at a time,
+   * so a run keeps its place with this cursor (a task skipped this run stays behind it).
    */
-  fetchBatch(
-    connectorId: number,
-    isInbound: boolean,
-    afterTaskId: string,
-    limit: number,
-  ): Promise<QueuedSynchronization[]> {
+  fetchIncoming(connectorId: number, afterTaskId: string, limit: number): Promise<QueuedSynchronization[]> {
     return sqlRows<QueuedSynchronization>(
       this.db.pool,
       `${SELECT_QUEUED}
-        where s.connector_id = $1 and s.task_id > $2 and t.is_inbound = $3
+        where s.connector_id = $1 and s.task_id > $2 and t.is_inbound
         order by s.task_id
-        limit $4`,
-      [connectorId, afterTaskId, isInbound, limit],
+        limit $3`,
+      [connectorId, afterTaskId, limit],
     );
   }
 
   /**
-   * Writes a batch's outcome and reads the next batch in one round trip (the drain's hot path).
+   * The next outgoing synchronizations a connector's run may process, oldest task first (R-OUT-6,
+   * R-DEL-1, R-DEL-5).
+   *
+   * Why every batch is read from the head of the queue instead of after the last task processed:
+   * task ids come from a sequence when the change is flushed, not when it commits, so a transaction
+   * that stays open after its flush commits a task below ids the drain has already passed. A
+   * cursor skipped it until a later run, by which time the object's next change (a higher id,
+   * logged once the row lock was released) had been delivered: the external system ended on the
+   * older version (issue 10: 3 of 6 attempts). Read from the head, such a task is simply the next
+   * one: one object's changes are serialised by its row lock, so the later change commits after
+   * the earlier one is visible, and no batch can hold the later without the earlier. What it costs:
+   * each fetch walks the index entries the previous batches deleted until they are pruned (the
+   * bench's throughput, within the noise of the cursor version; see BENCHMARKS.md).
+   *
+   * Which rows: waiting ones, and failed, retrying or skipped ones whose `next_attempt_at` had come
+   * when the run started (`asOf`, the database's clock at the claim: what fails during the run is
+   * not retried within it). Nothing at or after the first `failed` synchronization unless that one
+   * is due: Error holds the connector's later tasks until its retry. Parked ones never.
+   *
+   * @param exclude synchronizations completed by the statement that reads this batch (its deletes
+   *   are not visible to its own read)
+   */
+  fetchOutgoing(
+    connectorId: number,
+    asOf: string,
+    limit: number,
+    exclude = '',
+  ): Promise<QueuedSynchronization[]> {
+    return sqlRows<QueuedSynchronization>(this.db.pool, `${SELECT_QUEUED} ${outgoingWhere()}`, [
+      connectorId,
+      asOf,
+      limit,
+      exclude,
+    ]);
+  }
+
+  /**
+   * Writes a batch's outcome and reads the next batch in one round trip (the drain's hot path),
+   * fenced by the run's lease: once another instance has claimed the connector, nothing is deleted
+   * and no batch is returned.
    *
    * Measured on the bench (one no-op connector, batches of 100): the separate complete-in-a-
    * transaction (BEGIN, lock, two deletes, COMMIT) plus fetch cost six round trips per batch and
@@ -216,52 +288,45 @@ export class TaskStore {
    * synchronization left). The processor therefore passes the previous batch's tasks back as
    * `recheck` when connectors share tasks: by then the other completion has committed. What still
    * slips through (both connectors racing twice in a row) is deleted by the sweep
-   * (`deleteOrphans`). Failures and postponements (rare) are written first, separately.
+   * (`deleteOrphans`). Unsuccessful attempts (rare) are written first, separately.
    */
   async completeAndFetch(
     batch: BatchCompletion,
-    connectorId: number,
-    isInbound: boolean,
-    afterTaskId: string,
+    lease: LeaseToken,
+    asOf: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    if (batch.failed.length > 0 || (batch.postponed?.length ?? 0) > 0) {
-      await this.complete({ done: [], failed: batch.failed, postponed: batch.postponed });
+    if (batch.unsuccessful.length > 0) {
+      await this.complete({ done: [], unsuccessful: batch.unsuccessful }, lease);
     }
     if (batch.done.length === 0 && !batch.recheck?.length) {
-      return this.fetchBatch(connectorId, isInbound, afterTaskId, limit);
+      return this.fetchOutgoing(lease.connectorId, asOf, limit);
     }
     // The ids as one comma-separated text: the driver would quote and escape an array's elements
     // one by one (a tenth of the drain's allocations, profiled).
+    const done = batch.done.map((d) => d.syncId).join(',');
     return sqlRows<QueuedSynchronization>(
       this.db.pool,
-      `with done as (
-         delete from integration_synchronization where id = any(string_to_array($5::text, ',')::bigint[])
+      `with lease as (${leaseHeldSql(lease.direction, 5)}
+       ), done as (
+         delete from integration_synchronization
+          where id = any(string_to_array($4::text, ',')::bigint[]) and exists (select 1 from lease)
          returning task_id
        ), gone as (
          delete from integration_task t where t.id in (select task_id from done)
             and not exists (select 1 from integration_synchronization s
-                             where s.task_id = t.id and s.id <> all(string_to_array($5::text, ',')::bigint[]))
+                             where s.task_id = t.id and s.id <> all(string_to_array($4::text, ',')::bigint[]))
        ), recheck as (
-         delete from integration_task t where t.id = any(string_to_array($6::text, ',')::bigint[])
+         delete from integration_task t where t.id = any(string_to_array($8::text, ',')::bigint[])
             and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
+            and exists (select 1 from lease)
        )
-       ${SELECT_QUEUED}
-        where s.connector_id = $1 and s.task_id > $2 and t.is_inbound = $3
-        order by s.task_id
-        limit $4`,
-      [
-        connectorId,
-        afterTaskId,
-        isInbound,
-        limit,
-        batch.done.map((d) => d.syncId).join(','),
-        batch.recheck?.join(',') ?? '',
-      ],
+       ${SELECT_QUEUED} ${outgoingWhere(' and exists (select 1 from lease)')}`,
+      [lease.connectorId, asOf, limit, done, ...leaseHeldParams(lease), batch.recheck?.join(',') ?? ''],
     );
   }
 
-  /** One synchronization of a task for a connector, if still queued. */
+  /** One synchronization of a task for a connector, if still queued, whatever its state. */
   async findOne(connectorId: number, taskId: number): Promise<QueuedSynchronization | null> {
     const [row] = await sqlRows<QueuedSynchronization>(
       this.db.pool,
@@ -282,15 +347,39 @@ export class TaskStore {
   }
 
   /**
-   * Writes a batch's outcome in one transaction. Task rows are locked first so that two connectors
-   * finishing the same task at once cannot both leave it behind with no synchronization.
+   * When a connector's next automatic retry is due, in milliseconds from now (0 or less: due now);
+   * null when none is scheduled. Read from the partial state index.
    */
-  async complete(batch: BatchCompletion, extra?: (trx: SqlExecutor) => Promise<void>): Promise<void> {
-    const postponed = batch.postponed ?? [];
+  async nextRetryInMs(connectorId: number): Promise<number | null> {
+    const [row] = await sqlRows<{ due: number | null }>(
+      this.db.pool,
+      `select (extract(epoch from min(next_attempt_at) - clock_timestamp()) * 1000)::float8 as due
+         from integration_synchronization
+        where connector_id = $1 and state in ('failed', 'retrying', 'skipped')`,
+      [connectorId],
+    );
+    return row?.due ?? null;
+  }
+
+  /**
+   * Writes a batch's outcome in one transaction; with `lease`, only while the run still holds it
+   * (a `ClaimLostError` otherwise, and nothing written). Task rows are locked first so that two
+   * connectors finishing the same task at once cannot both leave it behind with no synchronization.
+   * Synchronizations parked by this batch leave an entry in the event log.
+   */
+  async complete(
+    batch: BatchCompletion,
+    lease?: FencedBy,
+    extra?: (trx: SqlExecutor) => Promise<void>,
+  ): Promise<void> {
     const recheck = batch.recheck ?? [];
-    const empty = [batch.done, batch.failed, postponed, recheck].every((list) => list.length === 0);
+    const empty = [batch.done, batch.unsuccessful, recheck].every((list) => list.length === 0);
     if (empty && !extra) return;
     await this.db.transaction(async (trx) => {
+      if (lease) {
+        const held = await sqlRows(trx, leaseHeldSql(lease.direction, 1), leaseHeldParams(lease));
+        if (held.length === 0) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
+      }
       if (batch.done.length > 0 || recheck.length > 0) {
         const taskIds = [...new Set([...batch.done.map((d) => d.taskId), ...recheck])];
         await sqlRows(
@@ -308,27 +397,69 @@ export class TaskStore {
           [taskIds],
         );
       }
-      if (batch.failed.length > 0) {
+      if (batch.unsuccessful.length > 0) {
+        const list = batch.unsuccessful;
         await sqlRows(
           trx,
-          `with f as (select * from unnest($1::bigint[], $2::text[]) as f(id, message)),
+          `with f as (select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[])
+                                   as f(id, state, message, retry_in, failure)),
                 u as (update integration_synchronization s
-                         set attempts = s.attempts + 1, last_run = now(), error_message = f.message
-                        from f where s.id = f.id returning s.id, f.message)
-           insert into integration_sync_log (synchronization_id, error_message) select id, message from u`,
-          [batch.failed.map((f) => f.syncId), batch.failed.map((f) => f.errorMessage)],
-        );
-      }
-      if (postponed.length > 0) {
-        await sqlRows(
-          trx,
-          `update integration_synchronization s set last_run = now(), error_message = p.message
-             from unnest($1::bigint[], $2::text[]) as p(id, message) where s.id = p.id`,
-          [postponed.map((p) => p.syncId), postponed.map((p) => p.message)],
+                         set attempts = s.attempts + 1, failures = s.failures + f.failure::int,
+                             last_run = now(), error_message = f.message, state = f.state,
+                             next_attempt_at = now() + make_interval(secs => f.retry_in / 1000)
+                        from f where s.id = f.id
+                      returning s.id, s.task_id, s.connector_id, s.failures, f.state, f.message),
+                l as (insert into integration_sync_log (synchronization_id, error_message)
+                      select id, message from u where message is not null)
+           insert into integration_event_log (level, source, event_code, message, connector_name, task_id)
+           select 'warning', 'IntegrationBus', 'TASK_PARKED',
+                  format('Task %s "%s" parked for %s after %s failed attempts: %s',
+                         t.id, t.title, c.code_name, u.failures, coalesce(u.message, '(no message)')),
+                  c.code_name, t.id
+             from u join integration_task t on t.id = u.task_id join integration_connector c on c.id = u.connector_id
+            where u.state = 'parked'`,
+          [
+            list.map((f) => f.syncId),
+            list.map((f) => f.state),
+            list.map((f) => f.message),
+            list.map((f) => f.retryInMs),
+            list.map((f) => f.failure),
+          ],
         );
       }
       await extra?.(trx);
     });
+  }
+
+  /**
+   * Makes synchronizations waiting again (R-DEL-6): state, next attempt and failure count cleared,
+   * the attempts and the log kept. Only the connector's given tasks, or all of its tasks in `states`.
+   * @returns the connector ids of the synchronizations requeued
+   */
+  async requeue(selection: {
+    isInbound: boolean;
+    connectorId?: number;
+    taskIds?: readonly number[];
+    states?: readonly SynchronizationState[];
+  }): Promise<{ count: number; connectorIds: number[] }> {
+    const rows = await sqlRows<{ connectorId: number }>(
+      this.db.pool,
+      `update integration_synchronization s
+          set state = null, next_attempt_at = null, failures = 0
+         from integration_task t
+        where t.id = s.task_id and t.is_inbound = $1 and s.state is not null
+          and ($2::int is null or s.connector_id = $2)
+          and ($3::bigint[] is null or s.task_id = any($3::bigint[]))
+          and ($4::text[] is null or s.state = any($4::text[]))
+        returning s.connector_id as "connectorId"`,
+      [
+        selection.isInbound,
+        selection.connectorId ?? null,
+        selection.taskIds ? [...selection.taskIds] : null,
+        selection.states ? [...selection.states] : null,
+      ],
+    );
+    return { count: rows.length, connectorIds: [...new Set(rows.map((r) => r.connectorId))] };
   }
 
   /** Deletes a task's synchronizations (all, or one connector's) and the task once none is left. */

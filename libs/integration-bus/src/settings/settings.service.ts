@@ -32,6 +32,11 @@ export class SettingsService {
     return this.#current.get();
   }
 
+  /** Reads the switches again now (another instance changed them). */
+  async refresh(): Promise<void> {
+    await this.#current.refresh();
+  }
+
   /** The switches as they act: each of the four is on only while the bus is enabled. */
   async effective(): Promise<IntegrationBusSettings> {
     const s = await this.get();

@@ -1,7 +1,9 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConnectorLease } from '../connectors/connector-lease.js';
 import type { ConnectorRegistry, LoadedConnector } from '../connectors/connector-registry.js';
+import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import type { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { ConnectorBusyError } from '../errors/connector-busy.error.js';
 import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
@@ -17,14 +19,20 @@ export interface ProcessingTarget {
   connectorId: number;
 }
 
+/** Margin added to a foreign lease's end before trying to take it over. */
+const TAKEOVER_MARGIN_MS = 50;
+
 /**
  * What the outgoing and incoming processors share: one serial runner per connector in this process,
- * the connector's lease for the direction across processes, run triggers that coalesce, by-hand
- * synchronization of one task, and a shutdown that waits for the runs under way.
+ * the connector's lease for the direction across processes, run triggers that coalesce, timed runs
+ * (a retry that comes due, another instance's lease that runs out), by-hand synchronization of one
+ * task, and a shutdown bounded by `shutdownTimeoutMs`.
  */
 export abstract class QueueProcessor implements OnApplicationShutdown {
   protected readonly logger = new Logger('IntegrationBus');
   readonly #runners = new Map<number, SerialRunner<ResultCounts>>();
+  readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
+  readonly #interrupt = new AbortController();
   #stopping = false;
 
   protected constructor(
@@ -32,28 +40,62 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     protected readonly registry: ConnectorRegistry,
     protected readonly tasks: TaskStore,
     protected readonly lease: ConnectorLease,
+    private readonly shutdownTimeoutMs: number,
   ) {}
 
   /** Whether the switches let this direction process now. */
   protected abstract processingEnabled(): Promise<boolean>;
 
-  /** Works through a connector's queue, holding its lease; adds what happened to `counts`. */
-  protected abstract drain(target: ProcessingTarget, counts: ResultCounts): Promise<void>;
+  /** Works through a connector's queue under `claim`; adds what happened to `counts`. */
+  protected abstract drain(
+    target: ProcessingTarget,
+    claim: ProcessingClaim,
+    counts: ResultCounts,
+  ): Promise<void>;
 
   /** Processes one queued synchronization picked by hand, completing it. */
   protected abstract processOne(
     target: ProcessingTarget,
+    claim: ProcessingClaim,
     row: QueuedSynchronization,
   ): Promise<IntegrationProcessResult>;
+
+  /**
+   * Whether this process starts runs by itself: on timers (retries coming due, a dead instance's
+   * lease running out). Off when the host drives processing by hand.
+   */
+  protected abstract get automatic(): boolean;
+
+  /** When the connector must run again by itself, in milliseconds from now; null: not by itself. */
+  protected nextRunInMs(_connectorId: number): Promise<number | null> {
+    return Promise.resolve(null);
+  }
 
   protected get stopping(): boolean {
     return this.#stopping;
   }
 
-  /** Stops taking new work and waits for the runs under way, before MikroORM closes its pool. */
+  /** Aborted when shutdown stops waiting for the runs under way: they stop waiting for connectors. */
+  protected get interrupted(): AbortSignal {
+    return this.#interrupt.signal;
+  }
+
+  /**
+   * Stops taking new work and waits for the runs under way, before MikroORM closes its pool — at most
+   * `shutdownTimeoutMs`; then the runs are interrupted (what they finished is written, the leases
+   * handed back) and given a moment to do so.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.#stopping = true;
-    await Promise.all([...this.#runners.values()].map((r) => r.idle()));
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    const idle = Promise.all([...this.#runners.values()].map((r) => r.idle()));
+    if (await settlesWithin(idle, this.shutdownTimeoutMs)) return;
+    this.logger.warn(
+      `${this.direction} processing still running after shutdownTimeoutMs (${this.shutdownTimeoutMs} ms): interrupting it`,
+    );
+    this.#interrupt.abort(new Error('the application is shutting down'));
+    await settlesWithin(idle, 1000);
   }
 
   /** Processes the queue of one connector, or of every enabled connector; resolves with the counts. */
@@ -82,12 +124,14 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     const counts = emptyCounts();
     for (const target of targets) {
       const result = await this.runnerFor(target.connectorId).exclusive(() =>
-        this.lease.run(this.direction, target.connectorId, target.connector.codeName, async () => {
+        this.lease.run(this.direction, target.connectorId, target.connector.codeName, async (claim) => {
           const row = await this.tasks.findOne(target.connectorId, taskId);
-          return row ? this.processOne(target, row) : null;
+          return row ? this.processOne(target, claim, row) : null;
         }),
       );
       if (result) counts[result] += 1;
+      // A task processed by hand may have been what held the connector up.
+      if (this.automatic && result) this.runLater(target.connectorId, 0);
     }
     return counts;
   }
@@ -102,6 +146,22 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
         );
         return emptyCounts();
       });
+  }
+
+  /** Starts a run for the connector in `inMs` milliseconds, unless one is set to start earlier. */
+  protected runLater(connectorId: number, inMs: number): void {
+    if (this.#stopping || !this.automatic) return;
+    const delay = Math.min(Math.max(0, Math.ceil(inMs)), 2_147_483_647);
+    const at = performance.now() + delay;
+    const current = this.#timers.get(connectorId);
+    if (current && current.at <= at) return;
+    if (current) clearTimeout(current.timer);
+    const timer = setTimeout(() => {
+      this.#timers.delete(connectorId);
+      void this.trigger(connectorId);
+    }, delay);
+    timer.unref();
+    this.#timers.set(connectorId, { at, timer });
   }
 
   private runnerFor(connectorId: number): SerialRunner<ResultCounts> {
@@ -119,13 +179,43 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
     if (!target) return counts;
     try {
-      await this.lease.run(this.direction, connectorId, target.connector.codeName, () =>
-        this.drain(target, counts),
+      await this.lease.run(this.direction, connectorId, target.connector.codeName, (claim) =>
+        this.drain(target, claim, counts),
       );
     } catch (error) {
-      // Another instance is processing this connector: it will see the same tasks.
-      if (!(error instanceof ConnectorBusyError)) throw error;
+      if (error instanceof ConnectorBusyError) {
+        // Another instance is processing this connector. If it dies, its lease runs out: look again
+        // then, so that its work is taken over at once rather than at the next sweep (R-DEL-3).
+        this.runLater(connectorId, error.leaseEndsInMs + TAKEOVER_MARGIN_MS);
+        return counts;
+      }
+      if (error instanceof ClaimLostError) {
+        this.logger.warn(`${this.direction} run of ${target.connector.codeName} stopped: ${error.message}`);
+        return counts;
+      }
+      throw error;
     }
+    const next = await this.nextRunInMs(connectorId);
+    if (next !== null) this.runLater(connectorId, next);
     return counts;
+  }
+}
+
+/** Whether `promise` settles within `ms` milliseconds. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -10,9 +10,11 @@ import {
   type ApiBodyOptions,
 } from '@nestjs/swagger';
 import type { ResultCounts } from '../../outgoing/invoke-connector.js';
+import { SYNCHRONIZATION_STATUSES, type SynchronizationStatus } from '../../persistence/task-query.store.js';
 import {
   TaskManagementService,
   type BulkDeletionResult,
+  type BulkRequeueResult,
   type BulkSelection,
   type BulkSynchronizationResult,
   type TaskDetail,
@@ -43,6 +45,11 @@ const BULK_BODY: ApiBodyOptions = {
       connectorName: { type: 'string', description: "Only this connector's synchronizations." },
       ids: { type: 'array', items: { type: 'integer' }, maxItems: MAX_BULK_IDS, description: 'Task ids.' },
       all: { type: 'boolean', enum: [true], description: 'Every task of the list instead of `ids`.' },
+      status: {
+        type: 'string',
+        enum: [...SYNCHRONIZATION_STATUSES],
+        description: 'With `all`: only the tasks with this status.',
+      },
     },
   },
 };
@@ -57,17 +64,22 @@ function taskId(value: string): number {
   return RequestInput.path('id', value).integer('id', { min: 1, max: MAX_TASK_ID, required: true });
 }
 
-/** Reads `{ direction, connectorName?, ids? | all: true }`, exactly one of `ids` and `all`. */
+/**
+ * Reads `{ direction, connectorName?, ids? | all: true, status? }`, exactly one of `ids` and `all`;
+ * `status` only with `all`.
+ */
 function bulkSelection(body: unknown): BulkSelection {
-  const input = RequestInput.body(body, ['direction', 'connectorName', 'ids', 'all']);
+  const input = RequestInput.body(body, ['direction', 'connectorName', 'ids', 'all', 'status']);
   const direction = input.oneOf('direction', DIRECTIONS, { required: true });
   const connectorName = input.string('connectorName', CODE_NAME_RULE);
   const ids = input.integerArray('ids', { min: 1, max: MAX_TASK_ID, maxItems: MAX_BULK_IDS });
   const all = input.boolean('all');
+  const status = input.oneOf('status', SYNCHRONIZATION_STATUSES);
   if (all === false) throw new RequestValidationError('all', 'must be true when given; send ids instead.');
   if (ids && all) throw new RequestValidationError('ids', 'and all exclude each other: send one of them.');
   if (!ids && !all) throw new RequestValidationError('ids', 'is required unless all is true.');
-  return all ? { direction, connectorName, all } : { direction, connectorName, ids };
+  if (status && !all) throw new RequestValidationError('status', 'only applies with all: true.');
+  return all ? { direction, connectorName, all, status } : { direction, connectorName, ids };
 }
 
 /** `/{path}/tasks`: outgoing and incoming queues, a task's detail, single and bulk actions (SPEC §8). */
@@ -83,20 +95,23 @@ export class TasksController {
   })
   @ApiQuery({ name: 'direction', enum: DIRECTIONS, required: false })
   @ApiQuery({ name: 'connectorName', type: 'string', required: false })
+  @ApiQuery({ name: 'status', enum: SYNCHRONIZATION_STATUSES, required: false })
   @ApiQuery({ name: 'cursor', type: 'string', required: false })
   @ApiQuery({ name: 'limit', type: 'integer', required: false, description: `1 to ${MAX_LIMIT}, default 50` })
   @ApiBadRequestResponse({ description: 'A parameter is invalid; `field` names it.' })
   @ApiNotFoundResponse({ description: 'No connector has this code name.' })
   async list(@Query() query: unknown): Promise<TaskListPage> {
-    const input = RequestInput.query(query, ['direction', 'connectorName', 'cursor', 'limit']);
+    const input = RequestInput.query(query, ['direction', 'connectorName', 'status', 'cursor', 'limit']);
     const direction = input.oneOf('direction', DIRECTIONS) ?? 'outgoing';
     const connectorName = input.string('connectorName', CODE_NAME_RULE);
+    const status: SynchronizationStatus | undefined = input.oneOf('status', SYNCHRONIZATION_STATUSES);
     const cursor = input.string('cursor', { max: 200 });
     const limit = input.integer('limit', { min: 1, max: MAX_LIMIT }) ?? 50;
     const after = cursor === undefined ? undefined : decodeCursor('tasks', cursor, 2);
     const page = await this.tasks.list({
       direction,
       connectorName,
+      status,
       after: after && { taskId: after[0]!, connectorId: after[1]! },
       limit,
     });
@@ -121,6 +136,19 @@ export class TasksController {
   })
   synchronizeMany(@Body() body: unknown): Promise<BulkSynchronizationResult> {
     return this.tasks.synchronizeMany(bulkSelection(body));
+  }
+
+  @Post('requeue')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Make the selected tasks, or all tasks of a list (e.g. every parked one), waiting again',
+    description:
+      'Clears their backoff and failure count (attempts and log are kept); their connectors process them at once, on every instance.',
+  })
+  @ApiBody(BULK_BODY)
+  @ApiBadRequestResponse({ description: 'A field is invalid; `field` names it.' })
+  requeueMany(@Body() body: unknown): Promise<BulkRequeueResult> {
+    return this.tasks.requeueMany(bulkSelection(body));
   }
 
   @Post('delete')
@@ -152,6 +180,18 @@ export class TasksController {
     const input = RequestInput.body(body, ['connectorName'], { optional: true });
     const results = await this.tasks.synchronize(task, input.string('connectorName', CODE_NAME_RULE));
     return { results };
+  }
+
+  @Post(':id/requeue')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Make one parked, failed or postponed task waiting again (R-DEL-6)' })
+  @ApiParam({ name: 'id', type: 'integer' })
+  @ApiBody({ required: false, schema: { type: 'object', properties: { connectorName: { type: 'string' } } } })
+  @ApiNotFoundResponse({ description: 'No task has this id, or no connector this code name.' })
+  async requeue(@Param('id') id: string, @Body() body: unknown): Promise<{ requeued: number }> {
+    const task = taskId(id);
+    const input = RequestInput.body(body, ['connectorName'], { optional: true });
+    return { requeued: await this.tasks.requeue(task, input.string('connectorName', CODE_NAME_RULE)) };
   }
 
   @Delete(':id')

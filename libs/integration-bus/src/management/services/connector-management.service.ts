@@ -58,7 +58,7 @@ export class ConnectorManagementService {
       enabled: input.enabled ?? true,
     });
     if (!created) throw new ConflictException(`A connector named "${input.codeName}" exists already.`);
-    await this.registry.reinitialize();
+    await this.registry.reinitializeEverywhere();
     return this.get(input.codeName);
   }
 
@@ -88,7 +88,7 @@ export class ConnectorManagementService {
     const synchronizationsDeleted = await this.store.delete(codeName);
     if (synchronizationsDeleted === null) throw new ConnectorNotFoundError(codeName);
     const tasksDeleted = await this.tasks.deleteOrphans();
-    await this.registry.reinitialize();
+    await this.registry.reinitializeEverywhere();
     return { codeName, synchronizationsDeleted, tasksDeleted };
   }
 }

@@ -12,8 +12,10 @@ import {
   TaskQueryStore,
   type SynchronizationFilter,
   type SynchronizationKey,
+  type SynchronizationStatus,
   type TaskRow,
 } from '../../persistence/task-query.store.js';
+import { TaskStore } from '../../persistence/task.store.js';
 import type { TranslationRecord } from '../../translation/translation-record.js';
 
 /** Which queue a list or a bulk action is about. */
@@ -34,9 +36,14 @@ export interface TaskListItem {
   connectorDisplayName: string;
   attempts: number;
   lastRun: Date | null;
+  /** The last attempt's message: why it failed, or why the connector put it off (SkipNow). */
   errorMessage: string | null;
-  /** `failed` once an attempt failed (the message is in `errorMessage`), else `waiting`. */
-  status: 'waiting' | 'failed';
+  /** One status, as in `TaskSynchronization.status` (R-DEL-7). */
+  status: SynchronizationStatus;
+  /** When the task is tried again automatically (failed, retrying, skipped); null otherwise. */
+  nextAttemptAt: Date | null;
+  /** The failed task this one is waiting behind, if any ("waiting behind task N"). */
+  blockedBy: number | null;
 }
 
 /** A page of a list and the cursor of the next one (`null` on the last page). */
@@ -52,8 +59,16 @@ export interface TaskSynchronization {
   attempts: number;
   lastRun: Date | null;
   errorMessage: string | null;
-  status: 'waiting' | 'failed';
-  /** The newest failed attempts first. */
+  /**
+   * `waiting`, `failed` (Error: holds the connector's later tasks until `nextAttemptAt`),
+   * `retrying` (ErrorAndSkip: tried again at `nextAttemptAt`, holds nothing up), `skipped`
+   * (SkipNow: not a failure), `parked` (failed `retry.maxAttempts` times; requeue it).
+   */
+  status: SynchronizationStatus;
+  nextAttemptAt: Date | null;
+  /** The failed task this one is waiting behind, if any. */
+  blockedBy: number | null;
+  /** The newest attempts that left a message first. */
   log: { time: Date; errorMessage: string }[];
 }
 
@@ -98,6 +113,12 @@ export interface BulkSynchronizationResult {
   skipped: number;
 }
 
+/** Outcome of a bulk requeue. */
+export interface BulkRequeueResult {
+  /** Synchronizations made waiting again. */
+  requeued: number;
+}
+
 /** Outcome of a bulk deletion. */
 export interface BulkDeletionResult {
   /** Synchronizations removed. */
@@ -112,6 +133,8 @@ export interface BulkSelection {
   connectorName?: string;
   ids?: number[];
   all?: true;
+  /** With `all`: only the tasks with this status (e.g. requeue every parked task). */
+  status?: SynchronizationStatus;
 }
 
 /** Task rows read per round trip by bulk actions over a whole list. */
@@ -127,24 +150,24 @@ export class TaskManagementService {
     private readonly bus: IntegrationBus,
     private readonly registry: ConnectorRegistry,
     private readonly query: TaskQueryStore,
+    private readonly tasks: TaskStore,
   ) {}
 
   /** A page of a queue, oldest task first, optionally one connector's. */
   async list(options: {
     direction: TaskDirection;
     connectorName?: string;
+    status?: SynchronizationStatus;
     after?: SynchronizationKey;
     limit: number;
   }): Promise<Page<TaskListItem>> {
     const filter = await this.filterOf(options.direction, options.connectorName);
+    filter.status = options.status;
     const rows = await this.query.list(filter, options.after, options.limit + 1);
     const items = rows.slice(0, options.limit);
     const last = items.at(-1);
     return {
-      items: items.map(({ connectorId: _connectorId, ...row }) => ({
-        ...row,
-        status: row.errorMessage === null ? 'waiting' : 'failed',
-      })),
+      items: items.map(({ connectorId: _connectorId, ...row }) => row),
       nextCursor:
         rows.length > options.limit && last ? { taskId: last.taskId, connectorId: last.connectorId } : null,
     };
@@ -181,7 +204,9 @@ export class TaskManagementService {
         attempts: s.attempts,
         lastRun: s.lastRun,
         errorMessage: s.errorMessage,
-        status: s.errorMessage === null ? 'waiting' : 'failed',
+        status: s.status,
+        nextAttemptAt: s.nextAttemptAt,
+        blockedBy: s.blockedBy,
         log: s.log,
       })),
     };
@@ -191,6 +216,32 @@ export class TaskManagementService {
   async synchronize(taskId: number, connectorName?: string): Promise<ResultCounts> {
     if (connectorName) await this.assertCanProcess(connectorName);
     return this.bus.synchronizeTask(taskId, connectorName);
+  }
+
+  /**
+   * Makes one task waiting again, for one connector or for all (R-DEL-6).
+   * @returns synchronizations requeued
+   */
+  async requeue(taskId: number, connectorName?: string): Promise<number> {
+    if (connectorName) await this.connectorId(connectorName);
+    return this.bus.requeueTask(taskId, connectorName);
+  }
+
+  /**
+   * Makes the selected tasks, or every task of a list (optionally of one status, e.g. `parked`),
+   * waiting again, and wakes their connectors on every instance.
+   */
+  async requeueMany(selection: BulkSelection): Promise<BulkRequeueResult> {
+    const filter = await this.filterOf(selection.direction, selection.connectorName);
+    const { count, connectorIds } = await this.tasks.requeue({
+      isInbound: filter.isInbound,
+      connectorId: filter.connectorId,
+      taskIds: selection.all ? undefined : (selection.ids ?? []),
+      states:
+        selection.status === undefined || selection.status === 'waiting' ? undefined : [selection.status],
+    });
+    await this.bus.wake(connectorIds);
+    return { requeued: count };
   }
 
   /**

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { ConnectorLease } from '../connectors/connector-lease.js';
+import { BusDatabase, sqlRows } from '../persistence/bus-database.js';
+import { QUEUE_CHANNEL } from '../persistence/task.store.js';
+
+/**
+ * What instances tell each other on the LISTEN/NOTIFY channel (R-OUT-8 b, R-DEL-3, R-SET-2):
+ * `connectors` have new or newly due work; `all` connectors may have (processing switched on,
+ * a blocking task deleted or requeued); `reinitialize`: a connector was added, edited or deleted.
+ * `from` is the sender's lease owner, so that it can ignore its own signals.
+ */
+export interface QueueSignal {
+  from: string;
+  connectors?: number[];
+  all?: true;
+  reinitialize?: true;
+}
+
+/** Reads a notification's payload; null when it is not a signal of the bus. */
+export function parseQueueSignal(payload: string | undefined): QueueSignal | null {
+  let message: unknown;
+  try {
+    message = JSON.parse(payload ?? '');
+  } catch {
+    return null;
+  }
+  if (typeof message !== 'object' || message === null) return null;
+  const { from, connectors, all, reinitialize } = message as Record<string, unknown>;
+  if (typeof from !== 'string') return null;
+  return {
+    from,
+    connectors: Array.isArray(connectors)
+      ? connectors.filter((id): id is number => Number.isInteger(id))
+      : undefined,
+    all: all === true ? true : undefined,
+    reinitialize: reinitialize === true ? true : undefined,
+  };
+}
+
+/** Sends signals to every instance sharing the database (this one ignores its own). */
+@Injectable()
+export class QueueSignals {
+  constructor(
+    private readonly db: BusDatabase,
+    private readonly lease: ConnectorLease,
+  ) {}
+
+  /** Tells the other instances to look at these connectors' queues, or at every queue. */
+  async wake(connectorIds: readonly number[] | 'all'): Promise<void> {
+    const signal: QueueSignal =
+      connectorIds === 'all'
+        ? { from: this.lease.owner, all: true }
+        : { from: this.lease.owner, connectors: [...new Set(connectorIds)] };
+    if (signal.connectors?.length === 0) return;
+    await this.send(signal);
+  }
+
+  /** Tells the other instances to run every connector's `onConnectorInit` again (R-SET-2). */
+  async reinitialize(): Promise<void> {
+    await this.send({ from: this.lease.owner, reinitialize: true });
+  }
+
+  private async send(signal: QueueSignal): Promise<void> {
+    await sqlRows(this.db.pool, `select pg_notify('${QUEUE_CHANNEL}', $1)`, [JSON.stringify(signal)]);
+  }
+}
