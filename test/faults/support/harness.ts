@@ -108,6 +108,26 @@ export class PostgresServer {
   }
 }
 
+/** A call of the bus's REST API served by `worker` (started with `http: true`). */
+export async function api<T>(
+  worker: WorkerProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${worker.url}/integration${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
 /** A worker process (worker.mjs). */
 export class WorkerProcess {
   output = '';
@@ -239,11 +259,12 @@ export class FaultCluster {
     return new Map(rows.map((r) => [r.id, r.version]));
   }
 
-  /** Synchronizations still queued, per connector code name. */
+  /** Synchronizations still queued (parked ones aside), per connector code name. */
   async queued(): Promise<Map<string, number>> {
     const rows = await this.sql<{ code_name: string; n: number }>(
       `select c.code_name, count(s.id)::int as n from integration_connector c
-         left join integration_synchronization s on s.connector_id = c.id group by c.code_name`,
+         left join integration_synchronization s on s.connector_id = c.id and s.state is distinct from 'parked'
+        group by c.code_name`,
     );
     return new Map(rows.map((r) => [r.code_name, r.n]));
   }

@@ -5,7 +5,7 @@
 //   `perTransaction` objects per transaction;
 // - `{ "mode": "traffic", "ids": [from, to], "durationMs", "rate", "lanes", "holdIds": [from, to],
 //   "holdEveryMs", "holdMs": [min, max], "burst" }`: random single-object changes of `ids` at about
-//   `rate` per second from `lanes` concurrent loops; and every `holdEveryMs` a change of one of
+//   `rate` per second from `lanes` concurrent loops; and, with `holdIds`, every `holdEveryMs` a change of one of
 //   `holdIds` held open for `holdMs` after its flush (its task id taken, not committed), with one
 //   transaction changing `burst` objects of `ids` committed 400 ms before it (tasks with higher ids:
 //   a drain passes the held task while it is invisible) and a second change of the held object
@@ -89,7 +89,7 @@ if (plan.mode === 'once') {
     }
     await Promise.all(pairs);
   };
-  await Promise.all([holder(), ...Array.from({ length: plan.lanes }, lane)]);
+  await Promise.all([plan.holdIds ? holder() : null, ...Array.from({ length: plan.lanes }, lane)]);
 } else {
   throw new Error(`unknown mode ${plan.mode}`);
 }

@@ -14,7 +14,7 @@ if (process.argv[2] === 'migrate') {
   process.exit(0);
 }
 
-const logger = ['warn', 'error'];
+const logger = ['log', 'warn', 'error'];
 const FaultModule = faultModule(config);
 let url = null;
 let app;
