@@ -159,5 +159,6 @@ describe('a connector call that never answers (R-DEL-4)', () => {
         (d) => d.connector === 'Stuck' && d.taskId === stuck.taskId && d.outcome === 'ok',
       ),
     ).toBe(true);
+    expect(cluster.unexpectedExits()).toEqual([]);
   });
 });

@@ -66,5 +66,6 @@ describe('three instances × four connectors under live traffic (R-DEL-1)', () =
       });
       expect(report.delivered).toBe(produced.commits);
     }
+    expect(cluster.unexpectedExits()).toEqual([]);
   });
 });

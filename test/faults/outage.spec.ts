@@ -169,5 +169,6 @@ describe('an outage of the external system, then recovery; a poison task (R-DEL-
       });
     }
     expect(fifoBreaks(calls(), 'Main')).toEqual([]);
+    expect(cluster.unexpectedExits()).toEqual([]);
   });
 });

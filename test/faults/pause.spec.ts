@@ -92,5 +92,6 @@ describe('SIGSTOP of the lease holder past its lease, then SIGCONT (R-DEL-2)', (
       expect(report.duplicates).toBeLessThanOrEqual(BATCH);
       expect(fifoBreaks(calls(), report.connector)).toEqual([]);
     }
+    expect(cluster.unexpectedExits()).toEqual([]);
   });
 });

@@ -9,6 +9,17 @@ const BATCH = 100;
 const RESUME_MS = 1000;
 const cluster = new FaultCluster();
 
+/** Log lines counted by message (the `[Nest] pid - date time LEVEL` prefix left out). */
+function tally(lines: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    // oxlint-disable-next-line no-control-regex -- the colours of Nest's console logger
+    const message = line.replace(/\x1b\[[0-9;]*m/g, '').replace(/^\[Nest\] \d+\s+-\s+\S+, \S+ \S+\s+/, '');
+    counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  return [...counts].map(([message, n]) => `${n} × ${message}`);
+}
+
 beforeAll(async () => {
   await cluster.open({
     connectors: CONNECTORS.map((name) => ({ name })),
@@ -42,19 +53,38 @@ describe('PostgreSQL restarted mid-drain (R-DEL-3)', () => {
     );
     const queuedConnectors = CONNECTORS; // 3,000 tasks each: none can have finished yet
     const backAt = await cluster.pg.restart();
-    const firsts = await waitFor(
+    const resumed = () =>
+      queuedConnectors.map(
+        (c) => (calls().find((d) => d.connector === c && d.at >= backAt)?.at ?? Infinity) - backAt,
+      );
+    // Up to 20 s, so that a slow resumption is measured and shown rather than only timed out.
+    await waitFor(
       'every connector to resume',
-      () => {
-        const f = queuedConnectors.map((c) => calls().find((d) => d.connector === c && d.at >= backAt)?.at);
-        return f.every((t) => t !== undefined) ? f.map((t) => t - backAt) : undefined;
-      },
-      75_000,
+      () => resumed().every(Number.isFinite) || Date.now() - backAt > 20_000,
+      30_000,
     );
+    const firsts = resumed();
+    const outage = workers.map((w, i) => w.output.slice(outputBefore[i]).split('\n').filter(Boolean));
+    if (!firsts.every(Number.isFinite)) {
+      const sessions = await cluster.sql<{ pid: number; state: string; query: string; backend_start: Date }>(
+        `select pid, state, left(query, 80) as query, backend_start from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid()`,
+      );
+      const queue = await cluster.sql(
+        `select code_name, lease_owner, lease_until, lease_epoch from integration_connector order by id`,
+      );
+      console.log(
+        `[faults] sessions after the restart: ${JSON.stringify(sessions)}\nleases: ${JSON.stringify(queue)}`,
+      );
+      console.log(
+        `[faults] PostgreSQL restart: not every connector resumed within 20 s: ${firsts.map(seconds).join(' / ')}\n` +
+          outage.map((lines, i) => `worker ${i + 1}:\n  ${lines.join('\n  ')}`).join('\n'),
+      );
+    }
     await cluster.drained(120_000);
     await sleep(500);
     const after = await cluster.versions();
 
-    const outage = workers.map((w, i) => w.output.slice(outputBefore[i]).split('\n').filter(Boolean));
     const lost = outage.map((lines) => lines.filter((l) => l.includes('LISTEN connection lost')).length);
     const reports = CONNECTORS.map((c) => checkDeliveries(c, calls(), before, after));
     console.log(
@@ -65,7 +95,7 @@ describe('PostgreSQL restarted mid-drain (R-DEL-3)', () => {
         reports.map((r) => `${r.connector} ${r.missing.length} lost, ${r.duplicates} repeated`).join(', '),
     );
     for (const [i, lines] of outage.entries()) {
-      console.log(`[faults] worker ${i + 1} log during the restart:\n  ${lines.slice(0, 12).join('\n  ')}`);
+      console.log(`[faults] worker ${i + 1} log during the restart:\n  ${tally(lines).join('\n  ')}`);
     }
     expect(Math.max(...firsts)).toBeLessThanOrEqual(RESUME_MS);
     for (const report of reports) {
@@ -73,7 +103,9 @@ describe('PostgreSQL restarted mid-drain (R-DEL-3)', () => {
       expect(report.duplicates).toBeLessThanOrEqual(BATCH);
       expect(fifoBreaks(calls(), report.connector)).toEqual([]);
     }
-    // One line per connection loss, not thousands (R-DEL-3).
-    for (const lines of outage) expect(lines.length).toBeLessThan(50);
+    // One line per connection loss, not thousands (R-DEL-3): here at most the LISTEN connection's
+    // loss and return, and a failed run or two per connector.
+    for (const lines of outage) expect(lines.length).toBeLessThanOrEqual(2 + 2 * CONNECTORS.length);
+    expect(cluster.unexpectedExits()).toEqual([]);
   });
 });

@@ -98,5 +98,6 @@ describe('kill -9 of the lease holder mid-drain (R-DEL-2, R-DEL-3, SPEC §10)', 
       `[faults] takeover after kill -9, worst of ${takeovers.length}: ${seconds(Math.max(...takeovers))} (bar: 10 s)`,
     );
     expect(Math.max(...takeovers)).toBeLessThanOrEqual(TAKEOVER_MS);
+    expect(cluster.unexpectedExits()).toEqual([]);
   });
 });

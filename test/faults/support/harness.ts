@@ -154,7 +154,11 @@ export class WorkerProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Whether the test sent it a signal that ends it. */
+  ended = false;
+
   signal(signal: NodeJS.Signals): void {
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') this.ended = true;
     this.child.kill(signal);
   }
 
@@ -235,6 +239,13 @@ export class FaultCluster {
     ]);
     worker.url = (JSON.parse(ready) as { url: string | null }).url;
     return worker;
+  }
+
+  /** Workers that exited although the test did not end them, with their exit code and last output. */
+  unexpectedExits(): string[] {
+    return this.workers
+      .filter((w) => !w.running && !w.ended)
+      .map((w) => `${w.name} exited (${w.child.exitCode ?? w.child.signalCode}): ${w.output.slice(-500)}`);
   }
 
   /** Runs the producer to its end with `plan` (see producer.mjs); throws when it fails. */

@@ -28,4 +28,9 @@ if (config.http) {
   app.enableShutdownHooks();
   await app.init();
 }
+// The bus unrefs its own timers, so an application context with nothing else open would exit as soon
+// as its database connections drop (a PostgreSQL restart): like a deployed worker, stay up until
+// told to stop.
+const keepAlive = setInterval(() => {}, 1 << 30);
+process.once('SIGTERM', () => clearInterval(keepAlive));
 console.log(`ready ${JSON.stringify({ pid: process.pid, url })}`);
