@@ -144,11 +144,17 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     expect(new Set(connectors)).toEqual(new Set(['CRM']));
   });
 
-  it('shows a failed task with its message on hover and its log on click', async () => {
-    const failed = rows().locator('button.failed');
+  it('shows a task that failed (ErrorAndSkip) as retrying, with its message in the row and its log on click', async () => {
+    const failed = rows().locator('button.status-retrying');
     expect(await failed.count()).toBe(1);
+    expect(await failed.textContent()).toBe('Retrying');
     await failed.hover();
     expect(await failed.getAttribute('title')).toBe('CRM rejected bruno: duplicate e-mail address');
+    const row = rows().filter({ has: page.locator('button.status-retrying') });
+    expect(await row.textContent()).toContain('CRM rejected bruno: duplicate e-mail address');
+    expect(await row.textContent()).toContain('next attempt');
+    // The others answered SkipNow: skipped, not failed (R-DEL-7).
+    expect(await rows().locator('button.status-skipped').count()).toBe(3);
     await failed.click();
     const dialog = page.getByRole('dialog', { name: /Synchronization log/ });
     await dialog.waitFor();
@@ -199,6 +205,31 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     await expect.poll(() => rows().count()).toBe(6);
     expect(await queuedFor('Erp')).toEqual(erpBefore.slice(2));
     expect(await page.locator('.toast').last().textContent()).toContain('Deleted 2 tasks');
+  });
+
+  it('shows parked tasks through the Status filter, with their message, and requeues one', async () => {
+    const [parkedTask] = await queuedFor('Erp');
+    await t.sql(
+      `update integration_synchronization s set state = 'parked', attempts = 3, failures = 3,
+              error_message = 'ERP refused it three times'
+         from integration_connector c where c.id = s.connector_id and c.code_name = 'Erp' and s.task_id = $1`,
+      [parkedTask],
+    );
+    await panel().getByLabel('Status').selectOption('parked');
+    await expect.poll(() => rows().count()).toBe(1);
+    const row = rows().first();
+    expect(await row.getByRole('button', { name: 'Parked' }).count()).toBe(1);
+    expect(await row.textContent()).toContain('ERP refused it three times');
+    expect(await row.textContent()).toContain('3 attempts');
+    await screenshot('parked');
+    await page.getByRole('button', { name: `Requeue task ${parkedTask}` }).click();
+    await expect.poll(() => page.locator('.toast').last().textContent()).toContain('Requeued');
+    await expect.poll(() => rows().count()).toBe(0);
+    expect(
+      await t.sql(`select state, failures from integration_synchronization where task_id = $1`, [parkedTask]),
+    ).toEqual([{ state: null, failures: 0 }]);
+    await panel().getByLabel('Status').selectOption('');
+    await expect.poll(() => rows().count()).toBe(6);
   });
 
   it('shows incoming tasks on their own tab', async () => {
@@ -280,8 +311,15 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
   it('shows the event log, newest first', async () => {
     await openTab('Event log');
     const entries = page.locator('#events-table tbody tr');
-    await expect.poll(() => entries.count()).toBe(2);
-    expect(await entries.first().textContent()).toContain('SYNCERROR');
+    // A connector's own entry, the synchronous failure, then what the operator did on the page
+    // (issue 11, item 11), newest first: the bulk synchronization of the test before on top.
+    await expect.poll(() => entries.count()).toBe(8);
+    const texts = await entries.allTextContents();
+    expect(texts.at(-1)).toContain('CREATEOBJECT');
+    expect(texts.at(-2)).toContain('SYNCERROR');
+    expect(texts[0]).toContain('BULKSYNCHRONIZE');
+    for (const code of ['SETTINGSCHANGED', 'CONNECTORCREATED', 'CONNECTORDELETED', 'BULKDELETE'])
+      expect(texts.some((text) => text.includes(code))).toBe(true);
     await screenshot('event-log');
   });
 

@@ -277,8 +277,9 @@ describe('ErpConnector: a reference deleted before the task is processed', () =>
     );
     expect(log.rows).toEqual([{ title: "Create User 'dan'", error_message: expected }]);
     expect((await entriesOf(demo, ERP)).map((e) => [e.level, e.message])).toEqual([['error', expected]]);
-    // Error stops the connector's run: the user's later update waits behind the failed task.
-    expect(await queuedForErp(demo)).toBe(2);
+    // Error stops the connector's run: the user's later update (and the RemoveFromSite that leaving
+    // the site also logs) wait behind the failed task.
+    expect(await queuedForErp(demo)).toBe(3);
     const erp = await erpContent(demo);
     expect([erp.sites, erp.users]).toEqual([[], []]);
 
@@ -289,7 +290,7 @@ describe('ErpConnector: a reference deleted before the task is processed', () =>
       [ERP],
     );
     await demo.app.get(IntegrationBus).deleteTask(Number(rows[0]!.task_id), ERP);
-    expect(await processErp(demo)).toMatchObject({ [IntegrationProcessResult.OK]: 1 });
+    expect(await processErp(demo)).toMatchObject({ [IntegrationProcessResult.OK]: 2 });
     expect((await erpContent(demo)).users).toEqual([
       expect.objectContaining({ userName: 'dan', siteId: null }),
     ]);

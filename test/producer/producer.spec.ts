@@ -121,20 +121,21 @@ describe('the producer, a separate process logging into the shared database (R-I
           '--task',
           'UPDATEOBJ',
           '--object',
-          JSON.stringify({ login: 'linus', lastName: 'Torvalds', siteId: 100 }),
+          // grace of site main: the natural key is the code name and the site (R-IN-2).
+          JSON.stringify({ login: 'grace', lastName: 'Hopper', siteId: 100 }),
           '--notify',
           host.url,
         ],
         { DATABASE_URL: db.url, INTEGRATION_NOTIFY_TOKEN: NOTIFY_TOKEN },
       );
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^task \d+ {2}UPDATEOBJ cms\.user 'linus'/m);
+      expect(run.stdout).toMatch(/^task \d+ {2}UPDATEOBJ cms\.user 'grace'/m);
       expect(run.stdout).toContain('processing started (202)');
       await eventually(async () => {
         const users = (await call(host, 'GET', '/api/users')).json as Record<string, unknown>[];
-        expect(users.find((u) => u.userName === 'linus')).toMatchObject({
-          firstName: 'Linus', // not sent: left as it was
-          lastName: 'Torvalds',
+        expect(users.find((u) => u.userName === 'grace')).toMatchObject({
+          firstName: 'Grace', // not sent: left as it was
+          lastName: 'Hopper',
           siteName: 'main',
         });
       }, 10_000);

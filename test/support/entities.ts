@@ -102,6 +102,30 @@ export class PageTag {
   @ManyToOne(() => Page) page!: Rel<Page>;
 }
 
+/** A document declaring its parent and its published / archived flags (lifecycle task types). */
+@Entity({ tableName: 't_article' })
+@IntegrationDocument({
+  className: 'cms.article',
+  aliasPath: 'aliasPath',
+  culture: 'culture',
+  nodeGuid: 'nodeGuid',
+  site: 'site.name',
+  parent: 'parent',
+  published: 'published',
+  archived: 'archived',
+})
+export class Article {
+  @PrimaryKey() id!: number;
+  @Property() aliasPath!: string;
+  @Property() culture!: string;
+  @Property() nodeGuid!: string;
+  @Property() title!: string;
+  @Property() published: boolean & Opt = false;
+  @Property() archived: boolean & Opt = false;
+  @ManyToOne(() => Site, { nullable: true }) site?: Rel<Site> | null;
+  @ManyToOne(() => Article, { nullable: true }) parent?: Rel<Article> | null;
+}
+
 /** A table no connector knows: changes to it never produce tasks. */
 @Entity({ tableName: 't_note' })
 export class Note {
@@ -109,4 +133,16 @@ export class Note {
   @Property() text!: string;
 }
 
-export const TEST_ENTITIES = [Site, User, Role, UserRole, Poll, PollAnswer, Vote, Page, PageTag, Note];
+export const TEST_ENTITIES = [
+  Site,
+  User,
+  Role,
+  UserRole,
+  Poll,
+  PollAnswer,
+  Vote,
+  Page,
+  PageTag,
+  Article,
+  Note,
+];

@@ -20,6 +20,7 @@ export type { IntegrationSubject, PlainIntegrationObject } from './metadata/inte
 
 // Writing connectors
 export { Connector, type ConnectorOptions } from './connectors/connector.decorator.js';
+export type { RetryOptions } from './outgoing/retry-policy.js';
 export { Subscribe } from './connectors/subscribe.decorator.js';
 export {
   BaseIntegrationConnector,
@@ -71,6 +72,7 @@ export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
 export { IntegrationEventLog } from './events/integration-event-log.service.js';
+export { BUS_EVENT_SOURCE, BusEventCodes, type BusEventCode } from './events/bus-event-codes.js';
 export type { EventLogEntry, EventLogLevel, NewEventLogEntry } from './persistence/event-log.store.js';
 export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';
 
@@ -81,6 +83,7 @@ export { BusMetrics } from './management/metrics/bus-metrics.service.js';
 export { RequestValidationError } from './management/validation/request-input.js';
 export type {
   BulkDeletionResult,
+  BulkRequeueResult,
   BulkSelection,
   BulkSynchronizationResult,
   TaskDetail,
@@ -88,6 +91,7 @@ export type {
   TaskListItem,
   TaskSynchronization,
 } from './management/services/task-management.service.js';
+export type { SynchronizationStatus } from './persistence/task-query.store.js';
 export type { ConnectorDeletion } from './management/services/connector-management.service.js';
 export type {
   IncomingTaskLogged,
@@ -97,6 +101,7 @@ export type {
 
 // Persistence
 export { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+export { Migration20261124000000IntegrationBusAfterDrop } from './persistence/integration-bus-after-drop.migration.js';
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
@@ -106,8 +111,10 @@ export * from './persistence/integration-bus.entities.js';
 export { IntegrationBusError } from './errors/integration-bus.error.js';
 export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { InvalidConnectorError } from './errors/invalid-connector.error.js';
+export { InvalidExternalTaskError } from './errors/invalid-external-task.error.js';
 export { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
 export { ConnectorBusyError } from './errors/connector-busy.error.js';
+export { ClaimLostError } from './errors/claim-lost.error.js';
 export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';

@@ -23,7 +23,7 @@ import { BusDatabase } from './persistence/bus-database.js';
 import { ConnectorStore } from './persistence/connector.store.js';
 import { EventLogStore } from './persistence/event-log.store.js';
 import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities.js';
-import { Migration20261124000000IntegrationBus } from './persistence/integration-bus.migration.js';
+import { Migration20261124000000IntegrationBusAfterDrop } from './persistence/integration-bus-after-drop.migration.js';
 import { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 import { ConnectorLease } from './connectors/connector-lease.js';
 import { ExternalTaskLogger } from './incoming/external-task-logger.js';
@@ -104,7 +104,8 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
 
   /** The bus's migrations, for the host's MikroORM `migrations.migrationsList`. */
   static readonly migrations: MigrationObject[] = [
-    { name: 'Migration20261124000000_IntegrationBus', class: Migration20261124000000IntegrationBus },
+    // The first migration, preceded by the clean-up of what a schema.drop() leaves behind.
+    { name: 'Migration20261124000000_IntegrationBus', class: Migration20261124000000IntegrationBusAfterDrop },
     { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
     { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
     { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },

@@ -3,6 +3,8 @@ import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorRegistry, type ConnectorStatus } from './connectors/connector-registry.js';
 import { TaskType } from './enums/task-type.enum.js';
 import { ConnectorNotFoundError } from './errors/connector-not-found.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from './events/bus-event-codes.js';
+import { EventLogStore } from './persistence/event-log.store.js';
 import { IntegrationBusError } from './errors/integration-bus.error.js';
 import { TaskNotFoundError } from './errors/task-not-found.error.js';
 import type { IntegrationTaskInfo } from './events/integration-task-event.js';
@@ -10,13 +12,13 @@ import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/externa
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import {
-  describeEntity,
   describePlainObject,
   getIntegrationDescriptor,
   type PlainIntegrationObject,
 } from './metadata/integration-subject.js';
 import type { ConnectorRecord } from './persistence/connector.store.js';
-import type { SqlExecutor } from './persistence/bus-database.js';
+import { BusDatabase, type SqlExecutor } from './persistence/bus-database.js';
+import { EntityRowReader } from './translation/entity-row-reader.js';
 import { TaskStore } from './persistence/task.store.js';
 import type { ResultCounts } from './outgoing/invoke-connector.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
@@ -48,6 +50,8 @@ export class IntegrationBus {
     private readonly externalLogger: ExternalTaskLogger,
     private readonly incoming: IncomingProcessor,
     private readonly signals: QueueSignals,
+    private readonly eventLog: EventLogStore,
+    private readonly db: BusDatabase,
   ) {}
 
   /**
@@ -68,8 +72,12 @@ export class IntegrationBus {
     const meta = this.orm.getMetadata().find(obj.constructor);
     const descriptor = getIntegrationDescriptor(obj.constructor);
     let subject;
+    const transaction = options.em?.isInTransaction()
+      ? options.em.getTransactionContext<object>()
+      : undefined;
     if (descriptor && meta) {
-      subject = describeEntity(obj, descriptor);
+      const reader = new EntityRowReader((transaction as SqlExecutor | undefined) ?? this.db.pool);
+      subject = await this.logger.describe(meta, obj, descriptor, reader);
     } else if (isPlainObject(obj)) {
       subject = describePlainObject(obj);
     } else {
@@ -82,9 +90,6 @@ export class IntegrationBus {
     const matches = await this.logger.matchChange(subject, taskType);
     if (matches.length === 0) return [];
     const change = { subject, taskType, meta: descriptor ? meta : undefined, matches };
-    const transaction = options.em?.isInTransaction()
-      ? options.em.getTransactionContext<object>()
-      : undefined;
     const logged = await this.logger.log([change], transaction as SqlExecutor | undefined);
     if (transaction) this.logger.deferUntilCommit(transaction, logged.afterCommit);
     else await logged.afterCommit();
@@ -197,12 +202,27 @@ export class IntegrationBus {
     return this.registry.statuses();
   }
 
-  /** Enables, disables or renames a connector. */
-  updateConnector(
+  /** Enables, disables or renames a connector; the change is written to the event log. */
+  async updateConnector(
     codeName: string,
     patch: { enabled?: boolean; displayName?: string },
   ): Promise<ConnectorRecord> {
-    return this.registry.update(codeName, patch);
+    const before = await this.registry.row(codeName);
+    const after = await this.registry.update(codeName, patch);
+    const changes: string[] = [];
+    if (before?.enabled !== after.enabled) changes.push(after.enabled ? 'enabled' : 'disabled');
+    if (before?.displayName !== after.displayName)
+      changes.push(`renamed "${before?.displayName ?? ''}" → "${after.displayName}"`);
+    if (changes.length > 0) {
+      await this.eventLog.write({
+        level: 'info',
+        source: BUS_EVENT_SOURCE,
+        eventCode: BusEventCodes.ConnectorUpdated,
+        message: `Connector ${codeName} ${changes.join(', ')}.`,
+        connectorName: codeName,
+      });
+    }
+    return after;
   }
 }
 

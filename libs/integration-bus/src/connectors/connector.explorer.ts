@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { CONNECTOR_METADATA, SUBSCRIBE_METADATA } from '../integration-bus.constants.js';
+import { codeNameKey, reservedCodeNameProblem } from './connector-code-name.js';
 import { InvalidConnectorError } from '../errors/invalid-connector.error.js';
 import type { AbstractIntegrationSubscription } from '../subscriptions/abstract-integration-subscription.js';
 import { BaseIntegrationConnector } from './base-integration-connector.js';
@@ -28,7 +29,7 @@ export class ConnectorExplorer implements OnModuleInit {
   /** Every connector provider of the application, validated. */
   explore(): DiscoveredConnector[] {
     const found: DiscoveredConnector[] = [];
-    const byCodeName = new Map<string, string>();
+    const byCodeName = new Map<string, { codeName: string; className: string }>();
     for (const wrapper of this.discovery.getProviders()) {
       const { metatype, instance } = wrapper;
       if (!metatype || typeof metatype !== 'function') continue;
@@ -50,14 +51,21 @@ export class ConnectorExplorer implements OnModuleInit {
       if (!(instance instanceof BaseIntegrationConnector)) {
         throw new InvalidConnectorError(`Connector ${metatype.name} must extend BaseIntegrationConnector.`);
       }
-      const other = byCodeName.get(metadata.codeName);
-      if (other && other !== metatype.name) {
+      const reserved = reservedCodeNameProblem(metadata.codeName);
+      if (reserved) throw new InvalidConnectorError(`Connector ${metatype.name}: its code name ${reserved}`);
+      // Keyed case-insensitively: "Erp" and "ERP" would be one connector to an operator.
+      const other = byCodeName.get(codeNameKey(metadata.codeName));
+      if (other && other.className !== metatype.name) {
         throw new InvalidConnectorError(
-          `Connectors ${other} and ${metatype.name} share the code name "${metadata.codeName}"; code names are unique.`,
+          `Connectors ${other.className} ("${other.codeName}") and ${metatype.name} ("${metadata.codeName}") ` +
+            'have the same code name, ignoring case; code names are unique.',
         );
       }
       if (other) continue; // the same provider registered in two modules
-      byCodeName.set(metadata.codeName, metatype.name);
+      byCodeName.set(codeNameKey(metadata.codeName), {
+        codeName: metadata.codeName,
+        className: metatype.name,
+      });
       found.push({
         instance,
         metadata,

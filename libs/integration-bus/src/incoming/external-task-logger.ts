@@ -7,6 +7,7 @@ import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
 import { ConnectorDisabledError } from '../errors/connector-disabled.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
+import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
 import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
@@ -14,6 +15,7 @@ import { describeEntity, getIntegrationDescriptor } from '../metadata/integratio
 import { TaskStore } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { buildIncomingPayload } from './incoming-snapshot.js';
+import { assertIncomingTaskFits } from './incoming-task-rules.js';
 
 /** Options of `IntegrationBus.processExternalTask`. */
 export interface ExternalTaskOptions {
@@ -109,6 +111,7 @@ export class ExternalTaskLogger {
       );
     }
     const subject = describeEntity(entity, descriptor);
+    assertIncomingTaskFits(options.taskType, descriptor, meta.className, siteName ?? subject.siteName);
     const data = await buildIncomingPayload(connector.instance, meta, entity, dataType);
     const info: IntegrationTaskInfo = {
       id: 0,
@@ -164,18 +167,21 @@ export class ExternalTaskLogger {
 
 function validate(taskType: unknown, processType: unknown, dataType: unknown): void {
   if (!TASK_TYPES.has(taskType as string)) {
-    throw new IntegrationBusError(
-      `taskType must be one of ${[...TASK_TYPES].join(', ')}; got ${JSON.stringify(taskType)}.`,
+    throw new InvalidExternalTaskError(
+      'taskType',
+      `must be one of ${[...TASK_TYPES].join(', ')}; got ${JSON.stringify(taskType)}.`,
     );
   }
   if (!PROCESS_TYPES.has(processType as string)) {
-    throw new IntegrationBusError(
-      `processType must be one of ${[...PROCESS_TYPES].join(', ')}; got ${JSON.stringify(processType)}.`,
+    throw new InvalidExternalTaskError(
+      'processType',
+      `must be one of ${[...PROCESS_TYPES].join(', ')}; got ${JSON.stringify(processType)}.`,
     );
   }
   if (!DATA_TYPES.has(dataType as string)) {
-    throw new IntegrationBusError(
-      `dataType must be one of ${[...DATA_TYPES].join(', ')}; got ${JSON.stringify(dataType)}.`,
+    throw new InvalidExternalTaskError(
+      'dataType',
+      `must be one of ${[...DATA_TYPES].join(', ')}; got ${JSON.stringify(dataType)}.`,
     );
   }
 }

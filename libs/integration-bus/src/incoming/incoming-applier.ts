@@ -8,6 +8,7 @@ import {
   type EntityProperty,
   type FilterQuery,
 } from '@mikro-orm/core';
+import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { TranslationError } from '../errors/translation.error.js';
@@ -42,7 +43,7 @@ export class IncomingApplier {
     }
     return runAsIncomingFrom(connectorName, () =>
       this.orm.em.fork({ clear: true }).transactional(async (em) => {
-        await this.applyTaskType(em, meta, descriptor, task.taskType, payload, task.siteName);
+        await this.applyTaskType(em, meta, descriptor, task, payload);
       }),
     );
   }
@@ -51,11 +52,19 @@ export class IncomingApplier {
     em: EntityManager,
     meta: EntityMetadata,
     descriptor: IntegrationDescriptor,
-    taskType: TaskType,
+    task: QueuedSynchronization,
     payload: TaskPayload,
-    siteName: string | null,
   ): Promise<void> {
-    const fields = await this.localFields(em, meta, payload);
+    const { taskType, siteName } = task;
+    const fields = await this.localFields(em, meta, payload, task.dataType);
+    const site = siteOf(meta, descriptor);
+    // The task's site (processExternalTask's siteName, else the object's own) is where the object
+    // lives: part of its natural key, and applied to it (R-IN-2). AddToSite's site is where it goes.
+    if (site && siteName && taskType !== TaskType.AddToSite) {
+      fields[site.property] = site.nameProperty
+        ? await this.localSite(em, site.target!, site.nameProperty, siteName)
+        : siteName;
+    }
     switch (taskType) {
       case TaskType.CreateObject:
       case TaskType.UpdateObject:
@@ -79,8 +88,22 @@ export class IncomingApplier {
       }
       case TaskType.AddToSite:
       case TaskType.RemoveFromSite: {
+        if (!site?.nameProperty) {
+          throw new IntegrationBusError(
+            `${meta.className} has no site relation (declare site: 'relation.name').`,
+          );
+        }
+        // Without a site, AddToSite used to move the object out of its site and count OK.
+        if (taskType === TaskType.AddToSite && !siteName) {
+          throw new IntegrationBusError(`${taskType} names no site to add the ${meta.className} to.`);
+        }
+        if (taskType === TaskType.AddToSite) delete fields[site.property]; // wherever it is now
         const existing = await this.mustExist(em, meta, descriptor, fields, taskType);
-        await this.setSite(em, meta, descriptor, existing, taskType === TaskType.AddToSite ? siteName : null);
+        const target =
+          taskType === TaskType.AddToSite
+            ? await this.localSite(em, site.target!, site.nameProperty, siteName!)
+            : null;
+        em.assign(existing, { [site.property]: target } as never);
         return;
       }
       case TaskType.PublishDocument:
@@ -108,7 +131,12 @@ export class IncomingApplier {
   }
 
   /** Stored fields with primary keys dropped and foreign keys turned into local references. */
-  private async localFields(em: EntityManager, meta: EntityMetadata, payload: TaskPayload): Promise<Row> {
+  private async localFields(
+    em: EntityManager,
+    meta: EntityMetadata,
+    payload: TaskPayload,
+    dataType: TaskDataType,
+  ): Promise<Row> {
     const fields: Row = {};
     const records = new Map(payload.translations.map((r) => [r.property, r]));
     for (const prop of meta.props) {
@@ -118,10 +146,12 @@ export class IncomingApplier {
         fields[prop.name] =
           prop.runtimeType === 'Date' && typeof value === 'string' ? new Date(value) : value;
       } else if (isToOne(prop)) {
-        // Without a translation record the key is an external id, meaningless here: leave it out.
         const record = records.get(prop.name);
-        if (value === null) fields[prop.name] = null;
+        if (value === null || value === undefined) fields[prop.name] = null;
         else if (record) fields[prop.name] = await this.localReference(em, prop, record);
+        // Simple carries no translation data: the key is the local id prepareInternalObject set.
+        else if (dataType === TaskDataType.Simple) fields[prop.name] = await this.localById(em, prop, value);
+        // Otherwise a key without a record is an external id, meaningless here: leave it out.
       }
     }
     return fields;
@@ -179,14 +209,18 @@ export class IncomingApplier {
         for (const old of collection.getItems()) em.remove(old);
       }
       for (const child of children) {
-        const childFields = await this.localFields(em, prop.targetMeta, child);
+        const childFields = await this.localFields(em, prop.targetMeta, child, TaskDataType.Snapshot);
         childFields[prop.mappedBy] = entity;
         em.create(prop.targetMeta.class, childFields as never);
       }
     }
   }
 
-  /** The local entity with the natural key of `fields`: code name (+ site, parent, group) or node GUID + culture. */
+  /**
+   * The local entity with the natural key of `fields`: code name + site + parent + group (SPEC §2),
+   * or node GUID + culture. An object whose site the task does not tell is looked up without it,
+   * and more than one candidate is an error rather than a guess.
+   */
   private async findExisting(
     em: EntityManager,
     meta: EntityMetadata,
@@ -209,7 +243,18 @@ export class IncomingApplier {
         `The incoming ${meta.className} lacks its natural key (${Object.keys(where).join(', ')}).`,
       );
     }
-    return em.findOne(meta.class, where as FilterQuery<object>);
+    if (descriptor.isDocument) return em.findOne(meta.class, where as FilterQuery<object>);
+    const site = siteOf(meta, descriptor);
+    // null is a key value too: the global object of that code name.
+    if (site && fields[site.property] !== undefined) where[site.property] = fields[site.property];
+    const found = await em.find(meta.class, where as FilterQuery<object>, { limit: 2 });
+    if (found.length > 1) {
+      throw new IntegrationBusError(
+        `More than one local ${meta.className} has code name "${String(where[descriptor.options.codeName])}" ` +
+          'and the task names no site: log it with siteName (or translation data for the site).',
+      );
+    }
+    return found[0] ?? null;
   }
 
   private async mustExist(
@@ -225,30 +270,47 @@ export class IncomingApplier {
     return existing;
   }
 
-  /** AddToSite / RemoveFromSite: points the site relation (`site.name`-style path) at the site. */
-  private async setSite(
-    em: EntityManager,
-    meta: EntityMetadata,
-    descriptor: IntegrationDescriptor,
-    entity: object,
-    siteName: string | null,
-  ): Promise<void> {
-    const [relation, nameProp] = (descriptor.options.site ?? '').split('.');
-    const prop = relation
-      ? (meta.properties[relation as keyof typeof meta.properties] as EntityProperty)
-      : undefined;
-    if (!prop?.targetMeta || !nameProp) {
-      throw new IntegrationBusError(
-        `${meta.className} has no site relation (declare site: 'relation.name').`,
+  /** The local object a Simple task's foreign key names by its local id, or a `TranslationError`. */
+  private async localById(em: EntityManager, prop: EntityProperty, id: unknown): Promise<object> {
+    const target = prop.targetMeta!;
+    const found = await em.findOne(target.class, id as FilterQuery<object>);
+    if (!found) {
+      throw new TranslationError(
+        `${prop.name}: no local ${target.className} with id ${JSON.stringify(id)} exists ` +
+          '(SIMPLE tasks carry local ids: the values prepareInternalObject set).',
       );
     }
-    let site: object | null = null;
-    if (siteName) {
-      site = await em.findOne(prop.targetMeta.class, { [nameProp]: siteName } as FilterQuery<object>);
-      if (!site) throw new TranslationError(`No local site named "${siteName}" exists.`);
-    }
-    em.assign(entity, { [relation!]: site } as never);
+    return found;
   }
+
+  /** The local site with that name, or a `TranslationError`. */
+  private async localSite(
+    em: EntityManager,
+    target: EntityMetadata,
+    nameProperty: string,
+    siteName: string,
+  ): Promise<object> {
+    const site = await em.findOne(target.class, { [nameProperty]: siteName } as FilterQuery<object>);
+    if (!site) throw new TranslationError(`No local site named "${siteName}" exists.`);
+    return site;
+  }
+}
+
+/**
+ * Where an entity keeps its site: a relation and the site's name property (`site: 'site.name'`),
+ * or a plain property holding the name (`site: 'siteName'`); `undefined` when it declares none.
+ */
+function siteOf(
+  meta: EntityMetadata,
+  descriptor: IntegrationDescriptor,
+): { property: string; nameProperty?: string; target?: EntityMetadata } | undefined {
+  const path = descriptor.options.site;
+  if (!path) return undefined;
+  const [property, nameProperty, ...rest] = path.split('.');
+  const prop = meta.properties[property as keyof typeof meta.properties] as EntityProperty | undefined;
+  if (!prop || rest.length > 0) return undefined; // a deeper path cannot be written back
+  if (nameProperty === undefined) return prop.kind === ReferenceKind.SCALAR ? { property } : undefined;
+  return prop.targetMeta && isToOne(prop) ? { property, nameProperty, target: prop.targetMeta } : undefined;
 }
 
 function isToOne(prop: EntityProperty): boolean {

@@ -3,6 +3,7 @@ import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent } from '../events/integration-task-event.js';
@@ -16,6 +17,7 @@ import {
   type QueuedSynchronization,
 } from '../persistence/task.store.js';
 import type { ProcessingClaim } from '../connectors/processing-claim.js';
+import { EventLogStore } from '../persistence/event-log.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { IncomingApplier } from './incoming-applier.js';
@@ -45,6 +47,7 @@ export class IncomingProcessor extends QueueProcessor {
     private readonly applier: IncomingApplier,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
+    private readonly eventLog: EventLogStore,
   ) {
     super('incoming', registry, tasks, lease, options.shutdownTimeoutMs);
   }
@@ -125,7 +128,8 @@ export class IncomingProcessor extends QueueProcessor {
     } catch (thrown) {
       error = describeError(thrown);
     }
-    const step = error === null ? { result: R.OK, stop: false } : await this.fail(claim, row, error);
+    const step =
+      error === null ? { result: R.OK, stop: false } : await this.fail(claim, connector.codeName, row, error);
     await this.events.after(
       IntegrationEvents.ProcessExternalTask.After,
       new IntegrationTaskEvent(info, payload.fields, connector.codeName, step.result, error ?? undefined),
@@ -133,7 +137,12 @@ export class IncomingProcessor extends QueueProcessor {
     return step;
   }
 
-  private async fail(claim: ProcessingClaim, row: QueuedSynchronization, message: string): Promise<Step> {
+  private async fail(
+    claim: ProcessingClaim,
+    connectorName: string,
+    row: QueuedSynchronization,
+    message: string,
+  ): Promise<Step> {
     // The process type says what comes next (R-IN-3), not a retry state.
     const attempt = { syncId: row.syncId, state: null, message, retryInMs: null, failure: true };
     await this.tasks.complete({ done: [], unsuccessful: [attempt] }, claim.token);
@@ -141,6 +150,15 @@ export class IncomingProcessor extends QueueProcessor {
       case P.SkipOnError:
         return { result: R.ErrorAndSkip, stop: false };
       case P.DeleteOnError:
+        // The sync log goes with the task: the event log is the only trace an operator can find.
+        await this.eventLog.write({
+          level: 'error',
+          source: BUS_EVENT_SOURCE,
+          eventCode: BusEventCodes.DeletedOnError,
+          message: `${row.title}: ${message} (DeleteOnError: the task was deleted).`,
+          connectorName,
+          taskId: Number(row.taskId),
+        });
         await this.tasks.delete(Number(row.taskId));
         return { result: R.ErrorAndSkip, stop: false };
       default:

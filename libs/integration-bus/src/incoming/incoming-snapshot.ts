@@ -18,7 +18,7 @@ export async function buildIncomingPayload(
   entity: object,
   dataType: TaskDataType,
 ): Promise<TaskPayload> {
-  const fields = snapshotFields(entity, meta);
+  const fields = snapshotFields(entity, meta, true);
   const translations = dataType === TaskDataType.Simple ? [] : await describeKeys(connector, meta, fields);
   const children: Record<string, TaskPayload[]> = {};
   if (dataType === TaskDataType.Snapshot) {

@@ -11,6 +11,7 @@ import { ConnectorBusyError } from '../errors/connector-busy.error.js';
 import { ConnectorDisabledError } from '../errors/connector-disabled.error.js';
 import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
+import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
@@ -30,6 +31,8 @@ export function httpErrorOf(error: IntegrationBusError): HttpException | undefin
     return new ConflictException(error.message);
   }
   if (error instanceof InvalidOptionsError) return new BadRequestException(error.message);
+  if (error instanceof InvalidExternalTaskError)
+    return new RequestValidationError(error.field, error.problem);
   if (error instanceof ExternalObjectError) {
     return new RequestValidationError(
       error.field === null ? 'object' : `object.${error.field}`,

@@ -12,11 +12,19 @@ export interface IntegrationDocumentOptions {
   nodeGuid: string;
   /** Property, or dotted path through loaded relations, giving the site name. */
   site?: string;
+  /** Many-to-one property pointing at the parent document: a change of it is a MoveDocument. */
+  parent?: string;
   /** Property holding the culture-independent node id; defaults to none. */
   nodeId?: string;
-  /** Boolean property set by incoming PublishDocument (and cleared by ArchiveDocument). */
+  /**
+   * Boolean property set by incoming PublishDocument (and cleared by ArchiveDocument); a flush that
+   * turns it true logs a PublishDocument task.
+   */
   published?: string;
-  /** Boolean property set by incoming ArchiveDocument (and cleared by PublishDocument). */
+  /**
+   * Boolean property set by incoming ArchiveDocument (and cleared by PublishDocument); a flush that
+   * turns it true logs an ArchiveDocument task.
+   */
   archived?: string;
   /** One-to-many collections carried in Snapshot mode. */
   children?: string[];

@@ -3,8 +3,15 @@ import { ReferenceKind, Reference, helper, type EntityManager, type EntityMetada
 /**
  * The object's own columns by property name (R-OUT-9, Simple): scalars, embeddables, and for each
  * owning to-one relation the referenced primary key. Collections are not columns and are left out.
+ * With `omitUnsetRelations` (incoming objects), a relation left `undefined` is not carried, as an
+ * undefined scalar is not: an update then leaves it alone instead of clearing it (and an object whose
+ * site is not told is not taken for a global one).
  */
-export function snapshotFields(entity: object, meta: EntityMetadata): Record<string, unknown> {
+export function snapshotFields(
+  entity: object,
+  meta: EntityMetadata,
+  omitUnsetRelations = false,
+): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   const source = entity as Record<string, unknown>;
   for (const prop of meta.props) {
@@ -16,6 +23,7 @@ export function snapshotFields(entity: object, meta: EntityMetadata): Record<str
         break;
       case ReferenceKind.MANY_TO_ONE:
       case ReferenceKind.ONE_TO_ONE:
+        if (value === undefined && omitUnsetRelations) break;
         if (prop.owner || prop.kind === ReferenceKind.MANY_TO_ONE) fields[prop.name] = primaryKeyOf(value);
         break;
       default:

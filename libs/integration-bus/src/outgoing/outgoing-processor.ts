@@ -20,6 +20,7 @@ import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { QueuedOutgoingTask } from './queued-outgoing-task.js';
 import { CallInterrupted, guardCall } from './call-guard.js';
+import { DrainFloor } from './drain-floor.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -132,7 +133,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     // one before (see TaskStore.completeAndFetch). With one connector, nothing is shared.
     const shared = (await this.registry.enabledConnectors()).length > 1;
     let recheck: string[] = [];
-    let batch = await this.tasks.fetchOutgoing(target.connectorId, claim.claimedAt, batchSize);
+    const floor = new DrainFloor();
+    let batch = await this.tasks.fetchOutgoing(target.connectorId, claim.claimedAt, floor.value, batchSize);
     for (;;) {
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
       const deadline = performance.now() + batchMaxDurationMs;
@@ -145,7 +147,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         }
         let outcome: NormalizedOutcome;
         try {
-          outcome = await this.callOrAnswer(connector, row, claim);
+          // A synchronous answer is taken as it is: no promise, no tick per task (the hot path).
+          const pending = this.callOrAnswer(connector, row, claim);
+          outcome = pending instanceof Promise ? await pending : pending;
         } catch (error) {
           // Interrupted (lease gone, shutdown): the task is left as it was. Otherwise only an event
           // listener can throw here: the run fails. Either way, what this batch finished so far is
@@ -156,7 +160,10 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         }
         counts[outcome.result] += 1;
         done.push({ row, outcome });
-        if (outcome.result === IntegrationProcessResult.Error || this.stopping) {
+        // Error holds the connector's later tasks, unless this failure parked the task (R-DEL-6).
+        const holds =
+          outcome.result === IntegrationProcessResult.Error && !connector.retry.parks(row.failures + 1);
+        if (holds || this.stopping) {
           stop = true;
           break;
         }
@@ -174,7 +181,15 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         await this.tasks.complete(completion, claim.token);
         return;
       }
-      batch = await this.tasks.completeAndFetch(completion, claim.token, claim.claimedAt, batchSize);
+      const last = done.at(-1);
+      if (last) floor.processed(last.row.taskId, batch[0]?.snapshot);
+      batch = await this.tasks.completeAndFetch(
+        completion,
+        claim.token,
+        claim.claimedAt,
+        floor.value,
+        batchSize,
+      );
       if (shared) recheck = completion.done.map((d) => d.taskId);
     }
   }

@@ -29,6 +29,8 @@ import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
 import { snapshotFields } from './entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
+import { readSiteName } from '../translation/site-name-reader.js';
+import { lifecycleChanges } from './lifecycle-changes.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
 import { incomingOrigin } from '../incoming/incoming-origin.js';
 import { OutgoingProcessor } from './outgoing-processor.js';
@@ -120,10 +122,11 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     this.orm.em.getEventManager().registerSubscriber(this);
   }
 
-  async onFlush({ uow }: FlushEventArgs): Promise<void> {
+  async onFlush({ em, uow }: FlushEventArgs): Promise<void> {
     const changeSets = [...uow.getChangeSets()];
     if (changeSets.length === 0) return;
     let match: Awaited<ReturnType<ConnectorRegistry['matcher']>> | undefined;
+    let sites: EntityRowReader | undefined;
     const changes: OutgoingChange[] = [];
     for (const changeSet of changeSets) {
       const descriptor = this.descriptorOf(changeSet.meta);
@@ -133,16 +136,27 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
         if (!(await this.settings.effective()).logOutgoing) return;
         match = await this.registry.matcher(incomingOrigin());
       }
-      const subject = describeEntity(changeSet.entity, descriptor);
-      const taskType = taskTypes[descriptor.isDocument ? 1 : 0];
-      const matches = match(subject, taskType);
-      if (matches.length === 0) continue;
-      // A delete's rows (its children's too) are gone once the flush has run: capture them now.
-      const payload =
-        changeSet.type === ChangeSetType.DELETE
-          ? await this.snapshot(changeSet.meta, changeSet.entity, matches, new EntityRowReader(this.db.pool))
-          : undefined;
-      changes.push({ subject, taskType, meta: changeSet.meta, matches, payload });
+      sites ??= new EntityRowReader(em.getTransactionContext<SqlExecutor>() ?? this.db.pool);
+      const subject = await this.describe(changeSet.meta, changeSet.entity, descriptor, sites);
+      const kinds =
+        changeSet.type === ChangeSetType.UPDATE
+          ? await lifecycleChanges(changeSet, descriptor, subject, sites)
+          : [{ subject, taskType: taskTypes[descriptor.isDocument ? 1 : 0] }];
+      for (const kind of kinds) {
+        const matches = match(kind.subject, kind.taskType);
+        if (matches.length === 0) continue;
+        // A delete's rows (its children's too) are gone once the flush has run: capture them now.
+        const payload =
+          changeSet.type === ChangeSetType.DELETE
+            ? await this.snapshot(
+                changeSet.meta,
+                changeSet.entity,
+                matches,
+                new EntityRowReader(this.db.pool),
+              )
+            : undefined;
+        changes.push({ ...kind, meta: changeSet.meta, matches, payload });
+      }
     }
     if (changes.length > 0) this.#pending.set(uow, [...(this.#pending.get(uow) ?? []), ...changes]);
   }
@@ -196,6 +210,23 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
 
   afterTransactionRollback({ transaction }: TransactionEventArgs): void {
     if (transaction) this.#afterCommit.delete(transaction);
+  }
+
+  /**
+   * The subject of an entity, its site read through relations that are not loaded when the path
+   * crosses one (`reader`: on the transaction the change is in, so it sees rows written before).
+   */
+  async describe(
+    meta: EntityMetadata,
+    entity: object,
+    descriptor: IntegrationDescriptor,
+    reader: EntityRowReader,
+  ): Promise<IntegrationSubject> {
+    const subject = describeEntity(entity, descriptor);
+    const path = descriptor.options.site;
+    if (subject.siteName !== null || !path?.includes('.')) return subject;
+    const siteName = await readSiteName(reader, meta, entity, path);
+    return siteName === null ? subject : { ...subject, siteName };
   }
 
   /** Matches a change made outside a flush (`IntegrationBus.logInternalTask`). */

@@ -22,8 +22,24 @@ export const CLEANUP_TRIGGERS = {
   },
 } as const;
 
-/** The entity-schema form of a table's cleanup trigger. */
+/**
+ * The entity-schema form of a table's cleanup trigger, as the full DDL (`expression`): MikroORM's
+ * own trigger DDL has no `referencing old table as gone`, so `schema.refresh()` / `schema:update`
+ * built triggers whose every delete failed with `relation "gone" does not exist`. The schema diff
+ * does not compare an expression with the introspected trigger, so a database the migrations built
+ * shows no change; the function name follows the `{table}_{trigger}_fn` convention MikroORM drops
+ * the function by.
+ */
 export function cleanupTrigger(table: keyof typeof CLEANUP_TRIGGERS): TriggerDef {
   const { name, body } = CLEANUP_TRIGGERS[table];
-  return { name, timing: 'after', events: ['delete'], forEach: 'statement', body };
+  return {
+    name,
+    timing: 'after',
+    events: ['delete'],
+    forEach: 'statement',
+    expression:
+      `create or replace function "${table}_${name}_fn"() returns trigger language plpgsql as $$ begin ${body}; end $$;\n` +
+      `create trigger "${name}" after delete on "${table}" referencing old table as gone ` +
+      `for each statement execute function "${table}_${name}_fn"()`,
+  };
 }

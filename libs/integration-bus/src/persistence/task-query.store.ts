@@ -358,6 +358,26 @@ export class TaskQueryStore {
   }
 
   /**
+   * Sets the incoming tasks a filter covers that are in the Error state back to Default: what
+   * synchronizing a whole incoming list does first, as synchronizing one task does (R-IN-3).
+   * @returns tasks reset
+   */
+  async resetIncomingErrors(filter: SynchronizationFilter): Promise<number> {
+    const params: unknown[] = [];
+    const where = filterSql({ ...filter, isInbound: true }, params);
+    const rows = await sqlRows(
+      this.db.pool,
+      `update integration_task set process_type = 'DEFAULT'
+        where process_type = 'ERROR' and is_inbound
+          and id in (select s.task_id from integration_synchronization s
+                       join integration_task t on t.id = s.task_id where ${where})
+        returning id`,
+      params,
+    );
+    return rows.length;
+  }
+
+  /**
    * The next `limit` distinct task ids a filter covers after `afterTaskId`, in id order: how bulk
    * deletion of a whole list walks it in bounded transactions.
    */
@@ -406,6 +426,30 @@ export class TaskQueryStore {
       { connectorName: r.connectorName, isInbound: false, depth: r.outgoing },
       { connectorName: r.connectorName, isInbound: true, depth: r.incoming },
     ]);
+  }
+
+  /**
+   * Synchronizations per connector, direction and status other than `waiting` (R-DEL-7): outgoing
+   * ones from the small partial state index, incoming failures (Error process type) through the
+   * partial index of inbound tasks. Waiting ones are the queue depth minus these.
+   */
+  async statusCounts(): Promise<
+    { connectorName: string; isInbound: boolean; status: SynchronizationStatus; count: number }[]
+  > {
+    return sqlRows(
+      this.db.pool,
+      `select c.code_name as "connectorName", false as "isInbound", s.state as status, count(*)::int as count
+         from integration_synchronization s join integration_connector c on c.id = s.connector_id
+        where s.state is not null
+        group by c.code_name, s.state
+       union all
+       select c.code_name, true, 'failed', count(*)::int
+         from integration_task t
+         join integration_synchronization s on s.task_id = t.id
+         join integration_connector c on c.id = s.connector_id
+        where t.is_inbound and t.process_type = 'ERROR'
+        group by c.code_name`,
+    );
   }
 
   /** Answers when the database does: what `GET /{path}/health` checks. */

@@ -3,6 +3,7 @@ import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './connector.store.js';
 import type { TaskPayload } from './task-payload.js';
@@ -51,6 +52,11 @@ export interface QueuedSynchronization {
   dataJson: string;
   /** When the task was logged, in milliseconds since the epoch. */
   createdAtMs: number;
+  /**
+   * The reading statement's snapshot as `xmin:xmax` (outgoing reads only): what `DrainFloor` needs to
+   * know how far back tasks may still appear.
+   */
+  snapshot?: string;
 }
 
 /** The payload of a queued task. */
@@ -141,20 +147,27 @@ export function taskInfoOf(row: QueuedSynchronization, connectorName: string): I
 /** The LISTEN/NOTIFY channel on which instances announce new tasks. */
 export const QUEUE_CHANNEL = 'integration_bus_queue';
 
-const SELECT_QUEUED = `
-  select s.id as "syncId", s.attempts, s.failures, s.state, s.handler, t.id as "taskId", t.guid, t.title, t.task_type as "taskType",
-         t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
-         t.data_type as "dataType", t.process_type as "processType", t.is_inbound as "isInbound",
-         t.data::text as "dataJson", (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"
-    from integration_synchronization s
-    join integration_task t on t.id = s.task_id`;
+/** The reading statement's snapshot, once per statement (an uncorrelated sub-select). */
+const SNAPSHOT_COLUMN = `(select pg_snapshot_xmin(c) || ':' || pg_snapshot_xmax(c) from pg_current_snapshot() as c) as snapshot`;
+
+const QUEUED_COLUMNS = `
+         s.id as "syncId", s.attempts, s.failures, s.state, s.handler, t.id as "taskId", t.guid, t.title,
+         t.task_type as "taskType", t.object_type as "objectType", t.object_id as "objectId",
+         t.site_name as "siteName", t.data_type as "dataType", t.process_type as "processType",
+         t.is_inbound as "isInbound", t.data::text as "dataJson",
+         (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"`;
+const QUEUED_FROM = `from integration_synchronization s join integration_task t on t.id = s.task_id`;
+const SELECT_QUEUED = `select ${QUEUED_COLUMNS} ${QUEUED_FROM}`;
+/** What the drain reads: the queued columns and the statement's snapshot. */
+const SELECT_OUTGOING = `select ${QUEUED_COLUMNS}, ${SNAPSHOT_COLUMN} ${QUEUED_FROM}`;
 
 /**
  * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`).
- * Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4 synchronization ids to leave out.
+ * Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4 synchronization ids to leave out,
+ * `$floor` the task id below which nothing can still appear (`DrainFloor`).
  */
-const outgoingWhere = (extra = '') => `
-  where s.connector_id = $1${extra} and not t.is_inbound
+const outgoingWhere = (floor: number, extra = '') => `
+  where s.connector_id = $1${extra} and not t.is_inbound and s.task_id > $${floor}::bigint
     and s.task_id <= coalesce((select min(b.task_id) from integration_synchronization b
                                 where b.connector_id = $1 and b.state = 'failed'
                                   and b.id <> all(string_to_array($4::text, ',')::bigint[])),
@@ -186,15 +199,18 @@ export class TaskStore {
       notifyAs && connectorIds.length > 0
         ? JSON.stringify({ from: notifyAs, connectors: connectorIds })
         : null;
+    // The transaction's id is taken before any task id (the `xid` step): the drain's floor relies on
+    // every task id being allocated by a transaction that already has one (see `DrainFloor`).
     // One JSON parameter, not an array per column: JSON.stringify is native, while the driver escapes
     // array elements one by one in JavaScript. Measured on 1,000-task flushes: reading `data` as
     // json and casting it, ids taken from the sequence in the first step (no join back on guid) and
     // null columns left out cut the statement by about 30%.
     const rows = await sqlRows<{ id: string; guid: string }>(
       trx,
-      `with x as (
+      `with xid as materialized (select pg_current_xact_id() as xid
+       ), x as (
          select nextval('integration_task_id_seq') as id, x.*
-           from json_to_recordset($1::json) as x(
+           from xid, json_to_recordset($1::json) as x(
              "guid" uuid, "title" text, "taskType" text, "objectType" text, "objectId" text, "nodeId" text,
              "documentId" text, "aliasPath" text, "siteName" text, "isInbound" bool, "dataType" text,
              "processType" text, "data" json, "connectors" int[], "handlers" text[])
@@ -239,39 +255,40 @@ export class TaskStore {
   }
 
   /**
-   * The next outgoing synchronizations a connector's run may process, oldest task first (R-OUT-6,
-   * R-DEL-1, R-DEL-5).
+   * The next outgoing synchronizations a run may process, oldest task first (R-OUT-6, R-DEL-1,
+   * R-DEL-5), above `floor`.
    *
-   * Why every batch is read from the head of the queue instead of after the last task processed:
-   * task ids come from a sequence when the change is flushed, not when it commits, so a transaction
-   * that stays open after its flush commits a task below ids the drain has already passed. A
-   * cursor skipped it until a later run, by which time the object's next change (a higher id,
-   * logged once the row lock was released) had been delivered: the external system ended on the
-   * older version (issue 10: 3 of 6 attempts). Read from the head, such a task is simply the next
-   * one: one object's changes are serialised by its row lock, so the later change commits after
-   * the earlier one is visible, and no batch can hold the later without the earlier. What it costs:
-   * each fetch walks the index entries the previous batches deleted until they are pruned (the
-   * bench's throughput, within the noise of the cursor version; see BENCHMARKS.md).
+   * Why not simply after the last task processed: task ids come from a sequence when the change is
+   * flushed, not when it commits, so a transaction that stays open after its flush commits a task
+   * below ids the drain has already passed. A plain cursor skipped it until a later run, by which
+   * time the object's next change (a higher id, logged once the row lock was released) had been
+   * delivered: the external system ended on the older version (issue 10: 3 of 6 attempts). Reading
+   * from the head of the queue every time fixes that (one object's changes are serialised by its
+   * row lock, so the later change commits after the earlier one is visible, and no batch can hold
+   * the later without the earlier), but each read then walks the index entries of every task the
+   * run has deleted: measured on the bench, PostgreSQL's CPU per 1,000 tasks went from 18 to 47 ms.
+   * So each read starts at a floor below which no task can appear any more: `DrainFloor` moves it
+   * up to a point the run passed once every transaction that was open then has ended (the
+   * snapshot's `xmin` has passed that read's `xmax`). With short transactions it trails the run by
+   * a batch or two; a long-open transaction holds it back (more to walk, never a task skipped).
    *
    * Which rows: waiting ones, and failed, retrying or skipped ones whose `next_attempt_at` had come
    * when the run started (`asOf`, the database's clock at the claim: what fails during the run is
    * not retried within it). Nothing at or after the first `failed` synchronization unless that one
    * is due: Error holds the connector's later tasks until its retry. Parked ones never.
-   *
-   * @param exclude synchronizations completed by the statement that reads this batch (its deletes
-   *   are not visible to its own read)
    */
   fetchOutgoing(
     connectorId: number,
     asOf: string,
+    floor: string,
     limit: number,
-    exclude = '',
   ): Promise<QueuedSynchronization[]> {
-    return sqlRows<QueuedSynchronization>(this.db.pool, `${SELECT_QUEUED} ${outgoingWhere()}`, [
+    return sqlRows<QueuedSynchronization>(this.db.pool, `${SELECT_OUTGOING} ${outgoingWhere(5)}`, [
       connectorId,
       asOf,
       limit,
-      exclude,
+      '',
+      floor,
     ]);
   }
 
@@ -294,13 +311,14 @@ export class TaskStore {
     batch: BatchCompletion,
     lease: LeaseToken,
     asOf: string,
+    floor: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
     if (batch.unsuccessful.length > 0) {
       await this.complete({ done: [], unsuccessful: batch.unsuccessful }, lease);
     }
     if (batch.done.length === 0 && !batch.recheck?.length) {
-      return this.fetchOutgoing(lease.connectorId, asOf, limit);
+      return this.fetchOutgoing(lease.connectorId, asOf, floor, limit);
     }
     // The ids as one comma-separated text: the driver would quote and escape an array's elements
     // one by one (a tenth of the drain's allocations, profiled).
@@ -321,8 +339,16 @@ export class TaskStore {
             and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
             and exists (select 1 from lease)
        )
-       ${SELECT_QUEUED} ${outgoingWhere(' and exists (select 1 from lease)')}`,
-      [lease.connectorId, asOf, limit, done, ...leaseHeldParams(lease), batch.recheck?.join(',') ?? ''],
+       ${SELECT_OUTGOING} ${outgoingWhere(9, ' and exists (select 1 from lease)')}`,
+      [
+        lease.connectorId,
+        asOf,
+        limit,
+        done,
+        ...leaseHeldParams(lease),
+        batch.recheck?.join(',') ?? '',
+        floor,
+      ],
     );
   }
 
@@ -412,7 +438,7 @@ export class TaskStore {
                 l as (insert into integration_sync_log (synchronization_id, error_message)
                       select id, message from u where message is not null)
            insert into integration_event_log (level, source, event_code, message, connector_name, task_id)
-           select 'warning', 'IntegrationBus', 'TASK_PARKED',
+           select 'warning', '${BUS_EVENT_SOURCE}', '${BusEventCodes.TaskParked}',
                   format('Task %s "%s" parked for %s after %s failed attempts: %s',
                          t.id, t.title, c.code_name, u.failures, coalesce(u.message, '(no message)')),
                   c.code_name, t.id
@@ -429,6 +455,20 @@ export class TaskStore {
       }
       await extra?.(trx);
     });
+  }
+
+  /**
+   * Makes a connector's failed, retrying and skipped synchronizations due now (parked ones stay):
+   * what synchronizing a whole list by hand does first, since manual synchronization ignores the
+   * backoff (R-DEL-5). Their state, attempts and failures are kept.
+   */
+  async makeDue(connectorId: number): Promise<void> {
+    await sqlRows(
+      this.db.pool,
+      `update integration_synchronization set next_attempt_at = clock_timestamp()
+        where connector_id = $1 and state in ('failed', 'retrying', 'skipped') and next_attempt_at > clock_timestamp()`,
+      [connectorId],
+    );
   }
 
   /**

@@ -6,6 +6,8 @@ import type {
   ResolvedIntegrationBusOptions,
 } from '../interfaces/integration-bus-options.interface.js';
 import { SETTING_KEYS } from '../interfaces/resolve-options.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
+import { EventLogStore } from '../persistence/event-log.store.js';
 import { SettingStore } from '../persistence/setting.store.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 
@@ -20,6 +22,7 @@ export class SettingsService {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
     private readonly store: SettingStore,
+    private readonly eventLog: EventLogStore,
   ) {
     this.#current = new RefreshingValue(
       async () => ({ ...this.options.settings, ...(await this.store.read()) }),
@@ -58,7 +61,21 @@ export class SettingsService {
       }
       if (typeof value !== 'boolean') throw new InvalidOptionsError(`Setting "${key}" must be a boolean.`);
     }
+    const before = await this.#current.refresh();
     await this.store.write(patch);
-    return this.#current.refresh();
+    const after = await this.#current.refresh();
+    // Switching processing off is the first thing an operator looks for when a queue stops moving.
+    const changes = SETTING_KEYS.filter((key) => before[key] !== after[key]).map(
+      (key) => `${key} ${before[key]} → ${after[key]}`,
+    );
+    if (changes.length > 0) {
+      await this.eventLog.write({
+        level: 'info',
+        source: BUS_EVENT_SOURCE,
+        eventCode: BusEventCodes.SettingsChanged,
+        message: `Settings changed: ${changes.join(', ')}.`,
+      });
+    }
+    return after;
   }
 }

@@ -82,6 +82,16 @@ export function adminPageHtml(assets: string): string {
     <label class="field-inline">Connector
       <select class="connector-filter"><option value="">(all)</option></select>
     </label>
+    <label class="field-inline">Status
+      <select class="status-filter">
+        <option value="">(all)</option>
+        <option value="waiting">Waiting</option>
+        <option value="failed">Failed</option>
+        <option value="retrying">Retrying</option>
+        <option value="skipped">Skipped</option>
+        <option value="parked">Parked</option>
+      </select>
+    </label>
     <button type="button" class="button refresh">Refresh</button>
     <span class="spacer"></span>
     <p class="processing-off" hidden></p>
@@ -90,7 +100,7 @@ export function adminPageHtml(assets: string): string {
     <table class="grid tasks">
       <thead><tr>
         <th class="check"><input type="checkbox" class="select-page" aria-label="Select all shown tasks"></th>
-        <th>Task title</th><th>Task type</th><th>Task time</th><th>Connector</th><th>Result</th><th class="actions">Actions</th>
+        <th>Task title</th><th>Task type</th><th>Task time</th><th>Connector</th><th>Status</th><th class="actions">Actions</th>
       </tr></thead>
       <tbody></tbody>
     </table>
@@ -105,6 +115,7 @@ export function adminPageHtml(assets: string): string {
       <select class="bulk-action" aria-label="Action">
         <option value="">(select an action)</option>
         <option value="synchronize">Synchronize</option>
+        <option value="requeue">Requeue</option>
         <option value="delete">Delete</option>
       </select>
       <button type="button" class="button primary bulk-ok">OK</button>

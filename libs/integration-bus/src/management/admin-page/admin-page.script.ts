@@ -19,8 +19,12 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
     view: '<svg viewBox="0 0 24 24"><path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z"/><path d="M14 3v5h5M9 13h6M9 17h6"/></svg>',
     sync: '<svg viewBox="0 0 24 24"><path d="M20 12a8 8 0 0 1-14.3 4.9M4 12a8 8 0 0 1 14.3-4.9"/><path d="M18.5 3v4.2h-4.2M5.5 21v-4.2h4.2"/></svg>',
     del: '<svg viewBox="0 0 24 24"><path d="M6 6l12 12M18 6L6 18"/></svg>',
-    edit: '<svg viewBox="0 0 24 24"><path d="M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16z"/></svg>'
+    edit: '<svg viewBox="0 0 24 24"><path d="M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16z"/></svg>',
+    requeue: '<svg viewBox="0 0 24 24"><path d="M4 7h11a5 5 0 0 1 0 10H8"/><path d="M8 3L4 7l4 4"/></svg>'
   };
+
+  // One status per synchronization (R-DEL-7), as the API reports it.
+  var STATUS_LABELS = { waiting: 'Waiting', failed: 'Failed', retrying: 'Retrying', skipped: 'Skipped', parked: 'Parked' };
 
   var SETTINGS = [
     { key: 'enabled', name: 'Enable system integration bus',
@@ -45,8 +49,25 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
     editing: null
   };
 
+  function statusNode(item, onclick) {
+    var label = STATUS_LABELS[item.status] || item.status;
+    if (item.status === 'waiting') {
+      return h('span', { className: 'waiting', text: item.blockedBy ? 'Waiting behind task ' + item.blockedBy : 'Waiting' });
+    }
+    return h('button', { type: 'button', className: 'link status-' + item.status + (item.status === 'failed' ? ' failed' : ''),
+      title: item.errorMessage || label, text: label, onclick: onclick });
+  }
+
+  function statusDetails(item) {
+    var parts = [];
+    if (item.errorMessage && item.status !== 'waiting') parts.push(item.errorMessage);
+    if (item.nextAttemptAt) parts.push('next attempt ' + formatTime(item.nextAttemptAt));
+    if (item.attempts) parts.push(item.attempts + (item.attempts === 1 ? ' attempt' : ' attempts'));
+    return parts.length ? h('span', { className: 'sub status-details', text: parts.join(' · ') }) : null;
+  }
+
   function newList() {
-    return { items: [], cursor: null, selected: new Map(), connector: '', loading: false };
+    return { items: [], cursor: null, selected: new Map(), connector: '', status: '', loading: false };
   }
 
   // ---- small helpers -------------------------------------------------------------------------
@@ -294,6 +315,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
       list.connector = event.target.value;
       loadTasks(direction, false).catch(fail);
     });
+    $('.status-filter', panel).addEventListener('change', function (event) {
+      list.status = event.target.value;
+      loadTasks(direction, false).catch(fail);
+    });
     $('.refresh', panel).addEventListener('click', function () { loadTasks(direction, false).catch(fail); });
     $('.load-more', panel).addEventListener('click', function () { loadTasks(direction, true).catch(fail); });
     $('.select-page', panel).addEventListener('change', function (event) {
@@ -314,7 +339,8 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
       list.cursor = null;
       list.selected.clear();
     }
-    var params = { direction: direction, connectorName: list.connector, limit: PAGE_SIZE, cursor: append ? list.cursor : undefined };
+    var params = { direction: direction, connectorName: list.connector, status: list.status, limit: PAGE_SIZE,
+      cursor: append ? list.cursor : undefined };
     list.loading = true;
     return api('GET', '/tasks' + query(params)).then(function (page) {
       list.items = append ? list.items.concat(page.items) : page.items;
@@ -343,10 +369,8 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
         row.classList.toggle('selected', box.checked);
         updateSelection(direction);
       });
-      var result = item.status === 'failed'
-        ? h('button', { type: 'button', className: 'link failed', title: item.errorMessage, text: 'Failed',
-          onclick: function () { openLog(item).catch(fail); } })
-        : h('span', { className: 'waiting', text: 'Waiting' });
+      var result = statusNode(item, function () { openLog(item).catch(fail); });
+      var canRequeue = direction === 'outgoing' && item.status !== 'waiting';
       var row = h('tr', { className: box.checked ? 'selected' : '', 'data-task-id': item.taskId, 'data-connector': item.connectorName }, [
         h('td', { className: 'check' }, [box]),
         h('td', {}, [h('button', { type: 'button', className: 'link task-title', text: item.title,
@@ -355,9 +379,10 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
         h('td', {}, [h('span', { className: 'badge', text: item.taskType })]),
         h('td', { className: 'nowrap', text: formatTime(item.createdAt) }),
         h('td', { title: item.connectorName, text: item.connectorDisplayName }),
-        h('td', {}, [result, item.attempts ? h('span', { className: 'sub', text: item.attempts + (item.attempts === 1 ? ' attempt' : ' attempts') }) : null]),
+        h('td', { className: 'result' }, [result, statusDetails(item)]),
         h('td', { className: 'actions' }, [
           iconButton('view', 'View task ' + item.taskId, function () { openTask(item.taskId).catch(fail); }),
+          canRequeue ? iconButton('requeue', 'Requeue task ' + item.taskId, function () { requeueOne(direction, item).catch(fail); }) : null,
           iconButton('sync', 'Synchronize task ' + item.taskId, function () { synchronizeOne(direction, item).catch(fail); },
             !canSync, 'Processing of ' + direction + ' tasks is switched off'),
           iconButton('delete', 'Delete task ' + item.taskId, function () { deleteOne(direction, item).catch(fail); })
@@ -392,6 +417,13 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
     });
   }
 
+  function requeueOne(direction, item) {
+    return api('POST', '/tasks/' + item.taskId + '/requeue', { connectorName: item.connectorName }).then(function (answer) {
+      toast(answer.requeued ? 'Requeued "' + item.title + '".' : '"' + item.title + '" was already waiting.');
+      return loadTasks(direction, false);
+    });
+  }
+
   function deleteOne(direction, item) {
     return confirmAction('Delete task?', '"' + item.title + '" will not be processed by ' + item.connectorDisplayName + '.')
       .then(function (yes) {
@@ -411,7 +443,9 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
     if (!action) { toast('Choose an action first.', true); return Promise.resolve(); }
     var requests = [];
     if (scope === 'all') {
-      requests.push({ direction: direction, connectorName: list.connector || undefined, all: true });
+      var everything = { direction: direction, connectorName: list.connector || undefined, all: true };
+      if (action === 'requeue' && list.status) everything.status = list.status;
+      requests.push(everything);
     } else {
       var byConnector = new Map();
       list.selected.forEach(function (item) {
@@ -431,11 +465,12 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
       : Promise.resolve(true);
     return ask.then(function (yes) {
       if (!yes) return;
-      var total = action === 'delete' ? { deleted: 0 } : { results: {}, skipped: 0, notQueued: 0 };
+      var total = action === 'delete' ? { deleted: 0 } : action === 'requeue' ? { requeued: 0 } : { results: {}, skipped: 0, notQueued: 0 };
       return requests.reduce(function (previous, body) {
         return previous.then(function () {
           return api('POST', '/tasks/' + action, body).then(function (answer) {
             if (action === 'delete') { total.deleted += answer.deleted; return; }
+            if (action === 'requeue') { total.requeued += answer.requeued; return; }
             Object.keys(answer.results).forEach(function (k) { total.results[k] = (total.results[k] || 0) + answer.results[k]; });
             total.skipped += answer.skipped;
             total.notQueued += answer.notQueued;
@@ -443,6 +478,7 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
         });
       }, Promise.resolve()).then(function () {
         if (action === 'delete') toast('Deleted ' + total.deleted + ' task' + (total.deleted === 1 ? '' : 's') + '.');
+        else if (action === 'requeue') toast('Requeued ' + total.requeued + ' task' + (total.requeued === 1 ? '' : 's') + '.');
         else toast('Synchronized ' + what + ': ' + describeResults(total.results) +
           (total.skipped ? ', ' + total.skipped + ' left for after an error' : ''));
         return loadTasks(direction, false);
@@ -507,10 +543,11 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
       body.appendChild(h('h3', { text: 'Synchronizations' }));
       if (!task.synchronizations.length) body.appendChild(h('p', { className: 'muted', text: 'No connector waits for this task.' }));
       task.synchronizations.forEach(function (s) {
-        body.appendChild(table(['Connector', 'Attempts', 'Last run', 'Result'], [[
+        body.appendChild(table(['Connector', 'Attempts', 'Last run', 'Status', 'Next attempt'], [[
           h('span', { title: s.connectorName, text: s.connectorDisplayName }), s.attempts,
           h('span', { text: s.lastRun ? formatTime(s.lastRun) : 'never' }),
-          s.status === 'failed' ? h('span', { className: 'failed', title: s.errorMessage, text: 'Failed' }) : h('span', { className: 'waiting', text: 'Waiting' })
+          h('span', {}, [statusNode(s, null), s.errorMessage && s.status !== 'waiting' ? h('span', { className: 'sub', text: s.errorMessage }) : null]),
+          h('span', { className: 'nowrap', text: s.nextAttemptAt ? formatTime(s.nextAttemptAt) : '' })
         ]]));
         if (s.log.length) body.appendChild(logTable(s.log));
       });
@@ -528,10 +565,13 @@ export const ADMIN_PAGE_SCRIPT = String.raw`(function () {
       } else {
         body.appendChild(h('dl', { className: 'facts' }, [
           h('div', {}, [h('dt', { text: 'Connector' }), h('dd', { text: sync.connectorDisplayName })]),
+          h('div', {}, [h('dt', { text: 'Status' }), h('dd', { text: (STATUS_LABELS[sync.status] || sync.status) +
+            (sync.blockedBy ? ' behind task ' + sync.blockedBy : '') })]),
           h('div', {}, [h('dt', { text: 'Attempts' }), h('dd', { text: String(sync.attempts) })]),
+          h('div', {}, [h('dt', { text: 'Next attempt' }), h('dd', { text: sync.nextAttemptAt ? formatTime(sync.nextAttemptAt) : '—' })]),
           h('div', {}, [h('dt', { text: 'Last run' }), h('dd', { text: sync.lastRun ? formatTime(sync.lastRun) : 'never' })])
         ]));
-        body.appendChild(h('h3', { text: 'Failed attempts, newest first' }));
+        body.appendChild(h('h3', { text: 'Attempts with a message, newest first' }));
         body.appendChild(logTable(sync.log));
       }
       $('#log-dialog').showModal();

@@ -107,6 +107,10 @@ main { padding: 22px 28px 60px; max-width: 1400px; margin: 0 auto; }
 .failed { color: var(--danger); font-weight: 650; display: inline-flex; align-items: center; gap: 5px; }
 .failed::before { content: '!'; display: inline-grid; place-items: center; width: 16px; height: 16px; border-radius: 50%; background: var(--danger); color: #fff; font-size: 11px; }
 .waiting { color: var(--muted); }
+.status-retrying { color: #9a5b00; font-weight: 650; }
+.status-skipped { color: var(--muted); font-weight: 650; }
+.status-parked { color: #6b3fa0; font-weight: 650; }
+.status-details { max-width: 36ch; overflow-wrap: anywhere; }
 .ok-text { color: var(--ok); font-weight: 600; }
 .warn-mark { color: var(--warn); font-weight: 650; cursor: help; display: inline-flex; align-items: center; gap: 5px; }
 .sub { display: block; color: var(--muted); font-size: 12px; margin-top: 2px; }

@@ -12,6 +12,7 @@ import {
   ConnectorManagementService,
   type ConnectorDeletion,
 } from '../services/connector-management.service.js';
+import { reservedCodeNameProblem } from '../../connectors/connector-code-name.js';
 import { CODE_NAME_RULE, RequestInput, RequestValidationError } from '../validation/request-input.js';
 import { AdminApiController } from './admin-api.decorator.js';
 
@@ -51,8 +52,11 @@ export class ConnectorsController {
   @ApiConflictResponse({ description: 'A connector with this code name exists.' })
   create(@Body() body: unknown): Promise<ConnectorStatus> {
     const input = RequestInput.body(body, ['codeName', 'displayName', 'className', 'enabled']);
+    const codeName = input.string('codeName', { ...CODE_NAME_RULE, required: true });
+    const reserved = reservedCodeNameProblem(codeName);
+    if (reserved) throw new RequestValidationError('codeName', reserved);
     return this.connectors.create({
-      codeName: input.string('codeName', { ...CODE_NAME_RULE, required: true }),
+      codeName,
       displayName: input.string('displayName', DISPLAY_NAME),
       className: input.string('className', CLASS_NAME),
       enabled: input.boolean('enabled'),

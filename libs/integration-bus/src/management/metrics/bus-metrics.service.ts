@@ -19,6 +19,9 @@ type TaskLabels = 'connector' | 'direction';
  * - `integration_bus_queue_depth{connector,direction}`: synchronizations waiting, counted in the
  *   database at scrape time (≈ 0.2 s with a million queued), so every instance reports the shared
  *   queue;
+ * - `integration_bus_tasks{connector,direction,status}`: the same synchronizations by status
+ *   (`waiting`, `failed`, `retrying`, `skipped`, `parked`, R-DEL-7): alert on `parked` > 0, or on
+ *   `failed` staying above 0;
  * - `integration_bus_tasks_processed_total{connector,direction,result}`: tasks this instance
  *   handed to a connector, by result;
  * - `integration_bus_tasks_failed_total{connector,direction}`: those that ended in Error or
@@ -62,6 +65,32 @@ export class BusMetrics {
       },
     });
     this.registry.registerMetric(queueDepth);
+    const readStatuses = () => this.readStatuses();
+    const byStatus = new Gauge({
+      name: 'integration_bus_tasks',
+      help: 'Synchronizations (task x connector) in the queue, by status.',
+      labelNames: ['connector', 'direction', 'status'],
+      registers: [],
+      async collect() {
+        this.reset();
+        const [depths, counts] = await Promise.all([read(), readStatuses()]);
+        const waiting = new Map(depths.map((d) => [`${d.connectorName}#${d.isInbound}`, d.depth]));
+        for (const row of counts) {
+          const direction = directionOf(row.isInbound);
+          this.set({ connector: row.connectorName, direction, status: row.status }, row.count);
+          const key = `${row.connectorName}#${row.isInbound}`;
+          waiting.set(key, (waiting.get(key) ?? 0) - row.count);
+        }
+        for (const d of depths) {
+          const count = Math.max(0, waiting.get(`${d.connectorName}#${d.isInbound}`) ?? 0);
+          this.set(
+            { connector: d.connectorName, direction: directionOf(d.isInbound), status: 'waiting' },
+            count,
+          );
+        }
+      },
+    });
+    this.registry.registerMetric(byStatus);
     this.#processed = new Counter({
       name: 'integration_bus_tasks_processed_total',
       help: 'Tasks handed to a connector by this instance, by result.',
@@ -122,6 +151,10 @@ export class BusMetrics {
       this.#starts.delete(key);
       this.#duration.observe(labels, (performance.now() - start) / 1000);
     }
+  }
+
+  private readStatuses() {
+    return this.query.statusCounts();
   }
 
   /** Scrapes that arrive while the count runs share it; each later scrape counts afresh. */

@@ -1,6 +1,9 @@
 import { ConflictException, Injectable } from '@nestjs/common';
+import { codeNameKey } from '../../connectors/connector-code-name.js';
 import { ConnectorRegistry, type ConnectorStatus } from '../../connectors/connector-registry.js';
 import { ConnectorNotFoundError } from '../../errors/connector-not-found.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../../events/bus-event-codes.js';
+import { EventLogStore } from '../../persistence/event-log.store.js';
 import { IntegrationBus } from '../../integration-bus.service.js';
 import { ConnectorAdminStore } from '../../persistence/connector-admin.store.js';
 import { TaskStore } from '../../persistence/task.store.js';
@@ -26,6 +29,7 @@ export class ConnectorManagementService {
     private readonly registry: ConnectorRegistry,
     private readonly store: ConnectorAdminStore,
     private readonly tasks: TaskStore,
+    private readonly eventLog: EventLogStore,
   ) {}
 
   /** Every connector row, loaded or not, with the reason when not. */
@@ -50,6 +54,15 @@ export class ConnectorManagementService {
     className?: string;
     enabled?: boolean;
   }): Promise<ConnectorStatus> {
+    const clash = (await this.bus.getConnectors()).find(
+      (c) => codeNameKey(c.codeName) === codeNameKey(input.codeName) && c.codeName !== input.codeName,
+    );
+    if (clash) {
+      throw new ConflictException(
+        `A connector named "${clash.codeName}" exists already: code names differing only in case would be ` +
+          'taken for one another.',
+      );
+    }
     const provider = this.registry.loaded.find((c) => c.codeName === input.codeName);
     const created = await this.store.insert({
       codeName: input.codeName,
@@ -58,6 +71,13 @@ export class ConnectorManagementService {
       enabled: input.enabled ?? true,
     });
     if (!created) throw new ConflictException(`A connector named "${input.codeName}" exists already.`);
+    await this.eventLog.write({
+      level: 'info',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.ConnectorCreated,
+      message: `Connector ${created.codeName} ("${created.displayName}") registered, ${created.enabled ? 'enabled' : 'disabled'}.`,
+      connectorName: created.codeName,
+    });
     await this.registry.reinitializeEverywhere();
     return this.get(input.codeName);
   }
@@ -88,6 +108,15 @@ export class ConnectorManagementService {
     const synchronizationsDeleted = await this.store.delete(codeName);
     if (synchronizationsDeleted === null) throw new ConnectorNotFoundError(codeName);
     const tasksDeleted = await this.tasks.deleteOrphans();
+    await this.eventLog.write({
+      level: 'warning',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.ConnectorDeleted,
+      message:
+        `Connector ${codeName} deleted with ${synchronizationsDeleted} queued synchronization(s); ` +
+        `${tasksDeleted} task(s) no other connector waited for were deleted.`,
+      connectorName: codeName,
+    });
     await this.registry.reinitializeEverywhere();
     return { codeName, synchronizationsDeleted, tasksDeleted };
   }

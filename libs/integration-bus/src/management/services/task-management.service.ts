@@ -6,6 +6,8 @@ import { ConnectorDisabledError } from '../../errors/connector-disabled.error.js
 import { ConnectorNotFoundError } from '../../errors/connector-not-found.error.js';
 import { ProcessingDisabledError } from '../../errors/processing-disabled.error.js';
 import { TaskNotFoundError } from '../../errors/task-not-found.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../../events/bus-event-codes.js';
+import { EventLogStore } from '../../persistence/event-log.store.js';
 import { IntegrationBus } from '../../integration-bus.service.js';
 import { addCounts, emptyCounts, type ResultCounts } from '../../outgoing/invoke-connector.js';
 import {
@@ -151,6 +153,7 @@ export class TaskManagementService {
     private readonly registry: ConnectorRegistry,
     private readonly query: TaskQueryStore,
     private readonly tasks: TaskStore,
+    private readonly eventLog: EventLogStore,
   ) {}
 
   /** A page of a queue, oldest task first, optionally one connector's. */
@@ -241,6 +244,13 @@ export class TaskManagementService {
         selection.status === undefined || selection.status === 'waiting' ? undefined : [selection.status],
     });
     await this.bus.wake(connectorIds);
+    await this.eventLog.write({
+      level: 'info',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.BulkRequeue,
+      message: `Requeued ${describeSelection(selection)}${selection.status ? ` (${selection.status})` : ''}: ${count} synchronization(s).`,
+      connectorName: selection.connectorName ?? null,
+    });
     return { requeued: count };
   }
 
@@ -266,6 +276,23 @@ export class TaskManagementService {
    * `processOutgoingTasks` / `processIncomingTasks`, batch by batch.
    */
   async synchronizeMany(selection: BulkSelection): Promise<BulkSynchronizationResult> {
+    const outcome = await this.runSynchronizeMany(selection);
+    const counts = Object.entries(outcome.results)
+      .filter(([, n]) => n > 0)
+      .map(([result, n]) => `${result}: ${n}`);
+    await this.eventLog.write({
+      level: 'info',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.BulkSynchronize,
+      message:
+        `Synchronized ${describeSelection(selection)}: ${counts.length ? counts.join(', ') : 'nothing processed'}` +
+        `; ${outcome.notQueued} no longer queued, ${outcome.skipped} skipped.`,
+      connectorName: selection.connectorName ?? null,
+    });
+    return outcome;
+  }
+
+  private async runSynchronizeMany(selection: BulkSelection): Promise<BulkSynchronizationResult> {
     const settings = await this.bus.getSettings();
     const incoming = selection.direction === 'incoming';
     if (!settings.enabled || !(incoming ? settings.processIncoming : settings.processOutgoing)) {
@@ -282,9 +309,19 @@ export class TaskManagementService {
         ? [selection.connectorName]
         : (await this.bus.getConnectors()).filter((c) => c.loaded && c.enabled).map((c) => c.codeName);
       const runs = await Promise.all(
-        names.map((name) =>
-          incoming ? this.bus.processIncomingTasks(name) : this.bus.processOutgoingTasks(name),
-        ),
+        names.map(async (name) => {
+          if (!incoming) {
+            // By hand, the retry policy's waits do not apply (R-DEL-5): what waits for a retry is due now.
+            await this.tasks.makeDue(await this.connectorId(name));
+            return this.bus.processOutgoingTasks(name);
+          }
+          // As for one task or the selected ones: synchronizing by hand retries a task in Error (R-IN-3).
+          await this.query.resetIncomingErrors({
+            isInbound: true,
+            connectorId: await this.connectorId(name),
+          });
+          return this.bus.processIncomingTasks(name);
+        }),
       );
       for (const counts of runs) addCounts(outcome.results, counts);
       return outcome;
@@ -327,6 +364,20 @@ export class TaskManagementService {
    * 500 tasks, so a list of a million never holds its locks for long.
    */
   async deleteMany(selection: BulkSelection): Promise<BulkDeletionResult> {
+    const result = await this.runDeleteMany(selection);
+    await this.eventLog.write({
+      level: 'warning',
+      source: BUS_EVENT_SOURCE,
+      eventCode: BusEventCodes.BulkDelete,
+      message:
+        `Deleted ${describeSelection(selection)} without processing: ${result.deleted} synchronization(s), ` +
+        `${result.tasksDeleted} task(s).`,
+      connectorName: selection.connectorName ?? null,
+    });
+    return result;
+  }
+
+  private async runDeleteMany(selection: BulkSelection): Promise<BulkDeletionResult> {
     const filter = await this.filterOf(selection.direction, selection.connectorName);
     const result: BulkDeletionResult = { deleted: 0, tasksDeleted: 0 };
     const add = (r: { synchronizations: number; tasks: number }) => {
@@ -381,6 +432,15 @@ export class TaskManagementService {
       throw new ConnectorDisabledError(codeName);
     }
   }
+}
+
+/** `all incoming tasks of Crm`, `outgoing tasks 3, 4 (every connector)`: for the event log. */
+function describeSelection(selection: BulkSelection): string {
+  const ids = selection.ids ?? [];
+  const which = selection.all
+    ? `all ${selection.direction} tasks`
+    : `${selection.direction} tasks ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ` … (${ids.length})` : ''}`;
+  return `${which} ${selection.connectorName ? `of ${selection.connectorName}` : '(every connector)'}`;
 }
 
 /** What the detail view shows of `integration_task.data`, whatever its shape. */

@@ -17,9 +17,30 @@ export class RequestValidationError extends BadRequestException {
 /** Where a value came from: query values are strings, body values JSON. */
 type Source = 'query' | 'body' | 'path';
 
+/** How deep a request body may nest: far more than any real record, far less than the stack allows. */
+export const MAX_BODY_DEPTH = 64;
+
 function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // A value nested deep enough overflows JSON.stringify's stack: the message must not become a 500.
+    text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : String(value);
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Whether a parsed JSON value nests deeper than `limit`; iterative, so any depth is safe to check. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Rules of a string field. */
@@ -59,6 +80,12 @@ export class RequestInput {
     }
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new RequestValidationError('body', 'must be a JSON object.');
+    }
+    if (nestsDeeperThan(value, MAX_BODY_DEPTH)) {
+      throw new RequestValidationError(
+        'body',
+        `must not nest objects or arrays more than ${MAX_BODY_DEPTH} levels deep.`,
+      );
     }
     return new RequestInput('body', value as Record<string, unknown>).only(allowed);
   }

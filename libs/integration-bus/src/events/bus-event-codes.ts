@@ -1,0 +1,31 @@
+/**
+ * Event codes of the entries the bus itself writes to its event log (`integration_event_log`), so
+ * an operator can find what happened, and who asked for it, after the fact (issue 11, item 11).
+ * Synchronous-processing failures use `SYNC<result>` (`SYNCERROR`, `SYNCERRORANDSKIP`).
+ */
+export const BusEventCodes = {
+  /** A switch of the five settings changed (`updateSettings`, API, admin page). */
+  SettingsChanged: 'SETTINGSCHANGED',
+  /** A connector row was registered through the API or admin page. */
+  ConnectorCreated: 'CONNECTORCREATED',
+  /** A connector was enabled, disabled or renamed. */
+  ConnectorUpdated: 'CONNECTORUPDATED',
+  /** A connector row was deleted with its queue. */
+  ConnectorDeleted: 'CONNECTORDELETED',
+  /** A bulk synchronization (selected tasks or a whole list) ran. */
+  BulkSynchronize: 'BULKSYNCHRONIZE',
+  /** A bulk deletion (selected tasks or a whole list) ran. */
+  BulkDelete: 'BULKDELETE',
+  /** Parked tasks (selected, or every one of a list) were made waiting again. */
+  BulkRequeue: 'BULKREQUEUE',
+  /** A task failed `retry.maxAttempts` times and was parked (R-DEL-6). */
+  TaskParked: 'TASKPARKED',
+  /** An incoming DeleteOnError task failed and was deleted with its sync log. */
+  DeletedOnError: 'DELETEONERROR',
+} as const;
+
+/** One of `BusEventCodes`. */
+export type BusEventCode = (typeof BusEventCodes)[keyof typeof BusEventCodes];
+
+/** The `source` of the entries the bus writes about itself (connectors' entries name the connector). */
+export const BUS_EVENT_SOURCE = 'IntegrationBus';
