@@ -98,6 +98,7 @@ describe('an outage of the external system, then recovery; a poison task (R-DEL-
     );
     const parked = await synchronization(web, poisonTask, 'Poison');
     const attemptsBeforeRequeue = poisonAttempts().length;
+    const wentOn = calls().find((d) => d.connector === 'Poison' && d.outcome === 'ok')!;
     poisoned = false;
     const requeuedAt = Date.now();
     const requeue = await api<{ requeued: number }>(web, 'POST', `/tasks/${poisonTask}/requeue`, {
@@ -109,12 +110,17 @@ describe('an outage of the external system, then recovery; a poison task (R-DEL-
       10_000,
     );
     console.log(
-      `[faults] poison task (maxAttempts 3): ${attemptsBeforeRequeue} attempts, then ${parked.status} ` +
-        `(attempts ${parked.attempts}); the queue went on; requeued (${requeue.requeued}) and delivered ` +
+      `[faults] poison task (maxAttempts 3): ${attemptsBeforeRequeue} attempts ` +
+        `(gaps ${poisonAttempts()
+          .slice(1)
+          .map((d, i) => seconds(d.at - poisonAttempts()[i]!.at))
+          .join(', ')}), then ${parked.status} (attempts ${parked.attempts}); the queue went on ` +
+        `${seconds(wentOn.at - poisonAttempts().at(-1)!.at)} after the last attempt; requeued (${requeue.requeued}) and delivered ` +
         `${seconds(redelivered.at - requeuedAt)} later`,
     );
     expect(attemptsBeforeRequeue).toBe(3);
     expect(parked).toMatchObject({ status: 'parked', attempts: 3 });
+    expect(wentOn.at).toBeGreaterThan(poisonAttempts()[2]!.at);
     expect(requeue.requeued).toBe(1);
 
     // The end of the outage: when is the head task due again?
