@@ -8,6 +8,7 @@ import {
   IntegrationProcessResult,
   InvalidConnectorError,
   InvalidOptionsError,
+  TaskType,
   type OutgoingTask,
 } from 'nestjs-integration-bus';
 import { listen } from '../management/http-client.js';
@@ -81,6 +82,39 @@ describe('per-object order (R-DEL-1)', () => {
       const forX = received('Ordered').filter((r) => r.startsWith('x:'));
       expect(forX).toEqual(['x:v1', 'x:v2']);
       expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([{ n: 0 }]);
+    });
+  });
+});
+
+describe('per-object order of tasks no row change produces (R-DEL-1)', () => {
+  it('a second transaction logging for the same object waits for the first to end', async () => {
+    const c = recordingConnector('Explicit', [{ objectType: 'cms.user' }], log);
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'e1');
+      const user = await t.em().findOneOrFail(User, { userName: 'e1' });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let firstLogged!: () => void;
+      const logged = new Promise<void>((resolve) => (firstLogged = resolve));
+      const first = t.orm.em.fork().transactional(async (em) => {
+        await t.bus.logInternalTask(user, TaskType.AddToSite, { em, siteName: 'first' });
+        firstLogged();
+        await held;
+      });
+      await logged;
+      let secondDone = false;
+      const second = t.bus
+        .logInternalTask(user, TaskType.AddToSite, { siteName: 'second' })
+        .then(() => (secondDone = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(secondDone).toBe(false);
+      release();
+      await first;
+      await second;
+      const tasks = await t.sql<{ site_name: string }>(
+        `select site_name from integration_task where task_type = 'ADDTOSITE' order by id`,
+      );
+      expect(tasks.map((row) => row.site_name)).toEqual(['first', 'second']);
     });
   });
 });

@@ -90,7 +90,10 @@ export class IntegrationBus {
     const matches = await this.logger.matchChange(subject, taskType);
     if (matches.length === 0) return [];
     const change = { subject, taskType, meta: descriptor ? meta : undefined, matches };
-    const logged = await this.logger.log([change], transaction as SqlExecutor | undefined);
+    // No row change orders two transactions logging for this object: a lock per object does (R-DEL-1).
+    const logged = await this.logger.log([change], transaction as SqlExecutor | undefined, {
+      lockObjects: true,
+    });
     if (transaction) this.logger.deferUntilCommit(transaction, logged.afterCommit);
     else await logged.afterCommit();
     return logged.taskIds;

@@ -22,7 +22,7 @@ import {
   type IntegrationDescriptor,
   type IntegrationSubject,
 } from '../metadata/integration-subject.js';
-import { TaskStore, type NewTask } from '../persistence/task.store.js';
+import { TaskStore, type InsertOptions, type NewTask } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
@@ -239,7 +239,11 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
    * Writes the tasks of some changes with `trx` (or in a transaction of its own when `undefined`)
    * and returns what must run once they are committed.
    */
-  async log(changes: readonly OutgoingChange[], trx: SqlExecutor | undefined): Promise<LoggedChanges> {
+  async log(
+    changes: readonly OutgoingChange[],
+    trx: SqlExecutor | undefined,
+    options: InsertOptions = {},
+  ): Promise<LoggedChanges> {
     const queued: { task: NewTask; matches: ConnectorMatch[]; object: object; info?: IntegrationTaskInfo }[] =
       [];
     const syncDeliveries: SyncDelivery[] = [];
@@ -267,8 +271,8 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     }
     const tasks = queued.map((q) => q.task);
     const ids = trx
-      ? await this.tasks.insert(trx, tasks, this.lease.owner)
-      : await this.tasks.insertOwnTransaction(tasks, this.lease.owner);
+      ? await this.tasks.insert(trx, tasks, this.lease.owner, options)
+      : await this.tasks.insertOwnTransaction(tasks, this.lease.owner, options);
     const taskIds = tasks.map((task) => ids.get(task.guid) ?? 0);
     const afterCommit = async (): Promise<void> => {
       if (this.events.has(IntegrationEvents.LogInternalTask.After)) {

@@ -127,6 +127,27 @@ function serializeTasks(tasks: readonly NewTask[]): string {
   );
 }
 
+/** How `TaskStore.insert` writes. */
+export interface InsertOptions {
+  /**
+   * Serialise the logging transactions of each object (R-DEL-1): for tasks no row change produces
+   * (`logInternalTask`), no row lock orders two transactions logging for one object, so their ids
+   * could be handed out in one order and committed in the other. A transaction-scoped advisory lock
+   * per object, taken before the ids, makes the second wait for the first to end.
+   */
+  lockObjects?: boolean;
+}
+
+/** Takes the advisory locks of `InsertOptions.lockObjects`, in a fixed order (no deadlock between two loggers). */
+async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise<void> {
+  const keys = [...new Set(tasks.map((t) => `${t.objectType}:${t.objectId ?? t.nodeId ?? t.title}`))].sort();
+  await sqlRows(
+    trx,
+    `select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest($1::text[]) as k order by k`,
+    [keys],
+  );
+}
+
 /** How events describe a queued task being processed for a connector. */
 export function taskInfoOf(row: QueuedSynchronization, connectorName: string): IntegrationTaskInfo {
   return {
@@ -187,8 +208,14 @@ export class TaskStore {
    * Inserts tasks and their synchronizations in one statement, inside the caller's transaction.
    * @returns the new task ids, by guid
    */
-  async insert(trx: SqlExecutor, tasks: readonly NewTask[], notifyAs?: string): Promise<Map<string, number>> {
+  async insert(
+    trx: SqlExecutor,
+    tasks: readonly NewTask[],
+    notifyAs?: string,
+    options: InsertOptions = {},
+  ): Promise<Map<string, number>> {
     if (tasks.length === 0) return new Map();
+    if (options.lockObjects) await lockObjects(trx, tasks);
     // Other instances learn of new outgoing tasks when this transaction commits (R-OUT-8 b).
     const connectorIds = [
       ...new Set(
@@ -233,9 +260,13 @@ export class TaskStore {
   }
 
   /** Inserts tasks in a transaction of their own. */
-  insertOwnTransaction(tasks: readonly NewTask[], notifyAs?: string): Promise<Map<string, number>> {
+  insertOwnTransaction(
+    tasks: readonly NewTask[],
+    notifyAs?: string,
+    options: InsertOptions = {},
+  ): Promise<Map<string, number>> {
     if (tasks.length === 0) return Promise.resolve(new Map());
-    return this.db.transaction((trx) => this.insert(trx, tasks, notifyAs));
+    return this.db.transaction((trx) => this.insert(trx, tasks, notifyAs, options));
   }
 
   /**
