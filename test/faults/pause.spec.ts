@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDeliveries, fifoBreaks, holderOf, summary } from './support/check.js';
+import type { Delivery } from './support/external-system.js';
 import { FaultCluster, seconds, sleep, waitFor } from './support/harness.js';
 
 const CONNECTORS = ['Alpha', 'Bravo', 'Charlie', 'Delta'];
@@ -60,7 +61,10 @@ describe('SIGSTOP of the lease holder past its lease, then SIGCONT (R-DEL-2)', (
     await sleep(1000); // anything the resumed instance still does
     const after = await cluster.versions();
 
-    const interleaved: string[] = [];
+    // The paused instance's calls that reached the external system while its successor was at work:
+    // made after SIGCONT (its clock cannot move while stopped), or made before the pause and
+    // written to the socket only after it (at most the one call each connector had in flight).
+    const interleaved: Delivery[] = [];
     let successorLastAfterResume = 0;
     paused.forEach((c, i) => {
       const successors = calls().filter(
@@ -68,25 +72,34 @@ describe('SIGSTOP of the lease holder past its lease, then SIGCONT (R-DEL-2)', (
       );
       const last = successors.at(-1)!.at;
       successorLastAfterResume = Math.max(successorLastAfterResume, last - continuedAt);
-      for (const d of calls()) {
-        if (d.connector === c && d.pid === victim.pid && d.at > successorFirst[i]! && d.at <= last) {
-          interleaved.push(`${c} task ${d.taskId} at +${seconds(d.at - continuedAt)} after SIGCONT`);
-        }
-      }
+      interleaved.push(
+        ...calls().filter(
+          (d) => d.connector === c && d.pid === victim.pid && d.at > successorFirst[i]! && d.at <= last,
+        ),
+      );
     });
-    const afterResume = calls().filter((d) => d.pid === victim.pid && d.at >= continuedAt).length;
+    const madeAfterResume = interleaved.filter((d) => d.sentAt >= continuedAt);
+    const inFlight = interleaved.filter((d) => d.sentAt < continuedAt);
+    const describeCall = (d: Delivery) =>
+      `${d.connector} task ${d.taskId} made ${seconds(d.sentAt - continuedAt)} after SIGCONT, arrived ${seconds(d.at - continuedAt)} after it`;
+    const afterResume = calls().filter((d) => d.pid === victim.pid && d.sentAt >= continuedAt).length;
     const reports = CONNECTORS.map((c) => checkDeliveries(c, calls(), before, after));
     console.log(
       `[faults] SIGSTOP of the holder of ${paused.join(', ')} for ${seconds(continuedAt - stoppedAt)} ` +
         `(leaseMs ${LEASE_MS}): successor's first call after ${successorFirst.map((t) => seconds(t - stoppedAt)).join(' / ')}; ` +
-        `after SIGCONT the paused instance made ${afterResume} calls, ${interleaved.length} beside its successor ` +
+        `after SIGCONT the paused instance made ${afterResume} calls, ${madeAfterResume.length} beside its successor ` +
+        `(calls made before the pause that arrived after it: ${inFlight.length}${inFlight.length ? `: ${inFlight.map(describeCall).join('; ')}` : ''}) ` +
         `(successors drained for ${seconds(successorLastAfterResume)} more); ` +
         reports.map((r) => `${r.connector} ${r.missing.length} lost, ${r.duplicates} repeated`).join(', ') +
         ` (batch ${BATCH})`,
     );
     // The scenario means something only if the successors were still at work when the pause ended.
     expect(successorLastAfterResume).toBeGreaterThan(1000);
-    expect(interleaved.slice(0, 5), `${interleaved.length} calls beside the successor`).toEqual([]);
+    expect(
+      madeAfterResume.slice(0, 5).map(describeCall),
+      `${madeAfterResume.length} calls beside the successor`,
+    ).toEqual([]);
+    for (const c of paused) expect(inFlight.filter((d) => d.connector === c).length).toBeLessThanOrEqual(1);
     for (const report of reports) {
       expect(summary(report)).toMatchObject({ missing: [], unexpected: [], outOfOrder: [], stale: [] });
       expect(report.duplicates).toBeLessThanOrEqual(BATCH);

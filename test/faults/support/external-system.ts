@@ -10,6 +10,8 @@ export interface Delivery {
   attempt: number;
   /** The worker process that made the call. */
   pid: number;
+  /** When the connector made the call (epoch ms, the worker's clock: the same machine's). */
+  sentAt: number;
   /** When the request arrived (epoch ms, this process's clock). */
   at: number;
   /** What the external system did with it. */

@@ -60,6 +60,9 @@ function connectorClass(externalUrl, { name, options = {}, ignoreSignal = false 
           taskId: task.id,
           attempt: task.attempt,
           pid: process.pid,
+          // When the connector made the call: a call made before a pause can reach the external
+          // system after it (its bytes were not yet written when the process was stopped).
+          sentAt: Date.now(),
         }),
         signal: ignoreSignal ? undefined : task.signal,
       });
