@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One call a connector made to the external system, as the external system saw it. */
+export interface Delivery {
+  connector: string;
+  objectId: number;
+  version: number;
+  taskId: number;
+  attempt: number;
+  /** The worker process that made the call. */
+  pid: number;
+  /** When the connector made the call (epoch ms, the worker's clock: the same machine's). */
+  sentAt: number;
+  /** When the request arrived (epoch ms, this process's clock). */
+  at: number;
+  /** What the external system did with it. */
+  outcome: Outcome;
+  /** For a hung call: when the caller gave up and closed the connection (epoch ms). */
+  closedAt?: number;
+}
+
+/** `ok`: 200 (a delivery); `fail`: 503 (the connector returns Error); `hang`: never answers. */
+export type Outcome = 'ok' | 'fail' | 'hang';
+
+type Call = Omit<Delivery, 'at' | 'outcome' | 'closedAt'>;
+
+/**
+ * The fake external system: a real HTTP server on loopback that records every call and answers as
+ * `behaviour` decides (it can be switched at any time: an outage, a poison object, a hang).
+ */
+export class ExternalSystem {
+  /** Every call, in arrival order. */
+  readonly calls: Delivery[] = [];
+  /** Decides each call's outcome. */
+  behaviour: (call: Call) => Outcome = () => 'ok';
+  /** Milliseconds an `ok` answer takes: how long a delivery lasts for the connector. */
+  answerDelayMs = 0;
+  readonly #server: Server;
+  readonly #hung = new Set<ServerResponse>();
+  #url = '';
+
+  constructor() {
+    this.#server = createServer((req, res) => this.#handle(req, res));
+    // Longer than any pause of a test: a connector never reuses a socket the server is closing.
+    this.#server.keepAliveTimeout = 120_000;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#hung) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** The calls answered 200, in arrival order: what the external system received. */
+  deliveries(connector?: string): Delivery[] {
+    return this.calls.filter((c) => c.outcome === 'ok' && (!connector || c.connector === connector));
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const call = JSON.parse(body) as Call;
+      const outcome = this.behaviour(call);
+      const delivery: Delivery = { ...call, at: Date.now(), outcome };
+      this.calls.push(delivery);
+      if (outcome === 'hang') {
+        this.#hung.add(res);
+        res.on('close', () => {
+          delivery.closedAt = Date.now();
+          this.#hung.delete(res);
+        });
+        return;
+      }
+      const status = outcome === 'ok' ? 200 : 503;
+      const answer = () => res.writeHead(status, { 'content-type': 'text/plain' }).end(outcome);
+      if (outcome === 'ok' && this.answerDelayMs > 0) setTimeout(answer, this.answerDelayMs);
+      else answer();
+    });
+  }
+}

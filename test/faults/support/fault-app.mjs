@@ -1,0 +1,138 @@
+// What the fault tests' processes share (worker.mjs, producer.mjs): the entity `fault_item`, the
+// connectors that deliver to the fake external system (external-system.ts) over HTTP, and the
+// Nest module around them. Plain JavaScript against the built library, decorators applied as
+// functions, like test/crash/crash-worker.mjs: the processes run with `node`, no TypeScript loader.
+// oxlint-disable-next-line import/no-unassigned-import -- decorator metadata polyfill, loaded for its side effect
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { EntitySchema, MikroORM } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import {
+  BaseIntegrationConnector,
+  Connector,
+  IntegrationBusModule,
+  IntegrationObject,
+  IntegrationProcessResult,
+  Subscribe,
+} from 'nestjs-integration-bus';
+
+/**
+ * The configuration every process receives as JSON in the `FAULT_CONFIG` environment variable:
+ * `{ databaseUrl, externalUrl, connectors: [{ name, options, ignoreSignal }], bus, adminToken }`.
+ * `options` goes to `@Connector` as it is, `bus` to `IntegrationBusModule.forRoot`.
+ */
+export function readConfig() {
+  const text = process.env.FAULT_CONFIG;
+  if (!text) throw new Error('FAULT_CONFIG is not set');
+  return JSON.parse(text);
+}
+
+export class FaultItem {}
+IntegrationObject({ objectType: 'fault.item', codeName: 'code' })(FaultItem);
+export const FaultItemSchema = new EntitySchema({
+  class: FaultItem,
+  tableName: 'fault_item',
+  properties: {
+    id: { type: 'integer', primary: true },
+    code: { type: 'string', unique: true },
+    version: { type: 'integer' },
+  },
+});
+
+/**
+ * A connector class that POSTs each task's object to the external system: OK on 200, Error with the
+ * status otherwise; a network failure or an aborted call throws. The task's `signal` is passed to
+ * `fetch` unless `ignoreSignal` (a connector that does not cooperate with cancellation).
+ */
+function connectorClass(externalUrl, { name, options = {}, ignoreSignal = false }) {
+  const FaultConnector = class extends BaseIntegrationConnector {
+    async processInternalTaskAsync(task) {
+      const item = task.object;
+      const response = await fetch(`${externalUrl}/deliver`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          connector: name,
+          objectId: item.id,
+          version: item.version,
+          taskId: task.id,
+          attempt: task.attempt,
+          pid: process.pid,
+          // When the connector made the call: a call made before a pause can reach the external
+          // system after it (its bytes were not yet written when the process was stopped).
+          sentAt: Date.now(),
+        }),
+        signal: ignoreSignal ? undefined : task.signal,
+      });
+      const text = await response.text();
+      if (response.status === 200) return IntegrationProcessResult.OK;
+      return {
+        result: IntegrationProcessResult.Error,
+        errorMessage: `external system answered ${response.status} ${text}`,
+      };
+    }
+  };
+  Object.defineProperty(FaultConnector, 'name', { value: `Fault${name}Connector` });
+  Connector(name, options)(FaultConnector);
+  Subscribe({ objectType: 'fault.item' })(FaultConnector);
+  return FaultConnector;
+}
+
+/** MikroORM options for the fault database. */
+function ormOptions(config) {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: config.databaseUrl,
+    entities: [FaultItemSchema, ...IntegrationBusModule.entities],
+    discovery: { warnWhenNoEntities: false },
+    allowGlobalContext: true,
+    pool: { min: 0, max: 30 },
+  };
+}
+
+/** The root module of a worker or producer process: MikroORM, the bus and the configured connectors. */
+export function faultModule(config, busOverrides = {}) {
+  const connectors = config.connectors.map((c) => connectorClass(config.externalUrl, c));
+  const FaultModule = class {};
+  Module({
+    imports: [
+      MikroOrmModule.forRoot(ormOptions(config)),
+      IntegrationBusModule.forRoot({
+        incoming: { enabled: false },
+        http: { adminToken: config.adminToken },
+        ...config.bus,
+        ...busOverrides,
+        outgoing: { ...config.bus?.outgoing, ...busOverrides.outgoing },
+      }),
+    ],
+    providers: connectors,
+  })(FaultModule);
+  return FaultModule;
+}
+
+/**
+ * Creates the bus's tables (its migrations) and `fault_item` with `objects` rows at version 1,
+ * logging no task. Run once per database before any worker starts.
+ */
+export async function migrate(config, objects) {
+  const orm = await MikroORM.init({
+    ...ormOptions(config),
+    extensions: [Migrator],
+    migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
+  });
+  try {
+    await orm.migrator.up();
+    const connection = orm.em.getConnection();
+    await connection.execute(
+      `create table fault_item (id int primary key, code text not null unique, version int not null)`,
+    );
+    await connection.execute(
+      `insert into fault_item (id, code, version)
+       select i, 'item-' || lpad(i::text, 5, '0'), 1 from generate_series(1, ${Number(objects)}) as g(i)`,
+    );
+  } finally {
+    await orm.close(true);
+  }
+}
