@@ -103,8 +103,9 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
       );
     }
     clearTimeout(this.#retry);
+    // Not unref'd: in an app with no HTTP server (a worker), this timer is what keeps the process
+    // alive while the database is away; without it the process would exit quietly.
     this.#retry = setTimeout(() => void this.connect(), RECONNECT_MS);
-    this.#retry.unref();
   }
 
   private onNotification(payload: string | undefined): void {

@@ -33,6 +33,8 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   readonly #runners = new Map<number, SerialRunner<ResultCounts>>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
+  /** Connectors whose last run failed: their next failures are not logged again. */
+  readonly #failing = new Set<number>();
   #stopping = false;
 
   protected constructor(
@@ -136,16 +138,14 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     return counts;
   }
 
-  /** Starts (or joins) a run for a connector; failures are logged, never thrown at the trigger. */
+  /**
+   * Starts (or joins) a run for a connector. A failed run is logged once by the run itself (see
+   * `run`), never by each trigger that joined it, and never thrown at the trigger.
+   */
   protected trigger(connectorId: number): Promise<ResultCounts> {
     return this.runnerFor(connectorId)
       .trigger()
-      .catch((error: unknown) => {
-        this.logger.error(
-          `${this.direction} processing of connector #${connectorId} failed: ${describeError(error)}`,
-        );
-        return emptyCounts();
-      });
+      .catch(() => emptyCounts());
   }
 
   /** Starts a run for the connector in `inMs` milliseconds, unless one is set to start earlier. */
@@ -173,7 +173,28 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     return runner;
   }
 
+  /**
+   * One run, its failure logged here: at error level the first time, then quietly while the
+   * connector keeps failing (a database restart fails every run triggered meanwhile: one line per
+   * outage, not one per trigger), with one line when it works again.
+   */
   private async run(connectorId: number): Promise<ResultCounts> {
+    try {
+      const counts = await this.runOnce(connectorId);
+      if (this.#failing.delete(connectorId)) {
+        this.logger.log(`${this.direction} processing of connector #${connectorId} works again`);
+      }
+      return counts;
+    } catch (error) {
+      const message = `${this.direction} processing of connector #${connectorId} failed: ${describeError(error)}`;
+      if (this.#failing.has(connectorId)) this.logger.debug(message);
+      else this.logger.error(message);
+      this.#failing.add(connectorId);
+      throw error;
+    }
+  }
+
+  private async runOnce(connectorId: number): Promise<ResultCounts> {
     const counts = emptyCounts();
     if (this.#stopping || !(await this.processingEnabled())) return counts;
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
