@@ -9,10 +9,10 @@ const CALL_TIMEOUT_MS = 2000;
 const RETRY_DELAY_MS = 3000;
 const SHUTDOWN_TIMEOUT_MS = 3000;
 /**
- * What a shutdown may add to `shutdownTimeoutMs`: once it stops waiting, the interrupted run writes
- * what it finished and hands its lease back, then Nest closes MikroORM and the process exits.
+ * What a shutdown may add to `shutdownTimeoutMs`: the bus's own wait, interruption included, stays
+ * within it; then Nest closes MikroORM and the process exits.
  */
-const SHUTDOWN_SLACK_MS = 1500;
+const SHUTDOWN_SLACK_MS = 500;
 const cluster = new FaultCluster();
 
 let hangSlow = true;

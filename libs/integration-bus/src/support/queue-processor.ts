@@ -83,21 +83,24 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   }
 
   /**
-   * Stops taking new work and waits for the runs under way, before MikroORM closes its pool — at most
-   * `shutdownTimeoutMs`; then the runs are interrupted (what they finished is written, the leases
-   * handed back) and given a moment to do so.
+   * Stops taking new work and waits for the runs under way, before MikroORM closes its pool — in all
+   * at most `shutdownTimeoutMs`: runs still going at four fifths of it are interrupted (what they
+   * finished is written, the leases handed back) and given the rest to do so.
    */
   async onApplicationShutdown(): Promise<void> {
     this.#stopping = true;
     for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     const idle = Promise.all([...this.#runners.values()].map((r) => r.idle()));
-    if (await settlesWithin(idle, this.shutdownTimeoutMs)) return;
+    // The last fifth (at most a second) is kept for interrupted runs to write what they finished and
+    // hand their leases back, so that the whole wait stays within shutdownTimeoutMs.
+    const grace = Math.min(1000, Math.floor(this.shutdownTimeoutMs / 5));
+    if (await settlesWithin(idle, this.shutdownTimeoutMs - grace)) return;
     this.logger.warn(
-      `${this.direction} processing still running after shutdownTimeoutMs (${this.shutdownTimeoutMs} ms): interrupting it`,
+      `${this.direction} processing still running ${this.shutdownTimeoutMs - grace} ms into shutdown: interrupting it (shutdownTimeoutMs ${this.shutdownTimeoutMs})`,
     );
     this.#interrupt.abort(new Error('the application is shutting down'));
-    await settlesWithin(idle, 1000);
+    await settlesWithin(idle, grace);
   }
 
   /** Processes the queue of one connector, or of every enabled connector; resolves with the counts. */
