@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkDeliveries, summary } from './support/check.js';
-import { FaultCluster, seconds } from './support/harness.js';
+import { seconds, FOUR_CONNECTORS, useFourConnectorCluster } from './support/harness.js';
 
-const CONNECTORS = ['Alpha', 'Bravo', 'Charlie', 'Delta'];
+const CONNECTORS = FOUR_CONNECTORS;
 const OBJECTS = 1000;
 /** Objects changed in transactions held open; the others change in single-object and burst transactions. */
 const HELD = 20;
-const cluster = new FaultCluster();
-
-beforeAll(async () => {
-  await cluster.open({
-    connectors: CONNECTORS.map((name) => ({ name })),
-    // Small batches: a run moves its position often, past tasks not yet visible if it can.
-    bus: { batchSize: 50 },
-    objects: OBJECTS,
-  });
-  // A few milliseconds per delivery: the drain of a burst outlasts a held transaction.
-  cluster.external.answerDelayMs = 3;
-}, 120_000);
-
-afterAll(() => cluster.close(), 60_000);
+// Small batches: a run moves its position often, past tasks not yet visible if it can. A few
+// milliseconds per delivery: the drain of a burst outlasts a held transaction.
+const cluster = useFourConnectorCluster({ objects: OBJECTS, batchSize: 50, answerDelayMs: 3 });
 
 describe('three instances × four connectors under live traffic (R-DEL-1)', () => {
   it('delivers every change once per connector, each object in commit order, no stale final state', async () => {

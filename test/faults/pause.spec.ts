@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkDeliveries, fifoBreaks, holderOf, summary } from './support/check.js';
 import type { Delivery } from './support/external-system.js';
-import { FaultCluster, seconds, sleep, waitFor } from './support/harness.js';
+import { seconds, sleep, waitFor, FOUR_CONNECTORS, useFourConnectorCluster } from './support/harness.js';
 
-const CONNECTORS = ['Alpha', 'Bravo', 'Charlie', 'Delta'];
+const CONNECTORS = FOUR_CONNECTORS;
 const OBJECTS = 3000;
 const BATCH = 100;
 /** The default `leaseMs`: the pause must outlast it. */
 const LEASE_MS = 6000;
-const cluster = new FaultCluster();
-
-beforeAll(async () => {
-  await cluster.open({
-    connectors: CONNECTORS.map((name) => ({ name })),
-    bus: { batchSize: BATCH },
-    objects: OBJECTS,
-  });
-  cluster.external.answerDelayMs = 2;
-}, 120_000);
-
-afterAll(() => cluster.close(), 60_000);
+const cluster = useFourConnectorCluster({ objects: OBJECTS, batchSize: BATCH, answerDelayMs: 2 });
 
 describe('SIGSTOP of the lease holder past its lease, then SIGCONT (R-DEL-2)', () => {
   it('the paused instance makes no call beside its successor; at most one batch repeated, nothing lost', async () => {

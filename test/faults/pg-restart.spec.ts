@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkDeliveries, fifoBreaks, summary } from './support/check.js';
-import { FaultCluster, seconds, sleep, waitFor } from './support/harness.js';
+import { seconds, sleep, waitFor, FOUR_CONNECTORS, useFourConnectorCluster } from './support/harness.js';
 
-const CONNECTORS = ['Alpha', 'Bravo', 'Charlie', 'Delta'];
+const CONNECTORS = FOUR_CONNECTORS;
 const OBJECTS = 3000;
 const BATCH = 100;
 /** R-DEL-3: processing resumes within 1 s after a database restart, without new traffic. */
 const RESUME_MS = 1000;
-const cluster = new FaultCluster();
+const cluster = useFourConnectorCluster({ objects: OBJECTS, batchSize: BATCH, answerDelayMs: 2 });
 
 /** Log lines counted by message (the `[Nest] pid - date time LEVEL` prefix left out). */
 function tally(lines: string[]): string[] {
@@ -19,17 +19,6 @@ function tally(lines: string[]): string[] {
   }
   return [...counts].map(([message, n]) => `${n} × ${message}`);
 }
-
-beforeAll(async () => {
-  await cluster.open({
-    connectors: CONNECTORS.map((name) => ({ name })),
-    bus: { batchSize: BATCH },
-    objects: OBJECTS,
-  });
-  cluster.external.answerDelayMs = 2;
-}, 120_000);
-
-afterAll(() => cluster.close(), 60_000);
 
 describe('PostgreSQL restarted mid-drain (R-DEL-3)', () => {
   it('processing resumes within 1 s after the database is back, with no new traffic; nothing lost', async () => {

@@ -1,25 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkDeliveries, fifoBreaks, holderOf, summary } from './support/check.js';
-import { FaultCluster, seconds, waitFor, type WorkerProcess } from './support/harness.js';
+import {
+  seconds,
+  waitFor,
+  type WorkerProcess,
+  FOUR_CONNECTORS,
+  useFourConnectorCluster,
+} from './support/harness.js';
 
-const CONNECTORS = ['Alpha', 'Bravo', 'Charlie', 'Delta'];
+const CONNECTORS = FOUR_CONNECTORS;
 const OBJECTS = 2000;
 const BATCH = 100;
 /** R-DEL-3: another instance takes over within 10 s at default settings (leaseMs left at its default). */
 const TAKEOVER_MS = 10_000;
-const cluster = new FaultCluster();
-
-beforeAll(async () => {
-  await cluster.open({
-    connectors: CONNECTORS.map((name) => ({ name })),
-    bus: { batchSize: BATCH },
-    objects: OBJECTS,
-  });
-  // A few milliseconds per delivery: a backlog takes seconds to drain, a kill lands mid-drain.
-  cluster.external.answerDelayMs = 2;
-}, 120_000);
-
-afterAll(() => cluster.close(), 60_000);
+const cluster = useFourConnectorCluster({ objects: OBJECTS, batchSize: BATCH, answerDelayMs: 2 });
 
 describe('kill -9 of the lease holder mid-drain (R-DEL-2, R-DEL-3, SPEC §10)', () => {
   it('three times: nothing lost, order kept, at most one batch repeated, takeover within 10 s without new traffic', async () => {

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -327,4 +328,30 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** The connectors of the multi-instance scenarios. */
+export const FOUR_CONNECTORS = ['Alpha', 'Bravo', 'Charlie', 'Delta'];
+
+/**
+ * A cluster with the four connectors, opened before the current file's tests and closed after them.
+ * @param answerDelayMs what each delivery takes the external system: a backlog takes seconds to
+ *   drain, so a fault lands mid-drain
+ */
+export function useFourConnectorCluster(options: {
+  objects: number;
+  batchSize: number;
+  answerDelayMs: number;
+}): FaultCluster {
+  const cluster = new FaultCluster();
+  beforeAll(async () => {
+    await cluster.open({
+      connectors: FOUR_CONNECTORS.map((name) => ({ name })),
+      bus: { batchSize: options.batchSize },
+      objects: options.objects,
+    });
+    cluster.external.answerDelayMs = options.answerDelayMs;
+  }, 120_000);
+  afterAll(() => cluster.close(), 60_000);
+  return cluster;
 }
