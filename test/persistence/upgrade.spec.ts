@@ -27,6 +27,8 @@ describe('upgrading a database with a queue from the previous schema', () => {
         extensions: [Migrator],
         migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
         allowGlobalContext: true,
+        debug: false,
+        logger: () => undefined,
       });
       await old.migrator.up({ to: PREVIOUS });
       // What the previous version left: a waiting task, one that failed twice, one a connector put
