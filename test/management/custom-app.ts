@@ -2,13 +2,8 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { MikroORM } from '@mikro-orm/core';
-import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
-import { Migrator } from '@mikro-orm/migrations';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { IntegrationBusModule } from 'nestjs-integration-bus';
-import { migrate } from '../support/bus-app.js';
-import { TEST_ENTITIES } from '../support/entities.js';
+import { migrate, testOrmOptions } from '../support/bus-app.js';
 
 /**
  * An app built around a given `IntegrationBusModule.forRoot(...)` / `forRootAsync(...)`, for the
@@ -22,16 +17,7 @@ export async function createCustomApp(options: {
 }): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      MikroOrmModule.forRoot({
-        driver: PostgreSqlDriver,
-        clientUrl: options.databaseUrl,
-        entities: [...TEST_ENTITIES, ...IntegrationBusModule.entities],
-        metadataProvider: ReflectMetadataProvider,
-        extensions: [Migrator],
-        migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
-        allowGlobalContext: true,
-        pool: { min: 0, max: 4 },
-      }),
+      MikroOrmModule.forRoot({ ...testOrmOptions(options.databaseUrl), pool: { min: 0, max: 4 } }),
       EventEmitterModule.forRoot(),
       options.bus,
     ],

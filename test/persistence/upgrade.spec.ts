@@ -1,12 +1,8 @@
 import { MikroORM } from '@mikro-orm/core';
-import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
-import { Migrator } from '@mikro-orm/migrations';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { describe, expect, inject, it } from 'vitest';
-import { IntegrationBusModule } from 'nestjs-integration-bus';
-import { createBusApp } from '../support/bus-app.js';
+import { createBusApp, testOrmOptions } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
-import { TEST_ENTITIES, User } from '../support/entities.js';
+import { User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
 
 const log: CallLog = [];
@@ -19,17 +15,7 @@ describe('upgrading a database with a queue from the previous schema', () => {
   it('keeps queued, failed and postponed tasks, and drains them in order with their states', async () => {
     const db = await createTestDatabase(inject('serverUrl'));
     try {
-      const old = await MikroORM.init({
-        driver: PostgreSqlDriver,
-        clientUrl: db.url,
-        entities: [...TEST_ENTITIES, ...IntegrationBusModule.entities],
-        metadataProvider: ReflectMetadataProvider,
-        extensions: [Migrator],
-        migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
-        allowGlobalContext: true,
-        debug: false,
-        logger: () => undefined,
-      });
+      const old = await MikroORM.init({ ...testOrmOptions(db.url), logger: () => undefined });
       await old.migrator.up({ to: PREVIOUS });
       // What the previous version left: a waiting task, one that failed twice, one a connector put
       // off with a message (SkipNow), and another waiting one.

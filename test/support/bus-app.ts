@@ -29,6 +29,23 @@ export interface BusTestApp {
 }
 
 /**
+ * The MikroORM options of the test apps: the test entities and the bus's, with its migrations, on
+ * `databaseUrl`.
+ */
+export function testOrmOptions(databaseUrl: string) {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: databaseUrl,
+    entities: [...TEST_ENTITIES, ...IntegrationBusModule.entities],
+    metadataProvider: ReflectMetadataProvider,
+    extensions: [Migrator],
+    migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
+    allowGlobalContext: true,
+    debug: false,
+  };
+}
+
+/**
  * Builds the app the way a host would: MikroORM with the bus's entities and migration, the event
  * emitter, the bus, and the given connector providers. Migrations run before `init()`, as in the
  * demo, because connectors are registered in the database at start-up.
@@ -42,17 +59,7 @@ export async function createBusApp(options: {
 }): Promise<BusTestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
-      MikroOrmModule.forRoot({
-        driver: PostgreSqlDriver,
-        clientUrl: options.databaseUrl,
-        entities: [...TEST_ENTITIES, ...IntegrationBusModule.entities],
-        metadataProvider: ReflectMetadataProvider,
-        extensions: [Migrator],
-        migrations: { migrationsList: IntegrationBusModule.migrations, snapshot: false },
-        allowGlobalContext: true,
-        debug: false,
-        pool: { min: 0, max: 8 },
-      }),
+      MikroOrmModule.forRoot({ ...testOrmOptions(options.databaseUrl), pool: { min: 0, max: 8 } }),
       EventEmitterModule.forRoot(),
       IntegrationBusModule.forRoot({
         outgoing: { sweepIntervalMs: 0 },

@@ -142,12 +142,10 @@ export class IntegrationBus {
    * @returns the number of synchronizations removed
    */
   async deleteTask(taskId: number, connectorName?: string): Promise<number> {
-    const connectorId = await this.connectorIdOf(connectorName);
-    const waiting = connectorId === undefined ? await this.tasks.connectorsOf(taskId) : [connectorId];
-    const removed = await this.tasks.delete(taskId, connectorId);
+    const removed = await this.tasks.delete(taskId, await this.connectorIdOf(connectorName));
     // The task may have been what held its connectors up: they go on at once, on every instance.
-    if (removed > 0) await this.wake(waiting);
-    return removed;
+    await this.wake(removed);
+    return removed.length;
   }
 
   /**
@@ -195,7 +193,7 @@ export class IntegrationBus {
    */
   async updateSettings(patch: Partial<IntegrationBusSettings>): Promise<IntegrationBusSettings> {
     const settings = await this.settings.update(patch);
-    this.processor.nudgeAll();
+    this.processor.wakeAll();
     await this.signals.wake('all');
     return settings;
   }

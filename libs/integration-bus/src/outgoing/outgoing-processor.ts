@@ -68,10 +68,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     await super.onApplicationShutdown();
   }
 
-  /** Starts processing of the given connectors without waiting (R-OUT-8 a, b). */
+  /** New tasks were committed for these connectors: process them now if `processAfterCommit` (R-OUT-8 a, b). */
   nudge(connectorIds: Iterable<number>): void {
-    if (!this.options.outgoing.processAfterCommit || this.stopping) return;
-    for (const id of connectorIds) void this.trigger(id);
+    if (this.options.outgoing.processAfterCommit) this.wake(connectorIds);
   }
 
   /**
@@ -84,7 +83,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   }
 
   /** Starts processing of every enabled connector without waiting (the database is back, a switch on). */
-  nudgeAll(): void {
+  wakeAll(): void {
     if (!this.automatic || this.stopping) return;
     void this.process().catch((error: unknown) => {
       this.logger.error(`Outgoing processing failed: ${describeError(error)}`);

@@ -84,7 +84,7 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
       const seconds = ((performance.now() - this.#lostAt) / 1000).toFixed(1);
       this.#lostAt = undefined;
       this.#logger.log(`LISTEN connection restored after ${seconds} s; processing every connector`);
-      this.processor.nudgeAll();
+      this.processor.wakeAll();
     }
   }
 
@@ -123,6 +123,6 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
     } catch (error) {
       this.#logger.error(`Could not read the connectors and switches again: ${describeError(error)}`);
     }
-    this.processor.nudgeAll();
+    this.processor.wakeAll();
   }
 }

@@ -32,7 +32,6 @@ export interface LeaseGrant {
 /** A lease held by another instance, and how long it lasts unless renewed. */
 export interface LeaseRefusal {
   granted: false;
-  heldBy: string | null;
   /** Milliseconds until the holder's lease runs out (0 or less: already out). */
   expiresInMs: number;
 }
@@ -122,7 +121,6 @@ export class ConnectorStore {
       granted: boolean;
       epoch: string;
       at: string;
-      heldBy: string | null;
       left: number;
     }>(
       this.db.pool,
@@ -133,16 +131,16 @@ export class ConnectorStore {
           where id = $1 and (${c.owner} is null or ${c.owner} = $2 or ${c.until} < clock_timestamp())
           returning ${c.epoch}::text as epoch
        )
-       select true as granted, epoch, to_json(clock_timestamp()) #>> '{}' as at, null as "heldBy", 0::float8 as left
+       select true as granted, epoch, to_json(clock_timestamp()) #>> '{}' as at, 0::float8 as left
          from claimed
        union all
-       select false, null, null, ${c.owner},
+       select false, null, null,
               coalesce(extract(epoch from ${c.until} - clock_timestamp()) * 1000, 0)::float8
          from integration_connector where id = $1 and not exists (select 1 from claimed)`,
       [connectorId, owner, leaseMs],
     );
     if (row?.granted) return { granted: true, epoch: row.epoch, claimedAt: row.at };
-    return { granted: false, heldBy: row?.heldBy ?? null, expiresInMs: row?.left ?? 0 };
+    return { granted: false, expiresInMs: row?.left ?? 0 };
   }
 
   /** Extends our lease; `false` when another instance took it over (our epoch is gone). */
@@ -167,21 +165,5 @@ export class ConnectorStore {
         where id = $1 and ${c.owner} = $2 and ${c.epoch} = $3::bigint`,
       [token.connectorId, token.owner, token.epoch],
     );
-  }
-
-  /**
-   * For each connector, when another instance's outgoing lease on it ends (milliseconds from now,
-   * null when nobody else holds it): what the processing scheduler watches to take over a dead
-   * instance's connectors at the moment its lease runs out (R-DEL-3).
-   */
-  async foreignLeases(connectorIds: readonly number[], owner: string): Promise<Map<number, number>> {
-    const rows = await sqlRows<{ id: number; left: number }>(
-      this.db.pool,
-      `select id, (extract(epoch from lease_until - clock_timestamp()) * 1000)::float8 as left
-         from integration_connector
-        where id = any($1::int[]) and lease_owner is not null and lease_owner <> $2`,
-      [connectorIds, owner],
-    );
-    return new Map(rows.map((r) => [r.id, r.left]));
   }
 }

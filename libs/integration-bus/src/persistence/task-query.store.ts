@@ -117,10 +117,10 @@ export interface QueueDepthRow {
 export const SYNC_LOG_LIMIT = 100;
 
 /**
- * Where-clause of a synchronization filter. Only fixed SQL fragments are joined; every value the
- * caller gives travels as a bind parameter (R-SEC-4).
+ * Where-clause of a synchronization filter over `s` (synchronization) and `t` (its task). Only fixed
+ * SQL fragments are joined; every value the caller gives travels as a bind parameter (R-SEC-4).
  */
-function filterSql(filter: SynchronizationFilter, params: unknown[]): string {
+export function filterSql(filter: SynchronizationFilter, params: unknown[]): string {
   params.push(filter.isInbound);
   const where = [`t.is_inbound = $${params.length}`];
   if (filter.connectorId !== undefined) {

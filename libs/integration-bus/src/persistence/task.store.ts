@@ -6,6 +6,7 @@ import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './connector.store.js';
+import { filterSql, type SynchronizationFilter } from './task-query.store.js';
 import type { TaskPayload } from './task-payload.js';
 
 /** A task to insert, with the connectors it is for. */
@@ -503,43 +504,36 @@ export class TaskStore {
   }
 
   /**
-   * Makes synchronizations waiting again (R-DEL-6): state, next attempt and failure count cleared,
-   * the attempts and the log kept. Only the connector's given tasks, or all of its tasks in `states`.
-   * @returns the connector ids of the synchronizations requeued
+   * Makes the synchronizations of `filter` waiting again (R-DEL-6): state, next attempt and failure
+   * count cleared, the attempts and the log kept. Waiting ones are left alone.
+   * @returns how many, and the connector ids they belong to
    */
-  async requeue(selection: {
-    isInbound: boolean;
-    connectorId?: number;
-    taskIds?: readonly number[];
-    states?: readonly SynchronizationState[];
-  }): Promise<{ count: number; connectorIds: number[] }> {
+  async requeue(filter: SynchronizationFilter): Promise<{ count: number; connectorIds: number[] }> {
+    const params: unknown[] = [];
+    const where = filterSql(filter, params);
     const rows = await sqlRows<{ connectorId: number }>(
       this.db.pool,
       `update integration_synchronization s
           set state = null, next_attempt_at = null, failures = 0
          from integration_task t
-        where t.id = s.task_id and t.is_inbound = $1 and s.state is not null
-          and ($2::int is null or s.connector_id = $2)
-          and ($3::bigint[] is null or s.task_id = any($3::bigint[]))
-          and ($4::text[] is null or s.state = any($4::text[]))
+        where t.id = s.task_id and s.state is not null and ${where}
         returning s.connector_id as "connectorId"`,
-      [
-        selection.isInbound,
-        selection.connectorId ?? null,
-        selection.taskIds ? [...selection.taskIds] : null,
-        selection.states ? [...selection.states] : null,
-      ],
+      params,
     );
     return { count: rows.length, connectorIds: [...new Set(rows.map((r) => r.connectorId))] };
   }
 
-  /** Deletes a task's synchronizations (all, or one connector's) and the task once none is left. */
-  async delete(taskId: number, connectorId?: number): Promise<number> {
+  /**
+   * Deletes a task's synchronizations (all, or one connector's) and the task once none is left.
+   * @returns the connector ids whose synchronization was removed
+   */
+  async delete(taskId: number, connectorId?: number): Promise<number[]> {
     return this.db.transaction(async (trx) => {
       await sqlRows(trx, `select id from integration_task where id = $1 for update`, [taskId]);
-      const removed = await sqlRows(
+      const removed = await sqlRows<{ connectorId: number }>(
         trx,
-        `delete from integration_synchronization where task_id = $1 and ($2::int is null or connector_id = $2) returning id`,
+        `delete from integration_synchronization where task_id = $1 and ($2::int is null or connector_id = $2)
+         returning connector_id as "connectorId"`,
         [taskId, connectorId ?? null],
       );
       await sqlRows(
@@ -548,7 +542,7 @@ export class TaskStore {
             and not exists (select 1 from integration_synchronization s where s.task_id = t.id)`,
         [taskId],
       );
-      return removed.length;
+      return removed.map((r) => r.connectorId);
     });
   }
 

@@ -219,9 +219,21 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
       }
       throw error;
     }
-    const next = await this.nextRunInMs(connectorId);
-    if (next !== null) this.runLater(connectorId, next);
+    // Off the connector's serial path: a run triggered meanwhile need not wait for this read.
+    void this.scheduleNextRun(connectorId);
     return counts;
+  }
+
+  /** Sets the timer of the connector's next automatic run, if one is due (a retry). */
+  private async scheduleNextRun(connectorId: number): Promise<void> {
+    if (!this.automatic) return;
+    try {
+      const next = await this.nextRunInMs(connectorId);
+      if (next !== null) this.runLater(connectorId, next);
+    } catch (error) {
+      // The database is away: the LISTEN connection's return processes every connector.
+      this.logger.debug(`Could not read when connector #${connectorId} is due: ${describeError(error)}`);
+    }
   }
 }
 

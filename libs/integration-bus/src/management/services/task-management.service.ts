@@ -225,8 +225,7 @@ export class TaskManagementService {
    * Makes one task waiting again, for one connector or for all (R-DEL-6).
    * @returns synchronizations requeued
    */
-  async requeue(taskId: number, connectorName?: string): Promise<number> {
-    if (connectorName) await this.connectorId(connectorName);
+  requeue(taskId: number, connectorName?: string): Promise<number> {
     return this.bus.requeueTask(taskId, connectorName);
   }
 
@@ -235,14 +234,13 @@ export class TaskManagementService {
    * waiting again, and wakes their connectors on every instance.
    */
   async requeueMany(selection: BulkSelection): Promise<BulkRequeueResult> {
-    const filter = await this.filterOf(selection.direction, selection.connectorName);
-    const { count, connectorIds } = await this.tasks.requeue({
-      isInbound: filter.isInbound,
-      connectorId: filter.connectorId,
-      taskIds: selection.all ? undefined : (selection.ids ?? []),
-      states:
-        selection.status === undefined || selection.status === 'waiting' ? undefined : [selection.status],
-    });
+    const filter = await this.filterOf(
+      selection.direction,
+      selection.connectorName,
+      selection.all ? undefined : (selection.ids ?? []),
+    );
+    filter.status = selection.status;
+    const { count, connectorIds } = await this.tasks.requeue(filter);
     await this.bus.wake(connectorIds);
     await this.eventLog.write({
       level: 'info',
