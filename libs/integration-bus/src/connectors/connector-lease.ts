@@ -44,13 +44,14 @@ export class ConnectorLease {
     let renewing = false;
     const renewal = setInterval(
       () => {
-        if (renewing) return;
+        // Held() first: a timer that fires late, after a pause, finds the claim already gone.
+        if (renewing || !claim.held()) return;
         renewing = true;
         const renewSentAt = performance.now();
         this.store
           .renewLease(token, leaseMs)
           .then((renewed) => {
-            if (renewed) claim.extend(renewSentAt + validFor(leaseMs));
+            if (renewed) claim.extend(renewSentAt, renewSentAt + validFor(leaseMs));
             else claim.lose('another instance took the connector over');
           })
           .catch((error: unknown) => {

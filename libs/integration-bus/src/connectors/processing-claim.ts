@@ -1,5 +1,7 @@
 import type { LeaseToken } from '../persistence/connector.store.js';
 
+const PAUSED = 'its lease may have run out while this process was paused or could not renew it';
+
 /**
  * A processing lease while a run holds it (R-DEL-2). Two guards, because either alone is not enough:
  * every write of the run's outcome carries `token` and is refused by the database once another
@@ -34,7 +36,7 @@ export class ProcessingClaim {
   /** Why the claim is gone, or null while it holds. */
   get lostReason(): string | null {
     if (this.#lostReason === null && performance.now() >= this.#validUntil) {
-      this.lose('its lease may have run out while this process was paused or could not renew it');
+      this.lose(PAUSED);
     }
     return this.#lostReason;
   }
@@ -44,9 +46,18 @@ export class ProcessingClaim {
     return this.lostReason === null;
   }
 
-  /** A renewal that succeeded: valid until `until` (`performance.now()` scale). */
-  extend(until: number): void {
-    if (this.#lostReason === null) this.#validUntil = Math.max(this.#validUntil, until);
+  /**
+   * A renewal sent at `sentAt` succeeded: valid until `until` (`performance.now()` scale). A renewal
+   * sent only after the claim's validity had passed does not revive it: this process may have been
+   * paused meanwhile, and a run that may have stopped must not go on as if it had not.
+   */
+  extend(sentAt: number, until: number): void {
+    if (this.#lostReason !== null) return;
+    if (sentAt >= this.#validUntil) {
+      this.lose(PAUSED);
+      return;
+    }
+    this.#validUntil = Math.max(this.#validUntil, until);
   }
 
   /** The claim is gone: no more calls, no more writes. */
