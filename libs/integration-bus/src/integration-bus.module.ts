@@ -21,11 +21,15 @@ import { QueueSignals } from './outgoing/queue-signal.js';
 import { SyncTaskDispatcher } from './outgoing/sync-task-dispatcher.js';
 import { BusDatabase } from './persistence/bus-database.js';
 import { ConnectorStore } from './persistence/connector.store.js';
+import { InstanceStore } from './persistence/instance.store.js';
+import { LeaseStore } from './persistence/lease.store.js';
+import { PartitionStore } from './persistence/partition.store.js';
 import { EventLogStore } from './persistence/event-log.store.js';
 import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities.js';
 import { Migration20261124000000IntegrationBusAfterDrop } from './persistence/integration-bus-after-drop.migration.js';
 import { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 import { ConnectorLease } from './connectors/connector-lease.js';
+import { InstanceMembership } from './connectors/instance-membership.js';
 import { ExternalTaskLogger } from './incoming/external-task-logger.js';
 import { IncomingApplier } from './incoming/incoming-applier.js';
 import { IncomingProcessor } from './incoming/incoming-processor.js';
@@ -39,6 +43,7 @@ import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/manage
 import { BusMetrics } from './management/metrics/bus-metrics.service.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
+import { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -58,6 +63,9 @@ const resolvedOptions: Provider = {
     resolvedOptions,
     BusDatabase,
     ConnectorStore,
+    LeaseStore,
+    PartitionStore,
+    InstanceStore,
     TaskStore,
     SettingStore,
     EventLogStore,
@@ -65,6 +73,7 @@ const resolvedOptions: Provider = {
     ConnectorRegistry,
     ConnectorExplorer,
     ConnectorLease,
+    InstanceMembership,
     IntegrationEventPublisher,
     SyncTaskDispatcher,
     OutgoingProcessor,
@@ -109,5 +118,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
     { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
     { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },
+    { name: 'Migration20261201100000_Partitions', class: Migration20261201100000Partitions },
   ];
 }

@@ -5,12 +5,12 @@ import { ConnectorBusyError } from '../errors/connector-busy.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import { ConnectorStore, type LeaseDirection } from '../persistence/connector.store.js';
+import { LeaseStore, type LeaseScope } from '../persistence/lease.store.js';
 import { ProcessingClaim } from './processing-claim.js';
 
 /**
- * The cross-instance half of "one processor per connector" (R-OUT-7, R-DEL-2): a lease on the
- * connector's row, per direction, with a fencing epoch, renewed every third of `leaseMs` while the
+ * The cross-instance half of "one processor per connector" (R-OUT-7, R-DEL-2) or per partition
+ * (R-ORD-2): a lease on the connector's row per direction, or on the partition's row, with a fencing epoch, renewed every third of `leaseMs` while the
  * work lasts and released after it. A crashed instance stops renewing, so its lease runs out within
  * `leaseMs`; a paused one finds its claim gone when it wakes (see `ProcessingClaim`).
  */
@@ -21,7 +21,7 @@ export class ConnectorLease {
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   constructor(
-    private readonly store: ConnectorStore,
+    private readonly store: LeaseStore,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
@@ -30,16 +30,16 @@ export class ConnectorLease {
    * another instance holds it.
    */
   async run<T>(
-    direction: LeaseDirection,
-    connectorId: number,
+    scope: LeaseScope,
     codeName: string,
     work: (claim: ProcessingClaim) => Promise<T>,
   ): Promise<T> {
     const { leaseMs } = this.options;
+    const { direction } = scope;
     const sentAt = performance.now();
-    const grant = await this.store.claimLease(direction, connectorId, this.owner, leaseMs);
+    const grant = await this.store.claim(scope, this.owner, leaseMs);
     if (!grant.granted) throw new ConnectorBusyError(codeName, grant.expiresInMs);
-    const token = { direction, connectorId, owner: this.owner, epoch: grant.epoch };
+    const token = { ...scope, owner: this.owner, epoch: grant.epoch };
     const claim = new ProcessingClaim(token, grant.claimedAt, sentAt + validFor(leaseMs));
     let renewing = false;
     const renewal = setInterval(
@@ -49,7 +49,7 @@ export class ConnectorLease {
         renewing = true;
         const renewSentAt = performance.now();
         this.store
-          .renewLease(token, leaseMs)
+          .renew(token, leaseMs)
           .then((renewed) => {
             if (renewed) claim.extend(renewSentAt, renewSentAt + validFor(leaseMs));
             else claim.lose('another instance took the connector over');
@@ -71,7 +71,7 @@ export class ConnectorLease {
       return await work(claim);
     } finally {
       clearInterval(renewal);
-      await this.store.releaseLease(token).catch((error: unknown) => {
+      await this.store.release(token).catch((error: unknown) => {
         // Unreleased, the lease simply runs out.
         this.#logger.debug(
           `Could not release the ${direction} lease of ${codeName}: ${describeError(error)}`,

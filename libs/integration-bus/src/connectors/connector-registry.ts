@@ -7,11 +7,12 @@ import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
+import { PartitionStore } from '../persistence/partition.store.js';
 import { QueueSignals } from '../outgoing/queue-signal.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
 import type { RetryPolicy } from '../outgoing/retry-policy.js';
-import type { ConnectorMetadata } from './connector.decorator.js';
+import type { ConnectorMetadata, ConnectorOrdering } from './connector.decorator.js';
 import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
 
 /** A connector provider found at start-up. */
@@ -26,6 +27,12 @@ export interface LoadedConnector {
   callTimeoutMs: number;
   /** When failed tasks are tried again and parked (R-DEL-5, R-DEL-6). */
   retry: RetryPolicy;
+  /** One FIFO per connector or per object (R-ORD-1). */
+  ordering: ConnectorOrdering;
+  /** Partitions of the outgoing queue: 1 with `ordering: 'connector'` (R-ORD-2). */
+  partitions: number;
+  /** Partitions this instance processes at once. */
+  concurrency: number;
 }
 
 /** A connector provider as the explorer found it, with its decorator subscriptions. */
@@ -63,6 +70,7 @@ export class ConnectorRegistry {
 
   constructor(
     private readonly store: ConnectorStore,
+    private readonly partitions: PartitionStore,
     private readonly signals: QueueSignals,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {
@@ -132,6 +140,9 @@ export class ConnectorRegistry {
         clearTranslationsAfterEachTask: metadata.clearTranslationsAfterEachTask,
         callTimeoutMs: metadata.callTimeoutMs,
         retry: metadata.retry,
+        ordering: metadata.ordering,
+        partitions: metadata.partitions,
+        concurrency: metadata.concurrency,
       });
     }
     await this.store.ensure(
@@ -142,8 +153,12 @@ export class ConnectorRegistry {
         enabled: metadata.enabled,
       })),
     );
+    const rows = await this.#rows.refresh();
+    for (const connector of loaded.values()) {
+      const row = rows.get(connector.codeName);
+      if (row) await this.partitions.layOut(row.id, storedPartitions(connector));
+    }
     this.#loaded = loaded;
-    await this.#rows.refresh();
     const names = [...this.#loaded.keys()];
     this.#logger.log(`Loaded ${names.length} connector(s)${names.length ? `: ${names.join(', ')}` : ''}`);
   }
@@ -238,4 +253,12 @@ export class ConnectorRegistry {
       return row?.enabled ? [{ connector, connectorId: row.id }] : [];
     });
   }
+}
+
+/**
+ * How a connector's outgoing queue is laid out in `integration_synchronization.partition`: 0 for one
+ * FIFO, else the number of partitions (numbered from 1).
+ */
+export function storedPartitions(connector: Pick<LoadedConnector, 'ordering' | 'partitions'>): number {
+  return connector.ordering === 'object' ? connector.partitions : 0;
 }

@@ -23,7 +23,25 @@ export interface ConnectorOptions {
   callTimeoutMs?: number;
   /** How failed and postponed tasks are tried again, and when they are parked (R-DEL-5, R-DEL-6). */
   retry?: RetryOptions;
+  /**
+   * What one FIFO covers (R-ORD-1). `'connector'`: the whole connector, as in the original bus; an
+   * Error stops all of its later tasks until the retry. `'object'`: each object (object type and
+   * key, or document node); an Error holds only that object's later tasks while the others flow,
+   * and the queue is split into `partitions` that instances process side by side. @default 'connector'
+   */
+  ordering?: ConnectorOrdering;
+  /**
+   * With `ordering: 'object'`: how many partitions the queue is split into by a hash of the object
+   * key, each claimed by one instance at a time (R-ORD-2). The most instances that can share the
+   * connector. Changing it re-partitions the queued tasks at the next start. @default 16
+   */
+  partitions?: number;
+  /** With `ordering: 'object'`: how many partitions one instance processes at once. @default 4 */
+  concurrency?: number;
 }
+
+/** What one FIFO of a connector covers (see `ConnectorOptions.ordering`). */
+export type ConnectorOrdering = 'connector' | 'object';
 
 /** Metadata `@Connector` stores on the class. */
 export interface ConnectorMetadata extends Required<Omit<ConnectorOptions, 'retry'>> {
@@ -50,6 +68,19 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
       `${where}: callTimeoutMs must be an integer from 1 to 86400000 (milliseconds), got ${JSON.stringify(options.callTimeoutMs)}.`,
     );
   }
+  const ordering = options.ordering ?? 'connector';
+  if (ordering !== 'connector' && ordering !== 'object') {
+    throw new InvalidConnectorError(
+      `${where}: ordering must be 'connector' or 'object', got ${JSON.stringify(options.ordering)}.`,
+    );
+  }
+  if (ordering === 'connector' && (options.partitions !== undefined || options.concurrency !== undefined)) {
+    throw new InvalidConnectorError(
+      `${where}: partitions and concurrency apply only with ordering: 'object' (one FIFO per connector has one partition).`,
+    );
+  }
+  const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
+  const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
   const metadata: ConnectorMetadata = {
     codeName,
     displayName: options.displayName ?? codeName,
@@ -57,6 +88,27 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     clearTranslationsAfterEachTask: options.clearTranslationsAfterEachTask ?? true,
     callTimeoutMs,
     retry: new RetryPolicy(options.retry, where),
+    ordering,
+    // One FIFO per connector is one partition, processed by one instance at a time.
+    partitions: ordering === 'object' ? partitions : 1,
+    concurrency: ordering === 'object' ? concurrency : 1,
   };
   return applyDecorators(Injectable(), SetMetadata(CONNECTOR_METADATA, metadata));
+}
+
+function boundedInteger(
+  where: string,
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const chosen = value ?? fallback;
+  if (!Number.isInteger(chosen) || chosen < min || chosen > max) {
+    throw new InvalidConnectorError(
+      `${where}: ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return chosen;
 }

@@ -1,4 +1,4 @@
-import type { LeaseToken } from '../persistence/connector.store.js';
+import type { LeaseToken } from '../persistence/lease.store.js';
 
 const PAUSED = 'its lease may have run out while this process was paused or could not renew it';
 

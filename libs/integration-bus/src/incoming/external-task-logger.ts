@@ -153,7 +153,8 @@ export class ExternalTaskLogger {
         dataType,
         processType,
         data,
-        synchronizations: [{ connectorId: row.id, handler: null }],
+        // Incoming tasks keep one FIFO per connector (R-IN-2).
+        synchronizations: [{ connectorId: row.id, handler: null, partitions: 0 }],
       },
     ]);
     info.id = ids.get(info.guid) ?? 0;

@@ -1,7 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorLease } from '../connectors/connector-lease.js';
-import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
+import { ConnectorRegistry, storedPartitions, type LoadedConnector } from '../connectors/connector-registry.js';
+import { InstanceMembership } from '../connectors/instance-membership.js';
+import { PartitionStore } from '../persistence/partition.store.js';
+import { QueueSignals } from './queue-signal.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
@@ -48,6 +51,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     lease: ConnectorLease,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
+    private readonly partitions: PartitionStore,
+    private readonly membership: InstanceMembership,
+    private readonly signals: QueueSignals,
   ) {
     super('outgoing', registry, tasks, lease, options.shutdownTimeoutMs);
   }
@@ -102,6 +108,16 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     return this.tasks.nextRetryInMs(connectorId);
   }
 
+  protected override partitionsToRun({ connector, connectorId }: ProcessingTarget): Promise<number[]> {
+    const partitions = storedPartitions(connector);
+    return partitions === 0 ? Promise.resolve([0]) : this.partitions.withWork(connectorId, partitions);
+  }
+
+  /** Up to `concurrency` partitions at once, and no more than this instance's share (R-ORD-2, R-ORD-3). */
+  protected override partitionLimit({ connector }: ProcessingTarget): number {
+    return Math.min(connector.concurrency, this.membership.shareOf(connector.partitions));
+  }
+
   protected async processOne(
     target: ProcessingTarget,
     claim: ProcessingClaim,
@@ -133,7 +149,10 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     const shared = (await this.registry.enabledConnectors()).length > 1;
     let recheck: string[] = [];
     const floor = new DrainFloor();
-    let batch = await this.tasks.fetchOutgoing(target.connectorId, claim.claimedAt, floor.value, batchSize);
+    // In a partition, an Error holds only its object's later tasks (R-ORD-1): the objects held back
+    // so far in this run, whose later tasks in a batch already read are passed over.
+    const heldObjects = new Set<string>();
+    let batch = await this.tasks.fetchOutgoing(claim.token, claim.claimedAt, floor.value, batchSize);
     for (;;) {
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
       const deadline = performance.now() + batchMaxDurationMs;
@@ -144,6 +163,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
           stop = true;
           break;
         }
+        if (row.objectHash !== null && heldObjects.has(row.objectHash)) continue;
         let outcome: NormalizedOutcome;
         try {
           // A synchronous answer is taken as it is: no promise, no tick per task (the hot path).
@@ -162,7 +182,13 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         // Error holds the connector's later tasks, unless this failure parked the task (R-DEL-6).
         const holds =
           outcome.result === IntegrationProcessResult.Error && !connector.retry.parks(row.failures + 1);
-        if (holds || this.stopping) {
+        if (holds && row.objectHash !== null) {
+          heldObjects.add(row.objectHash);
+        } else if (holds) {
+          stop = true;
+          break;
+        }
+        if (this.stopping) {
           stop = true;
           break;
         }
@@ -174,7 +200,15 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       // A short batch means the queue is done, unless it ended at a failed head that has now been
       // retried: what it held back is read next.
       const exhausted = !cut && batch.length < batchSize && !batch.some((r) => r.state === 'failed');
-      stop ||= exhausted || !(await this.processingEnabled());
+      // A partition is handed over when this instance runs more than its share (R-ORD-3): another
+      // instance, told at once, takes it.
+      const yielding = claim.token.partition > 0 && !exhausted && this.shouldYield(target.connectorId);
+      if (yielding) {
+        void this.signals.wake([target.connectorId]).catch((error: unknown) => {
+          this.logger.debug(`Could not tell the other instances to take a partition: ${describeError(error)}`);
+        });
+      }
+      stop ||= exhausted || yielding || !(await this.processingEnabled());
       const completion = completionOf(connector.retry, done, recheck);
       if (stop) {
         await this.tasks.complete(completion, claim.token);

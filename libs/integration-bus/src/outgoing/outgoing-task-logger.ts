@@ -10,7 +10,7 @@ import {
   type UnitOfWork,
 } from '@mikro-orm/core';
 import { ConnectorLease } from '../connectors/connector-lease.js';
-import { ConnectorRegistry, type ConnectorMatch } from '../connectors/connector-registry.js';
+import { ConnectorRegistry, storedPartitions, type ConnectorMatch } from '../connectors/connector-registry.js';
 import { dataTypeOf, isAsyncProcessType, type TaskProcessType } from '../enums/task-process-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
 import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';
@@ -327,7 +327,11 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       dataType: dataTypeOf(processType),
       processType,
       data,
-      synchronizations: matches.map((m) => ({ connectorId: m.connectorId, handler: m.handler })),
+      synchronizations: matches.map((m) => ({
+        connectorId: m.connectorId,
+        handler: m.handler,
+        partitions: storedPartitions(m.connector),
+      })),
     };
   }
 

@@ -20,6 +20,8 @@ export interface IntegrationConnectorRow {
   incomingLeaseUntil?: Date | null;
   leaseEpoch: string;
   incomingLeaseEpoch: string;
+  /** The partitions its queued synchronizations are laid out in (0: one FIFO). */
+  partitions: number;
   createdAt: Date;
 }
 
@@ -56,6 +58,25 @@ export interface IntegrationSynchronizationRow {
   state?: string | null;
   /** Failed attempts counted towards `retry.maxAttempts` (SkipNow is not a failure). */
   failures: number;
+  /** 1..partitions for a connector with `ordering: 'object'`, 0 for one FIFO (R-ORD-2). */
+  partition: number;
+  /** The hash of the object key, with `ordering: 'object'`: what an Error holds back (R-ORD-1). */
+  objectHash?: string | null;
+}
+
+/** A row of `integration_partition_lease`: who processes a partition of a connector (R-ORD-2). */
+export interface IntegrationPartitionLeaseRow {
+  connectorId: number;
+  partition: number;
+  owner?: string | null;
+  leaseUntil?: Date | null;
+  epoch: string;
+}
+
+/** A row of `integration_instance`: a live instance, which takes its share of the partitions (R-ORD-3). */
+export interface IntegrationInstanceRow {
+  owner: string;
+  seenUntil: Date;
 }
 
 /** A row of `integration_sync_log`. */
@@ -103,6 +124,7 @@ export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorR
     incomingLeaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     leaseEpoch: { type: 'bigint', defaultRaw: '0' },
     incomingLeaseEpoch: { type: 'bigint', defaultRaw: '0' },
+    partitions: { type: 'smallint', defaultRaw: '0' },
     createdAt: { type: 'datetime', ...now },
   },
 });
@@ -148,6 +170,16 @@ export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSync
       expression: `create index "integration_synchronization_state_index" on "integration_synchronization"
         ("connector_id", "task_id") include ("state", "next_attempt_at") where "state" is not null`,
     },
+    {
+      name: 'integration_synchronization_partition_index',
+      expression: `create index "integration_synchronization_partition_index" on "integration_synchronization"
+        ("connector_id", "partition", "task_id") where "partition" > 0`,
+    },
+    {
+      name: 'integration_synchronization_failed_object_index',
+      expression: `create index "integration_synchronization_failed_object_index" on "integration_synchronization"
+        ("connector_id", "object_hash", "task_id") where "state" = 'failed' and "object_hash" is not null`,
+    },
   ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
@@ -169,6 +201,29 @@ export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSync
     nextAttemptAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     state: { type: 'string', length: 20, nullable: true },
     failures: { type: 'integer', default: 0 },
+    partition: { type: 'smallint', defaultRaw: '0' },
+    objectHash: { type: 'bigint', nullable: true },
+  },
+});
+
+export const IntegrationPartitionLeaseSchema = new EntitySchema<IntegrationPartitionLeaseRow>({
+  name: 'IntegrationPartitionLeaseRow',
+  tableName: 'integration_partition_lease',
+  properties: {
+    connectorId: { type: 'integer', primary: true },
+    partition: { type: 'smallint', primary: true },
+    owner: { type: 'string', length: 100, nullable: true },
+    leaseUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    epoch: { type: 'bigint', defaultRaw: '0' },
+  },
+});
+
+export const IntegrationInstanceSchema = new EntitySchema<IntegrationInstanceRow>({
+  name: 'IntegrationInstanceRow',
+  tableName: 'integration_instance',
+  properties: {
+    owner: { type: 'string', length: 100, primary: true },
+    seenUntil: { type: 'datetime', columnType: 'timestamptz' },
   },
 });
 
@@ -221,4 +276,6 @@ export const INTEGRATION_BUS_ENTITIES = [
   IntegrationSyncLogSchema,
   IntegrationSettingSchema,
   IntegrationEventLogSchema,
+  IntegrationPartitionLeaseSchema,
+  IntegrationInstanceSchema,
 ] as const;

@@ -5,7 +5,8 @@ import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
-import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './connector.store.js';
+import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './lease.store.js';
+import { objectKeySql, partitionOfSql } from './partition.store.js';
 import { filterSql, type SynchronizationFilter } from './task-query.store.js';
 import type { TaskPayload } from './task-payload.js';
 
@@ -24,7 +25,11 @@ export interface NewTask {
   dataType: TaskDataType;
   processType: string;
   data: TaskPayload;
-  synchronizations: { connectorId: number; handler: string | null }[];
+  /**
+   * The connectors it is for. `partitions`: how the connector's outgoing queue is laid out (0: one
+   * FIFO; else the synchronization goes to its object's partition, R-ORD-2).
+   */
+  synchronizations: { connectorId: number; handler: string | null; partitions: number }[];
 }
 
 /** A queued synchronization joined with its task, as a processor reads it. */
@@ -35,6 +40,10 @@ export interface QueuedSynchronization {
   failures: number;
   /** The last attempt's outcome; null while waiting. */
   state: SynchronizationState | null;
+  /** 0 for one FIFO per connector, else the partition of the object (R-ORD-2). */
+  partition: number;
+  /** The object's hash with `ordering: 'object'`: what an Error holds back (R-ORD-1). */
+  objectHash: string | null;
   handler: string | null;
   taskId: string;
   guid: string;
@@ -117,6 +126,10 @@ function serializeTasks(tasks: readonly NewTask[]): string {
         connectors: task.synchronizations.map((s) => s.connectorId),
         handlers: task.synchronizations.map((s) => s.handler),
       };
+      // Left out when every connector has one FIFO (the common case): unnest pads it with nulls.
+      if (task.synchronizations.some((s) => s.partitions > 0)) {
+        record.partitions = task.synchronizations.map((s) => s.partitions);
+      }
       if (task.objectId !== null) record.objectId = task.objectId;
       if (task.nodeId !== null) record.nodeId = task.nodeId;
       if (task.documentId !== null) record.documentId = task.documentId;
@@ -141,6 +154,7 @@ export interface InsertOptions {
 
 /** Takes the advisory locks of `InsertOptions.lockObjects`, in a fixed order (no deadlock between two loggers). */
 async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise<void> {
+  // The object key of `objectKeySql`, built here in JavaScript.
   const keys = [...new Set(tasks.map((t) => `${t.objectType}:${t.objectId ?? t.nodeId ?? t.title}`))].sort();
   await sqlRows(
     trx,
@@ -166,6 +180,12 @@ export function taskInfoOf(row: QueuedSynchronization, connectorName: string): I
   };
 }
 
+/** One outgoing FIFO: a connector's whole queue (partition 0) or one of its partitions. */
+export interface OutgoingQueue {
+  connectorId: number;
+  partition: number;
+}
+
 /** The LISTEN/NOTIFY channel on which instances announce new tasks. */
 export const QUEUE_CHANNEL = 'integration_bus_queue';
 
@@ -173,7 +193,8 @@ export const QUEUE_CHANNEL = 'integration_bus_queue';
 const SNAPSHOT_COLUMN = `(select pg_snapshot_xmin(c) || ':' || pg_snapshot_xmax(c) from pg_current_snapshot() as c) as snapshot`;
 
 const QUEUED_COLUMNS = `
-         s.id as "syncId", s.attempts, s.failures, s.state, s.handler, t.id as "taskId", t.guid, t.title,
+         s.id as "syncId", s.attempts, s.failures, s.state, s.partition, s.object_hash as "objectHash",
+         s.handler, t.id as "taskId", t.guid, t.title,
          t.task_type as "taskType", t.object_type as "objectType", t.object_id as "objectId",
          t.site_name as "siteName", t.data_type as "dataType", t.process_type as "processType",
          t.is_inbound as "isInbound", t.data::text as "dataJson",
@@ -186,14 +207,25 @@ const SELECT_OUTGOING = `select ${QUEUED_COLUMNS}, ${SNAPSHOT_COLUMN} ${QUEUED_F
 /**
  * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`).
  * Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4 synchronization ids to leave out,
- * `$floor` the task id below which nothing can still appear (`DrainFloor`).
+ * `$floor` the task id below which nothing can still appear (`DrainFloor`), `$partition` the
+ * partition (0: the connector's one FIFO).
+ *
+ * What a failed synchronization holds back: with one FIFO, everything after it; in a partition,
+ * the later tasks of its object only (R-ORD-1), found through the index of failed objects.
  */
-const outgoingWhere = (floor: number, extra = '') => `
-  where s.connector_id = $1${extra} and not t.is_inbound and s.task_id > $${floor}::bigint
-    and s.task_id <= coalesce((select min(b.task_id) from integration_synchronization b
-                                where b.connector_id = $1 and b.state = 'failed'
-                                  and b.id <> all(string_to_array($4::text, ',')::bigint[])),
-                              9223372036854775807)
+const outgoingWhere = (floor: number, partition: number, extra = '') => `
+  where s.connector_id = $1 and s.partition = $${partition}::smallint${extra}
+    and not t.is_inbound and s.task_id > $${floor}::bigint
+    and case when $${partition}::smallint = 0
+             then s.task_id <= coalesce((select min(b.task_id) from integration_synchronization b
+                                          where b.connector_id = $1 and b.state = 'failed'
+                                            and b.id <> all(string_to_array($4::text, ',')::bigint[])),
+                                        9223372036854775807)
+             else not exists (select 1 from integration_synchronization b
+                               where b.connector_id = $1 and b.object_hash = s.object_hash
+                                 and b.state = 'failed' and b.task_id < s.task_id
+                                 and b.id <> all(string_to_array($4::text, ',')::bigint[]))
+        end
     and (s.state is null
          or (s.state <> 'parked' and coalesce(s.next_attempt_at, '-infinity') <= $2::timestamptz))
     and s.id <> all(string_to_array($4::text, ',')::bigint[])
@@ -241,7 +273,7 @@ export class TaskStore {
            from xid, json_to_recordset($1::json) as x(
              "guid" uuid, "title" text, "taskType" text, "objectType" text, "objectId" text, "nodeId" text,
              "documentId" text, "aliasPath" text, "siteName" text, "isInbound" bool, "dataType" text,
-             "processType" text, "data" json, "connectors" int[], "handlers" text[])
+             "processType" text, "data" json, "connectors" int[], "handlers" text[], "partitions" int[])
        ), t as (
          insert into integration_task (id, guid, title, task_type, object_type, object_id, node_id, document_id,
                                        alias_path, site_name, is_inbound, data_type, process_type, data)
@@ -249,9 +281,12 @@ export class TaskStore {
                 "siteName", coalesce("isInbound", false), "dataType", "processType", "data"::jsonb
            from x
        ), s as (
-         insert into integration_synchronization (task_id, connector_id, handler)
-         select x.id, e.connector, e.handler
-           from x cross join lateral unnest(x."connectors", x."handlers") as e(connector, handler)
+         insert into integration_synchronization (task_id, connector_id, handler, partition, object_hash)
+         select x.id, e.connector, e.handler, coalesce(${partitionOfSql('h.hash', 'e.partitions')}, 0), h.hash
+           from x cross join lateral unnest(x."connectors", x."handlers", x."partitions")
+                                     as e(connector, handler, partitions)
+                  cross join lateral (select case when e.partitions > 0 then hashtextextended(
+                    ${objectKeySql('x."objectType"', 'x."objectId"', 'x."nodeId"', 'x."title"')}, 0) end as hash) h
        )
        select x.id, x.guid from x cross join (select case when $2::text is null then null
                                                         else pg_notify('${QUEUE_CHANNEL}', $2) end) as n`,
@@ -310,17 +345,18 @@ export class TaskStore {
    * is due: Error holds the connector's later tasks until its retry. Parked ones never.
    */
   fetchOutgoing(
-    connectorId: number,
+    queue: OutgoingQueue,
     asOf: string,
     floor: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    return sqlRows<QueuedSynchronization>(this.db.pool, `${SELECT_OUTGOING} ${outgoingWhere(5)}`, [
-      connectorId,
+    return sqlRows<QueuedSynchronization>(this.db.pool, `${SELECT_OUTGOING} ${outgoingWhere(5, 6)}`, [
+      queue.connectorId,
       asOf,
       limit,
       '',
       floor,
+      queue.partition,
     ]);
   }
 
@@ -350,14 +386,14 @@ export class TaskStore {
       await this.complete({ done: [], unsuccessful: batch.unsuccessful }, lease);
     }
     if (batch.done.length === 0 && !batch.recheck?.length) {
-      return this.fetchOutgoing(lease.connectorId, asOf, floor, limit);
+      return this.fetchOutgoing(lease, asOf, floor, limit);
     }
     // The ids as one comma-separated text: the driver would quote and escape an array's elements
     // one by one (a tenth of the drain's allocations, profiled).
     const done = batch.done.map((d) => d.syncId).join(',');
     return sqlRows<QueuedSynchronization>(
       this.db.pool,
-      `with lease as (${leaseHeldSql(lease.direction, 5)}
+      `with lease as (${leaseHeldSql(lease, 5)}
        ), done as (
          delete from integration_synchronization
           where id = any(string_to_array($4::text, ',')::bigint[]) and exists (select 1 from lease)
@@ -367,11 +403,11 @@ export class TaskStore {
             and not exists (select 1 from integration_synchronization s
                              where s.task_id = t.id and s.id <> all(string_to_array($4::text, ',')::bigint[]))
        ), recheck as (
-         delete from integration_task t where t.id = any(string_to_array($8::text, ',')::bigint[])
+         delete from integration_task t where t.id = any(string_to_array($9::text, ',')::bigint[])
             and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
             and exists (select 1 from lease)
        )
-       ${SELECT_OUTGOING} ${outgoingWhere(9, ' and exists (select 1 from lease)')}`,
+       ${SELECT_OUTGOING} ${outgoingWhere(10, 11, ' and exists (select 1 from lease)')}`,
       [
         lease.connectorId,
         asOf,
@@ -380,6 +416,7 @@ export class TaskStore {
         ...leaseHeldParams(lease),
         batch.recheck?.join(',') ?? '',
         floor,
+        lease.partition,
       ],
     );
   }
@@ -435,7 +472,7 @@ export class TaskStore {
     if (empty && !extra) return;
     await this.db.transaction(async (trx) => {
       if (lease) {
-        const held = await sqlRows(trx, leaseHeldSql(lease.direction, 1), leaseHeldParams(lease));
+        const held = await sqlRows(trx, leaseHeldSql(lease, 1), leaseHeldParams(lease));
         if (held.length === 0) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
       }
       if (batch.done.length > 0 || recheck.length > 0) {

@@ -9,9 +9,10 @@ import { ProcessingDisabledError } from '../errors/processing-disabled.error.js'
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { addCounts, emptyCounts, type ResultCounts } from '../outgoing/invoke-connector.js';
-import type { LeaseDirection } from '../persistence/connector.store.js';
+import type { LeaseDirection } from '../persistence/lease.store.js';
 import type { QueuedSynchronization, TaskStore } from '../persistence/task.store.js';
 import { SerialRunner } from './serial-runner.js';
+import { Slots } from './slots.js';
 
 /** An enabled, loaded connector and the id of its row. */
 export interface ProcessingTarget {
@@ -19,18 +20,24 @@ export interface ProcessingTarget {
   connectorId: number;
 }
 
+/** A connector's queue, or one partition of it (0: the whole queue). */
+const queueKey = (connectorId: number, partition: number): string => `${connectorId}/${partition}`;
+
 /** Margin added to a foreign lease's end before trying to take it over. */
 const TAKEOVER_MARGIN_MS = 50;
 
 /**
- * What the outgoing and incoming processors share: one serial runner per connector in this process,
- * the connector's lease for the direction across processes, run triggers that coalesce, timed runs
- * (a retry that comes due, another instance's lease that runs out), by-hand synchronization of one
- * task, and a shutdown bounded by `shutdownTimeoutMs`.
+ * What the outgoing and incoming processors share: one serial runner per queue in this process (a
+ * connector's queue, or each partition of an `ordering: 'object'` connector), the queue's lease for
+ * the direction across processes, run triggers that coalesce, timed runs (a retry that comes due,
+ * another instance's lease that runs out), by-hand synchronization of one task, and a shutdown
+ * bounded by `shutdownTimeoutMs`.
  */
 export abstract class QueueProcessor implements OnApplicationShutdown {
   protected readonly logger = new Logger('IntegrationBus');
-  readonly #runners = new Map<number, SerialRunner<ResultCounts>>();
+  readonly #runners = new Map<string, SerialRunner<ResultCounts>>();
+  /** Per partitioned connector: how many of its partitions this process runs at once. */
+  readonly #slots = new Map<number, Slots>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
   /** Connectors whose last run failed: their next failures are not logged again. */
@@ -71,6 +78,27 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   /** When the connector must run again by itself, in milliseconds from now; null: not by itself. */
   protected nextRunInMs(_connectorId: number): Promise<number | null> {
     return Promise.resolve(null);
+  }
+
+  /**
+   * The partitions of the connector's queue that have work now; `[0]` (the whole queue, looked at by
+   * its run) for a connector with one FIFO.
+   */
+  protected partitionsToRun(_target: ProcessingTarget): Promise<number[]> {
+    return Promise.resolve([0]);
+  }
+
+  /** How many partitions of the connector this process may run at once (only asked when partitioned). */
+  protected partitionLimit(_target: ProcessingTarget): number {
+    return 1;
+  }
+
+  /**
+   * Whether a partition run should hand its partition over at its next batch: this process runs
+   * more of the connector's partitions than its share now (another instance joined, R-ORD-3).
+   */
+  protected shouldYield(connectorId: number): boolean {
+    return this.#slots.get(connectorId)?.over ?? false;
   }
 
   protected get stopping(): boolean {
@@ -128,8 +156,12 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     if (targets.length === 0) throw new TaskNotFoundError(taskId, connectorName);
     const counts = emptyCounts();
     for (const target of targets) {
-      const result = await this.runnerFor(target.connectorId).exclusive(() =>
-        this.lease.run(this.direction, target.connectorId, target.connector.codeName, async (claim) => {
+      // Which queue the task is in decides which lease to take (a partition, R-ORD-2).
+      const queued = await this.tasks.findOne(target.connectorId, taskId);
+      if (!queued) continue;
+      const scope = { direction: this.direction, connectorId: target.connectorId, partition: queued.partition };
+      const result = await this.runnerFor(target.connectorId, queued.partition).exclusive(() =>
+        this.lease.run(scope, leaseName(target, queued.partition), async (claim) => {
           const row = await this.tasks.findOne(target.connectorId, taskId);
           return row ? this.processOne(target, claim, row) : null;
         }),
@@ -142,13 +174,26 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   }
 
   /**
-   * Starts (or joins) a run for a connector. A failed run is logged once by the run itself (see
+   * Starts (or joins) a run for a connector: for a partitioned one, a run for each partition that
+   * has work, at most `partitionLimit` at once. A failed run is logged once by the run itself (see
    * `run`), never by each trigger that joined it, and never thrown at the trigger.
    */
-  protected trigger(connectorId: number): Promise<ResultCounts> {
-    return this.runnerFor(connectorId)
-      .trigger()
-      .catch(() => emptyCounts());
+  protected async trigger(connectorId: number): Promise<ResultCounts> {
+    try {
+      if (this.#stopping || !(await this.processingEnabled())) return emptyCounts();
+      const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
+      if (!target) return emptyCounts();
+      const partitions = await this.partitionsToRun(target);
+      const runs = partitions.map((partition) =>
+        this.runnerFor(connectorId, partition)
+          .trigger()
+          .catch(() => emptyCounts()),
+      );
+      return (await Promise.all(runs)).reduce(addCounts, emptyCounts());
+    } catch (error) {
+      this.#noteFailure(connectorId, error);
+      return emptyCounts();
+    }
   }
 
   /** Starts a run for the connector in `inMs` milliseconds, unless one is set to start earlier. */
@@ -167,13 +212,23 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     this.#timers.set(connectorId, { at, timer });
   }
 
-  private runnerFor(connectorId: number): SerialRunner<ResultCounts> {
-    let runner = this.#runners.get(connectorId);
+  private runnerFor(connectorId: number, partition: number): SerialRunner<ResultCounts> {
+    const key = queueKey(connectorId, partition);
+    let runner = this.#runners.get(key);
     if (!runner) {
-      runner = new SerialRunner(() => this.run(connectorId));
-      this.#runners.set(connectorId, runner);
+      runner = new SerialRunner(() => this.run(connectorId, partition));
+      this.#runners.set(key, runner);
     }
     return runner;
+  }
+
+  private slotsFor(target: ProcessingTarget): Slots {
+    let slots = this.#slots.get(target.connectorId);
+    if (!slots) {
+      slots = new Slots(() => this.partitionLimit(target));
+      this.#slots.set(target.connectorId, slots);
+    }
+    return slots;
   }
 
   /**
@@ -181,31 +236,36 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
    * connector keeps failing (a database restart fails every run triggered meanwhile: one line per
    * outage, not one per trigger), with one line when it works again.
    */
-  private async run(connectorId: number): Promise<ResultCounts> {
+  private async run(connectorId: number, partition: number): Promise<ResultCounts> {
     try {
-      const counts = await this.runOnce(connectorId);
+      const counts = await this.runOnce(connectorId, partition);
       if (this.#failing.delete(connectorId)) {
         this.logger.log(`${this.direction} processing of connector #${connectorId} works again`);
       }
       return counts;
     } catch (error) {
-      const message = `${this.direction} processing of connector #${connectorId} failed: ${describeError(error)}`;
-      if (this.#failing.has(connectorId)) this.logger.debug(message);
-      else this.logger.error(message);
-      this.#failing.add(connectorId);
+      this.#noteFailure(connectorId, error);
       throw error;
     }
   }
 
-  private async runOnce(connectorId: number): Promise<ResultCounts> {
+  #noteFailure(connectorId: number, error: unknown): void {
+    const message = `${this.direction} processing of connector #${connectorId} failed: ${describeError(error)}`;
+    if (this.#failing.has(connectorId)) this.logger.debug(message);
+    else this.logger.error(message);
+    this.#failing.add(connectorId);
+  }
+
+  private async runOnce(connectorId: number, partition: number): Promise<ResultCounts> {
     const counts = emptyCounts();
     if (this.#stopping || !(await this.processingEnabled())) return counts;
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
     if (!target) return counts;
+    const scope = { direction: this.direction, connectorId, partition };
+    const drain = () =>
+      this.lease.run(scope, leaseName(target, partition), (claim) => this.drain(target, claim, counts));
     try {
-      await this.lease.run(this.direction, connectorId, target.connector.codeName, (claim) =>
-        this.drain(target, claim, counts),
-      );
+      await (partition === 0 ? drain() : this.slotsFor(target).run(drain));
     } catch (error) {
       if (error instanceof ConnectorBusyError) {
         // Another instance is processing this connector. If it dies, its lease runs out: look again
@@ -214,7 +274,7 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
         return counts;
       }
       if (error instanceof ClaimLostError) {
-        this.logger.warn(`${this.direction} run of ${target.connector.codeName} stopped: ${error.message}`);
+        this.logger.warn(`${this.direction} run of ${leaseName(target, partition)} stopped: ${error.message}`);
         return counts;
       }
       throw error;
@@ -235,6 +295,11 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
       this.logger.debug(`Could not read when connector #${connectorId} is due: ${describeError(error)}`);
     }
   }
+}
+
+/** How a queue's lease is named in messages: the connector, and its partition if it has several. */
+function leaseName(target: ProcessingTarget, partition: number): string {
+  return partition === 0 ? target.connector.codeName : `${target.connector.codeName} (partition ${partition})`;
 }
 
 /** Whether `promise` settles within `ms` milliseconds. */

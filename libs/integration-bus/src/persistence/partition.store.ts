@@ -1,0 +1,121 @@
+import { Injectable } from '@nestjs/common';
+import { BusDatabase, sqlRows } from './bus-database.js';
+
+/**
+ * The object key of R-DEL-1 in SQL, from a task's columns: object type and primary key, or the
+ * document node, or (for tasks without either) the title. `lockObjects` in the task store builds
+ * the same key in JavaScript.
+ */
+export function objectKeySql(objectType: string, objectId: string, nodeId: string, title: string): string {
+  return `(${objectType} || ':' || coalesce(${objectId}, ${nodeId}, ${title}))`;
+}
+
+/** The partition (1..`partitions`) of an object hash, in SQL. */
+export function partitionOfSql(hash: string, partitions: string): string {
+  return `(1 + ((${hash} & 9223372036854775807) % ${partitions}))::smallint`;
+}
+
+/** A partition of a connector as the API shows it (R-ORD-2). */
+export interface PartitionStatus {
+  partition: number;
+  /** The instance processing it now; null when nobody holds it. */
+  heldBy: string | null;
+  /** When the holder's lease runs out unless renewed. */
+  leaseUntil: string | null;
+  /** Synchronizations queued in it, whatever their state. */
+  queued: number;
+  /** Objects whose later tasks wait behind a failed one (R-ORD-1). */
+  blockedObjects: number;
+}
+
+/** SQL over the partitions of `ordering: 'object'` connectors (SPEC §12). */
+@Injectable()
+export class PartitionStore {
+  constructor(private readonly db: BusDatabase) {}
+
+  /**
+   * Lays a connector's outgoing queue out in `partitions` partitions (0: one FIFO) when it was laid
+   * out otherwise before, moving the queued synchronizations to the partition of their object's
+   * hash, and makes sure every partition has a lease row. Runs at start-up; a no-op when nothing
+   * changed. An object's synchronizations always move together, so its order is kept.
+   */
+  async layOut(connectorId: number, partitions: number): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const [row] = await sqlRows<{ partitions: number }>(
+        trx,
+        `select partitions from integration_connector where id = $1 for update`,
+        [connectorId],
+      );
+      if (!row) return;
+      if (row.partitions !== partitions) {
+        if (partitions === 0) {
+          await sqlRows(
+            trx,
+            `update integration_synchronization set partition = 0, object_hash = null
+              where connector_id = $1 and partition > 0`,
+            [connectorId],
+          );
+        } else {
+          await sqlRows(
+            trx,
+            `update integration_synchronization s
+                set object_hash = h.hash, partition = ${partitionOfSql('h.hash', '$2::int')}
+               from integration_task t
+                    cross join lateral (select hashtextextended(
+                      ${objectKeySql('t.object_type', 't.object_id', 't.node_id', 't.title')}, 0) as hash) h
+              where t.id = s.task_id and s.connector_id = $1 and not t.is_inbound`,
+            [connectorId, partitions],
+          );
+        }
+        await sqlRows(trx, `update integration_connector set partitions = $2 where id = $1`, [
+          connectorId,
+          partitions,
+        ]);
+      }
+      await sqlRows(
+        trx,
+        `with gone as (delete from integration_partition_lease where connector_id = $1 and partition > $2)
+         insert into integration_partition_lease (connector_id, partition)
+         select $1, p from generate_series(1, $2::int) as p on conflict do nothing`,
+        [connectorId, partitions],
+      );
+    });
+  }
+
+  /**
+   * The partitions of a connector that have work due now (waiting, or a retry whose time has come),
+   * one index probe each.
+   */
+  async withWork(connectorId: number, partitions: number): Promise<number[]> {
+    const rows = await sqlRows<{ p: number }>(
+      this.db.pool,
+      `select p from generate_series(1, $2::int) as p
+        where exists (select 1 from integration_synchronization s
+                       where s.connector_id = $1 and s.partition = p
+                         and (s.state is null
+                              or (s.state <> 'parked'
+                                  and coalesce(s.next_attempt_at, '-infinity') <= clock_timestamp())))`,
+      [connectorId, partitions],
+    );
+    return rows.map((r) => r.p);
+  }
+
+  /** Every partition of a connector: who holds it, how much is queued, how many objects are blocked. */
+  status(connectorId: number): Promise<PartitionStatus[]> {
+    return sqlRows<PartitionStatus>(
+      this.db.pool,
+      `select l.partition::int as partition,
+              case when l.lease_until > clock_timestamp() then l.owner end as "heldBy",
+              case when l.lease_until > clock_timestamp() then to_json(l.lease_until) #>> '{}' end as "leaseUntil",
+              (select count(*)::int from integration_synchronization s
+                where s.connector_id = l.connector_id and s.partition = l.partition) as queued,
+              (select count(distinct s.object_hash)::int from integration_synchronization s
+                where s.connector_id = l.connector_id and s.partition = l.partition and s.state = 'failed')
+                as "blockedObjects"
+         from integration_partition_lease l
+        where l.connector_id = $1
+        order by l.partition`,
+      [connectorId],
+    );
+  }
+}
