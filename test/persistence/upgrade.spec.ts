@@ -63,3 +63,76 @@ describe('upgrading a database with a queue from the previous schema', () => {
     }
   });
 });
+
+/** The last migration before ordering per object (SPEC §12) was added. */
+const BEFORE_PARTITIONS = 'Migration20261201000000_DeliveryState';
+const perObject = recordingConnector('PerObject', [{ objectType: 'cms.user' }], log, {
+  ordering: 'object',
+  partitions: 4,
+});
+
+describe('upgrading a database with a queue from the schema before partitions', () => {
+  it('keeps waiting, failed and skipped tasks; an ordering: object connector re-partitions them and drains each object in order', async () => {
+    log.length = 0;
+    const db = await createTestDatabase(inject('serverUrl'));
+    try {
+      const old = await MikroORM.init({ ...testOrmOptions(db.url), logger: () => undefined });
+      await old.migrator.up({ to: BEFORE_PARTITIONS });
+      // Two changes each of users 1..3: user 1's first change failed (its retry is due), user 2's
+      // first was skipped with a message; user 3's are waiting.
+      await old.em.getConnection().execute(`
+        insert into integration_connector (code_name, display_name, class_name) values ('PerObject', 'PerObject', 'PerObjectConnector');
+        with t as (
+          insert into integration_task (guid, title, task_type, object_type, object_id, data_type, process_type, data)
+          select gen_random_uuid(), 'Update cms.user u' || u || ' v' || v, 'UPDATEOBJ', 'cms.user', u::text, 'SIMPLE',
+                 'ASYNCSIMPLE',
+                 jsonb_build_object('entity', 'User', 'fields',
+                                    jsonb_build_object('id', u, 'userName', 'u' || u, 'email', 'u' || u || '@v' || v),
+                                    'translations', '[]'::jsonb, 'children', '{}'::jsonb)
+            from generate_series(1, 2) as gv(v), generate_series(1, 3) as gu(u) order by v, u
+          returning id, object_id, title)
+        insert into integration_synchronization (task_id, connector_id, attempts, failures, state, error_message, next_attempt_at)
+        select t.id, c.id,
+               case when t.title like '%u1 v1' or t.title like '%u2 v1' then 1 else 0 end,
+               case when t.title like '%u1 v1' then 1 else 0 end,
+               case when t.title like '%u1 v1' then 'failed' when t.title like '%u2 v1' then 'skipped' end,
+               case when t.title like '%u1 v1' then 'CRM was down' when t.title like '%u2 v1' then 'not yet' end,
+               case when t.title like '%u1 v1' or t.title like '%u2 v1' then now() - interval '1 second' end
+          from t, integration_connector c;`);
+      await old.close(true);
+
+      const app = await createBusApp({
+        databaseUrl: db.url,
+        providers: [perObject.provider],
+        bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
+      });
+      try {
+        const rows = await app.sql<{ object_id: string; state: string | null; partition: number }>(
+          `select t.object_id, s.state, s.partition from integration_synchronization s
+             join integration_task t on t.id = s.task_id order by t.id`,
+        );
+        expect(rows.map((r) => [r.object_id, r.state])).toEqual([
+          ['1', 'failed'],
+          ['2', 'skipped'],
+          ['3', null],
+          ['1', null],
+          ['2', null],
+          ['3', null],
+        ]);
+        for (const row of rows) {
+          expect(row.partition).toBe(rows.find((r) => r.object_id === row.object_id)!.partition);
+          expect(row.partition).toBeGreaterThanOrEqual(1);
+        }
+        expect(await app.bus.processOutgoingTasks('PerObject')).toMatchObject({ OK: 6 });
+        const emails = log.map((call) => (call.task.object as User).email ?? '');
+        for (const user of ['u1', 'u2', 'u3']) {
+          expect(emails.filter((e) => e.startsWith(`${user}@`))).toEqual([`${user}@v1`, `${user}@v2`]);
+        }
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+});

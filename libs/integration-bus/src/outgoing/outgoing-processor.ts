@@ -215,7 +215,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         return;
       }
       const last = done.at(-1);
-      if (last) floor.processed(last.row.taskId, batch[0]?.snapshot);
+      if (last) floor.processed(resumeAfter(last.row.taskId, batch), batch[0]?.snapshot);
       batch = await this.tasks.completeAndFetch(
         completion,
         claim.token,
@@ -360,4 +360,14 @@ function unsuccessfulAttempt(
   }
   const state = outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
   return { syncId: row.syncId, state, message, retryInMs, failure: true };
+}
+
+/**
+ * Where the next read of a run may start after a batch that ended at `lastTaskId`: no later than a
+ * failed synchronization it retried, since tasks its failure held back (its object's later ones, in
+ * a partition) were not read with the batch and may come due now.
+ */
+function resumeAfter(lastTaskId: string, batch: readonly QueuedSynchronization[]): string {
+  const retried = batch.find((row) => row.state === 'failed')?.taskId;
+  return retried !== undefined && BigInt(retried) < BigInt(lastTaskId) ? retried : lastTaskId;
 }
