@@ -9,6 +9,7 @@ import {
 import { createBusApp, withBusApp, type BusTestApp } from '../support/bus-app.js';
 import { User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { listen } from '../management/http-client.js';
 
 const R = IntegrationProcessResult;
 const MANUAL = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } };
@@ -218,6 +219,68 @@ describe('ordering: object (R-ORD-1)', () => {
         await restarted.close();
       }
     });
+  });
+
+  it('the API shows the partitions, who holds each, the objects a failed task blocks, and what waits behind it', async () => {
+    const c = recordingConnector('Shown', [{ objectType: 'cms.user' }], log, {
+      ordering: 'object',
+      partitions: 4,
+      concurrency: 2,
+      retry: { initialDelayMs: 60_000, jitter: false },
+    });
+    const plain = recordingConnector('Plain', [{ objectType: 'cms.role' }], log);
+    c.control.respond = (task) =>
+      emailOf(task).startsWith('stuck@') ? { result: R.Error, errorMessage: 'CRM said no' } : R.OK;
+    await withBusApp(
+      { providers: [c.provider, plain.provider], bus: { ...MANUAL, http: { adminToken: 'admin-token' } } },
+      async (t) => {
+        const client = await listen(t.app, 'admin-token');
+        await createAndChange(t, ['stuck', 'free'], 3);
+        await t.bus.processOutgoingTasks('Shown');
+        const res = await client.request('GET', '/integration/connectors/Shown/partitions');
+        expect(res.status).toBe(200);
+        const [stuck] = await t.sql<{ id: number; partition: number }>(
+          `select t.id::int, s.partition from integration_task t join integration_synchronization s on s.task_id = t.id
+            where t.title like '%stuck%' order by t.id limit 1`,
+        );
+        expect(res.body).toMatchObject({
+          codeName: 'Shown',
+          ordering: 'object',
+          concurrency: 2,
+          liveInstances: 1,
+          blockedObjects: [
+            {
+              objectType: 'cms.user',
+              partition: stuck!.partition,
+              taskId: stuck!.id,
+              errorMessage: 'CRM said no',
+              waiting: 2,
+            },
+          ],
+        });
+        expect(res.body.partitions.map((p: { partition: number }) => p.partition)).toEqual([1, 2, 3, 4]);
+        const mine = res.body.partitions.find((p: { partition: number }) => p.partition === stuck!.partition);
+        expect(mine).toMatchObject({ queued: 3, blockedObjects: 1, heldBy: null });
+
+        // The list shows the stuck object's later tasks waiting behind its failed one, not the connector's.
+        const list = await client.request('GET', '/integration/tasks?connectorName=Shown');
+        expect(list.body.items.map((i: { blockedBy: number | null }) => i.blockedBy)).toEqual([
+          null,
+          stuck!.id,
+          stuck!.id,
+        ]);
+
+        // A connector with one FIFO shows its queue as partition 0; an unknown one is a 404.
+        const one = await client.request('GET', '/integration/connectors/Plain/partitions');
+        expect(one.body).toMatchObject({ ordering: 'connector', partitions: [{ partition: 0, queued: 0 }] });
+        expect((await client.request('GET', '/integration/connectors/Nope/partitions')).status).toBe(404);
+        const connectors = await client.request('GET', '/integration/connectors');
+        expect(connectors.body).toEqual([
+          expect.objectContaining({ codeName: 'Plain', ordering: 'connector', partitions: 1 }),
+          expect.objectContaining({ codeName: 'Shown', ordering: 'object', partitions: 4 }),
+        ]);
+      },
+    );
   });
 
   it('rejects ordering options that cannot work, naming the connector and the option', () => {

@@ -54,6 +54,10 @@ export interface ConnectorMatch {
 export interface ConnectorStatus extends ConnectorRecord {
   loaded: boolean;
   notLoadedReason: string | null;
+  /** One FIFO per connector or per object (R-ORD-1); null when no provider is loaded. */
+  ordering: ConnectorOrdering | null;
+  /** Partitions of the outgoing queue (1 with one FIFO); null when no provider is loaded. */
+  partitions: number | null;
 }
 
 /** How long an instance may take to see a connector enabled or disabled elsewhere. */
@@ -184,10 +188,13 @@ export class ConnectorRegistry {
   async statuses(): Promise<ConnectorStatus[]> {
     const rows = await this.#rows.refresh();
     return [...rows.values()].map((row) => {
-      const loaded = this.#loaded.has(row.codeName);
+      const connector = this.#loaded.get(row.codeName);
+      const loaded = connector !== undefined;
       return {
         ...row,
         loaded,
+        ordering: connector?.ordering ?? null,
+        partitions: connector?.partitions ?? null,
         notLoadedReason: loaded
           ? null
           : `No provider decorated with @Connector('${row.codeName}') is registered in this application.`,

@@ -28,6 +28,20 @@ export interface PartitionStatus {
   blockedObjects: number;
 }
 
+/** An object whose later tasks wait behind a failed one (R-ORD-1), as the API shows it. */
+export interface BlockedObject {
+  objectType: string;
+  objectId: string | null;
+  partition: number;
+  /** The failed task that holds the object's later ones. */
+  taskId: number;
+  title: string;
+  errorMessage: string | null;
+  nextAttemptAt: string | null;
+  /** The object's later tasks waiting behind it. */
+  waiting: number;
+}
+
 /** SQL over the partitions of `ordering: 'object'` connectors (SPEC §12). */
 @Injectable()
 export class PartitionStore {
@@ -100,22 +114,48 @@ export class PartitionStore {
     return rows.map((r) => r.p);
   }
 
-  /** Every partition of a connector: who holds it, how much is queued, how many objects are blocked. */
+  /**
+   * Every partition of a connector: who holds it, how much is queued, how many objects are blocked.
+   * A connector with one FIFO shows its queue as partition 0.
+   */
   status(connectorId: number): Promise<PartitionStatus[]> {
     return sqlRows<PartitionStatus>(
       this.db.pool,
-      `select l.partition::int as partition,
+      `with leases as (
+         select l.partition, l.owner, l.lease_until from integration_partition_lease l where l.connector_id = $1
+         union all
+         select 0, c.lease_owner, c.lease_until from integration_connector c
+          where c.id = $1 and c.partitions = 0
+       )
+       select l.partition::int as partition,
               case when l.lease_until > clock_timestamp() then l.owner end as "heldBy",
               case when l.lease_until > clock_timestamp() then to_json(l.lease_until) #>> '{}' end as "leaseUntil",
               (select count(*)::int from integration_synchronization s
-                where s.connector_id = l.connector_id and s.partition = l.partition) as queued,
-              (select count(distinct s.object_hash)::int from integration_synchronization s
-                where s.connector_id = l.connector_id and s.partition = l.partition and s.state = 'failed')
+                where s.connector_id = $1 and s.partition = l.partition) as queued,
+              (select count(distinct coalesce(s.object_hash, 0))::int from integration_synchronization s
+                where s.connector_id = $1 and s.partition = l.partition and s.state = 'failed')
                 as "blockedObjects"
-         from integration_partition_lease l
-        where l.connector_id = $1
+         from leases l
         order by l.partition`,
       [connectorId],
+    );
+  }
+
+  /** The objects of a connector held back by a failed task (R-ORD-1), oldest first, at most `limit`. */
+  blockedObjects(connectorId: number, limit: number): Promise<BlockedObject[]> {
+    return sqlRows<BlockedObject>(
+      this.db.pool,
+      `select t.object_type as "objectType", t.object_id as "objectId", s.partition::int as partition,
+              t.id::int as "taskId", t.title, s.error_message as "errorMessage",
+              to_json(s.next_attempt_at) #>> '{}' as "nextAttemptAt",
+              (select count(*)::int from integration_synchronization w
+                where w.connector_id = s.connector_id and w.partition = s.partition
+                  and w.object_hash = s.object_hash and w.task_id > s.task_id) as waiting
+         from integration_synchronization s join integration_task t on t.id = s.task_id
+        where s.connector_id = $1 and s.state = 'failed' and s.object_hash is not null
+        order by s.task_id
+        limit $2`,
+      [connectorId, limit],
     );
   }
 }

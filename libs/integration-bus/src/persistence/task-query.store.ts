@@ -147,6 +147,10 @@ export function filterSql(filter: SynchronizationFilter, params: unknown[]): str
 
 /** The failed task synchronization `s` waits behind, in SQL (null when none holds it up). */
 const BLOCKED_BY_SQL = `case when t.is_inbound or s.state is not null then null
+        when s.object_hash is not null
+        then (select min(b.task_id) from integration_synchronization b
+               where b.connector_id = s.connector_id and b.object_hash = s.object_hash
+                 and b.state = 'failed' and b.task_id < s.task_id)
         else (select min(b.task_id) from integration_synchronization b
                where b.connector_id = s.connector_id and b.state = 'failed' and b.task_id < s.task_id) end`;
 

@@ -11,6 +11,7 @@ import type { ConnectorStatus } from '../../connectors/connector-registry.js';
 import {
   ConnectorManagementService,
   type ConnectorDeletion,
+  type ConnectorPartitions,
 } from '../services/connector-management.service.js';
 import { reservedCodeNameProblem } from '../../connectors/connector-code-name.js';
 import { CODE_NAME_RULE, RequestInput, RequestValidationError } from '../validation/request-input.js';
@@ -28,6 +29,22 @@ export class ConnectorsController {
   @ApiOperation({ summary: 'Connectors with status (`loaded`, `notLoadedReason`)' })
   list(): Promise<ConnectorStatus[]> {
     return this.connectors.list();
+  }
+
+  @Get(':codeName/partitions')
+  @ApiOperation({
+    summary: "A connector's partitions, the instance holding each, and the objects a failed task blocks",
+    description:
+      "With `ordering: 'object'` the outgoing queue is split into partitions (R-ORD-2); a connector with one FIFO shows it as partition 0. `blockedObjects` lists, oldest first, the objects whose later tasks wait behind a failed one.",
+  })
+  @ApiParam({ name: 'codeName', type: 'string' })
+  @ApiNotFoundResponse({ description: 'No loaded connector has this code name.' })
+  partitions(@Param('codeName') codeName: string): Promise<ConnectorPartitions> {
+    const name = RequestInput.path('codeName', codeName).string('codeName', {
+      ...CODE_NAME_RULE,
+      required: true,
+    });
+    return this.connectors.partitions(name);
   }
 
   @Post()

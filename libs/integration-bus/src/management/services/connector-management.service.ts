@@ -7,6 +7,26 @@ import { EventLogStore } from '../../persistence/event-log.store.js';
 import { IntegrationBus } from '../../integration-bus.service.js';
 import { ConnectorAdminStore } from '../../persistence/connector-admin.store.js';
 import { TaskStore } from '../../persistence/task.store.js';
+import {
+  PartitionStore,
+  type BlockedObject,
+  type PartitionStatus,
+} from '../../persistence/partition.store.js';
+import { InstanceMembership } from '../../connectors/instance-membership.js';
+import type { ConnectorOrdering } from '../../connectors/connector.decorator.js';
+
+/** How a connector's outgoing queue is split and who processes it (R-ORD-1..3). */
+export interface ConnectorPartitions {
+  codeName: string;
+  ordering: ConnectorOrdering;
+  /** Partitions one instance processes at once. */
+  concurrency: number;
+  /** Instances sharing the partitions now, this one included. */
+  liveInstances: number;
+  partitions: PartitionStatus[];
+  /** Objects held back by a failed task, oldest first (at most 100). */
+  blockedObjects: BlockedObject[];
+}
 
 /** What deleting a connector removed. */
 export interface ConnectorDeletion {
@@ -30,7 +50,28 @@ export class ConnectorManagementService {
     private readonly store: ConnectorAdminStore,
     private readonly tasks: TaskStore,
     private readonly eventLog: EventLogStore,
+    private readonly partitionStore: PartitionStore,
+    private readonly membership: InstanceMembership,
   ) {}
+
+  /** A loaded connector's partitions, who holds each, and what is blocked in them. */
+  async partitions(codeName: string): Promise<ConnectorPartitions> {
+    const connector = this.registry.get(codeName);
+    const row = await this.registry.row(codeName);
+    if (!row) throw new ConnectorNotFoundError(codeName);
+    const [partitions, blockedObjects] = await Promise.all([
+      this.partitionStore.status(row.id),
+      this.partitionStore.blockedObjects(row.id, 100),
+    ]);
+    return {
+      codeName,
+      ordering: connector.ordering,
+      concurrency: connector.concurrency,
+      liveInstances: this.membership.liveInstances,
+      partitions,
+      blockedObjects,
+    };
+  }
 
   /** Every connector row, loaded or not, with the reason when not. */
   list(): Promise<ConnectorStatus[]> {
