@@ -21,6 +21,8 @@ async function measure({ databaseUrl, job }: ChildRequest): Promise<MeasureResul
       return (await import('./measure/raw.js')).measureRaw(databaseUrl, job);
     case 'latency':
       return (await import('./measure/latency.js')).measureLatency(databaseUrl, job);
+    case 'scale-out':
+      return (await import('./measure/scale-out.js')).measureScaleOut(databaseUrl, job);
   }
 }
 

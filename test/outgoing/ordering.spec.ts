@@ -43,6 +43,13 @@ function versionsByUser(calls: CallLog): Map<string, number[]> {
   return byUser;
 }
 
+/** Declares a connector class with `options`, as `@Connector` runs when a module is loaded. */
+function declare(options: object) {
+  @Connector('Bad', options)
+  class Bad extends BaseIntegrationConnector {}
+  return Bad;
+}
+
 describe('ordering: object (R-ORD-1)', () => {
   it('an Error holds only that object’s later tasks; the other objects flow, and the object resumes in order', async () => {
     const c = recordingConnector('PerObject', [{ objectType: 'cms.user' }], log, {
@@ -284,11 +291,6 @@ describe('ordering: object (R-ORD-1)', () => {
   });
 
   it('rejects ordering options that cannot work, naming the connector and the option', () => {
-    const declare = (options: object) => {
-      @Connector('Bad', options)
-      class Bad extends BaseIntegrationConnector {}
-      return Bad;
-    };
     expect(() => declare({ ordering: 'row' })).toThrow(InvalidConnectorError);
     expect(() => declare({ ordering: 'row' })).toThrow(/ordering must be 'connector' or 'object'/);
     expect(() => declare({ partitions: 4 })).toThrow(/apply only with ordering: 'object'/);

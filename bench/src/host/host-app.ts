@@ -12,7 +12,7 @@ import {
   type IntegrationBusModuleOptions,
 } from 'nestjs-integration-bus';
 import { BENCH_USER_DDL, BenchUser } from './bench-user.entity.js';
-import { noopConnector, type CallListener } from './noop-connector.js';
+import { noopConnector, type CallListener, type ConnectorBehaviour } from './noop-connector.js';
 
 /** What a bench host app is made of. */
 export interface HostOptions {
@@ -26,6 +26,8 @@ export interface HostOptions {
   onCall?: CallListener;
   /** Whether the connectors read `task.object` (see `noopConnector`). */
   readObject?: boolean;
+  /** The connectors' `@Connector` options and call time. */
+  behaviour?: ConnectorBehaviour;
 }
 
 /** A running host: Nest application context, its MikroORM, and the bus when imported. */
@@ -94,7 +96,9 @@ class BenchHostModule {
           : []),
       ],
       providers: options.withBus
-        ? (options.connectors ?? []).map((name) => noopConnector(name, options.onCall, options.readObject))
+        ? (options.connectors ?? []).map((name) =>
+            noopConnector(name, options.onCall, options.readObject, options.behaviour),
+          )
         : [],
     };
   }

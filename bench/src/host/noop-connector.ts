@@ -5,9 +5,16 @@ import {
   IntegrationProcessResult,
   Subscribe,
   TaskProcessType,
+  type ConnectorOptions,
   type OutgoingTask,
 } from 'nestjs-integration-bus';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchUser } from './bench-user.entity.js';
+
+/** `@Connector` options of the bench's connectors, and how long each call takes (none: answers at once). */
+export interface ConnectorBehaviour extends ConnectorOptions {
+  callMs?: number;
+}
 
 /** Called on every connector call; the latency scenario stamps the time here. */
 export type CallListener = (connector: string, task: OutgoingTask<BenchUser>) => void;
@@ -23,14 +30,20 @@ export function noopConnector(
   codeName: string,
   onCall?: CallListener,
   readObject = false,
+  behaviour: ConnectorBehaviour = {},
 ): Type<BaseIntegrationConnector> {
-  @Connector(codeName)
+  const { callMs, ...options } = behaviour;
+  @Connector(codeName, options)
   @Subscribe({ objectType: 'bench.user', processType: TaskProcessType.AsyncSimple })
   class NoopConnector extends BaseIntegrationConnector {
-    override processInternalTaskAsync(task: OutgoingTask<BenchUser>): IntegrationProcessResult {
+    override processInternalTaskAsync(
+      task: OutgoingTask<BenchUser>,
+    ): IntegrationProcessResult | Promise<IntegrationProcessResult> {
       onCall?.(codeName, task);
       // A real connector reads the entity it is sent; the bus may build it only when read.
       if (readObject && typeof task.object.userName !== 'string') return IntegrationProcessResult.Error;
+      // An external call that takes `callMs` (I/O: the process is free meanwhile).
+      if (callMs) return sleep(callMs).then(() => IntegrationProcessResult.OK);
       return IntegrationProcessResult.OK;
     }
   }

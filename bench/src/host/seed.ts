@@ -7,10 +7,16 @@ const CHUNK = 100_000;
  * Queues `count` outgoing tasks for the given connectors, the way `TaskStore.insert` writes them
  * for a `BenchUser` created under an AsyncSimple subscription: one `integration_task` row (data type
  * Simple, payload `{ entity, fields, translations, children }`) and one `integration_synchronization`
- * row per connector, handler `null`. Done in SQL with `generate_series`, so that setup is fast and
+ * row per connector, handler `null`. With `objects` below `count`, the tasks are changes of that many
+ * objects in turn (task `i` changes object `1 + (i - 1) % objects`). Done in SQL with `generate_series`, so that setup is fast and
  * never part of a measurement.
  */
-export async function seedBusTasks(databaseUrl: string, count: number, connectors: string[]): Promise<void> {
+export async function seedBusTasks(
+  databaseUrl: string,
+  count: number,
+  connectors: string[],
+  objects = count,
+): Promise<void> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -27,22 +33,22 @@ export async function seedBusTasks(databaseUrl: string, count: number, connector
         `with t as (
            insert into integration_task (guid, title, task_type, object_type, object_id, node_id, document_id,
                                          alias_path, site_name, is_inbound, data_type, process_type, data)
-           select gen_random_uuid(), format('Create BenchUser ''user-%s''', i), 'CREATEOBJ', 'bench.user', i::text,
+           select gen_random_uuid(), format('Create BenchUser ''user-%s''', o), 'CREATEOBJ', 'bench.user', o::text,
                   null, null, null, null, false, 'SIMPLE', 'ASYNCSIMPLE',
                   jsonb_build_object(
                     'entity', 'BenchUser',
-                    'fields', jsonb_build_object('id', i, 'userName', 'user-' || i,
-                                                 'email', 'user-' || i || '@example.com',
+                    'fields', jsonb_build_object('id', o, 'userName', 'user-' || o,
+                                                 'email', 'user-' || o || '@example.com',
                                                  'createdAt', to_jsonb(now())),
                     'translations', '[]'::jsonb,
                     'children', '{}'::jsonb)
-             from generate_series($1::int, $2::int) as i
+             from generate_series($1::int, $2::int) as i cross join lateral (select 1 + (i - 1) % $4 as o) as obj
             order by i
            returning id
          )
          insert into integration_synchronization (task_id, connector_id, handler)
          select t.id, c.id, null from t cross join unnest($3::int[]) as c(id) order by t.id, c.id`,
-        [from, to, ids.rows.map((r) => r.id)],
+        [from, to, ids.rows.map((r) => r.id), objects],
       );
     }
     await client.query('vacuum analyze integration_task, integration_synchronization');

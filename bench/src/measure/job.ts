@@ -5,7 +5,16 @@ export type MeasureJob =
   | { kind: 'graphile'; jobs: number; mode: GraphileMode; timeLimitMs?: number }
   | { kind: 'pg-boss'; jobs: number; batchSize: number }
   | { kind: 'raw'; tasks: number; table: 'bus' | 'single' }
-  | { kind: 'latency'; ratePerSecond: number; seconds: number; warmupSeconds: number };
+  | { kind: 'latency'; ratePerSecond: number; seconds: number; warmupSeconds: number; lanes: number }
+  | {
+      kind: 'scale-out';
+      tasks: number;
+      objects: number;
+      instances: number;
+      callMs: number;
+      partitions: number;
+      concurrency: number;
+    };
 
 /** graphile-worker configurations compared. */
 export type GraphileMode = 'defaults' | 'batched' | 'fifo';

@@ -61,7 +61,8 @@ export class InstanceMembership implements OnApplicationBootstrap, OnApplication
       this.#failing = false;
     } catch (error) {
       // The database is away: the last count stands until it is back.
-      if (!this.#failing) this.#logger.debug(`Could not renew this instance's membership: ${describeError(error)}`);
+      if (!this.#failing)
+        this.#logger.debug(`Could not renew this instance's membership: ${describeError(error)}`);
       this.#failing = true;
     }
   }

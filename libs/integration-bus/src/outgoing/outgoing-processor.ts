@@ -1,7 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorLease } from '../connectors/connector-lease.js';
-import { ConnectorRegistry, storedPartitions, type LoadedConnector } from '../connectors/connector-registry.js';
+import {
+  ConnectorRegistry,
+  storedPartitions,
+  type LoadedConnector,
+} from '../connectors/connector-registry.js';
 import { InstanceMembership } from '../connectors/instance-membership.js';
 import { PartitionStore } from '../persistence/partition.store.js';
 import { QueueSignals } from './queue-signal.js';
@@ -205,7 +209,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       const yielding = claim.token.partition > 0 && !exhausted && this.shouldYield(target.connectorId);
       if (yielding) {
         void this.signals.wake([target.connectorId]).catch((error: unknown) => {
-          this.logger.debug(`Could not tell the other instances to take a partition: ${describeError(error)}`);
+          this.logger.debug(
+            `Could not tell the other instances to take a partition: ${describeError(error)}`,
+          );
         });
       }
       stop ||= exhausted || yielding || !(await this.processingEnabled());

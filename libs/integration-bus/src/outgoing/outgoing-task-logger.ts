@@ -10,7 +10,11 @@ import {
   type UnitOfWork,
 } from '@mikro-orm/core';
 import { ConnectorLease } from '../connectors/connector-lease.js';
-import { ConnectorRegistry, storedPartitions, type ConnectorMatch } from '../connectors/connector-registry.js';
+import {
+  ConnectorRegistry,
+  storedPartitions,
+  type ConnectorMatch,
+} from '../connectors/connector-registry.js';
 import { dataTypeOf, isAsyncProcessType, type TaskProcessType } from '../enums/task-process-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
 import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';

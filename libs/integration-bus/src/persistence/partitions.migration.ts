@@ -18,7 +18,8 @@ export class Migration20261201100000Partitions extends Migration {
     this.addSql(`create index "integration_synchronization_partition_index" on "integration_synchronization"
       ("connector_id", "partition", "task_id") where "partition" > 0;`);
     // The failed head of each object, found per candidate row by the drain's blocking check.
-    this.addSql(`create index "integration_synchronization_failed_object_index" on "integration_synchronization"
+    this
+      .addSql(`create index "integration_synchronization_failed_object_index" on "integration_synchronization"
       ("connector_id", "object_hash", "task_id") where "state" = 'failed' and "object_hash" is not null;`);
     this.addSql(`alter table "integration_connector" add column "partitions" smallint not null default 0;`);
     this.addSql(`create table "integration_partition_lease" (
@@ -36,6 +37,8 @@ export class Migration20261201100000Partitions extends Migration {
     this.addSql(`alter table "integration_connector" drop column "partitions";`);
     this.addSql(`drop index if exists "integration_synchronization_partition_index";`);
     this.addSql(`drop index if exists "integration_synchronization_failed_object_index";`);
-    this.addSql(`alter table "integration_synchronization" drop column "partition", drop column "object_hash";`);
+    this.addSql(
+      `alter table "integration_synchronization" drop column "partition", drop column "object_hash";`,
+    );
   }
 }

@@ -159,7 +159,11 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
       // Which queue the task is in decides which lease to take (a partition, R-ORD-2).
       const queued = await this.tasks.findOne(target.connectorId, taskId);
       if (!queued) continue;
-      const scope = { direction: this.direction, connectorId: target.connectorId, partition: queued.partition };
+      const scope = {
+        direction: this.direction,
+        connectorId: target.connectorId,
+        partition: queued.partition,
+      };
       const result = await this.runnerFor(target.connectorId, queued.partition).exclusive(() =>
         this.lease.run(scope, leaseName(target, queued.partition), async (claim) => {
           const row = await this.tasks.findOne(target.connectorId, taskId);
@@ -274,7 +278,9 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
         return counts;
       }
       if (error instanceof ClaimLostError) {
-        this.logger.warn(`${this.direction} run of ${leaseName(target, partition)} stopped: ${error.message}`);
+        this.logger.warn(
+          `${this.direction} run of ${leaseName(target, partition)} stopped: ${error.message}`,
+        );
         return counts;
       }
       throw error;
@@ -299,7 +305,9 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
 
 /** How a queue's lease is named in messages: the connector, and its partition if it has several. */
 function leaseName(target: ProcessingTarget, partition: number): string {
-  return partition === 0 ? target.connector.codeName : `${target.connector.codeName} (partition ${partition})`;
+  return partition === 0
+    ? target.connector.codeName
+    : `${target.connector.codeName} (partition ${partition})`;
 }
 
 /** Whether `promise` settles within `ms` milliseconds. */
