@@ -204,14 +204,15 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       // A short batch means the queue is done, unless it ended at a failed head that has now been
       // retried: what it held back is read next.
       const exhausted = !cut && batch.length < batchSize && !batch.some((r) => r.state === 'failed');
-      // A partition is handed over when this instance runs more than its share (R-ORD-3): another
-      // instance, told at once, takes it.
-      const yielding = claim.token.partition > 0 && !exhausted && this.shouldYield(target.connectorId);
-      if (yielding) {
+      // A partition is handed over after a batch when this instance runs more than its share
+      // (another instance, told at once, takes it) or when others wait here for a slot (R-ORD-3).
+      const partition = claim.token.partition;
+      const reason = partition > 0 && !exhausted ? this.yieldReason(target.connectorId) : null;
+      const yielding = reason !== null;
+      if (yielding) this.yielded(target.connectorId, partition);
+      if (reason === 'share') {
         void this.signals.wake([target.connectorId]).catch((error: unknown) => {
-          this.logger.debug(
-            `Could not tell the other instances to take a partition: ${describeError(error)}`,
-          );
+          this.logger.debug(`Could not tell the other instances to take a partition: ${describeError(error)}`);
         });
       }
       stop ||= exhausted || yielding || !(await this.processingEnabled());

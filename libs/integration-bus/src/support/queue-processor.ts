@@ -38,6 +38,8 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   readonly #runners = new Map<string, SerialRunner<ResultCounts>>();
   /** Per partitioned connector: how many of its partitions this process runs at once. */
   readonly #slots = new Map<number, Slots>();
+  /** Partitions whose last run handed them over with work left (see `yielded`). */
+  readonly #yielded = new Set<string>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
   /** Connectors whose last run failed: their next failures are not logged again. */
@@ -94,11 +96,20 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   }
 
   /**
-   * Whether a partition run should hand its partition over at its next batch: this process runs
-   * more of the connector's partitions than its share now (another instance joined, R-ORD-3).
+   * Whether a partition run should hand its partition over after its batch, and why: `share`, this
+   * process runs more of the connector's partitions than its share now (another instance joined,
+   * R-ORD-3); `turn`, other partitions of the connector wait here for a slot, and take their turn
+   * (a backlog in some partitions never starves the others, and all slots stay busy to the end).
    */
-  protected shouldYield(connectorId: number): boolean {
-    return this.#slots.get(connectorId)?.over ?? false;
+  protected yieldReason(connectorId: number): 'share' | 'turn' | null {
+    const slots = this.#slots.get(connectorId);
+    if (slots?.over) return 'share';
+    return slots?.contended ? 'turn' : null;
+  }
+
+  /** A partition run handed its partition over with work left: the connector's trigger looks again. */
+  protected yielded(connectorId: number, partition: number): void {
+    this.#yielded.add(queueKey(connectorId, partition));
   }
 
   protected get stopping(): boolean {
@@ -242,7 +253,11 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
    */
   private async run(connectorId: number, partition: number): Promise<ResultCounts> {
     try {
-      const counts = await this.runOnce(connectorId, partition);
+      const counts = emptyCounts();
+      // A partition handed over to others waiting for a slot queues again behind them at once, so
+      // that a trigger ends with the queue done (or held elsewhere) and no slot idles meanwhile.
+      do addCounts(counts, await this.runOnce(connectorId, partition));
+      while (this.#yielded.delete(queueKey(connectorId, partition)) && !this.#stopping);
       if (this.#failing.delete(connectorId)) {
         this.logger.log(`${this.direction} processing of connector #${connectorId} works again`);
       }

@@ -19,6 +19,11 @@ export class Slots {
     return this.#busy > this.limit();
   }
 
+  /** Whether work waits for a slot. */
+  get contended(): boolean {
+    return this.#waiting.length > 0;
+  }
+
   /** Runs `work` in a slot, waiting for one if all are taken. */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#busy >= this.limit() || this.#waiting.length > 0) {
