@@ -31,6 +31,9 @@ import { DrainFloor } from './drain-floor.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
 
+/** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
+const ORPHAN_SWEEP_STEP = 20_000;
+
 /**
  * Asynchronous processing of outgoing tasks (R-OUT-6..8, R-DEL-1..5).
  *
@@ -46,6 +49,8 @@ import type { RetryPolicy } from './retry-policy.js';
 export class OutgoingProcessor extends QueueProcessor implements OnApplicationBootstrap {
   #sweep: NodeJS.Timeout | undefined;
   #factory: EntityManager | undefined;
+  /** Where the sweep's next orphan check starts (see `TaskStore.sweepOrphans`). */
+  #orphanCursor = '0';
 
   constructor(
     private readonly orm: MikroORM,
@@ -242,7 +247,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
 
   private async sweep(): Promise<void> {
     try {
-      await this.tasks.deleteOrphans();
+      const step = await this.tasks.sweepOrphans(this.#orphanCursor, ORPHAN_SWEEP_STEP);
+      this.#orphanCursor = step.next;
       await this.process();
     } catch (error) {
       this.logger.error(`Outgoing sweep failed: ${describeError(error)}`);

@@ -601,7 +601,7 @@ export class TaskStore {
     return row ? (row.isInbound ? 'incoming' : 'outgoing') : null;
   }
 
-  /** Removes tasks no connector is queued for any more (left by a deleted connector). */
+  /** Removes every task no connector is queued for any more (after a connector was deleted). */
   async deleteOrphans(): Promise<number> {
     const rows = await sqlRows(
       this.db.pool,
@@ -609,5 +609,33 @@ export class TaskStore {
         where not exists (select 1 from integration_synchronization s where s.task_id = t.id) returning id`,
     );
     return rows.length;
+  }
+
+  /**
+   * One step of the sweep's orphan check: the next `limit` tasks after `afterTaskId` (a primary-key
+   * range and one index probe each), deleting those no connector is queued for any more (two
+   * connectors finishing a shared task at the same instant can leave one, see `completeAndFetch`).
+   * One instance at a time: the others skip the step. Successive steps walk the whole table and
+   * start over, so a sweep never scans a large queue in full.
+   * @returns how many were deleted, and where the next step starts (`'0'`: from the beginning)
+   */
+  async sweepOrphans(afterTaskId: string, limit: number): Promise<{ deleted: number; next: string }> {
+    const [row] = await sqlRows<{ locked: boolean; deleted: number; scanned: number; last: string | null }>(
+      this.db.pool,
+      `with lock as materialized (
+         select pg_try_advisory_xact_lock(hashtext('integration_bus.orphan_sweep')) as locked
+       ), scan as (
+         select id from integration_task where id > $1::bigint and (select locked from lock) order by id limit $2
+       ), gone as (
+         delete from integration_task t using scan
+          where t.id = scan.id and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
+         returning t.id
+       )
+       select (select locked from lock) as locked, (select count(*) from gone)::int as deleted,
+              (select count(*) from scan)::int as scanned, (select max(id)::text from scan) as last`,
+      [afterTaskId, limit],
+    );
+    if (!row?.locked) return { deleted: 0, next: afterTaskId };
+    return { deleted: row.deleted, next: row.scanned < limit || !row.last ? '0' : row.last };
   }
 }
