@@ -217,7 +217,9 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       if (yielding) this.yielded(target.connectorId, partition);
       if (reason === 'share') {
         void this.signals.wake([target.connectorId]).catch((error: unknown) => {
-          this.logger.debug(`Could not tell the other instances to take a partition: ${describeError(error)}`);
+          this.logger.debug(
+            `Could not tell the other instances to take a partition: ${describeError(error)}`,
+          );
         });
       }
       stop ||= exhausted || yielding || !(await this.processingEnabled());

@@ -38,6 +38,8 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   readonly #runners = new Map<string, SerialRunner<ResultCounts>>();
   /** Per partitioned connector: how many of its partitions this process runs at once. */
   readonly #slots = new Map<number, Slots>();
+  /** Connectors seen with one FIFO (partition 0 only). A connector keeps its layout while it runs. */
+  readonly #oneFifo = new Set<number>();
   /** Partitions whose last run handed them over with work left (see `yielded`). */
   readonly #yielded = new Set<string>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
@@ -194,11 +196,18 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
    * `run`), never by each trigger that joined it, and never thrown at the trigger.
    */
   protected async trigger(connectorId: number): Promise<ResultCounts> {
+    // A connector with one FIFO, once known, goes straight to its run (the hot path after a commit):
+    // the run itself checks the switches and the connector.
+    if (this.#oneFifo.has(connectorId))
+      return this.runnerFor(connectorId, 0)
+        .trigger()
+        .catch(() => emptyCounts());
     try {
       if (this.#stopping || !(await this.processingEnabled())) return emptyCounts();
       const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
       if (!target) return emptyCounts();
       const partitions = await this.partitionsToRun(target);
+      if (partitions.length === 1 && partitions[0] === 0) this.#oneFifo.add(connectorId);
       const runs = partitions.map((partition) =>
         this.runnerFor(connectorId, partition)
           .trigger()
