@@ -38,6 +38,23 @@ const perPid = (from: number) => {
   return counts;
 };
 
+/** Waits until nothing is queued but the poison object's tasks. */
+function everythingButPoisonDelivered(): Promise<true> {
+  return waitFor(
+    'every object but the poison one to be delivered',
+    async () => {
+      const [left] = await cluster.sql<{ n: number }>(
+        `select count(*)::int as n from integration_synchronization s join integration_task t on t.id = s.task_id
+          where t.object_id <> $1`,
+        [String(POISON)],
+      );
+      return left!.n === 0 || undefined;
+    },
+    120_000,
+    100,
+  );
+}
+
 describe('ordering: object across three processes (R-ORD-1..3, R-DEL-1..3)', () => {
   it('a poison object holds only itself while the rest flows over three instances; kill -9 loses nothing; order per object kept', async () => {
     cluster.external.behaviour = (call) => (call.objectId === POISON ? 'fail' : 'ok');
@@ -49,19 +66,7 @@ describe('ordering: object across three processes (R-ORD-1..3, R-DEL-1..3)', () 
     // Round 1: two changes of every object; the poison object's first one fails again and again.
     await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 100 });
     await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 100 });
-    await waitFor(
-      'every object but the poison one to be delivered',
-      async () => {
-        const left = await cluster.sql<{ n: number }>(
-          `select count(*)::int as n from integration_synchronization s join integration_task t on t.id = s.task_id
-            where t.object_id <> $1`,
-          [String(POISON)],
-        );
-        return left[0]!.n === 0;
-      },
-      120_000,
-      100,
-    );
+    await everythingButPoisonDelivered();
     const spread = perPid(0);
     const poisonCalls = cluster.external.calls.filter((c) => c.objectId === POISON);
     console.log(
@@ -92,19 +97,7 @@ describe('ordering: object across three processes (R-ORD-1..3, R-DEL-1..3)', () 
     victim.signal('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;
-    await waitFor(
-      'everything but the poison object to be delivered again',
-      async () => {
-        const left = await cluster.sql<{ n: number }>(
-          `select count(*)::int as n from integration_synchronization s join integration_task t on t.id = s.task_id
-            where t.object_id <> $1`,
-          [String(POISON)],
-        );
-        return left[0]!.n === 0;
-      },
-      120_000,
-      100,
-    );
+    await everythingButPoisonDelivered();
     const drainedAfterKill = Date.now() - killedAt;
 
     // The external system accepts the poison object again: its three changes arrive in order.

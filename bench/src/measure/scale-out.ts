@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
 import { prepareSchema } from '../host/host-app.js';
 import { seedBusTasks } from '../host/seed.js';
-import type { MeasureResult } from './job.js';
+import type { MeasureJob, MeasureResult } from './job.js';
 
 const WORKER = fileURLToPath(new URL('../scale-worker.js', import.meta.url));
 
@@ -30,14 +30,7 @@ export interface ScaleWorkerConfig {
  */
 export async function measureScaleOut(
   databaseUrl: string,
-  job: {
-    tasks: number;
-    objects: number;
-    instances: number;
-    callMs: number;
-    partitions: number;
-    concurrency: number;
-  },
+  job: Omit<Extract<MeasureJob, { kind: 'scale-out' }>, 'kind'>,
 ): Promise<MeasureResult> {
   await prepareSchema(databaseUrl, true);
   const client = new Client({ connectionString: databaseUrl });
