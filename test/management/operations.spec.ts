@@ -169,6 +169,7 @@ describe('API docs', () => {
         'POST /integration/connectors',
         'PATCH /integration/connectors/{codeName}',
         'DELETE /integration/connectors/{codeName}',
+        'GET /integration/connectors/{codeName}/partitions',
         'GET /integration/tasks',
         'POST /integration/tasks/synchronize',
         'POST /integration/tasks/delete',
