@@ -81,6 +81,16 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   override async onApplicationShutdown(): Promise<void> {
     clearInterval(this.#sweep);
     await super.onApplicationShutdown();
+    // The partitions this instance ran are handed back (their leases released by the runs): the
+    // other instances are told to take them now rather than at their next look (R-ORD-3).
+    const partitioned = this.partitionedConnectors;
+    if (partitioned.length > 0) {
+      await this.signals.wake(partitioned).catch((error: unknown) => {
+        this.logger.debug(
+          `Could not tell the other instances to take the partitions: ${describeError(error)}`,
+        );
+      });
+    }
   }
 
   /** New tasks were committed for these connectors: process them now if `processAfterCommit` (R-OUT-8 a, b). */
@@ -115,6 +125,12 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
 
   protected override nextRunInMs(connectorId: number): Promise<number | null> {
     return this.tasks.nextRetryInMs(connectorId);
+  }
+
+  protected override handedOver(connectorId: number): void {
+    void this.signals.wake([connectorId]).catch((error: unknown) => {
+      this.logger.debug(`Could not tell the other instances to take a partition: ${describeError(error)}`);
+    });
   }
 
   protected override partitionsToRun({ connector, connectorId }: ProcessingTarget): Promise<number[]> {
@@ -209,19 +225,12 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       // A short batch means the queue is done, unless it ended at a failed head that has now been
       // retried: what it held back is read next.
       const exhausted = !cut && batch.length < batchSize && !batch.some((r) => r.state === 'failed');
-      // A partition is handed over after a batch when this instance runs more than its share
-      // (another instance, told at once, takes it) or when others wait here for a slot (R-ORD-3).
+      // A partition is handed over after a batch when this instance runs more than its share or
+      // when others wait here for a slot (R-ORD-3).
       const partition = claim.token.partition;
       const reason = partition > 0 && !exhausted ? this.yieldReason(target.connectorId) : null;
       const yielding = reason !== null;
-      if (yielding) this.yielded(target.connectorId, partition);
-      if (reason === 'share') {
-        void this.signals.wake([target.connectorId]).catch((error: unknown) => {
-          this.logger.debug(
-            `Could not tell the other instances to take a partition: ${describeError(error)}`,
-          );
-        });
-      }
+      if (reason) this.yielded(target.connectorId, partition, reason);
       stop ||= exhausted || yielding || !(await this.processingEnabled());
       const completion = completionOf(connector.retry, done, recheck);
       if (stop) {

@@ -41,7 +41,7 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   /** Connectors seen with one FIFO (partition 0 only). A connector keeps its layout while it runs. */
   readonly #oneFifo = new Set<number>();
   /** Partitions whose last run handed them over with work left (see `yielded`). */
-  readonly #yielded = new Set<string>();
+  readonly #yielded = new Map<string, 'share' | 'turn'>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
   /** Connectors whose last run failed: their next failures are not logged again. */
@@ -109,10 +109,21 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     return slots?.contended ? 'turn' : null;
   }
 
-  /** A partition run handed its partition over with work left: the connector's trigger looks again. */
-  protected yielded(connectorId: number, partition: number): void {
-    this.#yielded.add(queueKey(connectorId, partition));
+  /** Connectors whose partitions this process has run. */
+  protected get partitionedConnectors(): number[] {
+    return [...this.#slots.keys()];
   }
+
+  /** A partition run handed its partition over with work left, for `reason` (see `yieldReason`). */
+  protected yielded(connectorId: number, partition: number, reason: 'share' | 'turn'): void {
+    this.#yielded.set(queueKey(connectorId, partition), reason);
+  }
+
+  /**
+   * A partition was handed over because this process held more than its share, its lease now
+   * released: the other instances should take it.
+   */
+  protected handedOver(_connectorId: number): void {}
 
   protected get stopping(): boolean {
     return this.#stopping;
@@ -263,10 +274,21 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   private async run(connectorId: number, partition: number): Promise<ResultCounts> {
     try {
       const counts = emptyCounts();
-      // A partition handed over to others waiting for a slot queues again behind them at once, so
-      // that a trigger ends with the queue done (or held elsewhere) and no slot idles meanwhile.
-      do addCounts(counts, await this.runOnce(connectorId, partition));
-      while (this.#yielded.delete(queueKey(connectorId, partition)) && !this.#stopping);
+      const key = queueKey(connectorId, partition);
+      for (;;) {
+        addCounts(counts, await this.runOnce(connectorId, partition));
+        const reason = this.#yielded.get(key);
+        this.#yielded.delete(key);
+        if (!reason || this.#stopping) break;
+        // Handed over to another instance: it is told once the lease is released. A process that
+        // drives processing by hand goes on with it if nobody took it; others leave it to them.
+        if (reason === 'share') {
+          this.handedOver(connectorId);
+          if (this.automatic) break;
+        }
+        // Handed over to partitions waiting here for a slot: queued again behind them at once, so
+        // that a trigger ends with the queue done (or held elsewhere) and no slot idles meanwhile.
+      }
       if (this.#failing.delete(connectorId)) {
         this.logger.log(`${this.direction} processing of connector #${connectorId} works again`);
       }
