@@ -110,6 +110,7 @@ export { Migration20261124100000IncomingLease } from './persistence/incoming-lea
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 export { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
+export { Migration20261201110000TaskPayloadJson } from './persistence/task-payload-json.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

@@ -44,6 +44,7 @@ import { BusMetrics } from './management/metrics/bus-metrics.service.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 import { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
+import { Migration20261201110000TaskPayloadJson } from './persistence/task-payload-json.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -119,5 +120,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
     { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },
     { name: 'Migration20261201100000_Partitions', class: Migration20261201100000Partitions },
+    { name: 'Migration20261201110000_TaskPayloadJson', class: Migration20261201110000TaskPayloadJson },
   ];
 }

@@ -154,7 +154,8 @@ export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
     isInbound: { type: 'boolean', default: false },
     dataType: { type: 'string', length: 50 },
     processType: { type: 'string', length: 50 },
-    data: { type: 'json' },
+    // Written once and read back whole: stored as text (see Migration20261201110000TaskPayloadJson).
+    data: { type: 'json', columnType: 'json' },
     createdAt: { type: 'datetime', ...now },
   },
 });

@@ -264,7 +264,7 @@ export class TaskStore {
     // One JSON parameter, not an array per column: JSON.stringify is native, while the driver escapes
     // array elements one by one in JavaScript. Measured on 1,000-task flushes: reading `data` as
     // json and casting it, ids taken from the sequence in the first step (no join back on guid) and
-    // null columns left out cut the statement by about 30%.
+    // null columns left out cut the statement by about 30%. The payload is stored as json, unconverted.
     const rows = await sqlRows<{ id: string; guid: string }>(
       trx,
       `with xid as materialized (select pg_current_xact_id() as xid
@@ -278,7 +278,7 @@ export class TaskStore {
          insert into integration_task (id, guid, title, task_type, object_type, object_id, node_id, document_id,
                                        alias_path, site_name, is_inbound, data_type, process_type, data)
          select id, "guid", "title", "taskType", "objectType", "objectId", "nodeId", "documentId", "aliasPath",
-                "siteName", coalesce("isInbound", false), "dataType", "processType", "data"::jsonb
+                "siteName", coalesce("isInbound", false), "dataType", "processType", "data"
            from x
        ), s as (
          insert into integration_synchronization (task_id, connector_id, handler, partition, object_hash)
