@@ -35,13 +35,13 @@ export async function seedBusTasks(
                                          alias_path, site_name, is_inbound, data_type, process_type, data)
            select gen_random_uuid(), format('Create BenchUser ''user-%s''', o), 'CREATEOBJ', 'bench.user', o::text,
                   null, null, null, null, false, 'SIMPLE', 'ASYNCSIMPLE',
-                  jsonb_build_object(
+                  json_build_object(
                     'entity', 'BenchUser',
-                    'fields', jsonb_build_object('id', o, 'userName', 'user-' || o,
+                    'fields', json_build_object('id', o, 'userName', 'user-' || o,
                                                  'email', 'user-' || o || '@example.com',
-                                                 'createdAt', to_jsonb(now())),
-                    'translations', '[]'::jsonb,
-                    'children', '{}'::jsonb)
+                                                 'createdAt', to_json(now())),
+                    'translations', '[]'::json,
+                    'children', '{}'::json)
              from generate_series($1::int, $2::int) as i cross join lateral (select 1 + (i - 1) % $4 as o) as obj
             order by i
            returning id

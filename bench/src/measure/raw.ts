@@ -50,14 +50,15 @@ export async function measureRaw(
         values: [row!.id, BATCH],
       };
     } else {
-      await client.query(`create table raw_queue (id bigserial primary key, payload jsonb not null)`);
+      // The payload stored as the bus stores a task's (json, see Migration20261201110000TaskPayloadJson).
+      await client.query(`create table raw_queue (id bigserial primary key, payload json not null)`);
       await client.query(
         `insert into raw_queue (payload)
-         select jsonb_build_object(
+         select json_build_object(
                   'entity', 'BenchUser',
-                  'fields', jsonb_build_object('id', i, 'userName', 'user-' || i, 'email', 'user-' || i || '@example.com',
-                                               'createdAt', to_jsonb(now())),
-                  'translations', '[]'::jsonb, 'children', '{}'::jsonb)
+                  'fields', json_build_object('id', i, 'userName', 'user-' || i, 'email', 'user-' || i || '@example.com',
+                                              'createdAt', to_json(now())),
+                  'translations', '[]'::json, 'children', '{}'::json)
            from generate_series(1, $1::int) as i order by i`,
         [job.tasks],
       );
