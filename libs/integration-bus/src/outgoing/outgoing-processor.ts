@@ -234,7 +234,11 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       stop ||= exhausted || yielding || !(await this.processingEnabled());
       const completion = completionOf(connector.retry, done, recheck);
       if (stop) {
-        await this.tasks.complete(completion, claim.token);
+        // Shared tasks are completed in the locking transaction: two connectors finishing one task
+        // at the same instant must not both leave it behind (see TaskStore.complete).
+        await (shared
+          ? this.tasks.complete(completion, claim.token)
+          : this.tasks.completeLast(completion, claim.token));
         return;
       }
       const last = done.at(-1);
