@@ -72,6 +72,7 @@ export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.s
 export type { ResultCounts } from './outgoing/invoke-connector.js';
 export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
+export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
@@ -109,6 +110,7 @@ export { Migration20261124000000IntegrationBusAfterDrop } from './persistence/in
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
+export { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

@@ -39,6 +39,8 @@ import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/manage
 import { BusMetrics } from './management/metrics/bus-metrics.service.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
+import { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
+import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -59,6 +61,7 @@ const resolvedOptions: Provider = {
     BusDatabase,
     ConnectorStore,
     TaskStore,
+    IdempotencyKeyStore,
     SettingStore,
     EventLogStore,
     SettingsService,
@@ -109,5 +112,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
     { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
     { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },
+    { name: 'Migration20261201200000_Idempotency', class: Migration20261201200000Idempotency },
   ];
 }
