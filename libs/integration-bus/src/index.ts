@@ -40,6 +40,34 @@ export type { OutgoingTask, ProcessOutcome } from './outgoing/outgoing-task.inte
 export { TranslationHelper } from './translation/translation-helper.js';
 export type { TranslationRecord } from './translation/translation-record.js';
 
+// Relaying to brokers (R-ECO-2): connectors that publish tasks to NATS JetStream or RabbitMQ
+export {
+  BrokerRelayConnector,
+  DEFAULT_PUBLISH_TIMEOUT_MS,
+  type BrokerRelayOptions,
+} from './relay/broker-relay.connector.js';
+export {
+  NatsJetStreamRelayConnector,
+  type NatsJetStreamRelayOptions,
+} from './relay/nats-jetstream-relay.connector.js';
+export type { NatsServerOptions } from './relay/nats-server-options.js';
+export { RabbitMqRelayConnector, type RabbitMqRelayOptions } from './relay/rabbitmq-relay.connector.js';
+export {
+  buildRelayEnvelope,
+  objectKeyOf,
+  relayMessageId,
+  type RelayEnvelope,
+} from './relay/relay-envelope.js';
+export {
+  defaultRelayRoute,
+  OBJECT_KEY_HEADER,
+  routeToken,
+  TASK_TYPE_HEADER,
+  type RelayMessage,
+  type RelayRoute,
+} from './relay/relay-message.js';
+export { setRelayTraceContextInjector, type RelayTraceContextInjector } from './relay/trace-context.js';
+
 // Subscriptions
 export {
   AbstractIntegrationSubscription,
@@ -125,6 +153,7 @@ export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { TranslationError } from './errors/translation.error.js';
+export { MissingPeerDependencyError } from './errors/missing-peer-dependency.error.js';
 export { ExternalObjectError } from './incoming/external-object.error.js';
 export type { ExternalColumns } from './translation/external-translator.js';
 
