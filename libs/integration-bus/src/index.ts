@@ -68,6 +68,27 @@ export {
 } from './relay/relay-message.js';
 export { setRelayTraceContextInjector, type RelayTraceContextInjector } from './relay/trace-context.js';
 
+// Consuming from brokers (R-ECO-2, R-ECO-3): messages become incoming tasks, acknowledged after commit
+export {
+  BrokerTaskConsumer,
+  type BrokerTaskConsumerOptions,
+  type MessageDisposition,
+} from './consumers/broker-task-consumer.js';
+export {
+  NatsJetStreamTaskConsumer,
+  type NatsJetStreamTaskConsumerOptions,
+} from './consumers/nats-jetstream-task-consumer.js';
+export {
+  RabbitMqTaskConsumer,
+  type RabbitMqTaskConsumerOptions,
+} from './consumers/rabbitmq-task-consumer.js';
+export {
+  decodeIncomingTaskRequest,
+  idempotencyKeyOfMessage,
+  type BrokerMessage,
+  type IncomingTaskRequest,
+} from './consumers/incoming-message.js';
+
 // Subscriptions
 export {
   AbstractIntegrationSubscription,
@@ -154,6 +175,7 @@ export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { TranslationError } from './errors/translation.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer-dependency.error.js';
+export { InvalidBrokerMessageError } from './errors/invalid-broker-message.error.js';
 export { ExternalObjectError } from './incoming/external-object.error.js';
 export type { ExternalColumns } from './translation/external-translator.js';
 
