@@ -16,7 +16,9 @@ import {
   changeUsers,
   drained,
   expectEachChangeOnceInOrder,
+  expectRetried,
   recordAttempt,
+  relayThroughOutage,
   type RelayAttempt,
 } from './support/relay-traffic.js';
 import { deleteStream, natsClient, readStream } from './support/stream-reader.js';
@@ -121,30 +123,15 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
     useTarget(server.url);
     const USERS = 30;
     const ROUNDS = 4;
-    let downForMs = 0;
-    let drainMs = 0;
     try {
-      await withBusApp({ providers: [TestNatsRelay] }, async (t) => {
-        await changeUsers(t, USERS, 0);
-        // Kill the server once the relay is under way.
-        await expect.poll(() => attempts.length, { timeout: 15_000, interval: 10 }).toBeGreaterThan(10);
-        const stoppedAt = Date.now();
-        await server.stop();
-        for (let round = 1; round < ROUNDS; round++) await changeUsers(t, USERS, round);
-        // Wait until the relay has failed against the dead server, then bring it back.
-        await expect
-          .poll(() => attempts.filter((a) => a.result === IntegrationProcessResult.Error).length, {
-            timeout: 15_000,
-            interval: 20,
-          })
-          .toBeGreaterThan(2);
-        await new Promise((r) => setTimeout(r, 1000));
-        await server.resume();
-        const backAt = Date.now();
-        downForMs = backAt - stoppedAt;
-        await drained(t, 30_000);
-        drainMs = Date.now() - backAt;
-      });
+      const figures = await withBusApp({ providers: [TestNatsRelay] }, (t) =>
+        relayThroughOutage(t, attempts, {
+          users: USERS,
+          rounds: ROUNDS,
+          breakBroker: () => server.stop(),
+          repairBroker: () => server.resume(),
+        }),
+      );
       const nc = await natsClient(server.url);
       try {
         const stored = await readStream(nc, target.stream);
@@ -156,15 +143,14 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
       } finally {
         await nc.close();
       }
-      const errors = attempts.filter((a) => a.result === IntegrationProcessResult.Error);
-      expect(errors.length).toBeGreaterThan(0);
-      expect(errors[0]!.errorMessage).toMatch(/^NATS JetStream did not acknowledge message /);
-      // Retried tasks carry the bus's attempt count.
-      expect(Math.max(...attempts.map((a) => a.attempt))).toBeGreaterThan(1);
+      const { errors, highestAttempt } = expectRetried(attempts);
+      expect(attempts.find((a) => a.errorMessage)!.errorMessage).toMatch(
+        /^NATS JetStream did not acknowledge message /,
+      );
       console.log(
         `NATS relay through a server kill: ${USERS * ROUNDS} tasks, 0 lost, 0 duplicates stored; ` +
-          `server down ${downForMs} ms, ${errors.length} failed attempts (highest attempt ` +
-          `${Math.max(...attempts.map((a) => a.attempt))}), drained ${drainMs} ms after restart`,
+          `server down ${figures.downForMs} ms, ${errors} failed attempts (highest attempt ` +
+          `${highestAttempt}), drained ${figures.drainMs} ms after restart`,
       );
     } finally {
       await server.close();

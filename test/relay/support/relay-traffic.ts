@@ -78,3 +78,54 @@ export function expectEachChangeOnceInOrder(
 export function recordAttempt(attempts: RelayAttempt[], task: OutgoingTask, outcome: ProcessOutcome): void {
   attempts.push({ guid: task.guid, attempt: task.attempt, ...resultOf(outcome) });
 }
+
+/** What `relayThroughOutage` measured. */
+export interface OutageFigures {
+  /** From the broker's loss to its return, in milliseconds. */
+  downForMs: number;
+  /** From the broker's return to an empty queue, in milliseconds. */
+  drainMs: number;
+}
+
+/**
+ * Makes `rounds` rounds of changes to `users` users while the relay runs into an outage: the broker
+ * is taken away (`breakBroker`) once the relay is under way, the remaining rounds are made, and it
+ * is brought back (`repairBroker`) once the relay has failed against it a few times and a second
+ * has passed; then waits until the queue is empty.
+ */
+export async function relayThroughOutage(
+  t: BusTestApp,
+  attempts: readonly RelayAttempt[],
+  plan: {
+    users: number;
+    rounds: number;
+    breakBroker: () => Promise<void>;
+    repairBroker: () => Promise<void>;
+  },
+): Promise<OutageFigures> {
+  await changeUsers(t, plan.users, 0);
+  await expect.poll(() => attempts.length, { timeout: 15_000, interval: 10 }).toBeGreaterThan(10);
+  const brokenAt = Date.now();
+  await plan.breakBroker();
+  for (let round = 1; round < plan.rounds; round++) await changeUsers(t, plan.users, round);
+  await expect
+    .poll(() => attempts.filter((a) => a.result === IntegrationProcessResult.Error).length, {
+      timeout: 15_000,
+      interval: 20,
+    })
+    .toBeGreaterThan(2);
+  await new Promise((r) => setTimeout(r, 1000));
+  await plan.repairBroker();
+  const backAt = Date.now();
+  await drained(t, 30_000);
+  return { downForMs: backAt - brokenAt, drainMs: Date.now() - backAt };
+}
+
+/** The failed attempts, after checking that there were some and that the bus counted them. */
+export function expectRetried(attempts: readonly RelayAttempt[]): { errors: number; highestAttempt: number } {
+  const errors = attempts.filter((a) => a.result === IntegrationProcessResult.Error);
+  expect(errors.length).toBeGreaterThan(0);
+  const highestAttempt = Math.max(...attempts.map((a) => a.attempt));
+  expect(highestAttempt).toBeGreaterThan(1);
+  return { errors: errors.length, highestAttempt };
+}

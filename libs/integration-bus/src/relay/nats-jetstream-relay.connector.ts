@@ -4,6 +4,7 @@ import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.co
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
 import type { NatsServerOptions } from './nats-server-options.js';
 import type { RelayMessage } from './relay-message.js';
+import { ReopeningSession } from './reopening-session.js';
 
 /** Options of `NatsJetStreamRelayConnector`. */
 export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServerOptions {
@@ -51,14 +52,18 @@ interface NatsSession {
  */
 export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
   protected readonly brokerName = 'NATS JetStream';
-  #session: Promise<NatsSession> | null = null;
+  readonly #session = new ReopeningSession<NatsSession>(
+    () => this.open(),
+    (session) => !session.connection.isClosed(),
+    (session) => session.connection.close(),
+  );
 
   protected constructor(private readonly options: NatsJetStreamRelayOptions) {
     super(options);
   }
 
   protected async publish(message: RelayMessage): Promise<void> {
-    const { jetstream, client } = await this.session();
+    const { jetstream, client } = await this.#session.get();
     const headers = client.core.headers();
     for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
     await jetstream.publish(`${this.options.subjectPrefix}.${message.route}`, message.body, {
@@ -68,27 +73,8 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
     });
   }
 
-  async close(): Promise<void> {
-    const session = this.#session;
-    this.#session = null;
-    const open = await session?.catch(() => null);
-    await open?.connection.close();
-  }
-
-  /** The open session, opened on first use and again after it was closed for good. */
-  private async session(): Promise<NatsSession> {
-    const current = this.#session;
-    if (current) {
-      const session = await current.catch(() => null);
-      if (session && !session.connection.isClosed()) return session;
-      if (this.#session === current) this.#session = null;
-    }
-    this.#session ??= this.open();
-    // A failed opening is forgotten, so the next attempt (the bus's retry) tries again.
-    return this.#session.catch((error: unknown) => {
-      this.#session = null;
-      throw error;
-    });
+  close(): Promise<void> {
+    return this.#session.close();
   }
 
   private async open(): Promise<NatsSession> {

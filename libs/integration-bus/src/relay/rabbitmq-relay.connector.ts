@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadAmqpClient, openAmqpConnection } from './amqp-client.js';
 import { TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
+import { ReopeningSession } from './reopening-session.js';
 
 /** Options of `RabbitMqRelayConnector`. */
 export interface RabbitMqRelayOptions extends BrokerRelayOptions {
@@ -37,14 +38,18 @@ interface RabbitSession {
  */
 export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
   protected readonly brokerName = 'RabbitMQ';
-  #session: Promise<RabbitSession> | null = null;
+  readonly #session = new ReopeningSession<RabbitSession>(
+    () => this.open(),
+    (session) => session.open,
+    (session) => this.drop(session),
+  );
 
   protected constructor(private readonly options: RabbitMqRelayOptions) {
     super(options);
   }
 
   protected async publish(message: RelayMessage): Promise<void> {
-    const session = await this.session();
+    const session = await this.#session.get();
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`no confirm within ${this.publishTimeoutMs} ms`));
@@ -84,27 +89,8 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
     });
   }
 
-  async close(): Promise<void> {
-    const session = this.#session;
-    this.#session = null;
-    const open = await session?.catch(() => null);
-    if (open) await this.drop(open);
-  }
-
-  /** The open session, opened on first use and again after a loss. */
-  private async session(): Promise<RabbitSession> {
-    const current = this.#session;
-    if (current) {
-      const session = await current.catch(() => null);
-      if (session?.open) return session;
-      if (this.#session === current) this.#session = null;
-    }
-    this.#session ??= this.open();
-    // A failed opening is forgotten, so the next attempt (the bus's retry) tries again.
-    return this.#session.catch((error: unknown) => {
-      this.#session = null;
-      throw error;
-    });
+  close(): Promise<void> {
+    return this.#session.close();
   }
 
   private async open(): Promise<RabbitSession> {
