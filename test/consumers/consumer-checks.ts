@@ -1,5 +1,21 @@
 import { expect } from 'vitest';
+import type { BrokerMessage } from 'nestjs-integration-bus';
 import type { BusTestApp } from '../support/bus-app.js';
+
+/**
+ * What a test consumer's `afterTaskLogged` does: records each message id it sees, in order, and
+ * "loses" the ack of the ids in `loseAckOnce`, once each (the task committed, the ack never left,
+ * as after a crash or a cut between commit and ack): the broker delivers the message again.
+ */
+export class AckLoss {
+  readonly seen: string[] = [];
+  readonly loseAckOnce = new Set<string>();
+
+  afterTaskLogged(message: BrokerMessage): void {
+    this.seen.push(message.messageId!);
+    if (this.loseAckOnce.delete(message.messageId!)) throw new Error('ack lost (simulated)');
+  }
+}
 
 /** The user names of the incoming tasks logged, oldest task first. */
 export async function loggedLogins(t: BusTestApp): Promise<string[]> {

@@ -10,6 +10,7 @@ import { eventually } from '../support/recording-connector.js';
 import { SHARED_NATS_URL } from '../relay/support/nats-server.js';
 import { deleteStream, natsClient } from '../relay/support/stream-reader.js';
 import {
+  AckLoss,
   expectUsersApplied,
   loggedLogins,
   personBody,
@@ -24,9 +25,8 @@ const SUBJECT = `busin_${id}.people`;
 /** JetStream's duplicate window of the test stream: short, so that a message can be stored twice. */
 const DUPLICATE_WINDOW_MS = 500;
 
-/** Message ids seen by `afterTaskLogged`, in order; and those whose ack the test "loses" once. */
-const seen: string[] = [];
-const loseAckOnce = new Set<string>();
+const acks = new AckLoss();
+const { seen, loseAckOnce } = acks;
 
 @Injectable()
 class TestNatsConsumer extends NatsJetStreamTaskConsumer {
@@ -41,9 +41,7 @@ class TestNatsConsumer extends NatsJetStreamTaskConsumer {
   }
 
   protected override afterTaskLogged(message: BrokerMessage): void {
-    seen.push(message.messageId!);
-    // The task committed, the ack never left: as a crash or a cut between commit and ack.
-    if (loseAckOnce.delete(message.messageId!)) throw new Error('ack lost (simulated)');
+    acks.afterTaskLogged(message);
   }
 }
 

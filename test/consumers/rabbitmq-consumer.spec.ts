@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RabbitMqTaskConsumer, type BrokerMessage } from 'nestjs-integration-bus';
 import { CrmInConnector } from '../incoming-http/incoming-http-app.js';
 import { withBusApp } from '../support/bus-app.js';
 import { eventually } from '../support/recording-connector.js';
+import { openRabbitMqAdmin, RABBITMQ_PORT, RABBITMQ_URL, rabbitMqUrlVia } from '../relay/support/rabbitmq.js';
 import { TcpProxy } from '../relay/support/tcp-proxy.js';
 import {
+  AckLoss,
   expectUsersApplied,
   loggedLogins,
   personBody,
@@ -16,15 +18,12 @@ import {
   poisonEntries,
 } from './consumer-checks.js';
 
-/** The shared RabbitMQ service of the project's machines. */
-const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const QUEUE = `bustest.in.${randomUUID().slice(0, 8)}`;
 /** Where the consumer connects: the broker, or a proxy in front of it. */
 const source = { url: RABBITMQ_URL };
 
-/** Message ids seen by `afterTaskLogged`, in order; and those whose ack the test "loses" once. */
-const seen: string[] = [];
-const loseAckOnce = new Set<string>();
+const acks = new AckLoss();
+const { seen, loseAckOnce } = acks;
 
 @Injectable()
 class TestRabbitConsumer extends RabbitMqTaskConsumer {
@@ -33,9 +32,7 @@ class TestRabbitConsumer extends RabbitMqTaskConsumer {
   }
 
   protected override afterTaskLogged(message: BrokerMessage): void {
-    seen.push(message.messageId!);
-    // The task committed, the ack never left: the message is requeued and comes again.
-    if (loseAckOnce.delete(message.messageId!)) throw new Error('ack lost (simulated)');
+    acks.afterTaskLogged(message);
   }
 }
 
@@ -43,10 +40,7 @@ let admin: ChannelModel;
 let channel: Channel;
 
 beforeAll(async () => {
-  // The shared service must be up: a broker that cannot be reached fails the file, never skips it.
-  admin = await connect(RABBITMQ_URL);
-  admin.on('error', () => {});
-  channel = await admin.createChannel();
+  ({ connection: admin, channel } = await openRabbitMqAdmin());
   await channel.assertQueue(QUEUE, { durable: true });
 });
 
@@ -109,8 +103,8 @@ describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   }, 60_000);
 
   it('reconnects after the connection is cut and logs what came meanwhile, once', async () => {
-    const proxy = await TcpProxy.start(Number(new URL(RABBITMQ_URL).port || 5672));
-    source.url = RABBITMQ_URL.replace(/:(\d+)$/, `:${proxy.port}`);
+    const proxy = await TcpProxy.start(RABBITMQ_PORT);
+    source.url = rabbitMqUrlVia(proxy.port);
     try {
       await withBusApp({ providers: [CrmInConnector, TestRabbitConsumer] }, async (t) => {
         send(personBody('before-cut'), 'cut-1');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Connector,
@@ -23,11 +23,8 @@ import {
   relayThroughOutage,
   type RelayAttempt,
 } from './support/relay-traffic.js';
+import { openRabbitMqAdmin, RABBITMQ_PORT, RABBITMQ_URL, rabbitMqUrlVia } from './support/rabbitmq.js';
 import { TcpProxy } from './support/tcp-proxy.js';
-
-/** The shared RabbitMQ service of the project's machines. */
-const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const RABBITMQ_PORT = Number(new URL(RABBITMQ_URL).port || 5672);
 
 /** Where the relay publishes; set by each test before its app starts. */
 const target = { url: RABBITMQ_URL, exchange: '' };
@@ -51,10 +48,7 @@ let admin: ChannelModel;
 let channel: Channel;
 
 beforeAll(async () => {
-  // The shared service must be up: a broker that cannot be reached fails the file, never skips it.
-  admin = await connect(RABBITMQ_URL);
-  admin.on('error', () => {});
-  channel = await admin.createChannel();
+  ({ connection: admin, channel } = await openRabbitMqAdmin());
 });
 
 afterAll(async () => {
@@ -155,7 +149,7 @@ describe('RabbitMqRelayConnector (R-ECO-2)', () => {
 
   it('loses nothing when the connection is cut mid-run: the bus retries, the relay reconnects', async () => {
     const proxy = await TcpProxy.start(RABBITMQ_PORT);
-    const proxiedUrl = RABBITMQ_URL.replace(`:${RABBITMQ_PORT}`, `:${proxy.port}`);
+    const proxiedUrl = rabbitMqUrlVia(proxy.port);
     const names = await useExchange(proxiedUrl);
     const USERS = 30;
     const ROUNDS = 4;
