@@ -21,6 +21,8 @@ async function measure({ databaseUrl, job }: ChildRequest): Promise<MeasureResul
       return (await import('./measure/raw.js')).measureRaw(databaseUrl, job);
     case 'latency':
       return (await import('./measure/latency.js')).measureLatency(databaseUrl, job);
+    case 'relay-drain':
+      return (await import('./measure/relay-drain.js')).measureRelayDrain(databaseUrl, job);
   }
 }
 

@@ -45,6 +45,7 @@ export interface Scenario {
 const THROUGHPUT_TASKS = 100_000;
 const FANOUT_TASKS = 100_000;
 const DRAIN_TASKS = 1_000_000;
+const RELAY_TASKS = 20_000;
 
 function scaled(count: number, scale: number, min: number): number {
   return Math.max(min, Math.round(count * scale));
@@ -61,11 +62,12 @@ const CPU: MetricSpec[] = [
   { key: 'postgresCpuMsPer1000', label: 'PG CPU ms/1k', digits: 0 },
 ];
 
-/** The five scenarios of issue 6, with the quality bars of SPEC §10. */
+/** The five scenarios of issue 6, with the quality bars of SPEC §10, and the relay throughput (issue 14). */
 export function buildScenarios(scale: number): Scenario[] {
   const tasks = scaled(THROUGHPUT_TASKS, scale, 1000);
   const fanout = scaled(FANOUT_TASKS, scale, 1000);
   const drain = scaled(DRAIN_TASKS, scale, 1000);
+  const relayed = scaled(RELAY_TASKS, scale, 500);
   const flushes = scaled(10, scale, 3);
   const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 1 };
   const drainMetrics: MetricSpec[] = [
@@ -287,6 +289,34 @@ export function buildScenarios(scale: number): Scenario[] {
           value: { metric: ref('bus-drain-semi16', 'maxRssMb') },
           unit: 'MB',
           bar: { op: '<', limit: 300 },
+        },
+      ],
+    },
+    {
+      name: 'relay',
+      title: `6. Relay throughput: ${relayed.toLocaleString('en')} queued tasks published by one relay connector, each confirmed before the next`,
+      subjects: [
+        {
+          id: 'relay-nats',
+          label: 'NATS JetStream relay (PubAck per task)',
+          job: { kind: 'relay-drain', tasks: relayed, broker: 'nats' },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          bus: true,
+        },
+        {
+          id: 'relay-rabbitmq',
+          label: 'RabbitMQ relay (publisher confirm per task, persistent)',
+          job: { kind: 'relay-drain', tasks: relayed, broker: 'rabbitmq' },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        { label: 'NATS relay', value: { metric: ref('relay-nats', 'tasksPerSecond') }, unit: 'tasks/s' },
+        {
+          label: 'RabbitMQ relay',
+          value: { metric: ref('relay-rabbitmq', 'tasksPerSecond') },
+          unit: 'tasks/s',
         },
       ],
     },

@@ -13,6 +13,7 @@ import {
 } from 'nestjs-integration-bus';
 import { BENCH_USER_DDL, BenchUser } from './bench-user.entity.js';
 import { noopConnector, type CallListener } from './noop-connector.js';
+import { relayConnector, type RelayTarget } from './relay-connector.js';
 
 /** What a bench host app is made of. */
 export interface HostOptions {
@@ -26,6 +27,8 @@ export interface HostOptions {
   onCall?: CallListener;
   /** Whether the connectors read `task.object` (see `noopConnector`). */
   readObject?: boolean;
+  /** Register the connectors as relays to this broker instead of no-op connectors. */
+  relay?: RelayTarget;
 }
 
 /** A running host: Nest application context, its MikroORM, and the bus when imported. */
@@ -94,7 +97,11 @@ class BenchHostModule {
           : []),
       ],
       providers: options.withBus
-        ? (options.connectors ?? []).map((name) => noopConnector(name, options.onCall, options.readObject))
+        ? (options.connectors ?? []).map((name) =>
+            options.relay
+              ? relayConnector(name, options.relay)
+              : noopConnector(name, options.onCall, options.readObject),
+          )
         : [],
     };
   }

@@ -5,7 +5,8 @@ export type MeasureJob =
   | { kind: 'graphile'; jobs: number; mode: GraphileMode; timeLimitMs?: number }
   | { kind: 'pg-boss'; jobs: number; batchSize: number }
   | { kind: 'raw'; tasks: number; table: 'bus' | 'single' }
-  | { kind: 'latency'; ratePerSecond: number; seconds: number; warmupSeconds: number };
+  | { kind: 'latency'; ratePerSecond: number; seconds: number; warmupSeconds: number }
+  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' };
 
 /** graphile-worker configurations compared. */
 export type GraphileMode = 'defaults' | 'batched' | 'fifo';
