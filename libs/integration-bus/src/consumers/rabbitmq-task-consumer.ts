@@ -67,6 +67,9 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
     try {
       const channel = await model.createChannel();
       channel.on('error', () => {});
+      // A channel the broker closed (the connection still open) would consume nothing more: close
+      // the connection too, which reconnects.
+      channel.on('close', () => void model.close().catch(() => undefined));
       await channel.prefetch(1);
       if (this.options.assertQueue !== false)
         await channel.assertQueue(this.options.queue, { durable: true });

@@ -24,6 +24,8 @@ export class ReopeningSession<S> {
       const session = await current.catch(() => null);
       if (session !== null && this.usable(session)) return session;
       if (this.#current === current) this.#current = null;
+      // A channel lost while its connection lives on: close what is left of it.
+      if (session !== null) void this.dispose(session).catch(() => undefined);
     }
     this.#current ??= this.open();
     const opening = this.#current;
