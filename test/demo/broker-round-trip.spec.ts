@@ -30,7 +30,7 @@ function startFakeErp(brokers: DemoBrokers): ChildProcess {
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  for (const cleanup of cleanups.toReversed()) await cleanup().catch(() => undefined);
 });
 
 describe('demo: the ERP round trip over NATS JetStream and RabbitMQ (R-ECO-2)', () => {
