@@ -50,6 +50,7 @@ const LATENCY_RATE = 1000;
 const LATENCY_LANES = 8;
 const FANOUT_TASKS = 100_000;
 const DRAIN_TASKS = 1_000_000;
+const RELAY_TASKS = 20_000;
 
 function scaled(count: number, scale: number, min: number): number {
   return Math.max(min, Math.round(count * scale));
@@ -66,11 +67,12 @@ const CPU: MetricSpec[] = [
   { key: 'postgresCpuMsPer1000', label: 'PG CPU ms/1k', digits: 0 },
 ];
 
-/** The scenarios of issues 6 and 13, with the quality bars of SPEC §10. */
+/** The scenarios of issues 6, 13 and 14, with the quality bars of SPEC §10. */
 export function buildScenarios(scale: number): Scenario[] {
   const tasks = scaled(THROUGHPUT_TASKS, scale, 1000);
   const fanout = scaled(FANOUT_TASKS, scale, 1000);
   const drain = scaled(DRAIN_TASKS, scale, 1000);
+  const relayed = scaled(RELAY_TASKS, scale, 500);
   const flushes = scaled(10, scale, 3);
   const scaleTasks = scaled(SCALE_OUT_TASKS, scale, 1000);
   const scaleObjects = scaled(SCALE_OUT_OBJECTS, scale, 100);
@@ -321,6 +323,34 @@ export function buildScenarios(scale: number): Scenario[] {
           value: { ratio: [ref('instances-3', 'tasksPerSecond'), ref('instances-1', 'tasksPerSecond')] },
           unit: '×',
           bar: { op: '>=', limit: 2.5 },
+        },
+      ],
+    },
+    {
+      name: 'relay',
+      title: `7. Relay throughput: ${relayed.toLocaleString('en')} queued tasks published by one relay connector, each confirmed before the next`,
+      subjects: [
+        {
+          id: 'relay-nats',
+          label: 'NATS JetStream relay (PubAck per task)',
+          job: { kind: 'relay-drain', tasks: relayed, broker: 'nats' },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          bus: true,
+        },
+        {
+          id: 'relay-rabbitmq',
+          label: 'RabbitMQ relay (publisher confirm per task, persistent)',
+          job: { kind: 'relay-drain', tasks: relayed, broker: 'rabbitmq' },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        { label: 'NATS relay', value: { metric: ref('relay-nats', 'tasksPerSecond') }, unit: 'tasks/s' },
+        {
+          label: 'RabbitMQ relay',
+          value: { metric: ref('relay-rabbitmq', 'tasksPerSecond') },
+          unit: 'tasks/s',
         },
       ],
     },

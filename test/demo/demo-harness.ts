@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Pool } from 'pg';
 import { inject } from 'vitest';
 import { IntegrationEventLog, type EventLogEntry } from 'nestjs-integration-bus';
+import type { DemoBrokers } from '../../apps/demo/src/brokers/demo-brokers.js';
 import { createDemoApp } from '../../apps/demo/src/demo.js';
 import { createTestDatabase } from '../support/database.js';
 
@@ -14,11 +15,12 @@ export interface RunningDemo {
 }
 
 /** Starts the demo on a new database; processing is left to the test. */
-export async function startDemo(options: { autoSync: boolean }): Promise<RunningDemo> {
+export async function startDemo(options: { autoSync: boolean; brokers?: DemoBrokers }): Promise<RunningDemo> {
   const db = await createTestDatabase(inject('serverUrl'));
   const app = await createDemoApp({
     databaseUrl: db.url,
     autoSync: options.autoSync,
+    brokers: options.brokers,
     logger: false,
     // The test drives processing itself: no processing on commit, no periodic sweep.
     outgoing: { processAfterCommit: false, sweepIntervalMs: 0 },

@@ -19,6 +19,9 @@ import { CrmConnector } from './crm/crm.connector.js';
 import { CustomTablesController } from './custom-tables/custom-tables.controller.js';
 import { CustomTablesService } from './custom-tables/custom-tables.service.js';
 import { DEMO_SETTINGS, type DemoSettings } from './demo-options.js';
+import { DEMO_BROKERS, type DemoBrokers } from './brokers/demo-brokers.js';
+import { ErpBrokerConnector } from './brokers/erp-broker.connector.js';
+import { ErpRepliesConsumer } from './brokers/erp-replies.consumer.js';
 import { ErpController } from './erp/erp.controller.js';
 import { FakeErp } from './erp/fake-erp.js';
 import { createDemoOrmConfig } from './mikro-orm.config.js';
@@ -30,6 +33,8 @@ export interface DemoModuleOptions extends DemoSettings {
   databaseUrl: string;
   /** Options of the bus, as the host app passes them. */
   bus: IntegrationBusModuleOptions;
+  /** The broker round trip (`ErpBroker` relay + `ErpRepliesConsumer`); left out when not given. */
+  brokers?: DemoBrokers;
 }
 
 /**
@@ -78,6 +83,9 @@ export class DemoModule {
         ErpConnector,
         CrmConnector,
         AutoSynchronizer,
+        ...(options.brokers
+          ? [{ provide: DEMO_BROKERS, useValue: options.brokers }, ErpBrokerConnector, ErpRepliesConsumer]
+          : []),
       ],
     };
   }

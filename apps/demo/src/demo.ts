@@ -1,6 +1,7 @@
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MikroORM } from '@mikro-orm/core';
+import type { DemoBrokers } from './brokers/demo-brokers.js';
 import { DemoModule } from './demo.module.js';
 
 /** Options of `createDemoApp`. */
@@ -24,6 +25,11 @@ export interface DemoAppOptions {
     /** Whether it is scheduled at all. @default true */
     enabled?: boolean;
   };
+  /**
+   * The broker round trip with a fake ERP process over NATS JetStream and RabbitMQ
+   * (`brokers/`); off unless given.
+   */
+  brokers?: DemoBrokers;
   /** The bus's own outgoing triggers; tests turn them off to drive processing themselves. */
   outgoing?: {
     /** Start processing when a unit of work that logged tasks commits. @default true */
@@ -42,6 +48,7 @@ export async function createDemoApp(options: DemoAppOptions): Promise<INestAppli
     DemoModule.forRoot({
       databaseUrl: options.databaseUrl,
       autoSync: options.autoSync ?? process.env.DEMO_AUTO_SYNC === '1',
+      brokers: options.brokers,
       bus: {
         http: { adminToken: options.adminToken, notifyToken: options.notifyToken },
         outgoing: options.outgoing,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
+import { demoBrokersFromEnv } from './brokers/demo-brokers.js';
 import { createDemoApp } from './demo.js';
 import { SHUTDOWN_SIGNALS, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database.js';
 
@@ -16,6 +17,9 @@ import { SHUTDOWN_SIGNALS, startEmbeddedDatabase, type EmbeddedDatabase } from '
  *   INTEGRATION_NOTIFY_TOKEN [random] bearer token of the bus's notify and incoming endpoints
  *   DEMO_AUTO_SYNC [0]                1: synchronize each task at once (reference 004)
  *   DEMO_PROCESS_AFTER_COMMIT [1]     0: leave outgoing tasks queued until synchronized by hand
+ *   DEMO_BROKERS [0]                  1: the ERP round trip over NATS JetStream and RabbitMQ
+ *                                     (NATS_URL, RABBITMQ_URL; run the fake ERP with
+ *                                     `node apps/demo/src/brokers/fake-erp-process.ts`)
  *   INTEGRATION_INCOMING_CRON         cron of the job "Process external integration tasks", six
  *     [every minute]                  fields, seconds first (every 5 s: a step of 5 in the first)
  */
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
       adminToken: adminToken.value,
       notifyToken: notifyToken.value,
       outgoing: { processAfterCommit: process.env.DEMO_PROCESS_AFTER_COMMIT !== '0' },
+      brokers: process.env.DEMO_BROKERS === '1' ? demoBrokersFromEnv() : undefined,
       // An invalid expression stops the start-up with a message naming incoming.cron.
       incoming: { cron: process.env.INTEGRATION_INCOMING_CRON || undefined },
     });

@@ -13,6 +13,7 @@ import {
 } from 'nestjs-integration-bus';
 import { BENCH_USER_DDL, BenchUser } from './bench-user.entity.js';
 import { noopConnector, type CallListener, type ConnectorBehaviour } from './noop-connector.js';
+import { relayConnector, type RelayTarget } from './relay-connector.js';
 
 /** What a bench host app is made of. */
 export interface HostOptions {
@@ -28,6 +29,8 @@ export interface HostOptions {
   readObject?: boolean;
   /** The connectors' `@Connector` options and call time. */
   behaviour?: ConnectorBehaviour;
+  /** Register the connectors as relays to this broker instead of no-op connectors. */
+  relay?: RelayTarget;
 }
 
 /** A running host: Nest application context, its MikroORM, and the bus when imported. */
@@ -97,7 +100,9 @@ class BenchHostModule {
       ],
       providers: options.withBus
         ? (options.connectors ?? []).map((name) =>
-            noopConnector(name, options.onCall, options.readObject, options.behaviour),
+            options.relay
+              ? relayConnector(name, options.relay)
+              : noopConnector(name, options.onCall, options.readObject, options.behaviour),
           )
         : [],
     };

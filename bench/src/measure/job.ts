@@ -14,7 +14,8 @@ export type MeasureJob =
       callMs: number;
       partitions: number;
       concurrency: number;
-    };
+    }
+  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' };
 
 /** graphile-worker configurations compared. */
 export type GraphileMode = 'defaults' | 'batched' | 'fifo';

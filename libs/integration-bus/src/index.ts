@@ -40,6 +40,55 @@ export type { OutgoingTask, ProcessOutcome } from './outgoing/outgoing-task.inte
 export { TranslationHelper } from './translation/translation-helper.js';
 export type { TranslationRecord } from './translation/translation-record.js';
 
+// Relaying to brokers (R-ECO-2): connectors that publish tasks to NATS JetStream or RabbitMQ
+export {
+  BrokerRelayConnector,
+  DEFAULT_PUBLISH_TIMEOUT_MS,
+  type BrokerRelayOptions,
+} from './relay/broker-relay.connector.js';
+export {
+  NatsJetStreamRelayConnector,
+  type NatsJetStreamRelayOptions,
+} from './relay/nats-jetstream-relay.connector.js';
+export type { NatsServerOptions } from './relay/nats-server-options.js';
+export { RabbitMqRelayConnector, type RabbitMqRelayOptions } from './relay/rabbitmq-relay.connector.js';
+export {
+  buildRelayEnvelope,
+  objectKeyOf,
+  relayMessageId,
+  type RelayEnvelope,
+} from './relay/relay-envelope.js';
+export {
+  defaultRelayRoute,
+  OBJECT_KEY_HEADER,
+  routeToken,
+  TASK_TYPE_HEADER,
+  type RelayMessage,
+  type RelayRoute,
+} from './relay/relay-message.js';
+export { setRelayTraceContextInjector, type RelayTraceContextInjector } from './relay/trace-context.js';
+
+// Consuming from brokers (R-ECO-2, R-ECO-3): messages become incoming tasks, acknowledged after commit
+export {
+  BrokerTaskConsumer,
+  type BrokerTaskConsumerOptions,
+  type MessageDisposition,
+} from './consumers/broker-task-consumer.js';
+export {
+  NatsJetStreamTaskConsumer,
+  type NatsJetStreamTaskConsumerOptions,
+} from './consumers/nats-jetstream-task-consumer.js';
+export {
+  RabbitMqTaskConsumer,
+  type RabbitMqTaskConsumerOptions,
+} from './consumers/rabbitmq-task-consumer.js';
+export {
+  decodeIncomingTaskRequest,
+  idempotencyKeyOfMessage,
+  type BrokerMessage,
+  type IncomingTaskRequest,
+} from './consumers/incoming-message.js';
+
 // Subscriptions
 export {
   AbstractIntegrationSubscription,
@@ -72,6 +121,7 @@ export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.s
 export type { ResultCounts } from './outgoing/invoke-connector.js';
 export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
+export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
@@ -111,6 +161,7 @@ export { Migration20261126000000TaskListIndexes } from './persistence/task-list-
 export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 export { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
 export { Migration20261201110000TaskPayloadJson } from './persistence/task-payload-json.migration.js';
+export { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors
@@ -125,6 +176,8 @@ export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { TranslationError } from './errors/translation.error.js';
+export { MissingPeerDependencyError } from './errors/missing-peer-dependency.error.js';
+export { InvalidBrokerMessageError } from './errors/invalid-broker-message.error.js';
 export { ExternalObjectError } from './incoming/external-object.error.js';
 export type { ExternalColumns } from './translation/external-translator.js';
 

@@ -45,6 +45,8 @@ import { Migration20261126000000TaskListIndexes } from './persistence/task-list-
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 import { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
 import { Migration20261201110000TaskPayloadJson } from './persistence/task-payload-json.migration.js';
+import { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
+import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -68,6 +70,7 @@ const resolvedOptions: Provider = {
     PartitionStore,
     InstanceStore,
     TaskStore,
+    IdempotencyKeyStore,
     SettingStore,
     EventLogStore,
     SettingsService,
@@ -121,5 +124,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },
     { name: 'Migration20261201100000_Partitions', class: Migration20261201100000Partitions },
     { name: 'Migration20261201110000_TaskPayloadJson', class: Migration20261201110000TaskPayloadJson },
+    { name: 'Migration20261201200000_Idempotency', class: Migration20261201200000Idempotency },
   ];
 }

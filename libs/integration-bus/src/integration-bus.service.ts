@@ -120,9 +120,16 @@ export class IntegrationBus {
    * Logs an incoming task for a connector (R-IN-1): the connector's `prepareInternalObject` turns
    * `obj` into a local entity (unless it already is one) and, for SimpleSnapshot and Snapshot,
    * `getInternalObjectParams` / `getInternalDocumentParams` describe its foreign keys.
-   * @returns the logged task, or `null` when nothing was logged (incoming logging off, the
-   *   connector returned `null`, or a LogExternalTask.Before listener cancelled)
-   * @throws ConnectorNotFoundError for an unknown connector, ConnectorDisabledError for a disabled one
+   *
+   * With `options.idempotencyKey` the call is idempotent (R-ECO-3): within `idempotencyWindowMs`
+   * (7 days by default) a second call for the same connector and key logs nothing and returns the
+   * task the first one logged, also when both run at the same time (a unique key decides).
+   * @returns the logged task (or the one already logged with the key), or `null` when nothing was
+   *   logged (incoming logging off, the connector returned `null`, or a LogExternalTask.Before
+   *   listener cancelled)
+   * @throws ConnectorNotFoundError for an unknown connector, ConnectorDisabledError for a disabled
+   *   one, InvalidExternalTaskError for a bad option (an idempotency key that is not 1 to 200
+   *   visible ASCII characters among them)
    */
   processExternalTask(
     connectorName: string,

@@ -22,6 +22,11 @@ export const BusEventCodes = {
   TaskParked: 'TASKPARKED',
   /** An incoming DeleteOnError task failed and was deleted with its sync log. */
   DeletedOnError: 'DELETEONERROR',
+  /**
+   * A broker consumer received a message it can never turn into a task (not JSON, not the
+   * expected shape, refused by the connector): logged here and acknowledged, not redelivered.
+   */
+  PoisonMessage: 'POISONMESSAGE',
 } as const;
 
 /** One of `BusEventCodes`. */

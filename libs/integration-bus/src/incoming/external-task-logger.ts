@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
@@ -12,7 +12,12 @@ import { IntegrationEventPublisher } from '../events/integration-event-publisher
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { describeEntity, getIntegrationDescriptor } from '../metadata/integration-subject.js';
-import { TaskStore } from '../persistence/task.store.js';
+import { IdempotencyKeyStore } from '../persistence/idempotency-key.store.js';
+import { BusDatabase } from '../persistence/bus-database.js';
+import { TaskStore, type NewTask } from '../persistence/task.store.js';
+import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
+import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
+import { checkIdempotencyKey } from './idempotency-key.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { buildIncomingPayload } from './incoming-snapshot.js';
 import { assertIncomingTaskFits } from './incoming-task-rules.js';
@@ -27,6 +32,13 @@ export interface ExternalTaskOptions {
   dataType?: TaskDataType;
   /** Site the object belongs to, passed to `prepareInternalObject`. */
   siteName?: string | null;
+  /**
+   * Makes the call idempotent (R-ECO-3): a second call for the same connector with the same key,
+   * within `idempotencyWindowMs` of the first, logs nothing and returns the task the first logged
+   * (even once that task has been processed). 1 to 200 visible ASCII characters, e.g. the external
+   * system's message or request id. Keys are per connector. Without a key every call logs a task.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -38,7 +50,13 @@ export type ExternalTaskSkipReason = 'loggingOff' | 'notPrepared' | 'cancelled';
 
 /** What logging an incoming task came to: the task, or the reason nothing was logged. */
 export type ExternalTaskOutcome =
-  { task: IntegrationTaskInfo; reason?: undefined } | { task: null; reason: ExternalTaskSkipReason };
+  | {
+      task: IntegrationTaskInfo;
+      reason?: undefined;
+      /** True when the idempotency key had already logged `task`: nothing new was logged. */
+      duplicate: boolean;
+    }
+  | { task: null; reason: ExternalTaskSkipReason; duplicate?: undefined };
 
 const TASK_TYPES = new Set<string>(Object.values(TaskType).filter((t) => t !== TaskType.All));
 const PROCESS_TYPES = new Set<string>(Object.values(IntegrationProcessType));
@@ -58,6 +76,9 @@ export class ExternalTaskLogger {
     private readonly settings: SettingsService,
     private readonly tasks: TaskStore,
     private readonly events: IntegrationEventPublisher,
+    private readonly db: BusDatabase,
+    private readonly idempotencyKeys: IdempotencyKeyStore,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
   /**
@@ -86,10 +107,17 @@ export class ExternalTaskLogger {
     const processType = options.processType ?? IntegrationProcessType.Default;
     const dataType = options.dataType ?? TaskDataType.Simple;
     validate(options.taskType, processType, dataType);
+    const key = options.idempotencyKey === undefined ? null : checkIdempotencyKey(options.idempotencyKey);
     const connector = this.registry.get(connectorName);
     const row = await this.registry.row(connectorName);
     if (!row?.enabled) throw new ConnectorDisabledError(connectorName);
     if (!(await this.settings.effective()).logIncoming) return { task: null, reason: 'loggingOff' };
+    const windowMs = this.options.idempotencyWindowMs;
+    if (key !== null) {
+      // A retry of a request already served: answered before the connector or a listener sees it.
+      const logged = await this.idempotencyKeys.find(this.db.pool, row.id, key, windowMs);
+      if (logged) return { task: logged, duplicate: true };
+    }
 
     const siteName = options.siteName ?? null;
     const alreadyInternal =
@@ -138,31 +166,44 @@ export class ExternalTaskLogger {
     ) {
       return { task: null, reason: 'cancelled' };
     }
-    const ids = await this.tasks.insertOwnTransaction([
-      {
-        guid: info.guid,
-        title: info.title,
-        taskType: info.taskType,
-        objectType: info.objectType,
-        objectId: null,
-        nodeId: null,
-        documentId: null,
-        aliasPath: subject.aliasPath,
-        siteName: info.siteName,
-        isInbound: true,
-        dataType,
-        processType,
-        data,
-        // Incoming tasks keep one FIFO per connector (R-IN-2).
-        synchronizations: [{ connectorId: row.id, handler: null, partitions: 0 }],
-      },
-    ]);
-    info.id = ids.get(info.guid) ?? 0;
+    const task: NewTask = {
+      guid: info.guid,
+      title: info.title,
+      taskType: info.taskType,
+      objectType: info.objectType,
+      objectId: null,
+      nodeId: null,
+      documentId: null,
+      aliasPath: subject.aliasPath,
+      siteName: info.siteName,
+      isInbound: true,
+      dataType,
+      processType,
+      data,
+      // Incoming tasks keep one FIFO per connector (R-IN-2).
+      synchronizations: [{ connectorId: row.id, handler: null, partitions: 0 }],
+    };
+    const logged = await this.db.transaction(async (trx) => {
+      // The key first: a concurrent call with the same key waits here for this transaction, then
+      // gets this task instead of logging its own (the table's primary key decides, not a read).
+      if (key !== null) {
+        const holder = await this.idempotencyKeys.claim(trx, row.id, key, info, windowMs);
+        if (holder) return holder;
+      }
+      const ids = await this.tasks.insert(trx, [task]);
+      info.id = ids.get(info.guid) ?? 0;
+      if (key !== null) {
+        await this.idempotencyKeys.setTaskId(trx, row.id, key, info.id);
+        await this.idempotencyKeys.purgeExpired(trx, windowMs);
+      }
+      return null;
+    });
+    if (logged) return { task: logged, duplicate: true };
     await this.events.after(
       IntegrationEvents.LogExternalTask.After,
       new IntegrationTaskEvent(info, entity, connectorName),
     );
-    return { task: info };
+    return { task: info, duplicate: false };
   }
 }
 

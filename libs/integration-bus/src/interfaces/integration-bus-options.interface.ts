@@ -59,6 +59,13 @@ export interface IntegrationBusModuleOptions {
    * (it is delivered again later), and the leases are handed back (R-DEL-4). @default 10000
    */
   shutdownTimeoutMs?: number;
+  /**
+   * How long an idempotency key (`processExternalTask`'s `idempotencyKey`, the ingest route's
+   * `Idempotency-Key` header, a broker message id) is remembered, in milliseconds: within it, the
+   * same key for the same connector returns the task already logged and logs nothing (R-ECO-3).
+   * @default 604800000 (7 days)
+   */
+  idempotencyWindowMs?: number;
 }
 
 /** Options after defaults and validation. */
@@ -71,4 +78,5 @@ export interface ResolvedIntegrationBusOptions {
   batchMaxDurationMs: number;
   leaseMs: number;
   shutdownTimeoutMs: number;
+  idempotencyWindowMs: number;
 }

@@ -1,5 +1,6 @@
 import { validateCronExpression } from 'cron';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from '../incoming/idempotency-key.js';
 import type {
   IntegrationBusModuleOptions,
   IntegrationBusSettings,
@@ -80,5 +81,13 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
     batchMaxDurationMs: integer(options.batchMaxDurationMs, 'batchMaxDurationMs', 1_000, 1, 600_000),
     leaseMs: integer(options.leaseMs, 'leaseMs', 6_000, 1_000, 600_000),
     shutdownTimeoutMs: integer(options.shutdownTimeoutMs, 'shutdownTimeoutMs', 10_000, 0, 600_000),
+    // Up to a year: a key is a row per task logged with one, kept that long.
+    idempotencyWindowMs: integer(
+      options.idempotencyWindowMs,
+      'idempotencyWindowMs',
+      DEFAULT_IDEMPOTENCY_WINDOW_MS,
+      1_000,
+      366 * 86_400_000,
+    ),
   };
 }

@@ -106,6 +106,15 @@ export interface IntegrationEventLogRow {
   taskId?: string | null;
 }
 
+/** A row of `integration_idempotency_key`: a key an incoming task was logged with (R-ECO-3). */
+export interface IntegrationIdempotencyKeyRow {
+  connectorId: number;
+  key: string;
+  /** The logged task as `processExternalTask` returned it (`IntegrationTaskInfo`). */
+  task: unknown;
+  createdAt: Date;
+}
+
 const now = { defaultRaw: 'now()', columnType: 'timestamptz' } as const;
 
 export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorRow>({
@@ -269,6 +278,18 @@ export const IntegrationEventLogSchema = new EntitySchema<IntegrationEventLogRow
   },
 });
 
+export const IntegrationIdempotencyKeySchema = new EntitySchema<IntegrationIdempotencyKeyRow>({
+  name: 'IntegrationIdempotencyKeyRow',
+  tableName: 'integration_idempotency_key',
+  indexes: [{ name: 'integration_idempotency_key_created_at_index', properties: ['createdAt'] }],
+  properties: {
+    connectorId: { type: 'integer', primary: true },
+    key: { type: 'string', length: 200, primary: true },
+    task: { type: 'json', columnType: 'jsonb' },
+    createdAt: { type: 'datetime', ...now },
+  },
+});
+
 /** Every entity schema of the bus, for the host's MikroORM `entities`. */
 export const INTEGRATION_BUS_ENTITIES = [
   IntegrationConnectorSchema,
@@ -279,4 +300,5 @@ export const INTEGRATION_BUS_ENTITIES = [
   IntegrationEventLogSchema,
   IntegrationPartitionLeaseSchema,
   IntegrationInstanceSchema,
+  IntegrationIdempotencyKeySchema,
 ] as const;

@@ -1,4 +1,4 @@
-import { Body, Param, Post, Res } from '@nestjs/common';
+import { Body, Headers, Param, Post, Res } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import {
   ApiBadRequestResponse,
@@ -8,11 +8,13 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiHeader,
   ApiParam,
 } from '@nestjs/swagger';
 import { IntegrationProcessType } from '../../enums/integration-process-type.enum.js';
 import { TaskDataType } from '../../enums/task-data-type.enum.js';
 import { TaskType } from '../../enums/task-type.enum.js';
+import { checkIdempotencyKey, IDEMPOTENCY_KEY_MAX_LENGTH } from '../../incoming/idempotency-key.js';
 import type { ExternalTaskOptions } from '../../incoming/external-task-logger.js';
 import {
   IncomingIntakeService,
@@ -80,7 +82,17 @@ export class IncomingController {
       'valid but nothing was logged, by design rather than by fault — `loggingOff` (settings: logging of ' +
       "incoming tasks is switched off), `notPrepared` (the connector's `prepareInternalObject` returned null " +
       'for this object), `cancelled` (a `LogExternalTask.Before` listener cancelled it). Nothing is written ' +
-      'for a 4xx.',
+      'for a 4xx.\n\n' +
+      'With an `Idempotency-Key` header, a request repeated with the same key (for the same connector, ' +
+      'within `idempotencyWindowMs`, 7 days by default) logs nothing and answers **200** ' +
+      '`{ taskId, duplicate: true }` with the task the first request logged.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, e.g. a UUID per record sent: ` +
+      'retrying the request with the same key never logs the task twice.',
   })
   @ApiParam({ name: 'codeName', type: 'string', description: "The connector's code name." })
   @ApiBody({
@@ -115,12 +127,19 @@ export class IncomingController {
     schema: { type: 'object', required: ['taskId'], properties: { taskId: { type: 'integer' } } },
   })
   @ApiOkResponse({
-    description: 'Valid, but nothing was logged; `reason` says why.',
+    description:
+      'Valid, but nothing was logged: `reason` says why; or the `Idempotency-Key` had already logged ' +
+      'the task `taskId` (`duplicate: true`).',
     schema: {
       type: 'object',
-      required: ['taskId', 'reason', 'message'],
+      required: ['taskId'],
       properties: {
         taskId: { type: 'integer', nullable: true, description: '`null`: no task was logged.' },
+        duplicate: {
+          type: 'boolean',
+          enum: [true],
+          description: 'The task was logged by an earlier request.',
+        },
         reason: { type: 'string', enum: ['loggingOff', 'notPrepared', 'cancelled'] },
         message: { type: 'string' },
       },
@@ -136,6 +155,7 @@ export class IncomingController {
   async ingest(
     @Param('codeName') codeName: string,
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<IncomingTaskLogged | IncomingTaskNotLogged> {
     const name = RequestInput.path('codeName', codeName).string('codeName', {
@@ -143,8 +163,11 @@ export class IncomingController {
       required: true,
     });
     const { object, options } = readIncoming(body);
+    if (idempotencyKey !== undefined) {
+      options.idempotencyKey = checkIdempotencyKey(idempotencyKey, 'Idempotency-Key');
+    }
     const answer = await this.intake.ingest(name, object, options);
-    if (answer.taskId === null) this.adapterHost.httpAdapter.status(response, 200);
+    if (answer.taskId === null || answer.duplicate) this.adapterHost.httpAdapter.status(response, 200);
     return answer;
   }
 }

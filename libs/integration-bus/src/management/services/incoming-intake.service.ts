@@ -18,9 +18,14 @@ export interface NotifyAccepted {
   connectorName: string | null;
 }
 
-/** The answer of `POST /{path}/connectors/:codeName/incoming` when a task was logged (201). */
+/**
+ * The answer of `POST /{path}/connectors/:codeName/incoming` when a task was logged (201), or had
+ * already been logged with the request's `Idempotency-Key` (200, `duplicate: true`).
+ */
 export interface IncomingTaskLogged {
   taskId: number;
+  /** The `Idempotency-Key` had already logged this task: nothing new was logged. */
+  duplicate?: true;
 }
 
 /** The answer of `POST /{path}/connectors/:codeName/incoming` when nothing was logged (200). */
@@ -96,7 +101,8 @@ export class IncomingIntakeService implements OnApplicationShutdown {
     options: ExternalTaskOptions,
   ): Promise<IncomingTaskLogged | IncomingTaskNotLogged> {
     const outcome = await this.externalLogger.logWithOutcome(connectorName, obj, options);
-    if (outcome.task) return { taskId: outcome.task.id };
+    if (outcome.task)
+      return outcome.duplicate ? { taskId: outcome.task.id, duplicate: true } : { taskId: outcome.task.id };
     return { taskId: null, reason: outcome.reason, message: SKIP_MESSAGES[outcome.reason] };
   }
 

@@ -1,0 +1,139 @@
+import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { InvalidBrokerMessageError } from '../errors/invalid-broker-message.error.js';
+import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
+import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
+import { IntegrationEventLog } from '../events/integration-event-log.service.js';
+import { describeError } from '../events/integration-event-publisher.js';
+import { ExternalObjectError } from '../incoming/external-object.error.js';
+import { IntegrationBus } from '../integration-bus.service.js';
+import {
+  decodeIncomingTaskRequest,
+  idempotencyKeyOfMessage,
+  type BrokerMessage,
+  type IncomingTaskRequest,
+} from './incoming-message.js';
+
+/** Options every broker consumer takes. */
+export interface BrokerTaskConsumerOptions {
+  /** The connector whose incoming tasks the messages become. */
+  connectorName: string;
+  /**
+   * Reads a message into an external object and its task options. Throw an
+   * `InvalidBrokerMessageError` for a message that can never become a task (it is then logged and
+   * acknowledged); anything else thrown is taken as transient and the message is delivered again.
+   * @default JSON `{ object, taskType, dataType?, processType?, siteName? }`, as the HTTP ingest route
+   */
+  decode?: (message: BrokerMessage) => IncomingTaskRequest | Promise<IncomingTaskRequest>;
+  /**
+   * How long a message that could not be logged (database down, connector disabled) waits before
+   * it is delivered again, in milliseconds. @default 5000
+   */
+  retryDelayMs?: number;
+}
+
+/** What becomes of a message: acknowledged, delivered again later, or dropped as poison. */
+export type MessageDisposition = 'ack' | 'retry' | 'poison';
+
+/** Errors that say the message itself is wrong: delivering it again would fail again. */
+function isPoison(error: unknown): boolean {
+  return (
+    error instanceof InvalidBrokerMessageError ||
+    error instanceof InvalidExternalTaskError ||
+    error instanceof ExternalObjectError
+  );
+}
+
+/**
+ * Base of the broker consumers (R-ECO-2, R-ECO-3): each message becomes one incoming task of
+ * `connectorName` through `IntegrationBus.processExternalTask`, with the message id as idempotency
+ * key, and is acknowledged only after that task committed. A message redelivered (an ack lost, a
+ * crash between commit and ack) or published twice therefore logs one task. A poison message (not
+ * JSON, wrong shape, refused by the connector) is written to the event log (`POISONMESSAGE`) and
+ * acknowledged instead of coming back forever; a transient failure (database down, connector
+ * disabled) delivers the message again after `retryDelayMs`. Messages are handled one at a time,
+ * in order.
+ *
+ * A Nest provider: register the subclass in a module; it starts consuming once the application has
+ * started (`onApplicationBootstrap`: start-up fails if the broker cannot be reached) and stops
+ * before the application's shutdown hooks close the database (`beforeApplicationShutdown`), after
+ * the message in hand.
+ */
+export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  @Inject(IntegrationBus) protected readonly bus!: IntegrationBus;
+  @Inject(IntegrationEventLog) protected readonly eventLog!: IntegrationEventLog;
+  protected readonly logger = new Logger(this.constructor.name);
+
+  protected constructor(private readonly consumerOptions: BrokerTaskConsumerOptions) {}
+
+  /** The connector the messages are logged for. */
+  get connectorName(): string {
+    return this.consumerOptions.connectorName;
+  }
+
+  /** Wait before a transient failure's message comes again, in milliseconds. */
+  protected get retryDelayMs(): number {
+    return this.consumerOptions.retryDelayMs ?? 5_000;
+  }
+
+  /** Connects and starts consuming. */
+  protected abstract start(): Promise<void>;
+
+  /** Stops consuming, after the message in hand, and closes the connection. */
+  protected abstract stop(): Promise<void>;
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.start();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * Called once a message's task has committed, before the message is acknowledged. An error
+   * thrown here leaves the message unacknowledged (delivered again, and then deduplicated by its
+   * idempotency key).
+   */
+  protected afterTaskLogged(_message: BrokerMessage): void | Promise<void> {}
+
+  /** Turns one message into a task and says what to do with the message. */
+  protected async handle(message: BrokerMessage): Promise<MessageDisposition> {
+    try {
+      const request = await (this.consumerOptions.decode ?? decodeIncomingTaskRequest)(message);
+      await this.bus.processExternalTask(this.connectorName, request.object, {
+        ...request.options,
+        idempotencyKey: idempotencyKeyOfMessage(message.messageId),
+      });
+      await this.afterTaskLogged(message);
+      return 'ack';
+    } catch (error) {
+      if (isPoison(error)) return this.poison(message, error);
+      this.logger.warn(
+        `Message ${message.messageId ?? '(no id)'} from ${message.origin} not logged for ${this.connectorName}, ` +
+          `delivered again in ${this.retryDelayMs} ms: ${describeError(error)}`,
+      );
+      return 'retry';
+    }
+  }
+
+  private async poison(message: BrokerMessage, error: unknown): Promise<MessageDisposition> {
+    try {
+      await this.eventLog.write({
+        level: 'error',
+        source: BUS_EVENT_SOURCE,
+        eventCode: BusEventCodes.PoisonMessage,
+        connectorName: this.connectorName,
+        message:
+          `Message ${message.messageId ?? '(no id)'} from ${message.origin} cannot become a task and was ` +
+          `dropped: ${describeError(error)}. Body: ${Buffer.from(message.body).toString('utf8').slice(0, 1000)}`,
+      });
+      return 'poison';
+    } catch (logError) {
+      // Not even logged: keep the message rather than lose the trace of it.
+      this.logger.warn(
+        `Poison message ${message.messageId ?? '(no id)'} not logged: ${describeError(logError)}`,
+      );
+      return 'retry';
+    }
+  }
+}

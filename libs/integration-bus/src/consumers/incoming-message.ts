@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { InvalidBrokerMessageError } from '../errors/invalid-broker-message.error.js';
+import type { ExternalTaskOptions } from '../incoming/external-task-logger.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../incoming/idempotency-key.js';
+
+/** A message as a broker consumer received it, before it became a task. */
+export interface BrokerMessage {
+  /** The raw body. */
+  body: Uint8Array;
+  /**
+   * The message's id: JetStream's `Nats-Msg-Id` header (else stream and sequence), RabbitMQ's
+   * `messageId` property; null when the message has none.
+   */
+  messageId: string | null;
+  /** Headers, as text. */
+  headers: Readonly<Record<string, string>>;
+  /** Where it came from, for log lines: `stream BUS seq 12`, `queue erp.in`. */
+  origin: string;
+}
+
+/** What a message asks for: an external object and how to log it (`processExternalTask`). */
+export interface IncomingTaskRequest {
+  object: unknown;
+  options: Omit<ExternalTaskOptions, 'idempotencyKey'>;
+}
+
+/**
+ * The default reading of a message body: JSON `{ object, taskType, dataType?, processType?,
+ * siteName? }`, the same body as the HTTP ingest route. The options are checked by
+ * `processExternalTask` itself.
+ * @throws InvalidBrokerMessageError when the body is not JSON or has no `object`
+ */
+export function decodeIncomingTaskRequest(message: BrokerMessage): IncomingTaskRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(message.body).toString('utf8'));
+  } catch (error) {
+    throw new InvalidBrokerMessageError(`the body is not JSON (${(error as Error).message})`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidBrokerMessageError('the body must be a JSON object { object, taskType, … }');
+  }
+  const { object, taskType, dataType, processType, siteName } = body as Record<string, unknown>;
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    throw new InvalidBrokerMessageError("object must be a JSON object: the external system's record");
+  }
+  return {
+    object,
+    options: {
+      taskType: taskType as ExternalTaskOptions['taskType'],
+      dataType: dataType as ExternalTaskOptions['dataType'],
+      processType: processType as ExternalTaskOptions['processType'],
+      siteName: siteName as string | null | undefined,
+    },
+  };
+}
+
+/**
+ * The idempotency key of a message: its id when that is a valid key (1 to 200 visible ASCII
+ * characters), else a SHA-256 of it, so that any id a broker carries dedupes the same way.
+ */
+export function idempotencyKeyOfMessage(messageId: string | null): string | undefined {
+  if (messageId === null || messageId === '') return undefined;
+  if (messageId.length <= IDEMPOTENCY_KEY_MAX_LENGTH && /^[\x21-\x7e]+$/.test(messageId)) return messageId;
+  return `sha256:${createHash('sha256').update(messageId).digest('hex')}`;
+}

@@ -1,0 +1,163 @@
+import type { ConsumerMessages, Consumers, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { loadNatsClient, openNatsConnection, type NatsClient } from '../relay/nats-client.js';
+import type { NatsServerOptions } from '../relay/nats-server-options.js';
+import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
+import type { BrokerMessage } from './incoming-message.js';
+
+/** What the consumer subscribes with. */
+interface NatsConsumerSession {
+  client: NatsClient;
+  manager: JetStreamManager;
+  consumers: Consumers;
+}
+
+/** Options of `NatsJetStreamTaskConsumer`. */
+export interface NatsJetStreamTaskConsumerOptions extends BrokerTaskConsumerOptions, NatsServerOptions {
+  /** The stream to consume. */
+  stream: string;
+  /** The durable consumer's name: its position survives restarts. */
+  consumer: string;
+  /** Only the stream's messages on these subjects (when the consumer is created here). */
+  filterSubject?: string;
+  /**
+   * Create the durable consumer when it does not exist, with explicit acks and one message in
+   * flight at a time (`max_ack_pending: 1`), which keeps the stream's order through redeliveries.
+   * @default true
+   */
+  createConsumer?: boolean;
+  /**
+   * How long JetStream waits for an ack before delivering again, in milliseconds. With one message
+   * in flight it is also the longest stall after a server crash that lost an ack: the message
+   * comes again after it (and is dropped by its idempotency key), then the rest follows.
+   * @default 30000
+   */
+  ackWaitMs?: number;
+}
+
+/**
+ * Consumes a NATS JetStream stream into incoming tasks (see `BrokerTaskConsumer`). The idempotency
+ * key is the message's `Nats-Msg-Id` header, or the stream and sequence when it has none. A poison
+ * message is terminated (`term`), a transient failure negatively acknowledged with a delay (`nak`).
+ *
+ * Needs the optional packages `@nats-io/transport-node` and `@nats-io/jetstream`.
+ *
+ * ```ts
+ * @Injectable()
+ * export class ErpOrders extends NatsJetStreamTaskConsumer {
+ *   constructor() {
+ *     super({ connectorName: 'Erp', servers: 'nats://127.0.0.1:4222', stream: 'ERP', consumer: 'bus' });
+ *   }
+ * }
+ * ```
+ */
+export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
+  #connection: NatsConnection | null = null;
+  #messages: ConsumerMessages | null = null;
+  #loop: Promise<void> | null = null;
+  #stopping = false;
+
+  protected constructor(private readonly options: NatsJetStreamTaskConsumerOptions) {
+    super(options);
+  }
+
+  protected async start(): Promise<void> {
+    const client = await loadNatsClient('NatsJetStreamTaskConsumer');
+    const connection = await openNatsConnection(client, this.options, 5_000);
+    this.#connection = connection;
+    try {
+      const session: NatsConsumerSession = {
+        client,
+        manager: await client.jetstream.jetstreamManager(connection),
+        consumers: client.jetstream.jetstream(connection).consumers,
+      };
+      this.#stopping = false;
+      // The first subscription in start-up, so that a missing stream fails it loudly.
+      const first = await this.subscribe(session);
+      this.#loop = this.consumeUntilStopped(session, first);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  protected async stop(): Promise<void> {
+    this.#stopping = true;
+    const messages = this.#messages;
+    this.#messages = null;
+    await messages?.close().catch(() => undefined);
+    await this.#loop?.catch(() => undefined);
+    this.#loop = null;
+    const connection = this.#connection;
+    this.#connection = null;
+    await connection?.close();
+  }
+
+  /**
+   * Creates the durable consumer when missing (and allowed), then subscribes. The subscription ends
+   * with an error, rather than waiting forever, when the stream or the consumer disappears (a
+   * server that lost its state, a consumer deleted by hand): the loop then creates it again.
+   */
+  private async subscribe({ client, manager, consumers }: NatsConsumerSession): Promise<ConsumerMessages> {
+    if (this.options.createConsumer !== false) {
+      try {
+        await manager.consumers.info(this.options.stream, this.options.consumer);
+      } catch {
+        await manager.consumers.add(this.options.stream, {
+          durable_name: this.options.consumer,
+          ack_policy: client.jetstream.AckPolicy.Explicit,
+          max_ack_pending: 1,
+          ack_wait: client.core.nanos(this.options.ackWaitMs ?? 30_000),
+          ...(this.options.filterSubject ? { filter_subject: this.options.filterSubject } : {}),
+        });
+      }
+    }
+    const consumer = await consumers.get(this.options.stream, this.options.consumer);
+    const messages = await consumer.consume({ max_messages: 16, abort_on_missing_resource: true });
+    this.#messages = messages;
+    return messages;
+  }
+
+  /**
+   * Handles the messages one after the other until `stop`. Should the subscription end or fail
+   * (the consumer deleted and created again, a long outage), it is opened again after a second
+   * rather than left ended: a consumer that silently stops consuming would hold messages forever.
+   */
+  private async consumeUntilStopped(session: NatsConsumerSession, first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | null = first;
+    while (!this.#stopping) {
+      try {
+        messages ??= await this.subscribe(session);
+        for await (const message of messages) await this.onMessage(message);
+      } catch (error) {
+        if (this.#stopping) return;
+        this.logger.warn(
+          `Consuming ${this.options.stream}/${this.options.consumer} stopped: ${(error as Error).message}; again in 1 s`,
+        );
+      }
+      messages = null;
+      if (!this.#stopping) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+
+  private async onMessage(message: JsMsg): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const name of message.headers?.keys() ?? []) headers[name] = message.headers!.get(name);
+    const brokerMessage: BrokerMessage = {
+      body: message.data,
+      messageId: headers['Nats-Msg-Id'] || `${message.info.stream}:${message.info.streamSequence}`,
+      headers,
+      origin: `stream ${message.info.stream} seq ${message.info.streamSequence}`,
+    };
+    const disposition = await this.handle(brokerMessage);
+    try {
+      if (disposition === 'ack') await message.ackAck();
+      // No reason string: servers before 2.10.4 ignore a `+TERM` that carries one.
+      else if (disposition === 'poison') message.term();
+      else message.nak(this.retryDelayMs);
+    } catch (error) {
+      // The ack did not arrive: the message comes again and its idempotency key dedupes it.
+      this.logger.warn(`Ack of ${brokerMessage.origin} failed: ${(error as Error).message}`);
+    }
+  }
+}

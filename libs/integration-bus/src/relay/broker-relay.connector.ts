@@ -1,0 +1,116 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { BaseIntegrationConnector } from '../connectors/base-integration-connector.js';
+import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import { describeError } from '../events/integration-event-publisher.js';
+import type { OutgoingTask, ProcessOutcome } from '../outgoing/outgoing-task.interface.js';
+import { buildRelayEnvelope, objectKeyOf, relayMessageId } from './relay-envelope.js';
+import {
+  defaultRelayRoute,
+  OBJECT_KEY_HEADER,
+  TASK_TYPE_HEADER,
+  type RelayMessage,
+  type RelayRoute,
+} from './relay-message.js';
+import { traceHeadersOf, type RelayTraceContextInjector } from './trace-context.js';
+
+/** Options every broker relay takes. */
+export interface BrokerRelayOptions {
+  /**
+   * The subject (after the prefix) or routing key of a task.
+   * @default `<object type>.<task type>`, e.g. `cms.user.UPDATEOBJ` (see `defaultRelayRoute`)
+   */
+  route?: RelayRoute;
+  /**
+   * The object's key, sent in the `Bus-Object-Key` header and the envelope's `objectKey`.
+   * @default the entity's primary key (a document's node GUID and culture); null for plain objects
+   */
+  objectKey?: (task: OutgoingTask) => string | null;
+  /** Trace headers for this relay; by default the injector of `setRelayTraceContextInjector`. */
+  traceContext?: RelayTraceContextInjector;
+  /**
+   * Longest wait for the broker's acknowledgement of one message, in milliseconds; past it the
+   * attempt is an Error and the connector's retry policy applies.
+   * @default 5000
+   */
+  publishTimeoutMs?: number;
+}
+
+/** `publishTimeoutMs` when not given. */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+
+/**
+ * Base of the broker relays (R-ECO-2): a connector that publishes each task it receives as a
+ * versioned JSON envelope (`RelayEnvelope`) and answers OK only once the broker has acknowledged
+ * it. A broker that is down, refuses or does not answer in `publishTimeoutMs` makes the attempt an
+ * Error with the reason: the task stays queued and the connector's `retry` policy schedules the
+ * next attempt, so no task is lost. A task published but not acknowledged in time is published
+ * again with the same message id (task GUID + connector), which the broker (JetStream) or the
+ * consumer (the bus's idempotent intake) drops as a duplicate.
+ *
+ * Subclasses implement `publish` for their broker and `close`. Subscribe it like any connector.
+ */
+export abstract class BrokerRelayConnector extends BaseIntegrationConnector implements OnApplicationShutdown {
+  /** The broker's name, for error messages. */
+  protected abstract readonly brokerName: string;
+
+  protected constructor(private readonly baseOptions: BrokerRelayOptions) {
+    super();
+  }
+
+  /** How long one acknowledgement may take, in milliseconds. */
+  protected get publishTimeoutMs(): number {
+    return this.baseOptions.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  }
+
+  /** Publishes the message and resolves once the broker has acknowledged it; rejects otherwise. */
+  protected abstract publish(message: RelayMessage, signal: AbortSignal): Promise<void>;
+
+  /** Closes the broker connection; the next task opens it again. */
+  abstract close(): Promise<void>;
+
+  override processInternalTaskAsync(task: OutgoingTask): Promise<ProcessOutcome> {
+    return this.relay(task);
+  }
+
+  override processInternalTaskSync(task: OutgoingTask): Promise<ProcessOutcome> {
+    return this.relay(task);
+  }
+
+  /** The message a task is published as. */
+  protected toMessage(task: OutgoingTask): RelayMessage {
+    const envelope = buildRelayEnvelope(task, this.connectorName);
+    const objectKey = this.baseOptions.objectKey ? this.baseOptions.objectKey(task) : objectKeyOf(task);
+    envelope.objectKey = objectKey;
+    const headers: Record<string, string> = {
+      ...traceHeadersOf(task, this.baseOptions.traceContext),
+      [TASK_TYPE_HEADER]: task.taskType,
+    };
+    if (objectKey !== null) headers[OBJECT_KEY_HEADER] = objectKey;
+    return {
+      route: (this.baseOptions.route ?? defaultRelayRoute)(task),
+      messageId: relayMessageId(task, this.connectorName),
+      objectKey,
+      body: Buffer.from(JSON.stringify(envelope)),
+      headers,
+    };
+  }
+
+  /** Publishes one task: OK once acknowledged, Error (with the broker's reason) otherwise. */
+  protected async relay(task: OutgoingTask): Promise<ProcessOutcome> {
+    const message = this.toMessage(task);
+    try {
+      await this.publish(message, task.signal);
+      return IntegrationProcessResult.OK;
+    } catch (error) {
+      return {
+        result: IntegrationProcessResult.Error,
+        errorMessage: `${this.brokerName} did not acknowledge message ${message.messageId}: ${describeError(error)}`,
+      };
+    }
+  }
+
+  /** Closes the connection when the application stops. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,107 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
+import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
+import type { NatsServerOptions } from './nats-server-options.js';
+import type { RelayMessage } from './relay-message.js';
+import { ReopeningSession } from './reopening-session.js';
+
+/** Options of `NatsJetStreamRelayConnector`. */
+export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServerOptions {
+  /** First token(s) of every subject: `<subjectPrefix>.<route>`, e.g. `bus.cms.user.UPDATEOBJ`. */
+  subjectPrefix: string;
+  /**
+   * The stream that captures `<subjectPrefix>.>`: created at the first publish when missing (an
+   * existing stream is used as it is). Leave it out when the stream is managed elsewhere.
+   */
+  stream?: {
+    name: string;
+    /**
+     * How long JetStream remembers message ids to drop duplicates, in milliseconds: longer than
+     * any outage the relay should retry through without a duplicate. @default 120000 (JetStream's)
+     */
+    duplicateWindowMs?: number;
+  };
+}
+
+/** What the relay holds while connected. */
+interface NatsSession {
+  connection: NatsConnection;
+  jetstream: JetStreamClient;
+  client: NatsClient;
+}
+
+/**
+ * Relays outgoing tasks to NATS JetStream (R-ECO-2). Each task is published on
+ * `<subjectPrefix>.<route>` with `Nats-Msg-Id` = task GUID + connector code name, so that JetStream
+ * drops a task published twice within the stream's duplicate window; OK only after the stream's
+ * PubAck. The connection reconnects by itself; a publish during an outage times out into an Error
+ * and the connector's retry policy (`@Connector(…, { retry })`) tries again.
+ *
+ * Needs the optional packages `@nats-io/transport-node` and `@nats-io/jetstream`.
+ *
+ * ```ts
+ * @Connector('ErpRelay')
+ * @Subscribe({ objectType: 'cms.user' })
+ * export class ErpRelay extends NatsJetStreamRelayConnector {
+ *   constructor() {
+ *     super({ servers: 'nats://127.0.0.1:4222', subjectPrefix: 'bus', stream: { name: 'BUS' } });
+ *   }
+ * }
+ * ```
+ */
+export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
+  protected readonly brokerName = 'NATS JetStream';
+  readonly #session = new ReopeningSession<NatsSession>(
+    () => this.open(),
+    (session) => !session.connection.isClosed(),
+    (session) => session.connection.close(),
+  );
+
+  protected constructor(private readonly options: NatsJetStreamRelayOptions) {
+    super(options);
+  }
+
+  protected async publish(message: RelayMessage): Promise<void> {
+    const { jetstream, client } = await this.#session.get();
+    const headers = client.core.headers();
+    for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+    await jetstream.publish(`${this.options.subjectPrefix}.${message.route}`, message.body, {
+      msgID: message.messageId,
+      timeout: this.publishTimeoutMs,
+      headers,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#session.close();
+  }
+
+  private async open(): Promise<NatsSession> {
+    const client = await loadNatsClient('NatsJetStreamRelayConnector');
+    const connection = await openNatsConnection(client, this.options, this.publishTimeoutMs);
+    try {
+      if (this.options.stream) {
+        const manager = await client.jetstream.jetstreamManager(connection);
+        const { name, duplicateWindowMs } = this.options.stream;
+        try {
+          await manager.streams.info(name);
+        } catch {
+          await manager.streams.add({
+            name,
+            subjects: [`${this.options.subjectPrefix}.>`],
+            ...(duplicateWindowMs ? { duplicate_window: client.core.nanos(duplicateWindowMs) } : {}),
+          });
+        }
+      }
+      return {
+        connection,
+        client,
+        jetstream: client.jetstream.jetstream(connection, { timeout: this.publishTimeoutMs }),
+      };
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+}

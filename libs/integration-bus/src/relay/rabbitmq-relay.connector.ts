@@ -1,0 +1,125 @@
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
+import { loadAmqpClient, openAmqpConnection } from './amqp-client.js';
+import { TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
+import { ReopeningSession } from './reopening-session.js';
+
+/** Options of `RabbitMqRelayConnector`. */
+export interface RabbitMqRelayOptions extends BrokerRelayOptions {
+  /** AMQP URL, e.g. `amqp://guest:guest@127.0.0.1:5672`. */
+  url: string;
+  /** The exchange tasks are published to, with the route as routing key. */
+  exchange: string;
+  /** Its type, when the relay declares it. @default 'topic' */
+  exchangeType?: 'topic' | 'direct' | 'fanout' | 'headers';
+  /** Declare the exchange (durable) at connection. @default true */
+  assertExchange?: boolean;
+}
+
+/** What the relay holds while connected. */
+interface RabbitSession {
+  model: ChannelModel;
+  channel: ConfirmChannel;
+  /** Ids of messages the broker returned as unroutable, until their confirm arrives. */
+  returned: Set<string>;
+  open: boolean;
+}
+
+/**
+ * Relays outgoing tasks to RabbitMQ (R-ECO-2): a confirm channel, persistent messages published
+ * `mandatory` to `exchange` with the route as routing key and `messageId` = task GUID + connector
+ * code name. OK only after the broker's confirm; a message no queue takes (returned), a nack, a
+ * lost connection or no confirm within `publishTimeoutMs` is an Error, and the connector's retry
+ * policy tries again. A lost connection is opened again at the next task. RabbitMQ does not drop
+ * duplicates itself: a consumer does, by `messageId` (the bus's RabbitMQ consumer uses it as the
+ * idempotency key).
+ *
+ * Needs the optional package `amqplib`.
+ */
+export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
+  protected readonly brokerName = 'RabbitMQ';
+  readonly #session = new ReopeningSession<RabbitSession>(
+    () => this.open(),
+    (session) => session.open,
+    (session) => this.drop(session),
+  );
+
+  protected constructor(private readonly options: RabbitMqRelayOptions) {
+    super(options);
+  }
+
+  protected async publish(message: RelayMessage): Promise<void> {
+    const session = await this.#session.get();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no confirm within ${this.publishTimeoutMs} ms`));
+        // The channel's state is unknown: a new one for the next task.
+        void this.drop(session);
+      }, this.publishTimeoutMs);
+      try {
+        session.channel.publish(
+          this.options.exchange,
+          message.route,
+          Buffer.from(message.body),
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: message.messageId,
+            contentType: 'application/json',
+            type: message.headers[TASK_TYPE_HEADER],
+            headers: message.headers,
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            if (error) reject(error instanceof Error ? error : new Error(`nacked: ${String(error)}`));
+            else if (session.returned.delete(message.messageId)) {
+              reject(
+                new Error(
+                  `unroutable: no queue is bound to exchange "${this.options.exchange}" for "${message.route}"`,
+                ),
+              );
+            } else resolve();
+          },
+        );
+      } catch (error) {
+        clearTimeout(timer);
+        void this.drop(session);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#session.close();
+  }
+
+  private async open(): Promise<RabbitSession> {
+    const client = await loadAmqpClient('RabbitMqRelayConnector');
+    const model = await openAmqpConnection(client, this.options.url, this.publishTimeoutMs);
+    try {
+      const channel = await model.createConfirmChannel();
+      const session: RabbitSession = { model, channel, returned: new Set(), open: true };
+      const lost = () => (session.open = false);
+      model.on('close', lost);
+      channel.on('close', lost);
+      channel.on('error', lost);
+      channel.on('return', (returned: { properties: { messageId?: string } }) => {
+        if (returned.properties.messageId) session.returned.add(returned.properties.messageId);
+      });
+      if (this.options.assertExchange !== false) {
+        await channel.assertExchange(this.options.exchange, this.options.exchangeType ?? 'topic', {
+          durable: true,
+        });
+      }
+      return session;
+    } catch (error) {
+      await model.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async drop(session: RabbitSession): Promise<void> {
+    session.open = false;
+    await session.model.close().catch(() => {});
+  }
+}

@@ -1,0 +1,85 @@
+import { Utils, helper } from '@mikro-orm/core';
+import type { TaskDataType } from '../enums/task-data-type.enum.js';
+import type { TaskType } from '../enums/task-type.enum.js';
+import { describeEntity, getIntegrationDescriptor } from '../metadata/integration-subject.js';
+import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
+import type { TaskPayload } from '../persistence/task-payload.js';
+import { payloadOf } from '../translation/task-object.js';
+import type { TranslationRecord } from '../translation/translation-record.js';
+
+/**
+ * The body of every message a relay publishes: JSON, versioned by `v` so that consumers can tell
+ * a later layout apart. Version 1 carries what an `OutgoingTask` holds.
+ */
+export interface RelayEnvelope {
+  v: 1;
+  /** The task's GUID: with `connector`, the message id brokers deduplicate on. */
+  taskGuid: string;
+  taskType: TaskType;
+  /** Object type (`cms.user`), or the document's class name. */
+  objectType: string;
+  /** The object's code name (a document's alias path), when it has one. */
+  codeName: string | null;
+  siteName: string | null;
+  dataType: TaskDataType;
+  /** The relay connector's code name. */
+  connector: string;
+  /** The object's key (primary key, or node GUID and culture): what per-object order is kept by. */
+  objectKey: string | null;
+  /** The object's own columns, foreign keys as local ids (as stored with the task). */
+  data: Record<string, unknown>;
+  /** Translation data of the foreign keys (SimpleSnapshot and Snapshot). */
+  translations: readonly TranslationRecord[];
+  /** Snapshot mode: the child collections, each child `{ fields, translations, children }`. */
+  children?: Record<string, TaskPayload[]>;
+  /** When the change was logged, ISO 8601. */
+  createdAt: string;
+}
+
+/**
+ * The message id of a task relayed by a connector: the task's GUID and the connector's code name,
+ * so that a task delivered twice (a retry after a lost ack, a crash before the outcome was
+ * written) has one id, and two relay connectors of one task have two.
+ */
+export function relayMessageId(task: Pick<OutgoingTask, 'guid'>, connectorName: string): string {
+  return `${task.guid}:${connectorName}`;
+}
+
+/**
+ * The key of the task's object: a document's node GUID and culture, an entity's primary key (a
+ * composite one joined with `:`), or null for a plain object logged by hand.
+ */
+export function objectKeyOf(task: OutgoingTask): string | null {
+  const descriptor = getIntegrationDescriptor(task.object.constructor);
+  if (!descriptor) return null;
+  if (descriptor.isDocument) {
+    const subject = describeEntity(task.object, descriptor);
+    return subject.nodeGuid === null ? null : `${subject.nodeGuid}:${subject.culture ?? ''}`;
+  }
+  const pk = helper(task.object)?.getPrimaryKey();
+  if (pk === null || pk === undefined) return null;
+  return Utils.isPlainObject(pk) ? Object.values(pk).join(':') : String(pk);
+}
+
+/** The envelope of a task, as a relay connector publishes it. */
+export function buildRelayEnvelope(task: OutgoingTask, connectorName: string): RelayEnvelope {
+  const descriptor = getIntegrationDescriptor(task.object.constructor);
+  const payload = payloadOf(task.object);
+  const envelope: RelayEnvelope = {
+    v: 1,
+    taskGuid: task.guid,
+    taskType: task.taskType,
+    objectType: task.objectType,
+    codeName: descriptor ? describeEntity(task.object, descriptor).codeName : null,
+    siteName: task.siteName,
+    dataType: task.dataType,
+    connector: connectorName,
+    objectKey: objectKeyOf(task),
+    // A synchronous task's object is the live entity, not rebuilt from a payload: its JSON form.
+    data: payload?.fields ?? (JSON.parse(JSON.stringify(task.object)) as Record<string, unknown>),
+    translations: task.translations.records,
+    createdAt: task.time.toISOString(),
+  };
+  if (payload && Object.keys(payload.children ?? {}).length > 0) envelope.children = payload.children;
+  return envelope;
+}

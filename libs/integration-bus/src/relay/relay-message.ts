@@ -1,0 +1,41 @@
+import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
+
+/** What a relay hands its broker for one task. */
+export interface RelayMessage {
+  /** NATS subject (after the prefix) or RabbitMQ routing key. */
+  route: string;
+  /** Task GUID + connector code name (`relayMessageId`): the broker's deduplication id. */
+  messageId: string;
+  /** The object's key, for per-key routing or partitioning by the consumer; null when unknown. */
+  objectKey: string | null;
+  /** The JSON `RelayEnvelope`, encoded. */
+  body: Uint8Array;
+  /** Trace context and the bus's own headers, as text. */
+  headers: Readonly<Record<string, string>>;
+}
+
+/** Picks the subject / routing key of a task. */
+export type RelayRoute = (task: OutgoingTask) => string;
+
+/** Header naming the object's key (also in the envelope as `objectKey`). */
+export const OBJECT_KEY_HEADER = 'Bus-Object-Key';
+
+/** Header naming the task type, for consumers that route on headers. */
+export const TASK_TYPE_HEADER = 'Bus-Task-Type';
+
+/**
+ * The default route: `<object type>.<task type>`, e.g. `cms.user.UPDATEOBJ`. Characters that are
+ * not letters, digits, `_`, `-` or `.` become `_`: they would break a NATS subject (spaces, `*`,
+ * `>`) or a topic pattern, and empty tokens are not allowed.
+ */
+export const defaultRelayRoute: RelayRoute = (task) =>
+  `${routeToken(task.objectType)}.${routeToken(task.taskType)}`;
+
+/** One part of a subject or routing key, made safe (see `defaultRelayRoute`). */
+export function routeToken(value: string): string {
+  const token = value
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^\.|\.$/g, '');
+  return token === '' ? '_' : token;
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Connector,
+  IntegrationProcessResult,
+  NatsJetStreamRelayConnector,
+  relayMessageId,
+  Subscribe,
+  type OutgoingTask,
+  type ProcessOutcome,
+} from 'nestjs-integration-bus';
+import { withBusApp } from '../support/bus-app.js';
+import { PrivateNatsServer, SHARED_NATS_URL } from './support/nats-server.js';
+import {
+  changeUsers,
+  drained,
+  expectEachChangeOnceInOrder,
+  expectRetried,
+  recordAttempt,
+  relayThroughOutage,
+  type RelayAttempt,
+} from './support/relay-traffic.js';
+import { deleteStream, natsClient, readStream } from './support/stream-reader.js';
+
+/** Where the relay publishes; set by each test before its app starts. */
+const target = { url: SHARED_NATS_URL, prefix: '', stream: '' };
+const attempts: RelayAttempt[] = [];
+/** Every `lostAckEvery`-th acknowledged publish is reported as an Error: as if the ack was lost. */
+const control = { lostAckEvery: 0, acknowledged: 0, lostAcks: new Set<string>() };
+
+@Connector('NatsRelay', { retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false } })
+@Subscribe({ objectType: 'cms.user' })
+class TestNatsRelay extends NatsJetStreamRelayConnector {
+  constructor() {
+    super({
+      servers: target.url,
+      subjectPrefix: target.prefix,
+      stream: { name: target.stream },
+      publishTimeoutMs: 1000,
+    });
+  }
+
+  protected override async relay(task: OutgoingTask): Promise<ProcessOutcome> {
+    const outcome = await super.relay(task);
+    if (
+      outcome === IntegrationProcessResult.OK &&
+      control.lostAckEvery > 0 &&
+      ++control.acknowledged % control.lostAckEvery === 0 &&
+      !control.lostAcks.has(task.guid)
+    ) {
+      control.lostAcks.add(task.guid);
+      const lost = { result: IntegrationProcessResult.Error, errorMessage: 'ack lost (simulated)' };
+      recordAttempt(attempts, task, lost);
+      return lost;
+    }
+    recordAttempt(attempts, task, outcome);
+    return outcome;
+  }
+}
+
+let shared: NatsConnection;
+
+beforeAll(async () => {
+  // The shared service must be up: a broker that cannot be reached fails the file, never skips it.
+  shared = await natsClient(SHARED_NATS_URL);
+});
+
+afterAll(async () => {
+  await shared?.close();
+});
+
+function useTarget(url: string): void {
+  const id = randomUUID().replaceAll('-', '').slice(0, 12);
+  Object.assign(target, { url, prefix: `bustest_${id}`, stream: `BUSTEST_${id}` });
+  attempts.length = 0;
+  Object.assign(control, { lostAckEvery: 0, acknowledged: 0, lostAcks: new Set<string>() });
+}
+
+describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
+  it('relays each task once, in per-object order, with its message id; a lost ack is retried and deduplicated by JetStream', async () => {
+    useTarget(SHARED_NATS_URL);
+    control.lostAckEvery = 7;
+    const USERS = 40;
+    const ROUNDS = 5;
+    try {
+      await withBusApp({ providers: [TestNatsRelay] }, async (t) => {
+        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
+        await drained(t, 30_000);
+      });
+      const stored = await readStream(shared, target.stream);
+      expectEachChangeOnceInOrder(
+        stored.map((m) => m.envelope),
+        USERS,
+        ROUNDS,
+      );
+      for (const message of stored) {
+        expect(message.msgId).toBe(relayMessageId({ guid: message.envelope.taskGuid }, 'NatsRelay'));
+        expect(message.subject).toBe(`${target.prefix}.cms.user.${message.envelope.taskType}`);
+        expect(message.objectKey).toBe(message.envelope.objectKey);
+        expect(message.envelope.connector).toBe('NatsRelay');
+      }
+      // Each simulated lost ack: the bus retried (attempt 2) and published again; the stream kept one copy.
+      expect(control.lostAcks.size).toBeGreaterThanOrEqual(Math.floor((USERS * ROUNDS) / 7));
+      for (const guid of control.lostAcks) {
+        const calls = attempts.filter((a) => a.guid === guid);
+        expect(calls.map((c) => [c.attempt, c.result])).toEqual([
+          [1, IntegrationProcessResult.Error],
+          [2, IntegrationProcessResult.OK],
+        ]);
+      }
+      console.log(
+        `NATS relay: ${USERS * ROUNDS} tasks, ${stored.length} messages stored, ` +
+          `${control.lostAcks.size} republished after a lost ack and dropped by JetStream's dedup`,
+      );
+    } finally {
+      await deleteStream(shared, target.stream);
+    }
+  }, 60_000);
+
+  it('loses nothing when the NATS server is killed mid-run and started again: the bus retries until it is back', async () => {
+    const server = await PrivateNatsServer.start();
+    useTarget(server.url);
+    const USERS = 30;
+    const ROUNDS = 4;
+    try {
+      const figures = await withBusApp({ providers: [TestNatsRelay] }, (t) =>
+        relayThroughOutage(t, attempts, {
+          users: USERS,
+          rounds: ROUNDS,
+          breakBroker: () => server.stop(),
+          repairBroker: () => server.resume(),
+        }),
+      );
+      const nc = await natsClient(server.url);
+      try {
+        const stored = await readStream(nc, target.stream);
+        expectEachChangeOnceInOrder(
+          stored.map((m) => m.envelope),
+          USERS,
+          ROUNDS,
+        );
+      } finally {
+        await nc.close();
+      }
+      const { errors, highestAttempt } = expectRetried(attempts);
+      expect(attempts.find((a) => a.errorMessage)!.errorMessage).toMatch(
+        /^NATS JetStream did not acknowledge message /,
+      );
+      console.log(
+        `NATS relay through a server kill: ${USERS * ROUNDS} tasks, 0 lost, 0 duplicates stored; ` +
+          `server down ${figures.downForMs} ms, ${errors} failed attempts (highest attempt ` +
+          `${highestAttempt}), drained ${figures.drainMs} ms after restart`,
+      );
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+});
