@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessingClaim } from '../../libs/integration-bus/src/connectors/processing-claim.js';
 
-const token = { direction: 'outgoing' as const, connectorId: 1, owner: 'me', epoch: 1 };
+const token = { direction: 'outgoing' as const, connectorId: 1, owner: 'me', epoch: '1' };
 
 describe('ProcessingClaim (the local half of fencing, R-DEL-2)', () => {
   it('holds until its validity passes, then stays lost and aborts its signal', () => {

@@ -84,6 +84,12 @@ export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integra
 export { AdminTokenGuard } from './management/guards/admin-token.guard.js';
 export { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
 export { BusMetrics } from './management/metrics/bus-metrics.service.js';
+export {
+  IntegrationBusHealthIndicator,
+  type IntegrationBusHealthDetails,
+  type IntegrationBusHealthResult,
+} from './management/health/integration-bus-health.indicator.js';
+export type { BusHealthReport, HealthStatus, QueueHealth } from './management/health/bus-health.service.js';
 export { RequestValidationError } from './management/validation/request-input.js';
 export type {
   BulkDeletionResult,

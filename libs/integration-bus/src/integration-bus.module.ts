@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
+import { ConnectorCallHook } from './connectors/connector-call-hook.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
 import { IntegrationEventLog } from './events/integration-event-log.service.js';
@@ -37,6 +38,7 @@ import { AdminTokenGuard } from './management/guards/admin-token.guard.js';
 import { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
 import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/management.providers.js';
 import { BusMetrics } from './management/metrics/bus-metrics.service.js';
+import { IntegrationBusHealthIndicator } from './management/health/integration-bus-health.indicator.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 
@@ -65,6 +67,7 @@ const resolvedOptions: Provider = {
     ConnectorRegistry,
     ConnectorExplorer,
     ConnectorLease,
+    ConnectorCallHook,
     IntegrationEventPublisher,
     SyncTaskDispatcher,
     OutgoingProcessor,
@@ -84,6 +87,7 @@ const resolvedOptions: Provider = {
     IntegrationBus,
     IntegrationEventLog,
     BusMetrics,
+    IntegrationBusHealthIndicator,
     AdminTokenGuard,
     NotifyTokenGuard,
     RESOLVED_OPTIONS,

@@ -1,6 +1,9 @@
 import type { Provider, Type } from '@nestjs/common';
 import { ConnectorAdminStore } from '../persistence/connector-admin.store.js';
+import { QueueHealthStore } from '../persistence/queue-health.store.js';
 import { TaskQueryStore } from '../persistence/task-query.store.js';
+import { BusHealth } from './health/bus-health.service.js';
+import { IntegrationBusHealthIndicator } from './health/integration-bus-health.indicator.js';
 import { AdminPageController } from './controllers/admin-page.controller.js';
 import { ConnectorsController } from './controllers/connectors.controller.js';
 import { DocsController } from './controllers/docs.controller.js';
@@ -46,6 +49,9 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     TaskManagementService,
     IncomingIntakeService,
     BusMetrics,
+    QueueHealthStore,
+    BusHealth,
+    IntegrationBusHealthIndicator,
     AdminTokenGuard,
     NotifyTokenGuard,
   ];

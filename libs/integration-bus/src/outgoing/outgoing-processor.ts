@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
+import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
 import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
@@ -48,6 +49,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     lease: ConnectorLease,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
+    private readonly calls: ConnectorCallHook,
   ) {
     super('outgoing', registry, tasks, lease, options.shutdownTimeoutMs);
   }
@@ -217,12 +219,14 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     row: QueuedSynchronization,
     claim: ProcessingClaim,
   ): NormalizedOutcome | Promise<NormalizedOutcome> {
+    const watched = this.calls.start(connector, 'outgoing', row); // metrics, tracing
     const task = new QueuedOutgoingTask(row, this.factory);
     const pending = this.processRow(connector, row, task);
-    if (!(pending instanceof Promise)) return pending;
-    return guardCall(pending, connector.callTimeoutMs, [claim.signal, this.interrupted], (reason) =>
+    if (!(pending instanceof Promise)) return ConnectorCallHook.settle(pending, watched);
+    const guarded = guardCall(pending, connector.callTimeoutMs, [claim.signal, this.interrupted], (reason) =>
       task.abort(reason),
     );
+    return ConnectorCallHook.settle(guarded, watched);
   }
 
   /**
