@@ -1,6 +1,8 @@
+import { ADMIN_TOKEN_STORAGE_KEY } from '../management.constants.js';
+
 /**
- * The admin page's HTML shell (SPEC §8): tabs, panels and dialogs that `admin-page.script.ts`
- * fills through the API. It holds no data, so it is served without a token; the script asks for
+ * The admin page's HTML shell (SPEC §8): tabs, panels and dialogs that the page's modules
+ * (`admin-page/client`) fill through the API. It holds no data, so it is served without a token; the script asks for
  * the token. `assets` is the relative URL prefix of `app.css` / `app.js` (`admin/` or empty,
  * depending on a trailing slash in the page's URL).
  */
@@ -14,9 +16,9 @@ export function adminPageHtml(assets: string): string {
 <title>Integration bus</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assets}app.css">
-<script src="${assets}app.js" defer></script>
+<script type="module" src="${assets}app.js"></script>
 </head>
-<body>
+<body data-token-key="${ADMIN_TOKEN_STORAGE_KEY}">
 <header class="topbar">
   <div class="brand">
     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 8h14M14 4l4 4-4 4M20 16H6M10 12l-4 4 4 4" /></svg>
@@ -91,6 +93,9 @@ export function adminPageHtml(assets: string): string {
         <option value="skipped">Skipped</option>
         <option value="parked">Parked</option>
       </select>
+    </label>
+    <label class="field-inline search-field">Search
+      <input type="search" class="search" maxlength="200" placeholder="Title or object type" autocomplete="off">
     </label>
     <button type="button" class="button refresh">Refresh</button>
     <span class="spacer"></span>
