@@ -182,6 +182,7 @@ describe('API docs', () => {
         'GET /integration/event-log',
         'GET /integration/health',
         'GET /integration/metrics',
+        'GET /integration/overview',
         'POST /integration/notify',
         'POST /integration/connectors/{codeName}/incoming',
       ].sort(),

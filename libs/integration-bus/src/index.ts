@@ -90,6 +90,7 @@ export {
   type IntegrationBusHealthResult,
 } from './management/health/integration-bus-health.indicator.js';
 export type { BusHealthReport, HealthStatus, QueueHealth } from './management/health/bus-health.service.js';
+export type { Overview, QueueOverview } from './management/overview/overview.service.js';
 export { RequestValidationError } from './management/validation/request-input.js';
 export type {
   BulkDeletionResult,

@@ -12,6 +12,9 @@ import { HealthController } from './controllers/health.controller.js';
 import { IncomingController } from './controllers/incoming.controller.js';
 import { MetricsController } from './controllers/metrics.controller.js';
 import { NotifyController } from './controllers/notify.controller.js';
+import { OverviewController } from './controllers/overview.controller.js';
+import { OverviewService } from './overview/overview.service.js';
+import { ThroughputRecorder } from './overview/throughput-recorder.js';
 import { SettingsController } from './controllers/settings.controller.js';
 import { TasksController } from './controllers/tasks.controller.js';
 import { AdminTokenGuard } from './guards/admin-token.guard.js';
@@ -33,6 +36,7 @@ export const MANAGEMENT_CONTROLLERS: Type[] = [
   EventLogController,
   HealthController,
   MetricsController,
+  OverviewController,
   DocsController,
   AdminPageController,
   NotifyController,
@@ -52,6 +56,8 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     QueueHealthStore,
     BusHealth,
     IntegrationBusHealthIndicator,
+    ThroughputRecorder,
+    OverviewService,
     AdminTokenGuard,
     NotifyTokenGuard,
   ];

@@ -26,12 +26,14 @@ export function adminPageHtml(assets: string): string {
   </div>
   <div class="pills" id="status-pills" aria-live="polite"></div>
   <div class="top-actions">
+    <label class="top-link auto-refresh"><input type="checkbox" id="auto-refresh"> Auto-refresh</label>
     <a class="top-link" href="${assets === '' ? '../' : ''}docs" target="_blank" rel="noopener">API docs</a>
     <button type="button" class="top-link" id="sign-out" hidden>Sign out</button>
   </div>
 </header>
 
 <nav class="tabs" role="tablist" aria-label="Integration bus">
+  <button type="button" role="tab" id="tab-overview" data-tab="overview" aria-controls="panel-overview">Overview</button>
   <button type="button" role="tab" id="tab-outgoing" data-tab="outgoing" aria-controls="panel-outgoing">Outgoing tasks</button>
   <button type="button" role="tab" id="tab-incoming" data-tab="incoming" aria-controls="panel-incoming">Incoming tasks</button>
   <button type="button" role="tab" id="tab-connectors" data-tab="connectors" aria-controls="panel-connectors">Connectors</button>
@@ -40,6 +42,22 @@ export function adminPageHtml(assets: string): string {
 </nav>
 
 <main id="main" hidden>
+  <section class="panel" id="panel-overview" role="tabpanel" aria-labelledby="tab-overview" hidden>
+    <div class="toolbar">
+      <p class="hint">Per connector and direction. Click a count to see those tasks.</p>
+      <p class="hint" id="overview-note" hidden></p>
+      <span class="spacer"></span>
+      <button type="button" class="button" id="overview-refresh">Refresh</button>
+    </div>
+    <div class="card table-wrap">
+      <table class="grid overview" id="overview-table">
+        <thead><tr><th>Connector</th><th>Waiting</th><th>Retrying</th><th>Failed</th><th>Skipped</th><th>Parked</th><th>Oldest</th><th>Last run</th><th>Throughput</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <p class="empty" hidden>No connectors are registered.</p>
+    </div>
+  </section>
+
   <section class="panel" id="panel-outgoing" role="tabpanel" aria-labelledby="tab-outgoing" data-direction="outgoing" hidden></section>
   <section class="panel" id="panel-incoming" role="tabpanel" aria-labelledby="tab-incoming" data-direction="incoming" hidden></section>
 

@@ -8,10 +8,16 @@ import { editConnector, loadConnectors, saveConnector } from './connectors.js';
 import { $ } from './dom.js';
 import { loadEvents } from './events.js';
 import { fail } from './notify.js';
+import { loadOverview } from './overview.js';
 import { applySettings, loadSettings } from './settings.js';
 import { state } from './state.js';
-import { loadTasks, setupTaskPanel } from './tasks.js';
-import type { Settings } from './types.js';
+import { loadTasks, panelOf, setupTaskPanel } from './tasks.js';
+import type { Direction, Settings, SynchronizationStatus } from './types.js';
+
+/** Period of the automatic refresh of the visible tab. */
+const AUTO_REFRESH_MS = 10_000;
+/** `sessionStorage` key of the auto-refresh switch. */
+const AUTO_REFRESH_KEY = 'integration-bus.auto-refresh';
 
 function showLogin(message: string | null): void {
   $('#main').hidden = true;
@@ -49,9 +55,21 @@ function tabFromHash(): string | null {
   return name && document.getElementById(`panel-${name}`) ? name : null;
 }
 
-/** Loads what the tab shows. */
-function loadTab(name: string): Promise<void> {
-  if (name === 'outgoing' || name === 'incoming') return loadTasks(name, false);
+/** Shows a task list filtered by connector and status (from a count of the Overview). */
+function openList(direction: Direction, connector: string, status: SynchronizationStatus): void {
+  const list = state.lists[direction];
+  list.connector = connector;
+  list.status = status;
+  const panel = panelOf(direction);
+  $<HTMLSelectElement>('.connector-filter', panel).value = connector;
+  $<HTMLSelectElement>('.status-filter', panel).value = status;
+  void selectTab(direction);
+}
+
+/** Loads what the tab shows; `refresh` keeps a list's selection and length (auto-refresh). */
+function loadTab(name: string, refresh = false): Promise<void> {
+  if (name === 'overview') return loadOverview(openList);
+  if (name === 'outgoing' || name === 'incoming') return loadTasks(name, false, refresh);
   if (name === 'connectors') return loadConnectors();
   if (name === 'settings') return loadSettings();
   if (name === 'events') return loadEvents(false);
@@ -70,6 +88,27 @@ async function selectTab(name: string): Promise<void> {
   }
   if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
   await loadTab(name).catch(fail);
+}
+
+/** Every `AUTO_REFRESH_MS` while switched on: reloads the visible tab, unless a dialog is open. */
+function setupAutoRefresh(): void {
+  const toggle = $<HTMLInputElement>('#auto-refresh');
+  toggle.checked = sessionStorage.getItem(AUTO_REFRESH_KEY) === 'on';
+  toggle.addEventListener('change', () =>
+    sessionStorage.setItem(AUTO_REFRESH_KEY, toggle.checked ? 'on' : 'off'),
+  );
+  let busy = false;
+  setInterval(() => {
+    const tab = state.tab;
+    if (!toggle.checked || busy || !tab || $('#main').hidden || document.hidden) return;
+    if (document.querySelector('dialog[open]')) return; // never under the operator's eyes
+    busy = true;
+    loadTab(tab, true)
+      .catch(fail)
+      .finally(() => {
+        busy = false;
+      });
+  }, AUTO_REFRESH_MS);
 }
 
 function start(): void {
@@ -104,6 +143,8 @@ function start(): void {
   $<HTMLFormElement>('#connector-form').addEventListener('submit', saveConnector);
   $('#events-refresh').addEventListener('click', () => void loadEvents(false).catch(fail));
   $('#events-more').addEventListener('click', () => void loadEvents(true).catch(fail));
+  $('#overview-refresh').addEventListener('click', () => void loadOverview(openList).catch(fail));
+  setupAutoRefresh();
   window.addEventListener('hashchange', () => {
     const tab = tabFromHash();
     if (tab && tab !== state.tab && !$('#main').hidden) void selectTab(tab);

@@ -25,6 +25,8 @@ export const state: {
   lists: Record<Direction, TaskList>;
   events: { items: EventLogEntry[]; cursor: string | null };
   editing: Connector | null;
+  /** When the Overview was last read (ISO 8601). */
+  overviewAt: string | null;
 } = {
   settings: null,
   connectors: [],
@@ -32,6 +34,7 @@ export const state: {
   lists: { outgoing: newList(), incoming: newList() },
   events: { items: [], cursor: null },
   editing: null,
+  overviewAt: null,
 };
 
 function newList(): TaskList {
