@@ -10,7 +10,8 @@ export interface QueueHealthRow {
   /**
    * How long the queue has been held by a failed head, in seconds; null when nothing blocks it.
    * Outgoing: since the first of the head's current run of failures (requeueing starts a new run);
-   * incoming: since its last attempt (an incoming task in Error waits for someone, R-IN-3).
+   * incoming: since its last attempt (an incoming task in Error waits for someone, R-IN-3); 0 when
+   * the head has no recorded attempt (set by hand).
    */
   blockedSeconds: number | null;
   /** Whether `owner` holds this queue's processing lease now. */
@@ -57,7 +58,7 @@ export class QueueHealthStore {
             order by s.task_id limit 1) oo on true
          left join lateral (
            select coalesce((select l.time from integration_sync_log l where l.synchronization_id = s.id
-                             order by l.id desc offset greatest(s.failures, 1) - 1 limit 1), s.last_run) as since
+                             order by l.id desc offset greatest(s.failures, 1) - 1 limit 1), s.last_run, now()) as since
              from integration_synchronization s
             where s.connector_id = c.id and s.state = 'failed'
             order by s.task_id limit 1) ob on true
@@ -66,7 +67,7 @@ export class QueueHealthStore {
              join integration_synchronization s on s.task_id = t.id and s.connector_id = c.id
             where t.is_inbound order by t.id limit 1) io on true
          left join lateral (
-           select s.last_run as since from integration_task t
+           select coalesce(s.last_run, now()) as since from integration_task t
              join integration_synchronization s on s.task_id = t.id and s.connector_id = c.id
             where t.is_inbound and t.process_type = 'ERROR' order by t.id limit 1) ib on true
         order by c.code_name`,
