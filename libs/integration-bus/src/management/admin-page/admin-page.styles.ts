@@ -206,7 +206,7 @@ time[title] { cursor: help; text-decoration: underline dotted #b5bdca; text-unde
 .grid.overview td.count { font-variant-numeric: tabular-nums; text-align: right; }
 .grid.overview th:nth-child(n + 2):nth-child(-n + 6) { text-align: right; }
 .grid.overview .zero { color: #a0a8b6; }
-.grid.overview td.failed .link, .grid.overview td.parked .link { color: var(--danger); font-weight: 650; }
+.grid.overview td.count-failed .link, .grid.overview td.count-parked .link { color: var(--danger); font-weight: 650; }
 .grid.overview tr.idle td { color: var(--muted); }
 .grid.overview tr.blocked td:first-child { box-shadow: inset 3px 0 0 var(--danger); }
 .blocked-for { color: var(--danger); }
