@@ -68,7 +68,11 @@ export async function loadOverview(
           ...COLUMNS.map((status) =>
             h(
               'td',
-              { className: `count count-${status}`, 'data-status': status, 'data-label': STATUS_LABELS[status] },
+              {
+                className: `count count-${status}`,
+                'data-status': status,
+                'data-label': STATUS_LABELS[status],
+              },
               [
                 q.counts[status] === 0
                   ? h('span', { className: 'zero', text: '0' })
