@@ -195,7 +195,7 @@ describe.skipIf(!browserAvailable)('admin page: Overview, search, links, layouts
         // Nothing wider than the screen: no sideways scrolling on a phone.
         expect({
           tab,
-          overflow: await page.evaluate(() => document.documentElement.scrollWidth - innerWidth),
+          overflow: await page.evaluate<number>('document.documentElement.scrollWidth - innerWidth'),
         }).toEqual({
           tab,
           overflow: 0,

@@ -4,7 +4,7 @@ import { IntegrationProcessResult, type OutgoingTask } from 'nestjs-integration-
 import { withBusApp } from '../support/bus-app.js';
 import { User } from '../support/entities.js';
 import { eventually, recordingConnector, type CallLog } from '../support/recording-connector.js';
-import { useManagementApp } from './management-app.js';
+import { createUsers as createUsersOf, emptyQueue, useManagementApp } from './management-app.js';
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
@@ -20,15 +20,10 @@ const { t, http } = useManagementApp({ providers: [parking.provider, idle.provid
 afterEach(async () => {
   log.length = 0;
   parking.control.respond = () => R.OK;
-  await t.sql(`delete from integration_task`);
-  await t.sql(`delete from t_user`);
+  await emptyQueue(t);
 });
 
-async function createUsers(names: string[]): Promise<void> {
-  const em = t.em();
-  for (const userName of names) em.create(User, { userName });
-  await em.flush();
-}
+const createUsers = (names: string[]) => createUsersOf(t, names);
 
 const nameOf = (task: OutgoingTask) => (task.object as User).userName;
 

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IntegrationProcessResult } from 'nestjs-integration-bus';
-import { User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
-import { useManagementApp } from './management-app.js';
+import { createUsers as createUsersOf, emptyQueue, useManagementApp } from './management-app.js';
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
@@ -14,15 +13,10 @@ const { t, http } = useManagementApp({ providers: [crm.provider, erp.provider] }
 afterEach(async () => {
   log.length = 0;
   crm.control.respond = () => R.OK;
-  await t.sql(`delete from integration_task`);
-  await t.sql(`delete from t_user`);
+  await emptyQueue(t);
 });
 
-async function createUsers(names: string[]): Promise<void> {
-  const em = t.em();
-  for (const userName of names) em.create(User, { userName });
-  await em.flush();
-}
+const createUsers = (names: string[]) => createUsersOf(t, names);
 
 /** Sets the state of `connector`'s synchronizations of the tasks titled like `title`. */
 async function setState(connector: string, title: string, state: string): Promise<void> {

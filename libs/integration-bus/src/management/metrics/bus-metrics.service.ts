@@ -125,12 +125,11 @@ export class BusMetrics {
       labelNames: ['connector', 'direction', 'result'],
       registers,
     });
-    this.#failed = new Counter({
-      name: 'integration_bus_tasks_failed_total',
-      help: 'Tasks whose processing ended in ERROR or ERRORANDSKIP on this instance.',
-      labelNames: ['connector', 'direction'],
+    this.#failed = queueCounter(
+      'integration_bus_tasks_failed_total',
+      'Tasks whose processing ended in ERROR or ERRORANDSKIP on this instance.',
       registers,
-    });
+    );
     this.#duration = new Histogram({
       name: 'integration_bus_task_processing_seconds',
       help: 'Time from the start of a task processing to its result, connector call included.',
@@ -145,43 +144,37 @@ export class BusMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60],
       registers,
     });
-    this.#retries = new Counter({
-      name: 'integration_bus_task_retries_total',
-      help: 'Connector calls of a task that had been attempted before (retries), on this instance.',
-      labelNames: ['connector', 'direction'],
+    this.#retries = queueCounter(
+      'integration_bus_task_retries_total',
+      'Connector calls of a task that had been attempted before (retries), on this instance.',
       registers,
-    });
-    this.#parked = new Counter({
-      name: 'integration_bus_tasks_parked_total',
-      help: 'Tasks parked by this instance after failing retry.maxAttempts times.',
-      labelNames: ['connector', 'direction'],
+    );
+    this.#parked = queueCounter(
+      'integration_bus_tasks_parked_total',
+      'Tasks parked by this instance after failing retry.maxAttempts times.',
       registers,
-    });
+    );
     const queues = () => this.readQueues();
-    this.registry.registerMetric(
-      queueGauge(
+    const gauges: [string, string, (row: QueueHealthRow) => number][] = [
+      [
         'integration_bus_oldest_task_age_seconds',
         'Age of the oldest task still to deliver (parked tasks excluded); 0 when none.',
-        queues,
         (row) => row.oldestTaskAgeSeconds ?? 0,
-      ),
-    );
-    this.registry.registerMetric(
-      queueGauge(
+      ],
+      [
         'integration_bus_blocked_seconds',
         'How long a failed task at the head has held the queue; 0 when nothing blocks it.',
-        queues,
         (row) => row.blockedSeconds ?? 0,
-      ),
-    );
-    this.registry.registerMetric(
-      queueGauge(
+      ],
+      [
         'integration_bus_claims_held',
         'Processing leases (claims) this instance holds: 1 per connector queue it is processing.',
-        queues,
         (row) => (row.claimHeld ? 1 : 0),
-      ),
-    );
+      ],
+    ];
+    for (const [name, help, valueOf] of gauges) {
+      this.registry.registerMetric(queueGauge(name, help, queues, valueOf));
+    }
     const host = options.metrics.registry;
     if (host) {
       // Whoever scrapes the host's registry never calls render(): count from start-up.
@@ -267,6 +260,11 @@ export class BusMetrics {
     this.#depth ??= this.query.queueDepth().finally(() => (this.#depth = undefined));
     return this.#depth;
   }
+}
+
+/** A counter per connector and direction. */
+function queueCounter(name: string, help: string, registers: Registry[]): Counter<TaskLabels> {
+  return new Counter({ name, help, labelNames: ['connector', 'direction'], registers });
 }
 
 /** A gauge per connector and direction whose value is read from the queue health rows at scrape time. */
