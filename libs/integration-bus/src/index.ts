@@ -116,6 +116,7 @@ export { Migration20261124000000IntegrationBusAfterDrop } from './persistence/in
 export { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 export { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 export { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
+export { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

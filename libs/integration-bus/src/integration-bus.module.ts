@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
 import { ConnectorCallHook } from './connectors/connector-call-hook.js';
+import { ConnectorCallTracing } from './events/connector-call-tracing.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
 import { IntegrationEventLog } from './events/integration-event-log.service.js';
@@ -41,6 +42,7 @@ import { BusMetrics } from './management/metrics/bus-metrics.service.js';
 import { IntegrationBusHealthIndicator } from './management/health/integration-bus-health.indicator.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
+import { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -68,6 +70,7 @@ const resolvedOptions: Provider = {
     ConnectorExplorer,
     ConnectorLease,
     ConnectorCallHook,
+    ConnectorCallTracing,
     IntegrationEventPublisher,
     SyncTaskDispatcher,
     OutgoingProcessor,
@@ -113,5 +116,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261124100000_IncomingLease', class: Migration20261124100000IncomingLease },
     { name: 'Migration20261126000000_TaskListIndexes', class: Migration20261126000000TaskListIndexes },
     { name: 'Migration20261201000000_DeliveryState', class: Migration20261201000000DeliveryState },
+    { name: 'Migration20261201300000_TraceContext', class: Migration20261201300000TraceContext },
   ];
 }

@@ -13,6 +13,10 @@ export interface ConnectorCall {
   attempt: number;
   /** Failed attempts before this one, towards `retry.maxAttempts` (R-DEL-6). */
   failures: number;
+  /** The task's GUID. */
+  guid: string;
+  /** W3C `traceparent` of the task's `create` span, or null (R-ECO-4). */
+  traceParent: string | null;
 }
 
 /** What a call ended with: the normalised answer, a timeout counted as Error included. */
@@ -25,6 +29,8 @@ export interface ConnectorCallEnd {
 
 /** Told when connector calls start and end (metrics, tracing). */
 export interface ConnectorCallWatcher {
+  /** Whether it wants calls now; without it, always. Asked per call before anything is built. */
+  enabled?(): boolean;
   /** A call starts; the returned function, if any, is called once when it ends. */
   started(call: ConnectorCall): ((end: ConnectorCallEnd) => void) | undefined;
 }
@@ -57,16 +63,19 @@ export class ConnectorCallHook {
     row: QueuedSynchronization,
   ): ((end: ConnectorCallEnd) => void) | undefined {
     const watchers = this.#watchers;
-    if (watchers.length === 0) return undefined;
+    if (!watchers.some(wants)) return undefined;
     const call: ConnectorCall = {
       connector,
       direction,
       taskId: Number(row.taskId),
       attempt: row.attempts + 1,
       failures: row.failures,
+      guid: row.guid,
+      traceParent: row.traceParent,
     };
     const ends: ((end: ConnectorCallEnd) => void)[] = [];
     for (const watcher of watchers) {
+      if (!wants(watcher)) continue;
       try {
         const end = watcher.started(call);
         if (end) ends.push(end);
@@ -110,4 +119,8 @@ export class ConnectorCallHook {
       },
     );
   }
+}
+
+function wants(watcher: ConnectorCallWatcher): boolean {
+  return watcher.enabled === undefined || watcher.enabled();
 }

@@ -11,8 +11,9 @@ import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.
 import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
+import { traceTaskCreation } from '../events/trace-context.js';
 import { describeEntity, getIntegrationDescriptor } from '../metadata/integration-subject.js';
-import { TaskStore } from '../persistence/task.store.js';
+import { TaskStore, type NewTask } from '../persistence/task.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { buildIncomingPayload } from './incoming-snapshot.js';
 import { assertIncomingTaskFits } from './incoming-task-rules.js';
@@ -138,24 +139,24 @@ export class ExternalTaskLogger {
     ) {
       return { task: null, reason: 'cancelled' };
     }
-    const ids = await this.tasks.insertOwnTransaction([
-      {
-        guid: info.guid,
-        title: info.title,
-        taskType: info.taskType,
-        objectType: info.objectType,
-        objectId: null,
-        nodeId: null,
-        documentId: null,
-        aliasPath: subject.aliasPath,
-        siteName: info.siteName,
-        isInbound: true,
-        dataType,
-        processType,
-        data,
-        synchronizations: [{ connectorId: row.id, handler: null }],
-      },
-    ]);
+    const task: NewTask = {
+      guid: info.guid,
+      title: info.title,
+      taskType: info.taskType,
+      objectType: info.objectType,
+      objectId: null,
+      nodeId: null,
+      documentId: null,
+      aliasPath: subject.aliasPath,
+      siteName: info.siteName,
+      isInbound: true,
+      dataType,
+      processType,
+      data,
+      synchronizations: [{ connectorId: row.id, handler: null }],
+    };
+    traceTaskCreation([task]); // its create span, in the caller's trace (R-ECO-4)
+    const ids = await this.tasks.insertOwnTransaction([task]);
     info.id = ids.get(info.guid) ?? 0;
     await this.events.after(
       IntegrationEvents.LogExternalTask.After,

@@ -39,6 +39,8 @@ export interface IntegrationTaskRow {
   dataType: string;
   processType: string;
   data: unknown;
+  /** W3C `traceparent` of the task's `create` span, when it was logged inside a trace (R-ECO-4). */
+  traceParent?: string | null;
   createdAt: Date;
 }
 
@@ -133,6 +135,7 @@ export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
     dataType: { type: 'string', length: 50 },
     processType: { type: 'string', length: 50 },
     data: { type: 'json' },
+    traceParent: { type: 'string', length: 55, nullable: true },
     createdAt: { type: 'datetime', ...now },
   },
 });
