@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   IntegrationEvents,
   IntegrationProcessResult,
+  TaskProcessType,
   type IntegrationTaskEvent,
 } from 'nestjs-integration-bus';
 import { listen, type HttpClient } from '../management/http-client.js';
@@ -17,6 +18,15 @@ import { recordSpans, type RecordedSpan } from '../support/recording-tracer.js';
 
 const R = IntegrationProcessResult;
 const crm = recordingConnector('Crm', [{ objectType: 'cms.user' }], []);
+/** Called synchronously, inside the flush; off until a test switches it on. */
+const erp = recordingConnector(
+  'Erp',
+  [{ objectType: 'cms.user', processType: TaskProcessType.SyncSnapshot }],
+  [],
+  {
+    enabled: false,
+  },
+);
 const recorder = recordSpans();
 
 /** A host endpoint that changes an entity, as an HTTP instrumentation would trace it. */
@@ -49,7 +59,7 @@ class UsersModule implements NestModule {
 }
 
 const t = useBusApp({
-  providers: [crm.provider],
+  providers: [crm.provider, erp.provider],
   imports: [UsersModule],
   bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
 });
@@ -117,6 +127,25 @@ describe('OpenTelemetry (R-ECO-4)', () => {
       expect.objectContaining({ traceId: create!.context.traceId, spanId: create!.context.spanId }),
     ]);
     expect(process!.parentSpanId).toBeUndefined();
+  });
+
+  it('traces a synchronous connector call inside the request, as a child of its span', async () => {
+    await t.bus.updateConnector('Erp', { enabled: true });
+    try {
+      await http.request('POST', '/users');
+    } finally {
+      await t.bus.updateConnector('Erp', { enabled: false });
+    }
+    const [request] = named('POST /users');
+    const [sync] = named('process Erp');
+    expect(sync).toMatchObject({
+      kind: SpanKind.CONSUMER,
+      parentSpanId: request!.context.spanId,
+      context: { traceId: request!.context.traceId },
+      ended: true,
+      attributes: { 'messaging.consumer.group.name': 'Erp', 'integration_bus.result': 'OK' },
+    });
+    expect(sync!.attributes['integration_bus.task.id']).toBeUndefined();
   });
 
   it('marks the process span of a failed call as an error', async () => {

@@ -17,7 +17,15 @@ export interface ConnectorCall {
   guid: string;
   /** W3C `traceparent` of the task's `create` span, or null (R-ECO-4). */
   traceParent: string | null;
+  /** A synchronous connector, called inside the flush that logged the change (no stored task). */
+  synchronous: boolean;
 }
+
+/** What the processors tell of the task they hand over: a queued row, or a synchronous delivery. */
+export type ConnectorCallFacts = Pick<
+  QueuedSynchronization,
+  'taskId' | 'attempts' | 'failures' | 'guid' | 'traceParent'
+> & { synchronous?: boolean };
 
 /** What a call ended with: the normalised answer, a timeout counted as Error included. */
 export interface ConnectorCallEnd {
@@ -60,7 +68,7 @@ export class ConnectorCallHook {
   start(
     connector: LoadedConnector,
     direction: LeaseDirection,
-    row: QueuedSynchronization,
+    row: ConnectorCallFacts,
   ): ((end: ConnectorCallEnd) => void) | undefined {
     const watchers = this.#watchers;
     if (!watchers.some(wants)) return undefined;
@@ -72,6 +80,7 @@ export class ConnectorCallHook {
       failures: row.failures,
       guid: row.guid,
       traceParent: row.traceParent,
+      synchronous: row.synchronous ?? false,
     };
     const ends: ((end: ConnectorCallEnd) => void)[] = [];
     for (const watcher of watchers) {

@@ -31,6 +31,10 @@ export class ConnectorCallTracing implements ConnectorCallWatcher, OnModuleInit 
     if (!otel) return undefined;
     const created = parseTraceParent(otel, call.traceParent);
     const span = busTracer(otel).startSpan(`process ${call.connector.codeName}`, {
+      // A queued task is processed in a run that may serve many requests' tasks: a trace of its
+      // own, linked to the task's create span. A synchronous call runs inside the caller's flush
+      // and belongs to its trace.
+      root: !call.synchronous,
       kind: otel.SpanKind.CONSUMER,
       links: created ? [{ context: created }] : [],
       attributes: {
@@ -39,7 +43,7 @@ export class ConnectorCallTracing implements ConnectorCallWatcher, OnModuleInit 
         'messaging.operation.name': 'process',
         'messaging.consumer.group.name': call.connector.codeName,
         'messaging.message.id': call.guid,
-        'integration_bus.task.id': call.taskId,
+        'integration_bus.task.id': call.synchronous ? undefined : call.taskId,
         'integration_bus.direction': call.direction,
         'integration_bus.attempt': call.attempt,
       },

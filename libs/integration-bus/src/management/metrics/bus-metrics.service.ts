@@ -236,10 +236,12 @@ export class BusMetrics {
     return (end) => {
       if (end.interrupted) return;
       this.#callDuration.observe({ ...labels, result: end.result }, (performance.now() - started) / 1000);
-      // The same rule the outgoing processor applies (R-DEL-6); incoming tasks are never parked.
+      // The same rule the outgoing processor applies (R-DEL-6); incoming and synchronous tasks are
+      // never parked.
       const failed =
         end.result === IntegrationProcessResult.Error || end.result === IntegrationProcessResult.ErrorAndSkip;
-      if (failed && call.direction === 'outgoing' && call.connector.retry.parks(call.failures + 1)) {
+      const queued = call.direction === 'outgoing' && !call.synchronous;
+      if (failed && queued && call.connector.retry.parks(call.failures + 1)) {
         this.#parked.inc(labels);
       }
     };
