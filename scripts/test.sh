@@ -7,6 +7,8 @@ source scripts/node-env.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 rm -rf node_modules/.vite node_modules/.vitest-cache
 npx tsc -p tsconfig.json
+# The admin page's browser modules: DOM types, a project of their own.
+npx tsc -p libs/integration-bus/tsconfig.client.json --noEmit
 npx oxlint --deny-warnings libs apps test bench
 npx prettier --check .
 npx vitest run "$@"

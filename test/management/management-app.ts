@@ -1,5 +1,6 @@
 import { beforeAll } from 'vitest';
-import { useBusApp } from '../support/bus-app.js';
+import { useBusApp, type BusTestApp } from '../support/bus-app.js';
+import { User } from '../support/entities.js';
 import { listen, type HttpClient, type RequestOptions } from './http-client.js';
 
 /** The admin token of the management test apps. */
@@ -35,4 +36,17 @@ export function useManagementApp(options: Parameters<typeof useBusApp>[0]) {
       return client!.baseUrl;
     },
   };
+}
+
+/** Creates one user per name in one flush: one outgoing task per subscribed connector each. */
+export async function createUsers(t: BusTestApp, names: readonly string[]): Promise<void> {
+  const em = t.em();
+  for (const userName of names) em.create(User, { userName });
+  await em.flush();
+}
+
+/** Empties the queue and the users between tests. */
+export async function emptyQueue(t: BusTestApp): Promise<void> {
+  await t.sql(`delete from integration_task`);
+  await t.sql(`delete from t_user`);
 }

@@ -183,6 +183,7 @@ describe('API docs', () => {
         'GET /integration/event-log',
         'GET /integration/health',
         'GET /integration/metrics',
+        'GET /integration/overview',
         'POST /integration/notify',
         'POST /integration/connectors/{codeName}/incoming',
       ].sort(),
@@ -210,9 +211,21 @@ describe('GET /admin', () => {
     expect(page.text).toContain('src="admin/app.js"');
     const slash = await http('GET', '/admin/', { token: null });
     expect(slash.text).toContain('src="app.js"');
+    expect(page.text).toContain('<script type="module"');
+    expect(page.text).toContain('data-token-key="integration-bus.admin-token"');
     const script = await http('GET', '/admin/app.js', { token: null });
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
-    expect(script.text).toContain("'integration-bus.admin-token'");
+    // The entry module, compiled from admin-page/client/main.ts, imports the others beside it.
+    expect(script.text).toContain("from './api.js'");
+    const api = await http('GET', '/admin/api.js', { token: null });
+    expect(api.status).toBe(200);
+    expect(api.text).toContain('Bearer');
+    for (const name of ['types.d.ts', 'main.ts', '..%2Fadmin-page.html.js', 'Main.js']) {
+      expect({ name, status: (await http('GET', `/admin/${name}`, { token: null })).status }).toEqual({
+        name,
+        status: 404,
+      });
+    }
     expect((await http('GET', '/admin/app.css', { token: null })).headers.get('content-type')).toMatch(
       /^text\/css/,
     );

@@ -82,6 +82,8 @@ export async function createBusApp(options: {
     throw error;
   }
   const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
+  // An idle client cut off by a database stopped on purpose (health test) is simply dropped.
+  pool.on('error', () => undefined);
   return {
     app,
     orm,

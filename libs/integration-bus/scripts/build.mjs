@@ -28,7 +28,8 @@ function restore() {
   rmSync(readme, { force: true });
 }
 
-function tsc(...args) {
+/** Runs tsc on `project` (the server's tsconfig.build.json, or the admin page's tsconfig.client.json). */
+function tscProject(project, ...args) {
   let bin;
   try {
     bin = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
@@ -36,9 +37,14 @@ function tsc(...args) {
     console.error('TypeScript is not installed: run `npm ci` at the repository root first.');
     process.exit(1);
   }
-  execFileSync(process.execPath, [bin, '-p', join(root, 'tsconfig.build.json'), ...args], {
-    stdio: 'inherit',
-  });
+  execFileSync(process.execPath, [bin, '-p', join(root, project), ...args], { stdio: 'inherit' });
+}
+
+/** The server's modules, then the admin page's browser modules (served from dist as files). */
+function tsc(...args) {
+  tscProject('tsconfig.build.json', ...args);
+  // No maps or shipped declarations there in any mode (see tsconfig.client.json).
+  tscProject('tsconfig.client.json');
 }
 
 /** Removes the `source` condition from every entry of an exports map. */
@@ -60,9 +66,11 @@ switch (mode) {
     restore();
     rmSync(join(root, 'dist'), { recursive: true, force: true });
     rmSync(join(root, '.tsbuildinfo'), { force: true });
+    rmSync(join(root, '.client.tsbuildinfo'), { force: true });
     tsc('--sourceMap', 'false', '--declarationMap', 'false');
     // The build info must not claim an up-to-date build with maps for the monorepo's `tsc -b`.
     rmSync(join(root, '.tsbuildinfo'), { force: true });
+    rmSync(join(root, '.client.tsbuildinfo'), { force: true });
     copyFileSync(join(root, '..', '..', 'README.md'), readme);
     const original = readFileSync(manifest, 'utf8');
     const pkg = JSON.parse(original);

@@ -134,6 +134,13 @@ export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integra
 export { AdminTokenGuard } from './management/guards/admin-token.guard.js';
 export { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
 export { BusMetrics } from './management/metrics/bus-metrics.service.js';
+export {
+  IntegrationBusHealthIndicator,
+  type IntegrationBusHealthDetails,
+  type IntegrationBusHealthResult,
+} from './management/health/integration-bus-health.indicator.js';
+export type { BusHealthReport, HealthStatus, QueueHealth } from './management/health/bus-health.service.js';
+export type { Overview, QueueOverview } from './management/overview/overview.service.js';
 export { RequestValidationError } from './management/validation/request-input.js';
 export type {
   BulkDeletionResult,
@@ -162,6 +169,7 @@ export { Migration20261201000000DeliveryState } from './persistence/delivery-sta
 export { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
 export { Migration20261201110000TaskPayloadJson } from './persistence/task-payload-json.migration.js';
 export { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
+export { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

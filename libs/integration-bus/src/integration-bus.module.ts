@@ -1,6 +1,8 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
+import { ConnectorCallHook } from './connectors/connector-call-hook.js';
+import { ConnectorCallTracing } from './events/connector-call-tracing.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
 import { IntegrationEventLog } from './events/integration-event-log.service.js';
@@ -41,12 +43,14 @@ import { AdminTokenGuard } from './management/guards/admin-token.guard.js';
 import { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
 import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/management.providers.js';
 import { BusMetrics } from './management/metrics/bus-metrics.service.js';
+import { IntegrationBusHealthIndicator } from './management/health/integration-bus-health.indicator.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 import { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
 import { Migration20261201110000TaskPayloadJson } from './persistence/task-payload-json.migration.js';
 import { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
 import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
+import { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -78,6 +82,8 @@ const resolvedOptions: Provider = {
     ConnectorExplorer,
     ConnectorLease,
     InstanceMembership,
+    ConnectorCallHook,
+    ConnectorCallTracing,
     IntegrationEventPublisher,
     SyncTaskDispatcher,
     OutgoingProcessor,
@@ -97,6 +103,7 @@ const resolvedOptions: Provider = {
     IntegrationBus,
     IntegrationEventLog,
     BusMetrics,
+    IntegrationBusHealthIndicator,
     AdminTokenGuard,
     NotifyTokenGuard,
     RESOLVED_OPTIONS,
@@ -125,5 +132,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201100000_Partitions', class: Migration20261201100000Partitions },
     { name: 'Migration20261201110000_TaskPayloadJson', class: Migration20261201110000TaskPayloadJson },
     { name: 'Migration20261201200000_Idempotency', class: Migration20261201200000Idempotency },
+    { name: 'Migration20261201300000_TraceContext', class: Migration20261201300000TraceContext },
   ];
 }

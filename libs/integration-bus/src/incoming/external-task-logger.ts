@@ -11,6 +11,7 @@ import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.
 import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
+import { traceTaskCreation } from '../events/trace-context.js';
 import { describeEntity, getIntegrationDescriptor } from '../metadata/integration-subject.js';
 import { IdempotencyKeyStore } from '../persistence/idempotency-key.store.js';
 import { BusDatabase } from '../persistence/bus-database.js';
@@ -183,6 +184,7 @@ export class ExternalTaskLogger {
       // Incoming tasks keep one FIFO per connector (R-IN-2).
       synchronizations: [{ connectorId: row.id, handler: null, partitions: 0 }],
     };
+    traceTaskCreation([task]); // its create span, in the caller's trace (R-ECO-4)
     const logged = await this.db.transaction(async (trx) => {
       // The key first: a concurrent call with the same key waits here for this transaction, then
       // gets this task instead of logging its own (the table's primary key decides, not a read).

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
 import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
@@ -48,6 +49,7 @@ export class IncomingProcessor extends QueueProcessor {
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
     private readonly eventLog: EventLogStore,
+    private readonly calls: ConnectorCallHook,
   ) {
     super('incoming', registry, tasks, lease, options.shutdownTimeoutMs);
   }
@@ -118,6 +120,7 @@ export class IncomingProcessor extends QueueProcessor {
     if (!(await this.events.before(IntegrationEvents.ProcessExternalTask.Before, before))) {
       return { result: R.SkipNow, stop: false };
     }
+    const watched = this.calls.start(connector, 'incoming', row); // metrics, tracing
     let error: string | null = null;
     try {
       await this.applier.apply(connector.codeName, row, payload);
@@ -130,6 +133,7 @@ export class IncomingProcessor extends QueueProcessor {
     }
     const step =
       error === null ? { result: R.OK, stop: false } : await this.fail(claim, connector.codeName, row, error);
+    watched?.({ result: step.result, errorMessage: error });
     await this.events.after(
       IntegrationEvents.ProcessExternalTask.After,
       new IntegrationTaskEvent(info, payload.fields, connector.codeName, step.result, error ?? undefined),

@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+
 /** The five switches of SPEC §6. */
 export interface IntegrationBusSettings {
   /** The whole bus; the four below work only while it is on. */
@@ -33,6 +35,26 @@ export interface IntegrationBusModuleOptions {
     notifyToken?: string;
     /** Serve the admin API without a token when none is configured. @default false */
     allowUnauthenticated?: boolean;
+  };
+  metrics?: {
+    /**
+     * A prom-client registry of the host's (e.g. prom-client's default `register`) to register the
+     * bus's metrics in as well, beside `GET /{http.path}/metrics`. With it, the counters count from
+     * start-up instead of from the first scrape of that route. @default none
+     */
+    registry?: Registry;
+  };
+  /**
+   * Thresholds of `IntegrationBusHealthIndicator` and `GET /{http.path}/health`. The database and
+   * the LISTEN connection are always checked; each queue threshold is off until set.
+   */
+  health?: {
+    /** Down when a connector's oldest task still to deliver is older than this, in milliseconds. @default null (off) */
+    maxTaskAgeMs?: number | null;
+    /** Down when a failed task has blocked a connector's queue for longer than this, in milliseconds. @default null (off) */
+    maxBlockedMs?: number | null;
+    /** Down when a connector has more parked tasks than this. @default null (off) */
+    maxParked?: number | null;
   };
   /**
    * Tasks fetched and completed per round trip. A crash repeats at most one batch.
@@ -74,6 +96,8 @@ export interface ResolvedIntegrationBusOptions {
   incoming: { cron: string; enabled: boolean };
   outgoing: { processAfterCommit: boolean; sweepIntervalMs: number };
   http: { path: string; adminToken?: string; notifyToken?: string; allowUnauthenticated: boolean };
+  metrics: { registry?: Registry };
+  health: { maxTaskAgeMs: number | null; maxBlockedMs: number | null; maxParked: number | null };
   batchSize: number;
   batchMaxDurationMs: number;
   leaseMs: number;

@@ -1,4 +1,5 @@
 import { validateCronExpression } from 'cron';
+import type { Registry } from 'prom-client';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from '../incoming/idempotency-key.js';
 import type {
@@ -32,6 +33,22 @@ function integer(value: unknown, name: string, fallback: number, min: number, ma
     );
   }
   return value;
+}
+
+/** An integer threshold, or null (the check is off). */
+function threshold(value: unknown, name: string, max: number): number | null {
+  if (value === undefined || value === null) return null;
+  return integer(value, name, 0, 0, max);
+}
+
+function promRegistry(value: unknown): Registry | undefined {
+  if (value === undefined || value === null) return undefined;
+  // Checked by shape, not instanceof: the host may load its own copy of prom-client.
+  const registry = value as Partial<Registry>;
+  if (typeof registry.registerMetric !== 'function' || typeof registry.metrics !== 'function') {
+    throw new InvalidOptionsError('metrics.registry must be a prom-client Registry.');
+  }
+  return value as Registry;
 }
 
 function optionalString(value: unknown, name: string): string | undefined {
@@ -76,6 +93,12 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
       adminToken: optionalString(options.http?.adminToken, 'http.adminToken'),
       notifyToken: optionalString(options.http?.notifyToken, 'http.notifyToken'),
       allowUnauthenticated: boolean(options.http?.allowUnauthenticated, 'http.allowUnauthenticated', false),
+    },
+    metrics: { registry: promRegistry(options.metrics?.registry) },
+    health: {
+      maxTaskAgeMs: threshold(options.health?.maxTaskAgeMs, 'health.maxTaskAgeMs', 31_536_000_000),
+      maxBlockedMs: threshold(options.health?.maxBlockedMs, 'health.maxBlockedMs', 31_536_000_000),
+      maxParked: threshold(options.health?.maxParked, 'health.maxParked', 1_000_000_000),
     },
     batchSize: integer(options.batchSize, 'batchSize', 500, 1, 10_000),
     batchMaxDurationMs: integer(options.batchMaxDurationMs, 'batchMaxDurationMs', 1_000, 1, 600_000),

@@ -1,6 +1,9 @@
 import type { Provider, Type } from '@nestjs/common';
 import { ConnectorAdminStore } from '../persistence/connector-admin.store.js';
+import { QueueHealthStore } from '../persistence/queue-health.store.js';
 import { TaskQueryStore } from '../persistence/task-query.store.js';
+import { BusHealth } from './health/bus-health.service.js';
+import { IntegrationBusHealthIndicator } from './health/integration-bus-health.indicator.js';
 import { AdminPageController } from './controllers/admin-page.controller.js';
 import { ConnectorsController } from './controllers/connectors.controller.js';
 import { DocsController } from './controllers/docs.controller.js';
@@ -9,6 +12,9 @@ import { HealthController } from './controllers/health.controller.js';
 import { IncomingController } from './controllers/incoming.controller.js';
 import { MetricsController } from './controllers/metrics.controller.js';
 import { NotifyController } from './controllers/notify.controller.js';
+import { OverviewController } from './controllers/overview.controller.js';
+import { OverviewService } from './overview/overview.service.js';
+import { ThroughputRecorder } from './overview/throughput-recorder.js';
 import { SettingsController } from './controllers/settings.controller.js';
 import { TasksController } from './controllers/tasks.controller.js';
 import { AdminTokenGuard } from './guards/admin-token.guard.js';
@@ -30,6 +36,7 @@ export const MANAGEMENT_CONTROLLERS: Type[] = [
   EventLogController,
   HealthController,
   MetricsController,
+  OverviewController,
   DocsController,
   AdminPageController,
   NotifyController,
@@ -46,6 +53,11 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     TaskManagementService,
     IncomingIntakeService,
     BusMetrics,
+    QueueHealthStore,
+    BusHealth,
+    IntegrationBusHealthIndicator,
+    ThroughputRecorder,
+    OverviewService,
     AdminTokenGuard,
     NotifyTokenGuard,
   ];

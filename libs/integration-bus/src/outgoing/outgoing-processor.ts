@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
+import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
 import { ConnectorLease } from '../connectors/connector-lease.js';
 import {
   ConnectorRegistry,
@@ -63,6 +64,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     private readonly partitions: PartitionStore,
     private readonly membership: InstanceMembership,
     private readonly signals: QueueSignals,
+    private readonly calls: ConnectorCallHook,
   ) {
     super('outgoing', registry, tasks, lease, options.shutdownTimeoutMs);
   }
@@ -279,12 +281,14 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     row: QueuedSynchronization,
     claim: ProcessingClaim,
   ): NormalizedOutcome | Promise<NormalizedOutcome> {
+    const watched = this.calls.start(connector, 'outgoing', row); // metrics, tracing
     const task = new QueuedOutgoingTask(row, this.factory);
     const pending = this.processRow(connector, row, task);
-    if (!(pending instanceof Promise)) return pending;
-    return guardCall(pending, connector.callTimeoutMs, [claim.signal, this.interrupted], (reason) =>
+    if (!(pending instanceof Promise)) return ConnectorCallHook.settle(pending, watched);
+    const guarded = guardCall(pending, connector.callTimeoutMs, [claim.signal, this.interrupted], (reason) =>
       task.abort(reason),
     );
+    return ConnectorCallHook.settle(guarded, watched);
   }
 
   /**

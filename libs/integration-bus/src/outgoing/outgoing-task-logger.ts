@@ -27,6 +27,7 @@ import {
   type IntegrationSubject,
 } from '../metadata/integration-subject.js';
 import { TaskStore, type InsertOptions, type NewTask } from '../persistence/task.store.js';
+import { traceTaskCreation } from '../events/trace-context.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
@@ -274,6 +275,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       }
     }
     const tasks = queued.map((q) => q.task);
+    traceTaskCreation(tasks); // their create spans, in the caller's trace (R-ECO-4)
     const ids = trx
       ? await this.tasks.insert(trx, tasks, this.lease.owner, options)
       : await this.tasks.insertOwnTransaction(tasks, this.lease.owner, options);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
 import type { ConnectorMatch } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
@@ -32,6 +33,7 @@ export class SyncTaskDispatcher {
     private readonly settings: SettingsService,
     private readonly events: IntegrationEventPublisher,
     private readonly eventLog: EventLogStore,
+    private readonly calls: ConnectorCallHook,
   ) {}
 
   async deliver(deliveries: readonly SyncDelivery[]): Promise<void> {
@@ -58,7 +60,19 @@ export class SyncTaskDispatcher {
         };
         const before = new IntegrationTaskEvent(info, subject.entity, name);
         if (!(await this.events.before(IntegrationEvents.ProcessInternalTask.Before, before))) continue;
-        const outcome = await invokeConnector(match.connector, match.handler, task, true);
+        // Watched like the queued calls (metrics, tracing); a synchronous task is never stored.
+        const watched = this.calls.start(match.connector, 'outgoing', {
+          taskId: '0',
+          attempts: 0,
+          failures: 0,
+          guid: task.guid,
+          traceParent: null,
+          synchronous: true,
+        });
+        const outcome = await ConnectorCallHook.settle(
+          invokeConnector(match.connector, match.handler, task, true),
+          watched,
+        );
         await this.events.after(
           IntegrationEvents.ProcessInternalTask.After,
           new IntegrationTaskEvent(

@@ -41,6 +41,8 @@ export interface IntegrationTaskRow {
   dataType: string;
   processType: string;
   data: unknown;
+  /** W3C `traceparent` of the task's `create` span, when it was logged inside a trace (R-ECO-4). */
+  traceParent?: string | null;
   createdAt: Date;
 }
 
@@ -165,6 +167,7 @@ export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
     processType: { type: 'string', length: 50 },
     // Written once and read back whole: stored as text (see Migration20261201110000TaskPayloadJson).
     data: { type: 'json', columnType: 'json' },
+    traceParent: { type: 'string', length: 55, nullable: true },
     createdAt: { type: 'datetime', ...now },
   },
 });

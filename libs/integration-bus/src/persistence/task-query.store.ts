@@ -47,6 +47,13 @@ export interface SynchronizationFilter {
   taskIds?: readonly number[];
   /** Only synchronizations with this status. */
   status?: SynchronizationStatus;
+  /** Only tasks whose title or object type contains this text, ignoring case (taken literally). */
+  search?: string;
+}
+
+/** `text` as a literal inside an `ilike … escape '\'` pattern: `%`, `_` and `\` lose their meaning (R-SEC-4). */
+export function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** One row of a task list: a task waiting for one connector (SPEC §8). */
@@ -140,6 +147,13 @@ export function filterSql(filter: SynchronizationFilter, params: unknown[]): str
         : filter.status === 'waiting'
           ? `s.state is null and $${params.length}::text = 'waiting'`
           : `s.state = $${params.length}`,
+    );
+  }
+  if (filter.search) {
+    params.push(`%${likeLiteral(filter.search)}%`);
+    // No index serves a substring match: the keyset walk reads until a page of matches is found.
+    where.push(
+      `(t.title ilike $${params.length} escape '\\' or t.object_type ilike $${params.length} escape '\\')`,
     );
   }
   return where.join(' and ');

@@ -30,6 +30,8 @@ export interface NewTask {
    * FIFO; else the synchronization goes to its object's partition, R-ORD-2).
    */
   synchronizations: { connectorId: number; handler: string | null; partitions: number }[];
+  /** W3C `traceparent` of the task's `create` span (events/trace-context.ts); absent without tracing. */
+  traceParent?: string;
 }
 
 /** A queued synchronization joined with its task, as a processor reads it. */
@@ -62,6 +64,8 @@ export interface QueuedSynchronization {
   dataJson: string;
   /** When the task was logged, in milliseconds since the epoch. */
   createdAtMs: number;
+  /** W3C `traceparent` of the task's `create` span, or null (R-ECO-4). */
+  traceParent: string | null;
   /**
    * The reading statement's snapshot as `xmin:xmax` (outgoing reads only): what `DrainFloor` needs to
    * know how far back tasks may still appear.
@@ -136,6 +140,7 @@ function serializeTasks(tasks: readonly NewTask[]): string {
       if (task.aliasPath !== null) record.aliasPath = task.aliasPath;
       if (task.siteName !== null) record.siteName = task.siteName;
       if (task.isInbound) record.isInbound = true;
+      if (task.traceParent) record.traceParent = task.traceParent;
       return record;
     }),
   );
@@ -197,7 +202,7 @@ const QUEUED_COLUMNS = `
          s.handler, t.id as "taskId", t.guid, t.title,
          t.task_type as "taskType", t.object_type as "objectType", t.object_id as "objectId",
          t.site_name as "siteName", t.data_type as "dataType", t.process_type as "processType",
-         t.is_inbound as "isInbound", t.data::text as "dataJson",
+         t.is_inbound as "isInbound", t.data::text as "dataJson", t.trace_parent as "traceParent",
          (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"`;
 const QUEUED_FROM = `from integration_synchronization s join integration_task t on t.id = s.task_id`;
 const SELECT_QUEUED = `select ${QUEUED_COLUMNS} ${QUEUED_FROM}`;
@@ -306,12 +311,13 @@ export class TaskStore {
            from xid, json_to_recordset($1::json) as x(
              "guid" uuid, "title" text, "taskType" text, "objectType" text, "objectId" text, "nodeId" text,
              "documentId" text, "aliasPath" text, "siteName" text, "isInbound" bool, "dataType" text,
-             "processType" text, "data" json, "connectors" int[], "handlers" text[], "partitions" int[])
+             "processType" text, "data" json, "connectors" int[], "handlers" text[], "partitions" int[], "traceParent" text)
        ), t as (
          insert into integration_task (id, guid, title, task_type, object_type, object_id, node_id, document_id,
-                                       alias_path, site_name, is_inbound, data_type, process_type, data)
+                                       alias_path, site_name, is_inbound, data_type, process_type, data,
+                                       trace_parent)
          select id, "guid", "title", "taskType", "objectType", "objectId", "nodeId", "documentId", "aliasPath",
-                "siteName", coalesce("isInbound", false), "dataType", "processType", "data"
+                "siteName", coalesce("isInbound", false), "dataType", "processType", "data", "traceParent"
            from x
        ), s as (
          insert into integration_synchronization (task_id, connector_id, handler, partition, object_hash)

@@ -1,6 +1,8 @@
+import { ADMIN_TOKEN_STORAGE_KEY } from '../management.constants.js';
+
 /**
- * The admin page's HTML shell (SPEC §8): tabs, panels and dialogs that `admin-page.script.ts`
- * fills through the API. It holds no data, so it is served without a token; the script asks for
+ * The admin page's HTML shell (SPEC §8): tabs, panels and dialogs that the page's modules
+ * (`admin-page/client`) fill through the API. It holds no data, so it is served without a token; the script asks for
  * the token. `assets` is the relative URL prefix of `app.css` / `app.js` (`admin/` or empty,
  * depending on a trailing slash in the page's URL).
  */
@@ -14,9 +16,9 @@ export function adminPageHtml(assets: string): string {
 <title>Integration bus</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assets}app.css">
-<script src="${assets}app.js" defer></script>
+<script type="module" src="${assets}app.js"></script>
 </head>
-<body>
+<body data-token-key="${ADMIN_TOKEN_STORAGE_KEY}">
 <header class="topbar">
   <div class="brand">
     <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 8h14M14 4l4 4-4 4M20 16H6M10 12l-4 4 4 4" /></svg>
@@ -24,12 +26,14 @@ export function adminPageHtml(assets: string): string {
   </div>
   <div class="pills" id="status-pills" aria-live="polite"></div>
   <div class="top-actions">
+    <label class="top-link auto-refresh"><input type="checkbox" id="auto-refresh"> Auto-refresh</label>
     <a class="top-link" href="${assets === '' ? '../' : ''}docs" target="_blank" rel="noopener">API docs</a>
     <button type="button" class="top-link" id="sign-out" hidden>Sign out</button>
   </div>
 </header>
 
 <nav class="tabs" role="tablist" aria-label="Integration bus">
+  <button type="button" role="tab" id="tab-overview" data-tab="overview" aria-controls="panel-overview">Overview</button>
   <button type="button" role="tab" id="tab-outgoing" data-tab="outgoing" aria-controls="panel-outgoing">Outgoing tasks</button>
   <button type="button" role="tab" id="tab-incoming" data-tab="incoming" aria-controls="panel-incoming">Incoming tasks</button>
   <button type="button" role="tab" id="tab-connectors" data-tab="connectors" aria-controls="panel-connectors">Connectors</button>
@@ -38,6 +42,22 @@ export function adminPageHtml(assets: string): string {
 </nav>
 
 <main id="main" hidden>
+  <section class="panel" id="panel-overview" role="tabpanel" aria-labelledby="tab-overview" hidden>
+    <div class="toolbar">
+      <p class="hint">Per connector and direction. Click a count to see those tasks.</p>
+      <p class="hint" id="overview-note" hidden></p>
+      <span class="spacer"></span>
+      <button type="button" class="button" id="overview-refresh">Refresh</button>
+    </div>
+    <div class="card table-wrap">
+      <table class="grid overview" id="overview-table">
+        <thead><tr><th>Connector</th><th>Waiting</th><th>Retrying</th><th>Failed</th><th>Skipped</th><th>Parked</th><th>Oldest</th><th>Last run</th><th>Throughput</th></tr></thead>
+        <tbody></tbody>
+      </table>
+      <p class="empty" hidden>No connectors are registered.</p>
+    </div>
+  </section>
+
   <section class="panel" id="panel-outgoing" role="tabpanel" aria-labelledby="tab-outgoing" data-direction="outgoing" hidden></section>
   <section class="panel" id="panel-incoming" role="tabpanel" aria-labelledby="tab-incoming" data-direction="incoming" hidden></section>
 
@@ -91,6 +111,9 @@ export function adminPageHtml(assets: string): string {
         <option value="skipped">Skipped</option>
         <option value="parked">Parked</option>
       </select>
+    </label>
+    <label class="field-inline search-field">Search
+      <input type="search" class="search" maxlength="200" placeholder="Title or object type" autocomplete="off">
     </label>
     <button type="button" class="button refresh">Refresh</button>
     <span class="spacer"></span>

@@ -198,4 +198,49 @@ form.dialog-body .dialog-actions { padding: 6px 0 0; }
 }
 .toast.error { background: var(--danger); }
 @keyframes toast-in { from { opacity: 0; transform: translateY(6px); } to { opacity: 1; transform: none; } }
+.auto-refresh { display: inline-flex; align-items: center; gap: 6px; }
+.search-field input { width: 200px; }
+time[title] { cursor: help; text-decoration: underline dotted #b5bdca; text-underline-offset: 3px; }
+.event-task { font-variant-numeric: tabular-nums; }
+
+.grid.overview td.count { font-variant-numeric: tabular-nums; text-align: right; }
+.grid.overview th:nth-child(n + 2):nth-child(-n + 6) { text-align: right; }
+.grid.overview .zero { color: #a0a8b6; }
+.grid.overview td.count-failed .link, .grid.overview td.count-parked .link { color: var(--danger); font-weight: 650; }
+.grid.overview tr.idle td { color: var(--muted); }
+.grid.overview tr.blocked td:first-child { box-shadow: inset 3px 0 0 var(--danger); }
+.blocked-for { color: var(--danger); }
+.sparkline { display: block; }
+.sparkline .bar { fill: var(--primary); }
+.sparkline .baseline { stroke: var(--line-strong); stroke-width: 1; }
+
+/* Phones (down to 360 px): the top bar wraps, the tabs scroll, and table rows become cards whose
+   cells name their column (data-label). */
+@media (max-width: 640px) {
+  .topbar { flex-wrap: wrap; height: auto; padding: 10px 14px; gap: 8px 14px; }
+  .pills { order: 3; flex-basis: 100%; flex-wrap: wrap; }
+  .tabs { overflow-x: auto; padding: 0 8px; scrollbar-width: none; }
+  .tabs [role='tab'] { white-space: nowrap; padding: 12px 10px 10px; }
+  main { padding: 14px 10px 60px; }
+  .toolbar { gap: 8px; }
+  .toolbar .hint { flex-basis: 100%; }
+  .search-field, .search-field input { width: 100%; }
+  .footer { flex-wrap: wrap; }
+  .grid.tasks thead, .grid.overview thead, #events-table thead { display: none; }
+  .grid.tasks tr, .grid.overview tr, #events-table tr {
+    display: grid; grid-template-columns: 1fr 1fr; gap: 4px 12px;
+    padding: 10px 12px; border-bottom: 1px solid var(--line);
+  }
+  .grid.tasks td, .grid.overview td, #events-table td { display: block; border: 0; padding: 2px 0; }
+  .grid.tasks td.title-cell, .grid.overview td.title-cell, #events-table td.message { grid-column: 1 / -1; }
+  .grid.tasks td.check { grid-column: 1 / -1; width: auto; }
+  .grid.tasks td.actions { grid-column: 1 / -1; text-align: left; }
+  .grid.tasks td[data-label]::before, .grid.overview td[data-label]::before {
+    content: attr(data-label); display: block; font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: 0.4px;
+  }
+  .grid.overview td.count { text-align: left; }
+  .grid.overview tr { grid-template-columns: repeat(3, 1fr); }
+  .toasts { left: 10px; right: 10px; }
+  .toast { min-width: 0; }
+}
 `;

@@ -96,12 +96,27 @@ export class TasksController {
   @ApiQuery({ name: 'direction', enum: DIRECTIONS, required: false })
   @ApiQuery({ name: 'connectorName', type: 'string', required: false })
   @ApiQuery({ name: 'status', enum: SYNCHRONIZATION_STATUSES, required: false })
+  @ApiQuery({
+    name: 'search',
+    type: 'string',
+    required: false,
+    description:
+      'Only tasks whose title or object type contains this text (ignoring case; `%` and `_` are literal). At most 200 characters.',
+  })
   @ApiQuery({ name: 'cursor', type: 'string', required: false })
   @ApiQuery({ name: 'limit', type: 'integer', required: false, description: `1 to ${MAX_LIMIT}, default 50` })
   @ApiBadRequestResponse({ description: 'A parameter is invalid; `field` names it.' })
   @ApiNotFoundResponse({ description: 'No connector has this code name.' })
   async list(@Query() query: unknown): Promise<TaskListPage> {
-    const input = RequestInput.query(query, ['direction', 'connectorName', 'status', 'cursor', 'limit']);
+    const input = RequestInput.query(query, [
+      'direction',
+      'connectorName',
+      'status',
+      'search',
+      'cursor',
+      'limit',
+    ]);
+    const search = input.string('search', { max: 200 })?.trim() || undefined;
     const direction = input.oneOf('direction', DIRECTIONS) ?? 'outgoing';
     const connectorName = input.string('connectorName', CODE_NAME_RULE);
     const status: SynchronizationStatus | undefined = input.oneOf('status', SYNCHRONIZATION_STATUSES);
@@ -112,6 +127,7 @@ export class TasksController {
       direction,
       connectorName,
       status,
+      search,
       after: after && { taskId: after[0]!, connectorId: after[1]! },
       limit,
     });

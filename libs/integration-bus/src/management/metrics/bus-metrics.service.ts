@@ -1,9 +1,18 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  ConnectorCallHook,
+  type ConnectorCall,
+  type ConnectorCallEnd,
+} from '../../connectors/connector-call-hook.js';
+import { ConnectorLease } from '../../connectors/connector-lease.js';
 import { IntegrationProcessResult } from '../../enums/integration-process-result.enum.js';
 import { IntegrationEvents } from '../../events/integration-events.js';
 import type { IntegrationTaskEvent } from '../../events/integration-task-event.js';
+import { RESOLVED_OPTIONS } from '../../integration-bus.module-definition.js';
+import type { ResolvedIntegrationBusOptions } from '../../interfaces/integration-bus-options.interface.js';
+import { QueueHealthStore, type QueueHealthRow } from '../../persistence/queue-health.store.js';
 import { TaskQueryStore, type QueueDepthRow } from '../../persistence/task-query.store.js';
 
 /** Processing starts remembered at most, for tasks whose After event never comes (cancelled). */
@@ -13,8 +22,9 @@ const MAX_PENDING_STARTS = 10_000;
 type TaskLabels = 'connector' | 'direction';
 
 /**
- * The bus's Prometheus metrics, in a `Registry` of its own (the host's default registry is left
- * alone; a host that wants them merged can `Registry.merge` with `registry`):
+ * The bus's Prometheus metrics, in a `Registry` of its own served at `GET /{path}/metrics` (the
+ * host's default registry is left alone). With the `metrics.registry` option they are registered
+ * in the host's registry as well, and count from start-up.
  *
  * - `integration_bus_queue_depth{connector,direction}`: synchronizations waiting, counted in the
  *   database at scrape time (≈ 0.2 s with a million queued), so every instance reports the shared
@@ -27,13 +37,23 @@ type TaskLabels = 'connector' | 'direction';
  * - `integration_bus_tasks_failed_total{connector,direction}`: those that ended in Error or
  *   ErrorAndSkip;
  * - `integration_bus_task_processing_seconds{connector,direction}`: from a task's Before event to
- *   its After event, i.e. rebuilding it and the connector's handling.
+ *   its After event, i.e. rebuilding it and the connector's handling;
+ * - `integration_bus_oldest_task_age_seconds{connector,direction}`: age of the oldest task still
+ *   to deliver (parked ones left out; 0 when the queue is empty), from the database;
+ * - `integration_bus_blocked_seconds{connector,direction}`: how long a failed head has held the
+ *   queue (0 when nothing blocks it), from the database;
+ * - `integration_bus_claims_held{connector,direction}`: 1 while this instance holds the queue's
+ *   processing lease (with `ordering: 'object'`, the number of its partitions it holds);
+ * - `integration_bus_connector_call_duration_seconds{connector,direction,result}`: connector calls
+ *   of this instance (outgoing: the handler, timeout included; incoming: applying the task);
+ * - `integration_bus_task_retries_total{connector,direction}`: calls of a task attempted before;
+ * - `integration_bus_tasks_parked_total{connector,direction}`: tasks this instance parked (R-DEL-6).
  *
  * The counters listen to `IntegrationEvents.ProcessInternalTask` / `ProcessExternalTask` through
- * `@nestjs/event-emitter` (the host imports `EventEmitterModule`, as for any bus event). They
- * start listening at the first scrape, not at start-up: until someone reads the metrics, the
- * processing hot path does not build event payloads for them. Counters therefore start at zero
- * with the first scrape, which Prometheus treats like a restart.
+ * `@nestjs/event-emitter` (the host imports `EventEmitterModule`, as for any bus event) and to the
+ * `ConnectorCallHook`. They start listening at the first scrape, not at start-up: until someone
+ * reads the metrics, the processing hot path does not build event payloads for them. Counters
+ * therefore start at zero with the first scrape, which Prometheus treats like a restart.
  */
 @Injectable()
 export class BusMetrics {
@@ -42,12 +62,20 @@ export class BusMetrics {
   readonly #processed: Counter<TaskLabels | 'result'>;
   readonly #failed: Counter<TaskLabels>;
   readonly #duration: Histogram<TaskLabels>;
+  readonly #callDuration: Histogram<TaskLabels | 'result'>;
+  readonly #retries: Counter<TaskLabels>;
+  readonly #parked: Counter<TaskLabels>;
   readonly #starts = new Map<string, number>();
   #depth: Promise<QueueDepthRow[]> | undefined;
+  #queues: Promise<QueueHealthRow[]> | undefined;
   #listening = false;
 
   constructor(
     private readonly query: TaskQueryStore,
+    private readonly queueHealth: QueueHealthStore,
+    private readonly lease: ConnectorLease,
+    private readonly calls: ConnectorCallHook,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedIntegrationBusOptions,
     @Optional() private readonly emitter?: EventEmitter2,
   ) {
     const registers = [this.registry];
@@ -97,12 +125,11 @@ export class BusMetrics {
       labelNames: ['connector', 'direction', 'result'],
       registers,
     });
-    this.#failed = new Counter({
-      name: 'integration_bus_tasks_failed_total',
-      help: 'Tasks whose processing ended in ERROR or ERRORANDSKIP on this instance.',
-      labelNames: ['connector', 'direction'],
+    this.#failed = queueCounter(
+      'integration_bus_tasks_failed_total',
+      'Tasks whose processing ended in ERROR or ERRORANDSKIP on this instance.',
       registers,
-    });
+    );
     this.#duration = new Histogram({
       name: 'integration_bus_task_processing_seconds',
       help: 'Time from the start of a task processing to its result, connector call included.',
@@ -110,6 +137,53 @@ export class BusMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     });
+    this.#callDuration = new Histogram({
+      name: 'integration_bus_connector_call_duration_seconds',
+      help: 'Duration of connector calls made by this instance, by result.',
+      labelNames: ['connector', 'direction', 'result'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60],
+      registers,
+    });
+    this.#retries = queueCounter(
+      'integration_bus_task_retries_total',
+      'Connector calls of a task that had been attempted before (retries), on this instance.',
+      registers,
+    );
+    this.#parked = queueCounter(
+      'integration_bus_tasks_parked_total',
+      'Tasks parked by this instance after failing retry.maxAttempts times.',
+      registers,
+    );
+    const queues = () => this.readQueues();
+    const gauges: [string, string, (row: QueueHealthRow) => number][] = [
+      [
+        'integration_bus_oldest_task_age_seconds',
+        'Age of the oldest task still to deliver (parked tasks excluded); 0 when none.',
+        (row) => row.oldestTaskAgeSeconds ?? 0,
+      ],
+      [
+        'integration_bus_blocked_seconds',
+        'How long a failed task at the head has held the queue; 0 when nothing blocks it.',
+        (row) => row.blockedSeconds ?? 0,
+      ],
+      [
+        'integration_bus_claims_held',
+        'Processing leases (claims) this instance holds: 1 per connector queue it is processing, or per partition with ordering: object.',
+        (row) => row.claimsHeld,
+      ],
+    ];
+    for (const [name, help, valueOf] of gauges) {
+      this.registry.registerMetric(queueGauge(name, help, queues, valueOf));
+    }
+    const host = options.metrics.registry;
+    if (host) {
+      // Whoever scrapes the host's registry never calls render(): count from start-up.
+      for (const { name } of this.registry.getMetricsAsArray()) {
+        const metric = this.registry.getSingleMetric(name);
+        if (metric) host.registerMetric(metric);
+      }
+      this.listen();
+    }
   }
 
   /** Content type of `render()`'s text. */
@@ -123,10 +197,12 @@ export class BusMetrics {
     return this.registry.metrics();
   }
 
-  /** Subscribes the counters to the processing events, once. */
+  /** Subscribes the counters to the connector calls and the processing events, once. */
   listen(): void {
-    if (this.#listening || !this.emitter) return;
+    if (this.#listening) return;
     this.#listening = true;
+    this.calls.watch({ started: (call) => this.callStarted(call) });
+    if (!this.emitter) return;
     for (const events of [IntegrationEvents.ProcessInternalTask, IntegrationEvents.ProcessExternalTask]) {
       this.emitter.on(events.Before, (event: IntegrationTaskEvent) => this.started(event));
       this.emitter.on(events.After, (event: IntegrationTaskEvent) => this.finished(event));
@@ -153,6 +229,30 @@ export class BusMetrics {
     }
   }
 
+  private callStarted(call: ConnectorCall): (end: ConnectorCallEnd) => void {
+    const started = performance.now();
+    const labels = { connector: call.connector.codeName, direction: call.direction };
+    if (call.attempt > 1) this.#retries.inc(labels);
+    return (end) => {
+      if (end.interrupted) return;
+      this.#callDuration.observe({ ...labels, result: end.result }, (performance.now() - started) / 1000);
+      // The same rule the outgoing processor applies (R-DEL-6); incoming and synchronous tasks are
+      // never parked.
+      const failed =
+        end.result === IntegrationProcessResult.Error || end.result === IntegrationProcessResult.ErrorAndSkip;
+      const queued = call.direction === 'outgoing' && !call.synchronous;
+      if (failed && queued && call.connector.retry.parks(call.failures + 1)) {
+        this.#parked.inc(labels);
+      }
+    };
+  }
+
+  /** Like `readDepth`: one read of the per-queue health rows per scrape. */
+  private readQueues(): Promise<QueueHealthRow[]> {
+    this.#queues ??= this.queueHealth.read(this.lease.owner).finally(() => (this.#queues = undefined));
+    return this.#queues;
+  }
+
   private readStatuses() {
     return this.query.statusCounts();
   }
@@ -162,6 +262,32 @@ export class BusMetrics {
     this.#depth ??= this.query.queueDepth().finally(() => (this.#depth = undefined));
     return this.#depth;
   }
+}
+
+/** A counter per connector and direction. */
+function queueCounter(name: string, help: string, registers: Registry[]): Counter<TaskLabels> {
+  return new Counter({ name, help, labelNames: ['connector', 'direction'], registers });
+}
+
+/** A gauge per connector and direction whose value is read from the queue health rows at scrape time. */
+function queueGauge(
+  name: string,
+  help: string,
+  read: () => Promise<QueueHealthRow[]>,
+  valueOf: (row: QueueHealthRow) => number,
+): Gauge<TaskLabels> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['connector', 'direction'],
+    registers: [],
+    async collect() {
+      this.reset();
+      for (const row of await read()) {
+        this.set({ connector: row.connectorName, direction: directionOf(row.isInbound) }, valueOf(row));
+      }
+    },
+  });
 }
 
 function directionOf(isInbound: boolean): 'incoming' | 'outgoing' {

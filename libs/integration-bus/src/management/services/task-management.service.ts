@@ -161,11 +161,14 @@ export class TaskManagementService {
     direction: TaskDirection;
     connectorName?: string;
     status?: SynchronizationStatus;
+    /** Text the task's title or object type contains, ignoring case. */
+    search?: string;
     after?: SynchronizationKey;
     limit: number;
   }): Promise<Page<TaskListItem>> {
     const filter = await this.filterOf(options.direction, options.connectorName);
     filter.status = options.status;
+    filter.search = options.search;
     const rows = await this.query.list(filter, options.after, options.limit + 1);
     const items = rows.slice(0, options.limit);
     const last = items.at(-1);

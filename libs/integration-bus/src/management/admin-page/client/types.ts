@@ -1,0 +1,111 @@
+/** The shapes of the management API's answers the page reads (see the OpenAPI document). */
+
+/** One status per synchronization (R-DEL-7). */
+export type SynchronizationStatus = 'waiting' | 'failed' | 'retrying' | 'skipped' | 'parked';
+
+/** `outgoing` or `incoming`. */
+export type Direction = 'outgoing' | 'incoming';
+
+/** The five switches. */
+export interface Settings {
+  enabled: boolean;
+  logOutgoing: boolean;
+  processOutgoing: boolean;
+  logIncoming: boolean;
+  processIncoming: boolean;
+}
+
+/** A row of `GET /connectors`. */
+export interface Connector {
+  codeName: string;
+  displayName: string;
+  className: string | null;
+  enabled: boolean;
+  loaded: boolean;
+  notLoadedReason: string | null;
+}
+
+/** A row of `GET /tasks`. */
+export interface TaskListItem {
+  taskId: number;
+  title: string;
+  taskType: string;
+  objectType: string;
+  siteName: string | null;
+  createdAt: string;
+  connectorName: string;
+  connectorDisplayName: string;
+  status: SynchronizationStatus;
+  errorMessage: string | null;
+  nextAttemptAt: string | null;
+  attempts: number;
+  blockedBy: number | null;
+}
+
+/** A page of a keyset-paginated list. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A translated foreign key of a task. */
+export interface RelatedRecord {
+  property: string;
+  objectType: string;
+  id: unknown;
+  codeName: unknown;
+  siteName: unknown;
+  parentType: unknown;
+  parentId: unknown;
+  groupId: unknown;
+  nodeGuid: unknown;
+  culture: unknown;
+}
+
+/** A synchronization in a task's detail. */
+export interface TaskSynchronization {
+  connectorName: string;
+  connectorDisplayName: string;
+  attempts: number;
+  lastRun: string | null;
+  errorMessage: string | null;
+  nextAttemptAt: string | null;
+  status: SynchronizationStatus;
+  blockedBy: number | null;
+  log: { time: string; errorMessage: string }[];
+}
+
+/** `GET /tasks/:id`. */
+export interface TaskDetail {
+  id: number;
+  title: string;
+  direction: Direction;
+  taskType: string;
+  createdAt: string;
+  objectType: string;
+  objectId: string | null;
+  siteName: string | null;
+  dataType: string;
+  processType: string;
+  aliasPath: string | null;
+  entity: string | null;
+  data: Record<string, unknown> | null;
+  relatedData: RelatedRecord[];
+  children: Record<string, { data: Record<string, unknown>; relatedData: RelatedRecord[] }[]> | null;
+  synchronizations: TaskSynchronization[];
+}
+
+/** A row of `GET /event-log`. */
+export interface EventLogEntry {
+  id: number;
+  time: string;
+  level: string;
+  source: string;
+  eventCode: string;
+  message: string;
+  connectorName: string | null;
+  taskId: number | null;
+}
+
+/** A count per processing result. */
+export type ResultCounts = Partial<Record<'OK' | 'ERROR' | 'ERRORANDSKIP' | 'SKIPNOW', number>>;

@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { BusDatabase, sqlRows } from './bus-database.js';
+
+/** How one connector's queue in one direction stands, by the database's clock. */
+export interface QueueHealthRow {
+  connectorName: string;
+  isInbound: boolean;
+  /** Age of the oldest task still to deliver (parked ones left out), in seconds; null when none. */
+  oldestTaskAgeSeconds: number | null;
+  /**
+   * How long the queue has been held by a failed head, in seconds; null when nothing blocks it.
+   * Outgoing: since the first of the head's current run of failures (requeueing starts a new run);
+   * incoming: since its last attempt (an incoming task in Error waits for someone, R-IN-3); 0 when
+   * the head has no recorded attempt (set by hand).
+   */
+  blockedSeconds: number | null;
+  /** Whether `owner` holds this queue's processing lease now (or one of its partitions'). */
+  claimHeld: boolean;
+  /** How many leases of this queue `owner` holds now: 0 or 1, or its partitions with `ordering: 'object'`. */
+  claimsHeld: number;
+}
+
+/**
+ * Read-side SQL of the health checks and gauges: per connector and direction, the oldest task's
+ * age, how long a failed head has blocked the queue, and whether a given instance holds the lease.
+ *
+ * Each lateral reads one row from an index: the oldest outgoing task walks the unique
+ * (connector_id, task_id) index from its start (skipping incoming and parked rows, few in
+ * practice), the oldest incoming one the partial index of inbound tasks, and the failed head the
+ * partial state index. Ages come from the database's `now()`, so instances with skewed clocks
+ * report the same numbers.
+ */
+@Injectable()
+export class QueueHealthStore {
+  constructor(private readonly db: BusDatabase) {}
+
+  /** One row per connector and direction, ordered by connector. */
+  async read(owner: string): Promise<QueueHealthRow[]> {
+    const rows = await sqlRows<{
+      connectorName: string;
+      outgoingAge: number | null;
+      outgoingBlocked: number | null;
+      outgoingClaims: number;
+      incomingAge: number | null;
+      incomingBlocked: number | null;
+      incomingClaims: number;
+    }>(
+      this.db.pool,
+      `select c.code_name as "connectorName",
+              extract(epoch from now() - oo.created_at)::float8 as "outgoingAge",
+              extract(epoch from now() - ob.since)::float8 as "outgoingBlocked",
+              coalesce(c.lease_owner = $1 and c.lease_until > now(), false)::int
+                + (select count(*)::int from integration_partition_lease l
+                    where l.connector_id = c.id and l.owner = $1 and l.lease_until > now()) as "outgoingClaims",
+              extract(epoch from now() - io.created_at)::float8 as "incomingAge",
+              extract(epoch from now() - ib.since)::float8 as "incomingBlocked",
+              coalesce(c.incoming_lease_owner = $1 and c.incoming_lease_until > now(), false)::int
+                as "incomingClaims"
+         from integration_connector c
+         left join lateral (
+           select t.created_at from integration_synchronization s join integration_task t on t.id = s.task_id
+            where s.connector_id = c.id and not t.is_inbound and s.state is distinct from 'parked'
+            order by s.task_id limit 1) oo on true
+         left join lateral (
+           select coalesce((select l.time from integration_sync_log l where l.synchronization_id = s.id
+                             order by l.id desc offset greatest(s.failures, 1) - 1 limit 1), s.last_run, now()) as since
+             from integration_synchronization s
+            where s.connector_id = c.id and s.state = 'failed'
+            order by s.task_id limit 1) ob on true
+         left join lateral (
+           select t.created_at from integration_task t
+             join integration_synchronization s on s.task_id = t.id and s.connector_id = c.id
+            where t.is_inbound order by t.id limit 1) io on true
+         left join lateral (
+           select coalesce(s.last_run, now()) as since from integration_task t
+             join integration_synchronization s on s.task_id = t.id and s.connector_id = c.id
+            where t.is_inbound and t.process_type = 'ERROR' order by t.id limit 1) ib on true
+        order by c.code_name`,
+      [owner],
+    );
+    return rows.flatMap((r) => [
+      {
+        connectorName: r.connectorName,
+        isInbound: false,
+        oldestTaskAgeSeconds: r.outgoingAge,
+        blockedSeconds: r.outgoingBlocked,
+        claimHeld: r.outgoingClaims > 0,
+        claimsHeld: r.outgoingClaims,
+      },
+      {
+        connectorName: r.connectorName,
+        isInbound: true,
+        oldestTaskAgeSeconds: r.incomingAge,
+        blockedSeconds: r.incomingBlocked,
+        claimHeld: r.incomingClaims > 0,
+        claimsHeld: r.incomingClaims,
+      },
+    ]);
+  }
+}
