@@ -69,7 +69,7 @@ export function adminPageHtml(assets: string): string {
     </div>
     <div class="card table-wrap">
       <table class="grid" id="connectors-table">
-        <thead><tr><th>Display name</th><th>Code name</th><th>Class name</th><th>Enabled</th><th>Status</th><th class="actions">Actions</th></tr></thead>
+        <thead><tr><th>Display name</th><th>Code name</th><th>Class name</th><th>Ordering</th><th>Enabled</th><th>Status</th><th class="actions">Actions</th></tr></thead>
         <tbody></tbody>
       </table>
       <p class="empty" hidden>No connectors are registered.</p>
@@ -160,6 +160,12 @@ export function adminPageHtml(assets: string): string {
     <p class="form-error" id="login-error" role="alert" hidden></p>
     <div class="dialog-actions"><button type="submit" class="button primary">Sign in</button></div>
   </form>
+</dialog>
+
+<dialog id="partitions-dialog" class="dialog wide" aria-labelledby="partitions-dialog-title">
+  <div class="dialog-head"><h2 id="partitions-dialog-title">Partitions</h2><button type="button" class="icon-button close" aria-label="Close">&#x2715;</button></div>
+  <div class="dialog-body" id="partitions-dialog-body"></div>
+  <div class="dialog-actions"><button type="button" class="button close">Close</button></div>
 </dialog>
 
 <dialog id="task-dialog" class="dialog wide" aria-labelledby="task-dialog-title">

@@ -4,6 +4,7 @@ import { fail } from './notify.js';
 import { state } from './state.js';
 import { panelOf } from './tasks.js';
 import type { Connector } from './types.js';
+import { orderingText, showPartitions } from './partitions.js';
 
 /** Reads the connectors: their tab and the lists' connector filters. */
 export async function loadConnectors(): Promise<void> {
@@ -52,9 +53,17 @@ function renderConnectors(): void {
         h('td', {}, [h('strong', { text: c.displayName })]),
         h('td', {}, [h('code', { text: c.codeName })]),
         h('td', { text: c.className || '' }),
+        h('td', { text: orderingText(c) }),
         h('td', {}, [h('label', { className: 'switch' }, [toggle, h('span', { className: 'track' })])]),
         h('td', {}, [status]),
         h('td', { className: 'actions' }, [
+          iconButton(
+            'partitions',
+            `Partitions of ${c.codeName}`,
+            () => showPartitions(c),
+            !c.loaded,
+            'Only a loaded connector has partitions to show',
+          ),
           iconButton('edit', `Edit ${c.codeName}`, () => editConnector(c)),
           iconButton(
             'delete',

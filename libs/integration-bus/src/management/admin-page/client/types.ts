@@ -23,6 +23,34 @@ export interface Connector {
   enabled: boolean;
   loaded: boolean;
   notLoadedReason: string | null;
+  /** One FIFO per connector or per object; null when no provider is loaded. */
+  ordering: 'connector' | 'object' | null;
+  partitions: number | null;
+}
+
+/** `GET /connectors/:codeName/partitions`. */
+export interface ConnectorPartitions {
+  codeName: string;
+  ordering: 'connector' | 'object';
+  concurrency: number;
+  liveInstances: number;
+  partitions: {
+    partition: number;
+    heldBy: string | null;
+    leaseUntil: string | null;
+    queued: number;
+    blockedObjects: number;
+  }[];
+  blockedObjects: {
+    objectType: string;
+    objectId: string | null;
+    partition: number;
+    taskId: number;
+    title: string;
+    errorMessage: string | null;
+    nextAttemptAt: string | null;
+    waiting: number;
+  }[];
 }
 
 /** A row of `GET /tasks`. */
