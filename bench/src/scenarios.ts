@@ -344,6 +344,13 @@ export function buildScenarios(scale: number): Scenario[] {
           metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
           bus: true,
         },
+        {
+          id: 'relay-noop',
+          label: 'the same queue, a no-op connector (the bus alone)',
+          job: { kind: 'bus-drain', tasks: relayed, connectors: 1 },
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          bus: true,
+        },
       ],
       comparisons: [
         { label: 'NATS relay', value: { metric: ref('relay-nats', 'tasksPerSecond') }, unit: 'tasks/s' },
@@ -351,6 +358,16 @@ export function buildScenarios(scale: number): Scenario[] {
           label: 'RabbitMQ relay',
           value: { metric: ref('relay-rabbitmq', 'tasksPerSecond') },
           unit: 'tasks/s',
+        },
+        {
+          label: 'NATS relay / no-op connector',
+          value: { ratio: [ref('relay-nats', 'tasksPerSecond'), ref('relay-noop', 'tasksPerSecond')] },
+          unit: '×',
+        },
+        {
+          label: 'RabbitMQ relay / no-op connector',
+          value: { ratio: [ref('relay-rabbitmq', 'tasksPerSecond'), ref('relay-noop', 'tasksPerSecond')] },
+          unit: '×',
         },
       ],
     },
