@@ -71,12 +71,13 @@ export class ConnectorLease {
       return await work(claim);
     } finally {
       clearInterval(renewal);
-      await this.store.release(token).catch((error: unknown) => {
-        // Unreleased, the lease simply runs out.
-        this.#logger.debug(
-          `Could not release the ${direction} lease of ${codeName}: ${describeError(error)}`,
-        );
-      });
+      if (!claim.released)
+        await this.store.release(token).catch((error: unknown) => {
+          // Unreleased, the lease simply runs out.
+          this.#logger.debug(
+            `Could not release the ${direction} lease of ${codeName}: ${describeError(error)}`,
+          );
+        });
     }
   }
 }

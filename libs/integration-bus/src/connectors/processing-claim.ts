@@ -14,6 +14,7 @@ export class ProcessingClaim {
   readonly #controller = new AbortController();
   #validUntil: number;
   #lostReason: string | null = null;
+  #released = false;
 
   /**
    * @param token what fenced writes check
@@ -58,6 +59,17 @@ export class ProcessingClaim {
       return;
     }
     this.#validUntil = Math.max(this.#validUntil, until);
+  }
+
+  /** Whether the run's last write gave the lease back already (nothing left to release). */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** The run's last write released the lease: the claim ends here. */
+  markReleased(): void {
+    this.#released = true;
+    this.lose('the run released its lease');
   }
 
   /** The claim is gone: no more calls, no more writes. */

@@ -238,9 +238,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       if (stop) {
         // Shared tasks are completed in the locking transaction: two connectors finishing one task
         // at the same instant must not both leave it behind (see TaskStore.complete).
-        await (shared
-          ? this.tasks.complete(completion, claim.token)
-          : this.tasks.completeLast(completion, claim.token));
+        if (shared) await this.tasks.complete(completion, claim.token);
+        else if (await this.tasks.completeLast(completion, claim.token)) claim.markReleased();
         return;
       }
       const last = done.at(-1);

@@ -98,6 +98,20 @@ export function leaseHeldSql(token: LeaseScope, first: number): string {
   );
 }
 
+/**
+ * The statement that gives the lease back while `token` still holds it, numbered from `first` like
+ * `leaseHeldSql` (the same parameters): for a run's last write to release its lease in the same
+ * round trip.
+ */
+export function leaseReleaseSql(token: LeaseScope, first: number): string {
+  const c = columnsOf(token);
+  return shift(
+    `update ${c.table} set ${c.owner} = null, ${c.until} = null
+      where ${c.key} and ${c.owner} = $3 and ${c.epoch} = $4::bigint`,
+    first,
+  );
+}
+
 /** The parameters of `leaseHeldSql`, in order. */
 export function leaseHeldParams(token: LeaseToken): unknown[] {
   return [token.connectorId, token.partition, token.owner, token.epoch];
@@ -150,12 +164,6 @@ export class LeaseStore {
 
   /** Gives the lease back, if it is still ours at this epoch. */
   async release(token: LeaseToken): Promise<void> {
-    const c = columnsOf(token);
-    await sqlRows(
-      this.db.pool,
-      `update ${c.table} set ${c.owner} = null, ${c.until} = null
-        where ${c.key} and ${c.owner} = $3 and ${c.epoch} = $4::bigint`,
-      leaseHeldParams(token),
-    );
+    await sqlRows(this.db.pool, leaseReleaseSql(token, 1), leaseHeldParams(token));
   }
 }

@@ -5,7 +5,7 @@ import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
-import { leaseHeldParams, leaseHeldSql, type LeaseToken } from './lease.store.js';
+import { leaseHeldParams, leaseHeldSql, leaseReleaseSql, type LeaseToken } from './lease.store.js';
 import { objectKeySql, partitionOfSql } from './partition.store.js';
 import { filterSql, type SynchronizationFilter } from './task-query.store.js';
 import type { TaskPayload } from './task-payload.js';
@@ -436,21 +436,26 @@ export class TaskStore {
   }
 
   /**
-   * Writes a run's last batch in one statement (no next batch to read), fenced like
-   * `completeAndFetch`: a `ClaimLostError` when the lease is gone, and nothing written. For a
-   * connector whose tasks no other connector shares and a batch without unsuccessful attempts: the
-   * common end of a run, one round trip instead of the locking transaction of `complete`.
+   * Writes a run's last batch and gives the run's lease back, in one statement (no next batch to
+   * read), fenced like `completeAndFetch`: a `ClaimLostError` when the lease is gone, and nothing
+   * written. For a connector whose tasks no other connector shares and a batch without unsuccessful
+   * attempts: the common end of a run, one round trip instead of the locking transaction of
+   * `complete` and the release after it.
+   * @returns whether the lease was released (otherwise the caller releases it)
    */
-  async completeLast(batch: BatchCompletion, lease: LeaseToken): Promise<void> {
+  async completeLast(batch: BatchCompletion, lease: LeaseToken): Promise<boolean> {
     if (batch.unsuccessful.length > 0 || (batch.done.length === 0 && !batch.recheck?.length)) {
-      return this.complete(batch, lease);
+      await this.complete(batch, lease);
+      return false;
     }
     const [row] = await sqlRows<{ held: boolean }>(
       this.db.pool,
-      `${completionCtes(lease, 1)} select exists (select 1 from lease) as held`,
+      `${completionCtes(lease, 1)}, released as (${leaseReleaseSql(lease, 2)} and exists (select 1 from lease))
+       select exists (select 1 from lease) as held`,
       completionParams(batch, lease),
     );
     if (!row?.held) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
+    return true;
   }
 
   /** One synchronization of a task for a connector, if still queued, whatever its state. */
