@@ -53,6 +53,13 @@ export {
 export type { NatsServerOptions } from './relay/nats-server-options.js';
 export { RabbitMqRelayConnector, type RabbitMqRelayOptions } from './relay/rabbitmq-relay.connector.js';
 export {
+  ClientProxyRelayConnector,
+  type ClientProxyRelayOptions,
+  type ClientProxyRelayPacket,
+  type RelayClientProxy,
+  type RelaySubscribable,
+} from './relay/client-proxy-relay.connector.js';
+export {
   buildRelayEnvelope,
   objectKeyOf,
   relayMessageId,

@@ -22,6 +22,11 @@ export interface OutgoingTask<T extends object = object> {
   /** 1 on the first attempt, then one more for each earlier attempt (failed or postponed). */
   attempt: number;
   /**
+   * The W3C `traceparent` of the span that logged the task (R-ECO-4), when a tracer was active;
+   * relays send it on as a header.
+   */
+  traceParent?: string | null;
+  /**
    * Aborted when the bus stops waiting for this call: it exceeded the connector's `callTimeoutMs`,
    * the run lost its lease, or the application is shutting down. Pass it to `fetch` or your client
    * so the external call stops too.

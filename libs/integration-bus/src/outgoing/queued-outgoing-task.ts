@@ -50,6 +50,10 @@ export class QueuedOutgoingTask implements OutgoingTask {
     return new Date(this.#row.createdAtMs);
   }
 
+  get traceParent(): string | null {
+    return this.#row.traceParent;
+  }
+
   get isDocument(): boolean {
     return isDocumentTaskType(this.taskType);
   }

@@ -7,7 +7,8 @@ import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
  *
  * The hook for tracing: the bus ships no tracing library. The OpenTelemetry integration (or the
  * host) registers one injector with `setRelayTraceContextInjector`; a relay may also take its own
- * through its `traceContext` option, which wins. Without either, no trace header is sent.
+ * through its `traceContext` option, which wins. Without either, the context stored with the task
+ * when it was logged (`task.traceParent`) is sent as `traceparent`, if there is one.
  */
 export type RelayTraceContextInjector = (task: OutgoingTask) => Readonly<Record<string, string>> | undefined;
 
@@ -18,10 +19,15 @@ export function setRelayTraceContextInjector(injector: RelayTraceContextInjector
   registeredInjector = injector;
 }
 
-/** The trace headers of a task: from the relay's own injector, else the registered one. */
+/**
+ * The trace headers of a task: from the relay's own injector, else the registered one, else the
+ * task's stored `traceparent`.
+ */
 export function traceHeadersOf(
   task: OutgoingTask,
   own: RelayTraceContextInjector | undefined,
 ): Readonly<Record<string, string>> {
-  return (own ?? registeredInjector)?.(task) ?? {};
+  const injector = own ?? registeredInjector;
+  if (injector) return injector(task) ?? {};
+  return task.traceParent ? { traceparent: task.traceParent } : {};
 }
