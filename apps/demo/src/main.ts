@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
-import { demoBrokersFromEnv } from './brokers/demo-brokers.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { demoBrokersFromEnv, reachable, type DemoBrokers } from './brokers/demo-brokers.js';
 import { createDemoApp } from './demo.js';
 import { SHUTDOWN_SIGNALS, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database.js';
 
@@ -17,9 +18,10 @@ import { SHUTDOWN_SIGNALS, startEmbeddedDatabase, type EmbeddedDatabase } from '
  *   INTEGRATION_NOTIFY_TOKEN [random] bearer token of the bus's notify and incoming endpoints
  *   DEMO_AUTO_SYNC [0]                1: synchronize each task at once (reference 004)
  *   DEMO_PROCESS_AFTER_COMMIT [1]     0: leave outgoing tasks queued until synchronized by hand
- *   DEMO_BROKERS [0]                  1: the ERP round trip over NATS JetStream and RabbitMQ
- *                                     (NATS_URL, RABBITMQ_URL; run the fake ERP with
- *                                     `node apps/demo/src/brokers/fake-erp-process.ts`)
+ *   DEMO_BROKERS [auto]               the ERP round trip over NATS JetStream and RabbitMQ
+ *                                     (NATS_URL, RABBITMQ_URL), with the fake ERP started as a
+ *                                     process of its own: auto = when both answer, 1 = required,
+ *                                     0 = off
  *   INTEGRATION_INCOMING_CRON         cron of the job "Process external integration tasks", six
  *     [every minute]                  fields, seconds first (every 5 s: a step of 5 in the first)
  */
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     database = await startEmbeddedDatabase({ dataDir, port: pgPort });
     databaseUrl = database.url;
   }
+  const brokers = await brokersFromEnv();
   const adminToken = tokenFromEnv('INTEGRATION_ADMIN_TOKEN');
   const notifyToken = tokenFromEnv('INTEGRATION_NOTIFY_TOKEN');
 
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
       adminToken: adminToken.value,
       notifyToken: notifyToken.value,
       outgoing: { processAfterCommit: process.env.DEMO_PROCESS_AFTER_COMMIT !== '0' },
-      brokers: process.env.DEMO_BROKERS === '1' ? demoBrokersFromEnv() : undefined,
+      brokers: brokers.settings,
       // An invalid expression stops the start-up with a message naming incoming.cron.
       incoming: { cron: process.env.INTEGRATION_INCOMING_CRON || undefined },
     });
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  const erp = brokers.settings ? startFakeErp(brokers.settings) : undefined;
   const { port: actualPort } = app.getHttpServer().address() as AddressInfo;
   const base = `http://localhost:${actualPort}`;
   console.log(
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
       `Notify token: ${notifyToken.shown}`,
       `Database:     ${database ? 'embedded PostgreSQL (.data/demo-pg)' : 'DATABASE_URL'}`,
       `Auto sync:    ${process.env.DEMO_AUTO_SYNC === '1' ? 'on' : 'off (DEMO_AUTO_SYNC=1 turns it on)'}`,
+      `Brokers:      ${brokers.summary}`,
       '',
       `Try: curl -X POST ${base}/api/users -H 'content-type: application/json' -d '{"userName":"antonio"}'`,
       '',
@@ -89,6 +94,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`${signal}: shutting down…`);
+    erp?.kill('SIGTERM');
     try {
       await app.close();
     } catch (error) {
@@ -100,6 +106,54 @@ async function main(): Promise<void> {
     }
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, (received) => void shutdown(received));
+}
+
+/**
+ * The broker round trip's settings, from `DEMO_BROKERS`: `0` off; `1` required (a clear error when
+ * NATS or RabbitMQ does not answer); unset, on when both answer, else off with a message saying why.
+ */
+async function brokersFromEnv(): Promise<{ settings: DemoBrokers | undefined; summary: string }> {
+  const mode = process.env.DEMO_BROKERS ?? 'auto';
+  if (mode === '0') return { settings: undefined, summary: 'off (DEMO_BROKERS=0)' };
+  const settings = demoBrokersFromEnv();
+  const missing: string[] = [];
+  if (!(await reachable(settings.natsUrl))) missing.push(`NATS at ${settings.natsUrl}`);
+  if (!(await reachable(settings.rabbitMqUrl))) missing.push(`RabbitMQ at ${hostOf(settings.rabbitMqUrl)}`);
+  if (missing.length === 0) {
+    return {
+      settings,
+      summary: `users relayed to JetStream ${settings.stream}; the fake ERP (a process of its own) answers on RabbitMQ ${settings.replyQueue}`,
+    };
+  }
+  const why = `${missing.join(' and ')} not reachable`;
+  if (mode === '1') throw new Error(`DEMO_BROKERS=1 but ${why}: start the broker(s), or unset DEMO_BROKERS.`);
+  console.log(`Brokers: ${why}; the broker round trip is off (the ERP connector over HTTP still runs).`);
+  return { settings: undefined, summary: `off (${why}; DEMO_BROKERS=0 silences this)` };
+}
+
+/** The fake ERP as a process of its own, its output prefixed; stopped with the demo. */
+function startFakeErp(settings: DemoBrokers): ChildProcess {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'apps/demo/src/brokers/fake-erp-process.ts')], {
+    env: {
+      ...process.env,
+      NATS_URL: settings.natsUrl,
+      RABBITMQ_URL: settings.rabbitMqUrl,
+      DEMO_ERP_STREAM: settings.stream,
+      DEMO_ERP_REPLY_QUEUE: settings.replyQueue,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM')
+      console.error(`The fake ERP process stopped (${signal ?? code}).`);
+  });
+  return child;
+}
+
+/** A URL without its credentials, for messages. */
+function hostOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}`;
 }
 
 function integerFromEnv(name: string, fallback: number): number {

@@ -1,5 +1,7 @@
+import { createConnection } from 'node:net';
+
 /**
- * Where the demo's broker round trip runs (opt-in: `DEMO_BROKERS=1`). The demo relays its users to
+ * Where the demo's broker round trip runs (when NATS and RabbitMQ answer, see `main.ts`). The demo relays its users to
  * a NATS JetStream stream; a fake ERP, a separate process (`fake-erp-process.ts`), reads them and
  * answers on a RabbitMQ queue, which the demo consumes back into incoming tasks.
  */
@@ -27,4 +29,20 @@ export function demoBrokersFromEnv(env: NodeJS.ProcessEnv = process.env): DemoBr
     subjectPrefix: env.DEMO_ERP_SUBJECT_PREFIX || 'demo-erp',
     replyQueue: env.DEMO_ERP_REPLY_QUEUE || 'demo.erp.replies',
   };
+}
+
+/** Whether something accepts TCP connections at the URL's host and port (within 500 ms). */
+export async function reachable(url: string): Promise<boolean> {
+  const parsed = new URL(url);
+  const port = Number(parsed.port) || (parsed.protocol === 'amqp:' ? 5672 : 4222);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: parsed.hostname, port, timeout: 500 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }

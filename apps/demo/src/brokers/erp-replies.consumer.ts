@@ -5,7 +5,8 @@ import { DEMO_BROKERS, type DemoBrokers } from './demo-brokers.js';
 /**
  * The ERP's answers (RabbitMQ queue `demo.erp.replies`), each an incoming task of `ErpBroker`,
  * acknowledged once logged; the message id is the idempotency key, so an answer sent twice updates
- * once.
+ * once. In the demo each answer is applied at once rather than at the incoming schedule's next
+ * run, so that a newcomer sees the round trip end within a second.
  */
 @Injectable()
 export class ErpRepliesConsumer extends RabbitMqTaskConsumer {
@@ -16,5 +17,11 @@ export class ErpRepliesConsumer extends RabbitMqTaskConsumer {
       queue: brokers.replyQueue,
       retryDelayMs: 1_000,
     });
+  }
+
+  protected override afterTaskLogged(): void {
+    // Not awaited: the message is acknowledged now; a failed run is logged by the bus and its task
+    // stays queued for the schedule.
+    void this.bus.processIncomingTasks('ErpBroker').catch(() => undefined);
   }
 }

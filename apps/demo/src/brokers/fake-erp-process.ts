@@ -35,14 +35,24 @@ async function main(): Promise<void> {
   await replies.assertQueue(replyQueue, { durable: true });
 
   const jsm = await jetstreamManager(nc);
-  try {
-    await jsm.consumers.info(stream, consumerName);
-  } catch {
-    await jsm.consumers.add(stream, {
-      durable_name: consumerName,
-      ack_policy: AckPolicy.Explicit,
-      max_ack_pending: 1,
-    });
+  // The demo's relay creates the stream with its first user: until then, wait for it.
+  for (let waited = false; ; waited = true) {
+    try {
+      await jsm.consumers.info(stream, consumerName);
+      break;
+    } catch {
+      try {
+        await jsm.consumers.add(stream, {
+          durable_name: consumerName,
+          ack_policy: AckPolicy.Explicit,
+          max_ack_pending: 1,
+        });
+        break;
+      } catch {
+        if (!waited) console.log(`fake ERP: waiting for the stream ${stream} (created with the first user)`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
   const messages = await (await jetstream(nc).consumers.get(stream, consumerName)).consume();
   const stop = async () => {
