@@ -115,7 +115,7 @@ async function main(): Promise<void> {
 async function brokersFromEnv(): Promise<{ settings: DemoBrokers | undefined; summary: string }> {
   const mode = process.env.DEMO_BROKERS ?? 'auto';
   if (mode === '0') return { settings: undefined, summary: 'off (DEMO_BROKERS=0)' };
-  const settings = demoBrokersFromEnv();
+  const settings: DemoBrokers = { ...demoBrokersFromEnv(), applyAtOnce: true };
   const missing: string[] = [];
   if (!(await reachable(settings.natsUrl))) missing.push(`NATS at ${settings.natsUrl}`);
   if (!(await reachable(settings.rabbitMqUrl))) missing.push(`RabbitMQ at ${hostOf(settings.rabbitMqUrl)}`);

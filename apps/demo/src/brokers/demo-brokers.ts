@@ -15,6 +15,11 @@ export interface DemoBrokers {
   subjectPrefix: string;
   /** The queue the fake ERP answers on. */
   replyQueue: string;
+  /**
+   * Apply each answer as soon as it is logged (`npm run demo`), instead of at the incoming
+   * schedule's next run (the tests, which process by hand).
+   */
+  applyAtOnce?: boolean;
 }
 
 /** Injection token of `DemoBrokers`. */
