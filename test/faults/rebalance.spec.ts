@@ -19,7 +19,7 @@ beforeAll(async () => {
     bus: { batchSize: BATCH },
     objects: OBJECTS,
   });
-  cluster.external.answerDelayMs = 4;
+  cluster.external.answerDelayMs = 6;
 }, 120_000);
 afterAll(() => cluster.close(), 60_000);
 
@@ -43,22 +43,34 @@ describe('instances joining and leaving share the partitions (R-ORD-3)', () => {
     // Alone, it runs every partition (its share is all of them).
     expect(partitionsOf(deliveries()).size).toBe(PARTITIONS);
 
+    // More changes while worker 2 starts: the queue must not run dry before it is up (worker 1
+    // alone drains the first 4,000 in a few seconds).
+    const moreChanges = (async () => {
+      for (let round = 0; round < 4; round++) {
+        await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 200 });
+      }
+    })();
     const second = await cluster.startWorker('worker 2');
     const joinedAt = Date.now();
     const firstBySecond = await waitFor(
       'worker 2 to deliver',
       () => deliveries().find((d) => d.pid === second.pid)?.at,
       LEASE_MS * 2,
-    );
-    // More work, so that a backlog is left when worker 1 stops.
-    await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 200 });
-    await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 200 });
+    ).catch(async (error: unknown) => {
+      console.log(
+        JSON.stringify(await cluster.sql(`select * from integration_partition_lease order by partition`)),
+        JSON.stringify(await cluster.sql(`select * from integration_instance`)),
+        second.output.slice(-3000),
+      );
+      throw error;
+    });
+    await moreChanges;
     await sleep(500);
     const shared = deliveries().filter((d) => d.at > firstBySecond);
     const bySecond = shared.filter((d) => d.pid === second.pid).length;
     console.log(
       `[faults] rebalance: worker 2 delivered ${seconds(firstBySecond - joinedAt)} after it was ready; ` +
-        `from then until 4,000 more changes were committed, worker 1 ${shared.length - bySecond}, worker 2 ${bySecond} deliveries`,
+        `from then until 8,000 more changes were committed, worker 1 ${shared.length - bySecond}, worker 2 ${bySecond} deliveries`,
     );
     expect(firstBySecond - joinedAt).toBeLessThanOrEqual(LEASE_MS);
     expect(bySecond).toBeGreaterThan(shared.length / 4);
