@@ -159,12 +159,19 @@ export interface InsertOptions {
 
 /** Takes the advisory locks of `InsertOptions.lockObjects`, in a fixed order (no deadlock between two loggers). */
 async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise<void> {
-  // The object key of `objectKeySql`, built here in JavaScript.
-  const keys = [...new Set(tasks.map((t) => `${t.objectType}:${t.objectId ?? t.nodeId ?? t.title}`))].sort();
+  // The key is built by `objectKeySql`, as for the partitions: one definition of an object.
   await sqlRows(
     trx,
-    `select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest($1::text[]) as k order by k`,
-    [keys],
+    `select pg_advisory_xact_lock(hashtextextended(k, 0))
+       from (select distinct ${objectKeySql('t', 'o', 'n', 'ti')} as k
+               from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as x(t, o, n, ti)) as keys
+      order by k`,
+    [
+      tasks.map((t) => t.objectType),
+      tasks.map((t) => t.objectId),
+      tasks.map((t) => t.nodeId),
+      tasks.map((t) => t.title),
+    ],
   );
 }
 
