@@ -90,6 +90,7 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
       route: (this.baseOptions.route ?? defaultRelayRoute)(task),
       messageId: relayMessageId(task, this.connectorName),
       objectKey,
+      envelope,
       body: Buffer.from(JSON.stringify(envelope)),
       headers,
     };

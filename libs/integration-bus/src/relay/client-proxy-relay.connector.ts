@@ -64,7 +64,7 @@ export class ClientProxyRelayConnector extends BrokerRelayConnector {
       messageId: message.messageId,
       objectKey: message.objectKey,
       headers: message.headers,
-      envelope: JSON.parse(new TextDecoder().decode(message.body)) as unknown,
+      envelope: message.envelope,
     };
     await new Promise<void>((resolve, reject) => {
       const finish = (error?: unknown): void => {

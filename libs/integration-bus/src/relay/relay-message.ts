@@ -1,4 +1,5 @@
 import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
+import type { RelayEnvelope } from './relay-envelope.js';
 
 /** What a relay hands its broker for one task. */
 export interface RelayMessage {
@@ -8,7 +9,9 @@ export interface RelayMessage {
   messageId: string;
   /** The object's key, for per-key routing or partitioning by the consumer; null when unknown. */
   objectKey: string | null;
-  /** The JSON `RelayEnvelope`, encoded. */
+  /** The envelope, for transports that serialise messages themselves. */
+  envelope: RelayEnvelope;
+  /** `envelope` as JSON, encoded. */
   body: Uint8Array;
   /** Trace context and the bus's own headers, as text. */
   headers: Readonly<Record<string, string>>;
