@@ -14,8 +14,6 @@ export interface QueueHealthRow {
    * the head has no recorded attempt (set by hand).
    */
   blockedSeconds: number | null;
-  /** Whether `owner` holds this queue's processing lease now (or one of its partitions'). */
-  claimHeld: boolean;
   /** How many leases of this queue `owner` holds now: 0 or 1, or its partitions with `ordering: 'object'`. */
   claimsHeld: number;
 }
@@ -84,7 +82,6 @@ export class QueueHealthStore {
         isInbound: false,
         oldestTaskAgeSeconds: r.outgoingAge,
         blockedSeconds: r.outgoingBlocked,
-        claimHeld: r.outgoingClaims > 0,
         claimsHeld: r.outgoingClaims,
       },
       {
@@ -92,7 +89,6 @@ export class QueueHealthStore {
         isInbound: true,
         oldestTaskAgeSeconds: r.incomingAge,
         blockedSeconds: r.incomingBlocked,
-        claimHeld: r.incomingClaims > 0,
         claimsHeld: r.incomingClaims,
       },
     ]);

@@ -102,7 +102,7 @@ export class BusHealth {
       blockedMs: milliseconds(row.blockedSeconds),
       failed: count(row.connectorName, row.isInbound, 'failed'),
       parked: count(row.connectorName, row.isInbound, 'parked'),
-      claimHeld: row.claimHeld,
+      claimHeld: row.claimsHeld > 0,
     }));
   }
 
