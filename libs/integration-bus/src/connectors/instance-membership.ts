@@ -10,6 +10,7 @@ import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { InstanceStore } from '../persistence/instance.store.js';
 import { ConnectorLease } from './connector-lease.js';
+import { ConnectorRegistry } from './connector-registry.js';
 
 /**
  * This instance's membership of the cluster that shares partitions (R-ORD-3): it says it is alive
@@ -28,16 +29,21 @@ export class InstanceMembership implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly store: InstanceStore,
     private readonly lease: ConnectorLease,
+    private readonly registry: ConnectorRegistry,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Only partitions are shared by count: an app without an `ordering: 'object'` connector writes
+    // no heartbeat at all (connectors are loaded before bootstrap, and keep their options).
+    if (!this.registry.loaded.some((c) => c.ordering === 'object')) return;
     await this.beat();
     this.#timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.#timer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.#timer === undefined) return;
     clearInterval(this.#timer);
     await this.store.leave(this.lease.owner).catch((error: unknown) => {
       // Not removed, the row simply runs out.
