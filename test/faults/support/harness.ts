@@ -1,11 +1,11 @@
 import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'pg';
 import { createTestDatabase } from '../../support/database.js';
 import { ExternalSystem } from './external-system.js';
+import { freePort } from '../../support/free-port.js';
 
 const HERE = import.meta.dirname;
 export const ADMIN_TOKEN = 'faults-admin-token';
@@ -317,17 +317,6 @@ export class FaultCluster {
       }),
     );
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The connectors of the multi-instance scenarios. */
