@@ -12,6 +12,7 @@ import { Role, Site, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
 import { ADMIN_TOKEN, useManagementApp } from '../management/management-app.js';
 import { browserAvailable, launchChromium } from './chromium.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const R = IntegrationProcessResult;
@@ -38,7 +39,7 @@ const pageErrors: string[] = [];
 /** Ids of the tasks waiting for a connector, oldest first. */
 async function queuedFor(connector: string): Promise<number[]> {
   const queued = await t.sql<{ id: string }>(
-    `select s.task_id as id from integration_synchronization s join integration_connector c on c.id = s.connector_id
+    `select s.task_id as id from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
       where c.code_name = $1 order by s.task_id`,
     [connector],
   );
@@ -209,6 +210,13 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
 
   it('shows parked tasks through the Status filter, with their message, and requeues one', async () => {
     const [parkedTask] = await queuedFor('Erp');
+    // Parked after three failed attempts: the first of them gave the task's lone synchronization a row.
+    await t.sql(
+      `with lone as (select id, connector_id from integration_task where id = $1 and connector_id is not null),
+            moved as (update integration_task t set connector_id = null from lone where t.id = lone.id)
+       insert into integration_synchronization (task_id, connector_id) select id, connector_id from lone`,
+      [parkedTask],
+    );
     await t.sql(
       `update integration_synchronization s set state = 'parked', attempts = 3, failures = 3,
               error_message = 'ERP refused it three times'
@@ -226,7 +234,9 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     await expect.poll(() => page.locator('.toast').last().textContent()).toContain('Requeued');
     await expect.poll(() => rows().count()).toBe(0);
     expect(
-      await t.sql(`select state, failures from integration_synchronization where task_id = $1`, [parkedTask]),
+      await t.sql(`select state, failures from ${ALL_SYNCHRONIZATIONS_SQL} s where task_id = $1`, [
+        parkedTask,
+      ]),
     ).toEqual([{ state: null, failures: 0 }]);
     await panel().getByLabel('Status').selectOption('');
     await expect.poll(() => rows().count()).toBe(6);

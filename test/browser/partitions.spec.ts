@@ -7,6 +7,7 @@ import { User } from '../support/entities.js';
 import { recordingConnector } from '../support/recording-connector.js';
 import { ADMIN_TOKEN, useManagementApp } from '../management/management-app.js';
 import { browserAvailable, launchChromium } from './chromium.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const search = recordingConnector('Search', [{ objectType: 'cms.user' }], [], {
@@ -77,7 +78,7 @@ describe.skipIf(!browserAvailable)('admin page: partitions of a connector (R-ORD
       await expect.poll(() => partitionRows.count()).toBe(4);
       const [stuck] = await t.sql<{ id: string; partition: number; title: string }>(
         `select t.id, s.partition, t.title from integration_task t
-           join integration_synchronization s on s.task_id = t.id
+           join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
            join integration_connector c on c.id = s.connector_id
           where c.code_name = 'Search' and s.state = 'failed'`,
       );

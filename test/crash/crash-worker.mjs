@@ -69,7 +69,8 @@ console.log('ready');
 // Until the queue is empty: a run finds the connector busy while a dead instance's lease lasts.
 for (;;) {
   await bus.processOutgoingTasks('Crash');
-  const { rows } = await client.query('select count(*)::int as n from integration_synchronization');
+  // Every task here is queued for this connector alone: the queue is empty when the tasks are gone.
+  const { rows } = await client.query('select count(*)::int as n from integration_task');
   if (rows[0].n === 0) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }

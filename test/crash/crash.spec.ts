@@ -22,15 +22,14 @@ beforeAll(async () => {
     `insert into integration_connector (code_name, display_name, class_name) values ('Crash', 'Crash', 'CrashConnector')`,
   );
   await app.sql(
-    `with t as (
-       insert into integration_task (guid, title, task_type, object_type, object_id, is_inbound, data_type, process_type, data)
-       select gen_random_uuid(), 'Create crash.item ' || i, 'CREATEOBJ', 'crash.item', i::text, false, 'SIMPLE', 'ASYNCSIMPLE',
-              jsonb_build_object('entity', 'CrashItem', 'fields', jsonb_build_object('id', i, 'code', 'c' || lpad(i::text, 4, '0')),
-                                 'translations', '[]'::jsonb, 'children', '{}'::jsonb)
-         from generate_series(1, ${TASKS}) as g(i) order by g.i
-       returning id)
-     insert into integration_synchronization (task_id, connector_id)
-     select t.id, c.id from t, integration_connector c where c.code_name = 'Crash'`,
+    // Queued as the bus logs a change with one subscriber: the task holds its synchronization.
+    `insert into integration_task (guid, title, task_type, object_type, object_id, is_inbound, data_type, process_type,
+                                   data, connector_id)
+     select gen_random_uuid(), 'Create crash.item ' || i, 'CREATEOBJ', 'crash.item', i::text, false, 'SIMPLE', 'ASYNCSIMPLE',
+            jsonb_build_object('entity', 'CrashItem', 'fields', jsonb_build_object('id', i, 'code', 'c' || lpad(i::text, 4, '0')),
+                               'translations', '[]'::jsonb, 'children', '{}'::jsonb),
+            (select id from integration_connector where code_name = 'Crash')
+       from generate_series(1, ${TASKS}) as g(i) order by g.i`,
   );
   await app.close();
 }, 120_000);

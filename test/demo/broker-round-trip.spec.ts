@@ -9,6 +9,7 @@ import { openRabbitMqAdmin } from '../relay/support/rabbitmq.js';
 import { natsClient, readStream } from '../relay/support/stream-reader.js';
 import { eventually } from '../support/recording-connector.js';
 import { call, count, startDemo, type RunningDemo } from './demo-harness.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const FAKE_ERP = fileURLToPath(new URL('../../apps/demo/src/brokers/fake-erp-process.ts', import.meta.url));
 
@@ -67,7 +68,7 @@ describe('demo: the ERP round trip over NATS JetStream and RabbitMQ (R-ECO-2)', 
     cleanups.push(async () => {
       if (erp.exitCode === null) erp.kill('SIGTERM');
     });
-    const answered = `select 1 from integration_task t join integration_synchronization s on s.task_id = t.id
+    const answered = `select 1 from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
                          join integration_connector c on c.id = s.connector_id
                         where t.is_inbound and c.code_name = 'ErpBroker'`;
     await eventually(async () => expect(await count(demo, answered)).toBe(1), 20_000);
@@ -79,7 +80,7 @@ describe('demo: the ERP round trip over NATS JetStream and RabbitMQ (R-ECO-2)', 
     const roundTripMs = performance.now() - started;
 
     // The update came from ErpBroker: it is not relayed back to it (no echo loop).
-    const queuedForErpBroker = `select 1 from integration_synchronization s
+    const queuedForErpBroker = `select 1 from ${ALL_SYNCHRONIZATIONS_SQL} s
                                    join integration_connector c on c.id = s.connector_id
                                   where c.code_name = 'ErpBroker'`;
     expect(await count(demo, queuedForErpBroker)).toBe(0);
@@ -98,7 +99,7 @@ describe('demo: the ERP round trip over NATS JetStream and RabbitMQ (R-ECO-2)', 
     reply('ada', `erp-reply:${stored!.envelope.taskGuid}`);
     reply('grace', 'erp-reply:another-task');
     const logins = `select t.data->'fields'->>'userName' as login from integration_task t
-                     join integration_synchronization s on s.task_id = t.id
+                     join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
                      join integration_connector c on c.id = s.connector_id
                     where t.is_inbound and c.code_name = 'ErpBroker'`;
     await eventually(async () => expect(await count(demo, logins)).toBeGreaterThan(0), 10_000);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntegrationBus, IntegrationProcessResult } from 'nestjs-integration-bus';
 import { call, count, entriesOf, startDemo, type RunningDemo } from './demo-harness.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 describe('demo app', () => {
   let demo: RunningDemo;
@@ -71,7 +72,7 @@ describe('demo app', () => {
     expect(
       await count(
         demo,
-        `select 1 from integration_synchronization s join integration_connector c on c.id = s.connector_id
+        `select 1 from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
           where c.code_name = 'SampleIntegrationConnector'`,
       ),
     ).toBe(0);
@@ -137,7 +138,7 @@ describe('demo app', () => {
     expect(counts[IntegrationProcessResult.OK]).toBe(1);
 
     const queued = await demo.pool.query<{ objectType: string }>(
-      `select t.object_type as "objectType" from integration_synchronization s
+      `select t.object_type as "objectType" from ${ALL_SYNCHRONIZATIONS_SQL} s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
         where c.code_name = 'CustomTableConnector'`,
@@ -209,7 +210,7 @@ describe('demo app with DEMO_AUTO_SYNC', () => {
     const queuedForSample = () =>
       count(
         demo,
-        `select 1 from integration_synchronization s join integration_connector c on c.id = s.connector_id
+        `select 1 from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
           where c.code_name = 'SampleIntegrationConnector'`,
       );
     let queued = await queuedForSample();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntegrationBus, IntegrationProcessResult } from 'nestjs-integration-bus';
 import { FakeErp, type ErpContent, type ErpMasterRecord } from '../../apps/demo/src/erp/fake-erp.js';
 import { call, count, entriesOf, startDemo, type RunningDemo } from './demo-harness.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const ERP = 'ErpConnector';
 
@@ -35,7 +36,7 @@ function newPoll(answers: unknown): Record<string, unknown> {
 function queuedForErp(demo: RunningDemo): Promise<number> {
   return count(
     demo,
-    `select 1 from integration_synchronization s join integration_connector c on c.id = s.connector_id
+    `select 1 from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
       where c.code_name = $1`,
     [ERP],
   );
@@ -269,7 +270,7 @@ describe('ErpConnector: a reference deleted before the task is processed', () =>
       '(deleted or renamed after the task was logged).';
     const log = await demo.pool.query<{ title: string; error_message: string }>(
       `select t.title, l.error_message from integration_sync_log l
-         join integration_synchronization s on s.id = l.synchronization_id
+         join ${ALL_SYNCHRONIZATIONS_SQL} s on s.id = l.synchronization_id
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
         where c.code_name = $1`,
@@ -285,7 +286,7 @@ describe('ErpConnector: a reference deleted before the task is processed', () =>
 
     // Someone who knows the site is gone for good deletes the stale task; the update goes through.
     const { rows } = await demo.pool.query<{ task_id: string }>(
-      `select s.task_id from integration_synchronization s join integration_connector c on c.id = s.connector_id
+      `select s.task_id from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
         where c.code_name = $1 and s.error_message is not null`,
       [ERP],
     );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDeliveries, fifoBreaks, summary } from './support/check.js';
 import { FaultCluster, seconds, waitFor } from './support/harness.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const OBJECTS = 40;
 /** The object whose first call to `Slow` never gets an answer. */
@@ -63,7 +64,7 @@ describe('a connector call that never answers (R-DEL-4)', () => {
           error_message: string | null;
           state: string | null;
         }>(
-          `select s.attempts, s.error_message, s.state from integration_synchronization s
+          `select s.attempts, s.error_message, s.state from ${ALL_SYNCHRONIZATIONS_SQL} s
              join integration_connector c on c.id = s.connector_id
             where c.code_name = 'Slow' and s.task_id = $1`,
           [hung.taskId],
@@ -75,7 +76,7 @@ describe('a connector call that never answers (R-DEL-4)', () => {
     const recordedAt = Date.now();
     // What the batch finished before the hanging call is recorded: no longer queued.
     const [{ n: queuedBefore }] = await cluster.sql<{ n: number }>(
-      `select count(*)::int as n from integration_synchronization s join integration_connector c on c.id = s.connector_id
+      `select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
         where c.code_name = 'Slow' and s.task_id < $1`,
       [hung.taskId],
     );
@@ -133,7 +134,7 @@ describe('a connector call that never answers (R-DEL-4)', () => {
     ]);
     const took = (exit?.at ?? Date.now()) - termAt;
     const [{ n: stillQueued }] = await cluster.sql<{ n: number }>(
-      `select count(*)::int as n from integration_synchronization s join integration_connector c on c.id = s.connector_id
+      `select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
         where c.code_name = 'Stuck' and s.task_id = $1`,
       [stuck.taskId],
     );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDeliveries, summary } from './support/check.js';
 import { FaultCluster, seconds, waitFor, type WorkerProcess } from './support/harness.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const CONNECTOR = 'Omega';
 const OBJECTS = 2000;
@@ -44,7 +45,7 @@ function everythingButPoisonDelivered(): Promise<true> {
     'every object but the poison one to be delivered',
     async () => {
       const [left] = await cluster.sql<{ n: number }>(
-        `select count(*)::int as n from integration_synchronization s join integration_task t on t.id = s.task_id
+        `select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_task t on t.id = s.task_id
           where t.object_id <> $1`,
         [String(POISON)],
       );
@@ -79,7 +80,7 @@ describe('ordering: object across three processes (R-ORD-1..3, R-DEL-1..3)', () 
     expect(poisonCalls.length).toBeGreaterThanOrEqual(2);
     expect(new Set(poisonCalls.map((c) => c.version))).toEqual(new Set([start.get(POISON)! + 1]));
     const states = await cluster.sql<{ state: string | null; n: number }>(
-      `select s.state, count(*)::int as n from integration_synchronization s group by s.state order by s.state`,
+      `select s.state, count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s group by s.state order by s.state`,
     );
     expect(states).toEqual([
       { state: 'failed', n: 1 },

@@ -8,6 +8,7 @@ import {
 } from 'nestjs-integration-bus';
 import { NOTIFY_TOKEN } from '../management/management-app.js';
 import { useIncomingHttpApp } from './incoming-http-app.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const { t, http } = useIncomingHttpApp();
 
@@ -52,7 +53,7 @@ async function allPastTheRead<T>(count: number, run: () => Promise<T>): Promise<
 async function tasksByConnector(): Promise<Record<string, number>> {
   const rows = await t.sql<{ code_name: string; n: number }>(
     `select c.code_name, count(*)::int as n from integration_task t
-       join integration_synchronization s on s.task_id = t.id
+       join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
        join integration_connector c on c.id = s.connector_id group by c.code_name`,
   );
   return Object.fromEntries(rows.map((r) => [r.code_name, r.n]));

@@ -3,6 +3,7 @@ import { ADMIN_TOKEN, NOTIFY_TOKEN } from '../management/management-app.js';
 import { Site } from '../support/entities.js';
 import { eventually } from '../support/recording-connector.js';
 import { control, useIncomingHttpApp } from './incoming-http-app.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const { t, http } = useIncomingHttpApp();
 
@@ -33,7 +34,7 @@ describe('POST /{path}/connectors/:codeName/incoming (R-IN-6)', () => {
     const [row] = await t.sql<Record<string, unknown> & { data: { fields: Record<string, unknown> } }>(
       `select t.id::int as id, t.task_type, t.object_type, t.is_inbound, t.data_type, t.process_type, t.data,
               c.code_name
-         from integration_task t join integration_synchronization s on s.task_id = t.id
+         from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
          join integration_connector c on c.id = s.connector_id`,
     );
     expect(row).toMatchObject({

@@ -4,6 +4,7 @@ import { withBusApp } from '../support/bus-app.js';
 import { eventually } from '../support/recording-connector.js';
 import { ADMIN_TOKEN, NOTIFY_TOKEN } from '../management/management-app.js';
 import { closeGate, control, CrmInConnector, logPerson, useIncomingHttpApp } from './incoming-http-app.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const app = useIncomingHttpApp();
 const { t, http } = app;
@@ -21,7 +22,7 @@ afterEach(async () => {
 async function queued(): Promise<Record<string, number>> {
   const rows = await t.sql<{ code_name: string; n: number }>(
     `select c.code_name, count(*)::int as n from integration_task t
-       join integration_synchronization s on s.task_id = t.id
+       join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
        join integration_connector c on c.id = s.connector_id
       where t.is_inbound group by c.code_name`,
   );

@@ -11,6 +11,7 @@ import {
 import { useManagementApp } from '../management/management-app.js';
 import { NOTIFY_TOKEN } from '../management/management-app.js';
 import { Page, Site, User } from '../support/entities.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 // Issue 11, items 2–9: incoming tasks matched on their whole natural key, sites applied, task types
 // checked at intake, SIMPLE foreign keys kept, DeleteOnError traced, "synchronize all" retrying.
@@ -89,7 +90,7 @@ async function users(): Promise<{ user_name: string; email: string | null; site:
 async function queue(): Promise<{ process_type: string; error_message: string | null }[]> {
   return t.sql(
     `select t.process_type, s.error_message from integration_task t
-       join integration_synchronization s on s.task_id = t.id where t.is_inbound order by t.id`,
+       join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id where t.is_inbound order by t.id`,
   );
 }
 

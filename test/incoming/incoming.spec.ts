@@ -21,6 +21,7 @@ import {
 import { useBusApp, withBusApp } from '../support/bus-app.js';
 import { Role, Site, User, UserRole } from '../support/entities.js';
 import { eventually, recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const P = IntegrationProcessType;
 
@@ -137,7 +138,7 @@ async function incomingQueue(): Promise<
 > {
   return t.sql(
     `select t.title, t.process_type, s.error_message from integration_task t
-       join integration_synchronization s on s.task_id = t.id where t.is_inbound order by t.id`,
+       join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id where t.is_inbound order by t.id`,
   );
 }
 
@@ -151,7 +152,7 @@ describe('logging incoming tasks (R-IN-1)', () => {
       processType: P.Default,
     });
     const [row] = await t.sql<{ data: { translations: unknown[] }; syncs: number }>(
-      `select data, (select count(*)::int from integration_synchronization s where s.task_id = t.id) as syncs
+      `select data, (select count(*)::int from ${ALL_SYNCHRONIZATIONS_SQL} s where s.task_id = t.id) as syncs
          from integration_task t where id = $1`,
       [task!.id],
     );
@@ -325,7 +326,7 @@ describe('no echo loops (R-IN-4)', () => {
     await log({ login: 'echo', mail: 'echo@crm' }, TaskType.CreateObject);
     await t.bus.processIncomingTasks('Crm');
     const queued = await t.sql<{ code_name: string }>(
-      `select c.code_name from integration_task t join integration_synchronization s on s.task_id = t.id
+      `select c.code_name from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
          join integration_connector c on c.id = s.connector_id where not t.is_inbound order by c.code_name`,
     );
     expect(queued.map((q) => q.code_name)).toEqual(['Audit', 'CrmOut']); // not Crm, where it came from
@@ -335,7 +336,7 @@ describe('no echo loops (R-IN-4)', () => {
     em.create(User, { userName: 'local' });
     await em.flush();
     const local = await t.sql<{ code_name: string }>(
-      `select c.code_name from integration_synchronization s join integration_connector c on c.id = s.connector_id
+      `select c.code_name from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
         order by c.code_name`,
     );
     expect(local.map((q) => q.code_name)).toEqual(['Audit', 'Crm', 'CrmOut']);

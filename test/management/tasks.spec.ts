@@ -3,6 +3,7 @@ import { IntegrationProcessResult, TaskProcessType, TaskType } from 'nestjs-inte
 import { Role, Site, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
 import { useManagementApp } from './management-app.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
@@ -40,7 +41,7 @@ async function createUsers(names: string[], siteName?: string): Promise<void> {
 
 async function taskIdsOf(connector: string): Promise<number[]> {
   const rows = await t.sql<{ id: string }>(
-    `select t.id from integration_task t join integration_synchronization s on s.task_id = t.id
+    `select t.id from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
        join integration_connector c on c.id = s.connector_id where c.code_name = $1 order by t.id`,
     [connector],
   );
@@ -48,7 +49,7 @@ async function taskIdsOf(connector: string): Promise<number[]> {
 }
 
 async function queued(): Promise<number> {
-  const [row] = await t.sql<{ n: number }>(`select count(*)::int as n from integration_synchronization`);
+  const [row] = await t.sql<{ n: number }>(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`);
   return row!.n;
 }
 

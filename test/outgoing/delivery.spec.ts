@@ -17,6 +17,7 @@ import { createTestDatabase } from '../support/database.js';
 import { User } from '../support/entities.js';
 import { eventually, recordingConnector, type CallLog } from '../support/recording-connector.js';
 import { inject } from 'vitest';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
@@ -81,7 +82,7 @@ describe('per-object order (R-DEL-1)', () => {
       await t.bus.processOutgoingTasks('Ordered');
       const forX = received('Ordered').filter((r) => r.startsWith('x:'));
       expect(forX).toEqual(['x:v1', 'x:v2']);
-      expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([{ n: 0 }]);
+      expect(await t.sql(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([{ n: 0 }]);
     });
   });
 });
@@ -143,7 +144,7 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
         expect(gaps[1]).toBeGreaterThanOrEqual(790);
         expect(gaps[1]).toBeLessThan(1500);
         await eventually(async () =>
-          expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([
+          expect(await t.sql(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([
             { n: 0 },
           ]),
         );
@@ -160,7 +161,7 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
       await createUsers(t, 'j1', 'j2', 'j3', 'j4', 'j5', 'j6');
       await t.bus.processOutgoingTasks('Jitter');
       const waits = await t.sql<{ ms: number; state: string }>(
-        `select extract(epoch from next_attempt_at - last_run) * 1000 as ms, state from integration_synchronization`,
+        `select extract(epoch from next_attempt_at - last_run) * 1000 as ms, state from ${ALL_SYNCHRONIZATIONS_SQL} s`,
       );
       expect(waits).toHaveLength(6);
       for (const w of waits) {
@@ -229,7 +230,9 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
         expect(detail.body.synchronizations[0].log).toHaveLength(3);
         await t.bus.processOutgoingTasks('Parking');
         expect(received('Parking')).toEqual(['poison:poison@example.com']);
-        expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([{ n: 0 }]);
+        expect(await t.sql(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([
+          { n: 0 },
+        ]);
       },
     );
   });
@@ -303,7 +306,7 @@ describe('timeouts and shutdown (R-DEL-4)', () => {
       expect(performance.now() - started).toBeLessThan(2000);
       expect(signal?.aborted).toBe(true);
       const rows = await t.sql(
-        `select t.title, s.state, s.error_message from integration_synchronization s
+        `select t.title, s.state, s.error_message from ${ALL_SYNCHRONIZATIONS_SQL} s
            join integration_task t on t.id = s.task_id order by t.id`,
       );
       expect(rows).toEqual([
@@ -337,7 +340,7 @@ describe('timeouts and shutdown (R-DEL-4)', () => {
       expect(
         await sql.sql(`select lease_owner from integration_connector where code_name = 'Stuck'`),
       ).toEqual([{ lease_owner: null }]);
-      expect(await sql.sql(`select attempts, state from integration_synchronization`)).toEqual([
+      expect(await sql.sql(`select attempts, state from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([
         { attempts: 0, state: null },
       ]);
       await sql.close();
@@ -365,7 +368,7 @@ describe('fencing (R-DEL-2)', () => {
       await t.bus.processOutgoingTasks('Fenced');
       // The renewal or the write found the new epoch: f1 and f2 stay queued for the successor.
       expect(log.map((call) => nameOf(call.task)).slice(0, 2)).toEqual(['f1', 'f2']);
-      expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([{ n: 3 }]);
+      expect(await t.sql(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([{ n: 3 }]);
       expect(await t.sql(`select lease_owner from integration_connector where code_name = 'Fenced'`)).toEqual(
         [{ lease_owner: 'successor' }],
       );

@@ -12,6 +12,7 @@ import {
 import { useBusApp } from '../support/bus-app.js';
 import { Note, Page, Site, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const log: CallLog = [];
 const eventsSeen: { name: string; taskId: number; committed: boolean }[] = [];
@@ -79,7 +80,7 @@ interface TaskRow {
 
 function tasks(): Promise<TaskRow[]> {
   return t.sql<TaskRow>(
-    `select t.*, array(select c.code_name from integration_synchronization s join integration_connector c on c.id = s.connector_id
+    `select t.*, array(select c.code_name from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_connector c on c.id = s.connector_id
                         where s.task_id = t.id order by c.code_name) as connectors
        from integration_task t order by t.id`,
   );

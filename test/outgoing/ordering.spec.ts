@@ -10,6 +10,7 @@ import { createBusApp, withBusApp, type BusTestApp } from '../support/bus-app.js
 import { User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
 import { listen } from '../management/http-client.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const R = IntegrationProcessResult;
 const MANUAL = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } };
@@ -67,7 +68,7 @@ describe('ordering: object (R-ORD-1)', () => {
       expect(first.get('bad')).toEqual([1]);
       for (const name of ['a', 'b', 'c']) expect(first.get(name)).toEqual([1, 2, 3]);
       const states = await t.sql<{ state: string | null; n: number }>(
-        `select state, count(*)::int as n from integration_synchronization group by state order by state`,
+        `select state, count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s group by state order by state`,
       );
       expect(states).toEqual([
         { state: 'failed', n: 1 },
@@ -82,7 +83,7 @@ describe('ordering: object (R-ORD-1)', () => {
       await t.sql(`update integration_synchronization set next_attempt_at = now() where state = 'failed'`);
       await t.bus.processOutgoingTasks('PerObject');
       expect(versionsByUser(log).get('bad')).toEqual([1, 2, 3]);
-      expect(await t.sql(`select count(*)::int as n from integration_synchronization`)).toEqual([{ n: 0 }]);
+      expect(await t.sql(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([{ n: 0 }]);
     });
   });
 
@@ -100,7 +101,7 @@ describe('ordering: object (R-ORD-1)', () => {
       const rows = await t.sql<{ objectId: string; partitions: number[]; hashes: number }>(
         `select t.object_id as "objectId", array_agg(distinct s.partition order by s.partition) as partitions,
                 count(distinct s.object_hash)::int as hashes
-           from integration_synchronization s join integration_task t on t.id = s.task_id
+           from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_task t on t.id = s.task_id
           group by t.object_id`,
       );
       expect(rows).toHaveLength(40);
@@ -204,7 +205,7 @@ describe('ordering: object (R-ORD-1)', () => {
     await withBusApp({ providers: [before.provider], bus: MANUAL }, async (t) => {
       await createAndChange(t, ['r1', 'r2', 'r3'], 3);
       expect(
-        await t.sql(`select count(*)::int as n from integration_synchronization where partition = 0`),
+        await t.sql(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s where partition = 0`),
       ).toEqual([{ n: 9 }]);
       const url = t.orm.config.get('clientUrl') as string;
       const restarted = await createBusApp({
@@ -216,7 +217,7 @@ describe('ordering: object (R-ORD-1)', () => {
       try {
         expect(
           await t.sql(
-            `select count(*)::int as n from integration_synchronization where partition between 1 and 4`,
+            `select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s where partition between 1 and 4`,
           ),
         ).toEqual([{ n: 9 }]);
         await restarted.bus.processOutgoingTasks('Switch');
@@ -247,7 +248,7 @@ describe('ordering: object (R-ORD-1)', () => {
         const res = await client.request('GET', '/integration/connectors/Shown/partitions');
         expect(res.status).toBe(200);
         const [stuck] = await t.sql<{ id: number; partition: number }>(
-          `select t.id::int, s.partition from integration_task t join integration_synchronization s on s.task_id = t.id
+          `select t.id::int, s.partition from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
             where t.title like '%stuck%' order by t.id limit 1`,
         );
         expect(res.body).toMatchObject({

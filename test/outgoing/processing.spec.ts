@@ -21,6 +21,7 @@ import { createBusApp, useBusApp, withBusApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { Role, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
@@ -104,7 +105,7 @@ function queued(
 ): Promise<{ user_name: string; attempts: number; error_message: string | null }[]> {
   return t.sql(
     `select t.data->'fields'->>'userName' as user_name, s.attempts, s.error_message
-       from integration_synchronization s join integration_task t on t.id = s.task_id
+       from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_task t on t.id = s.task_id
        join integration_connector c on c.id = s.connector_id where c.code_name = $1 order by t.id`,
     [connector],
   );
@@ -222,7 +223,7 @@ describe('asynchronous processing (R-OUT-6)', () => {
     );
     expect(await t.bus.processOutgoingTasks('First')).toMatchObject({ ERROR: 1, OK: 0 });
     const [row] = await t.sql<{ error_message: string }>(
-      `select error_message from integration_synchronization`,
+      `select error_message from ${ALL_SYNCHRONIZATIONS_SQL} s`,
     );
     expect(row!.error_message).toMatch(/Cannot rebuild the task's object: .*NoSuchEntity/);
   });
@@ -253,7 +254,7 @@ describe('asynchronous processing (R-OUT-6)', () => {
     expect(await queued('First')).toEqual([
       { user_name: 'later', attempts: 1, error_message: 'account not open yet' },
     ]);
-    const states = `select state, failures from integration_synchronization s
+    const states = `select state, failures from ${ALL_SYNCHRONIZATIONS_SQL} s
                       join integration_connector c on c.id = s.connector_id where c.code_name = 'First'`;
     expect(await t.sql(states)).toEqual([{ state: 'skipped', failures: 0 }]);
     expect(await t.sql(`select error_message from integration_sync_log`)).toEqual([
@@ -545,7 +546,7 @@ describe('batches cut short by time (batchMaxDurationMs)', () => {
         const queuedAtCall: number[] = [];
         slow.control.respond = async () => {
           const [row] = await app.sql<{ n: number }>(
-            `select count(*)::int as n from integration_synchronization`,
+            `select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`,
           );
           queuedAtCall.push(row!.n);
           await new Promise((r) => setTimeout(r, 25));
@@ -563,7 +564,7 @@ describe('batches cut short by time (batchMaxDurationMs)', () => {
         ]);
         expect(queuedAtCall[0]).toBe(6);
         expect(queuedAtCall[4]).toBeLessThan(6);
-        expect(await app.sql(`select * from integration_synchronization`)).toEqual([]);
+        expect(await app.sql(`select * from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([]);
       },
     );
   });

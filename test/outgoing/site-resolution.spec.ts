@@ -3,6 +3,7 @@ import { GLOBAL_OBJECTS, TaskType } from 'nestjs-integration-bus';
 import { useBusApp } from '../support/bus-app.js';
 import { Site, User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 // Issue 11, item 1 (R-OUT-2): an entity's site is resolved whether its site relation is loaded or not.
 
@@ -25,7 +26,7 @@ afterEach(async () => {
 async function tasks(): Promise<{ task_type: string; site_name: string | null; connectors: string }[]> {
   return t.sql(
     `select t.task_type, t.site_name, string_agg(c.code_name, ',' order by c.code_name) as connectors
-       from integration_task t join integration_synchronization s on s.task_id = t.id
+       from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
        join integration_connector c on c.id = s.connector_id group by t.id order by t.id`,
   );
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TaskStore } from '../../libs/integration-bus/src/persistence/task.store.js';
 import { withBusApp } from '../support/bus-app.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const log: CallLog = [];
 const c = recordingConnector('Kept', [{ objectType: 'cms.user' }], log);
@@ -35,7 +36,7 @@ describe("the sweep's orphan check (issue 13)", () => {
         expect(await t.sql(`select count(*)::int as n from integration_task`)).toEqual([{ n: 1667 }]);
         expect(
           await t.sql(`select count(*)::int as n from integration_task t
-                        where not exists (select 1 from integration_synchronization s where s.task_id = t.id)`),
+                        where not exists (select 1 from ${ALL_SYNCHRONIZATIONS_SQL} s where s.task_id = t.id)`),
         ).toEqual([{ n: 0 }]);
 
         // While one instance holds the sweep's lock, another skips its step and keeps its place.

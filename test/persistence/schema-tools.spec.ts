@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { createBusApp, withBusApp, type BusTestApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 // Issue 11, item 13: the schema tools MikroORM users build test databases with (`schema.refresh()`,
 // `schema:update`, `schema.drop()` then the migrations) leave the bus a schema that works.
@@ -23,7 +24,7 @@ async function cascades(app: BusTestApp): Promise<void> {
     sync!.id,
   ]);
   await app.sql(`delete from integration_task where id = $1`, [task!.id]);
-  expect(await app.sql(`select id from integration_synchronization`)).toEqual([]);
+  expect(await app.sql(`select id from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([]);
   expect(await app.sql(`select id from integration_sync_log`)).toEqual([]);
   await app.sql(`delete from integration_connector where id = $1`, [connector!.id]);
 }

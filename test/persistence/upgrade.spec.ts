@@ -4,6 +4,7 @@ import { createBusApp, testOrmOptions } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { User } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const log: CallLog = [];
 const upgraded = recordingConnector('Upgraded', [{ objectType: 'cms.user' }], log);
@@ -44,7 +45,7 @@ describe('upgrading a database with a queue from the previous schema', () => {
         expect(
           await app.sql(
             `select t.object_id, s.state, s.attempts, s.failures, s.error_message
-               from integration_synchronization s join integration_task t on t.id = s.task_id order by t.id`,
+               from ${ALL_SYNCHRONIZATIONS_SQL} s join integration_task t on t.id = s.task_id order by t.id`,
           ),
         ).toEqual([
           { object_id: '1', state: null, attempts: 0, failures: 0, error_message: null },
@@ -108,7 +109,7 @@ describe('upgrading a database with a queue from the schema before partitions', 
       });
       try {
         const rows = await app.sql<{ object_id: string; state: string | null; partition: number }>(
-          `select t.object_id, s.state, s.partition from integration_synchronization s
+          `select t.object_id, s.state, s.partition from ${ALL_SYNCHRONIZATIONS_SQL} s
              join integration_task t on t.id = s.task_id order by t.id`,
         );
         expect(rows.map((r) => [r.object_id, r.state])).toEqual([

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
 import { eventually } from '../support/recording-connector.js';
 import { buildApps, killAll, runProducer, startHost, type HostProcess } from './processes.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const NOTIFY_TOKEN = 'producer-test-notify-token';
 const HOST_ENV = {
@@ -40,7 +41,7 @@ async function sql<R = Record<string, unknown>>(text: string, params: unknown[] 
 async function incomingTasks(connector = 'CrmConnector') {
   return sql<{ id: number; task_type: string; title: string; data_type: string; site_name: string | null }>(
     `select t.id::int as id, t.task_type, t.title, t.data_type, t.site_name
-       from integration_task t join integration_synchronization s on s.task_id = t.id
+       from integration_task t join ${ALL_SYNCHRONIZATIONS_SQL} s on s.task_id = t.id
        join integration_connector c on c.id = s.connector_id
       where t.is_inbound and c.code_name = $1 order by t.id`,
     [connector],

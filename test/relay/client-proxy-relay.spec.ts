@@ -20,6 +20,7 @@ import {
   recordAttempt,
   type RelayAttempt,
 } from './support/relay-traffic.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
 const MANUAL = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } };
@@ -119,7 +120,7 @@ describe('ClientProxyRelayConnector over the Redis transport of @nestjs/microser
         expect(attempts[0]).toMatchObject({ result: IntegrationProcessResult.Error });
         expect(attempts[0]!.errorMessage).toMatch(/^Redis did not acknowledge message .*:ProxyRelay: /);
         const [row] = await t.sql<{ state: string; attempts: number }>(
-          `select state, attempts from integration_synchronization`,
+          `select state, attempts from ${ALL_SYNCHRONIZATIONS_SQL} s`,
         );
         expect(row).toEqual({ state: 'failed', attempts: 1 });
       });

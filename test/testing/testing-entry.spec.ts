@@ -17,6 +17,7 @@ import {
   recordingConnector,
   runIncomingTask,
   runOutgoingTask,
+  ALL_SYNCHRONIZATIONS_SQL,
 } from 'nestjs-integration-bus/testing';
 import { useBusApp } from '../support/bus-app.js';
 import { Role, Site, User } from '../support/entities.js';
@@ -122,10 +123,16 @@ describe('nestjs-integration-bus/testing', () => {
     const em = t.em();
     em.create(Role, { name: 'guest' });
     await em.flush();
-    await t.sql(`update integration_synchronization set next_attempt_at = now() + interval '1 hour'`);
+    // Both tasks wait for a retry an hour away, as after a failed attempt: which gives each a row.
+    await t.sql(
+      `with lone as (select id, connector_id from integration_task where connector_id is not null),
+            moved as (update integration_task t set connector_id = null from lone where t.id = lone.id)
+       insert into integration_synchronization (task_id, connector_id, state, next_attempt_at)
+       select id, connector_id, 'retrying', now() + interval '1 hour' from lone`,
+    );
     const due = () =>
       t.sql<{ code_name: string; late: boolean }>(
-        `select c.code_name, s.next_attempt_at > now() as late from integration_synchronization s
+        `select c.code_name, s.next_attempt_at > now() as late from ${ALL_SYNCHRONIZATIONS_SQL} s
            join integration_connector c on c.id = s.connector_id order by c.code_name`,
       );
 

@@ -14,6 +14,7 @@ import {
 import { useBusApp } from '../support/bus-app.js';
 import { Page, PageTag, Poll, PollAnswer, Role, Site, User, UserRole, Vote } from '../support/entities.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const R = IntegrationProcessResult;
 const log: CallLog = [];
@@ -323,7 +324,7 @@ describe('translateColumnsToExternal (R-OUT-10)', () => {
     expect(counts.ERROR).toBe(1);
     const [row] = await t.sql<{ error_message: string }>(
       `select l.error_message from integration_sync_log l
-         join integration_synchronization s on s.id = l.synchronization_id
+         join ${ALL_SYNCHRONIZATIONS_SQL} s on s.id = l.synchronization_id
          join integration_connector c on c.id = s.connector_id where c.code_name = 'UserTranslator'`,
     );
     expect(row!.error_message).toMatch(/User\.site points at cms\.site 999999, which no longer existed/);

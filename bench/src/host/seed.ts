@@ -6,8 +6,9 @@ const CHUNK = 100_000;
 /**
  * Queues `count` outgoing tasks for the given connectors, the way `TaskStore.insert` writes them
  * for a `BenchUser` created under an AsyncSimple subscription: one `integration_task` row (data type
- * Simple, payload `{ entity, fields, translations, children }`) and one `integration_synchronization`
- * row per connector, handler `null`. With `objects` below `count`, the tasks are changes of that many
+ * Simple, payload `{ entity, fields, translations, children }`); for one connector the task holds
+ * its synchronization (`connector_id`, as for a change with one subscriber), for several there is
+ * one `integration_synchronization` row per connector, handler `null`. With `objects` below `count`, the tasks are changes of that many
  * objects in turn (task `i` changes object `1 + (i - 1) % objects`). Done in SQL with `generate_series`, so that setup is fast and
  * never part of a measurement.
  */
@@ -32,9 +33,11 @@ export async function seedBusTasks(
       await client.query(
         `with t as (
            insert into integration_task (guid, title, task_type, object_type, object_id, node_id, document_id,
-                                         alias_path, site_name, is_inbound, data_type, process_type, data)
+                                         alias_path, site_name, is_inbound, data_type, process_type,
+                                         connector_id, data)
            select gen_random_uuid(), format('Create BenchUser ''user-%s''', o), 'CREATEOBJ', 'bench.user', o::text,
                   null, null, null, null, false, 'SIMPLE', 'ASYNCSIMPLE',
+                  case when cardinality($3::int[]) = 1 then ($3::int[])[1] end,
                   json_build_object(
                     'entity', 'BenchUser',
                     'fields', json_build_object('id', o, 'userName', 'user-' || o,
@@ -47,7 +50,9 @@ export async function seedBusTasks(
            returning id
          )
          insert into integration_synchronization (task_id, connector_id, handler)
-         select t.id, c.id, null from t cross join unnest($3::int[]) as c(id) order by t.id, c.id`,
+         select t.id, c.id, null from t cross join unnest($3::int[]) as c(id)
+          where cardinality($3::int[]) > 1
+          order by t.id, c.id`,
         [from, to, ids.rows.map((r) => r.id), objects],
       );
     }

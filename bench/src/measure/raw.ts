@@ -13,7 +13,7 @@ const BATCH = 500;
  * The raw limit: the queue drained oldest first by a single connection, 500 rows per statement,
  * each statement returning the rows' data to the client, with no worker logic at all.
  * - `bus`: the same rows the bus drains (the bus's schema, seeded the same way): each statement
- *   deletes a connector's 500 oldest synchronizations and their tasks.
+ *   deletes a connector's 500 oldest tasks, which hold their one synchronization.
  * - `single`: one table `(id, payload)` holding the same payloads, the plain outbox shape.
  * Both read the next rows after the last id drained (keyset), as the bus does: a plain
  * `order by id limit 500` walks the dead index entries of every row deleted before it (until
@@ -41,12 +41,10 @@ export async function measureRaw(
         ])
       ).rows;
       drain = {
-        text: `with s as (
-                 delete from integration_synchronization
-                  where id in (select id from integration_synchronization
-                                where connector_id = $1 and task_id > $3 order by task_id limit $2)
-                 returning task_id)
-               delete from integration_task t using s where t.id = s.task_id returning t.id, t.data`,
+        text: `delete from integration_task
+                where id in (select id from integration_task
+                              where connector_id = $1 and partition = 0 and id > $3 order by id limit $2)
+               returning id, data`,
         values: [row!.id, BATCH],
       };
     } else {

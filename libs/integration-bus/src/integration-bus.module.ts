@@ -51,6 +51,7 @@ import { Migration20261201110000TaskPayloadJson } from './persistence/task-paylo
 import { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
 import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
 import { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
+import { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -133,5 +134,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201110000_TaskPayloadJson', class: Migration20261201110000TaskPayloadJson },
     { name: 'Migration20261201200000_Idempotency', class: Migration20261201200000Idempotency },
     { name: 'Migration20261201300000_TraceContext', class: Migration20261201300000TraceContext },
+    { name: 'Migration20261201400000_LoneTasks', class: Migration20261201400000LoneTasks },
   ];
 }

@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { createTestDatabase } from '../../support/database.js';
 import { ExternalSystem } from './external-system.js';
 import { freePort } from '../../support/free-port.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 const HERE = import.meta.dirname;
 export const ADMIN_TOKEN = 'faults-admin-token';
@@ -275,7 +276,7 @@ export class FaultCluster {
   async queued(): Promise<Map<string, number>> {
     const rows = await this.sql<{ code_name: string; n: number }>(
       `select c.code_name, count(s.id)::int as n from integration_connector c
-         left join integration_synchronization s on s.connector_id = c.id and s.state is distinct from 'parked'
+         left join ${ALL_SYNCHRONIZATIONS_SQL} s on s.connector_id = c.id and s.state is distinct from 'parked'
         group by c.code_name`,
     );
     return new Map(rows.map((r) => [r.code_name, r.n]));

@@ -8,6 +8,7 @@ import {
 import type { BusTestApp } from '../../support/bus-app.js';
 import { User } from '../../support/entities.js';
 import { eventually } from '../../support/recording-connector.js';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 
 /** One call of a relay connector as the test saw it. */
 export interface RelayAttempt {
@@ -45,7 +46,7 @@ export async function changeUsers(t: BusTestApp, users: number, round: number): 
 /** Waits until no synchronization of any connector is left. */
 export async function drained(t: BusTestApp, timeoutMs: number): Promise<void> {
   await eventually(async () => {
-    const [row] = await t.sql<{ n: number }>(`select count(*)::int as n from integration_synchronization`);
+    const [row] = await t.sql<{ n: number }>(`select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`);
     expect(row!.n).toBe(0);
   }, timeoutMs);
 }

@@ -9,6 +9,7 @@ import {
 } from '../connectors/connector-registry.js';
 import { InstanceMembership } from '../connectors/instance-membership.js';
 import { PartitionStore } from '../persistence/partition.store.js';
+import { isLoneId } from '../persistence/synchronizations.js';
 import { QueueSignals } from './queue-signal.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { describeError, IntegrationEventPublisher } from '../events/integration-event-publisher.js';
@@ -171,9 +172,12 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
   ): Promise<void> {
     const { batchSize, batchMaxDurationMs } = this.options;
     const { connector } = target;
-    // With other connectors enabled, tasks may be shared: each completion rechecks the tasks of the
-    // one before (see TaskStore.completeAndFetch). With one connector, nothing is shared.
+    // With other connectors enabled, tasks may be shared: each completion rechecks the shared tasks
+    // of the one before (see TaskStore.completeAndFetch). With one connector, nothing is shared; a
+    // task queued for one connector only (a lone synchronization) never is.
     const shared = (await this.registry.enabledConnectors()).length > 1;
+    const sharedDone = (completion: BatchCompletion) =>
+      shared ? completion.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.taskId) : [];
     let recheck: string[] = [];
     const floor = new DrainFloor();
     // In a partition, an Error holds only its object's later tasks (R-ORD-1): the objects held back
@@ -238,7 +242,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       if (stop) {
         // Shared tasks are completed in the locking transaction: two connectors finishing one task
         // at the same instant must not both leave it behind (see TaskStore.complete).
-        if (shared) await this.tasks.complete(completion, claim.token);
+        if (sharedDone(completion).length > 0) await this.tasks.complete(completion, claim.token);
         else if (await this.tasks.completeLast(completion, claim.token)) claim.markReleased();
         return;
       }
@@ -251,7 +255,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
         floor.value,
         batchSize,
       );
-      if (shared) recheck = completion.done.map((d) => d.taskId);
+      recheck = sharedDone(completion);
     }
   }
 

@@ -2,8 +2,8 @@ import type { TriggerDef } from '@mikro-orm/core';
 
 /**
  * The cascades between the queue tables, as statement-level triggers (see the first migration for
- * why there are no foreign keys): a task or a connector takes its synchronizations with it, a
- * synchronization its sync log. `gone` is the transition table of the deleted rows. Declared once
+ * why there are no foreign keys): a task or a connector takes its synchronizations with it (a
+ * connector also the tasks queued for it alone), a synchronization its sync log. `gone` is the transition table of the deleted rows. Declared once
  * here for the migration and for the entity schemas, so that MikroORM's schema diff (which knows
  * triggers by the `{table}_{trigger}_fn` function convention) sees them as its own.
  */
@@ -14,7 +14,10 @@ export const CLEANUP_TRIGGERS = {
   },
   integration_connector: {
     name: 'cleanup',
-    body: 'delete from "integration_synchronization" s using gone g where s."connector_id" = g."id"; return null',
+    // Also the tasks waiting for it alone, which have no synchronization row (Migration20261201400000LoneTasks).
+    body:
+      'delete from "integration_synchronization" s using gone g where s."connector_id" = g."id"; ' +
+      'delete from "integration_task" t using gone g where t."connector_id" = g."id"; return null',
   },
   integration_synchronization: {
     name: 'cleanup',

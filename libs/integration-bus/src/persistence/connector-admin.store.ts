@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, sqlRows } from './bus-database.js';
 import type { ConnectorRecord } from './connector.store.js';
+import { SYNCHRONIZATIONS } from './synchronizations.js';
 
 const COLUMNS = `id, code_name as "codeName", display_name as "displayName", class_name as "className", enabled`;
 
@@ -37,7 +38,7 @@ export class ConnectorAdminStore {
       if (!row) return null;
       const [{ n }] = (await sqlRows<{ n: number }>(
         trx,
-        `select count(*)::int as n from integration_synchronization where connector_id = $1`,
+        `select count(*)::int as n from ${SYNCHRONIZATIONS} s where connector_id = $1`,
         [row.id],
       )) as [{ n: number }];
       await sqlRows(trx, `delete from integration_connector where id = $1`, [row.id]);

@@ -43,6 +43,15 @@ export interface IntegrationTaskRow {
   data: unknown;
   /** W3C `traceparent` of the task's `create` span, when it was logged inside a trace (R-ECO-4). */
   traceParent?: string | null;
+  /**
+   * The task's only connector while its synchronization waits for a first attempt, with that
+   * synchronization's handler, partition and object hash: such a task has no row in
+   * `integration_synchronization` (see `Migration20261201400000LoneTasks`). Null otherwise.
+   */
+  connectorId?: number | null;
+  handler?: string | null;
+  partition: number;
+  objectHash?: string | null;
   createdAt: Date;
 }
 
@@ -150,6 +159,11 @@ export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
       expression:
         'create index "integration_task_inbound_id_index" on "integration_task" ("id") where "is_inbound"',
     },
+    {
+      name: 'integration_task_queue_index',
+      expression: `create index "integration_task_queue_index" on "integration_task"
+        ("connector_id", "partition", "id") where "connector_id" is not null`,
+    },
   ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
@@ -168,6 +182,10 @@ export const IntegrationTaskSchema = new EntitySchema<IntegrationTaskRow>({
     // Written once and read back whole: stored as text (see Migration20261201110000TaskPayloadJson).
     data: { type: 'json', columnType: 'json' },
     traceParent: { type: 'string', length: 55, nullable: true },
+    connectorId: { type: 'integer', nullable: true },
+    handler: { type: 'string', length: 200, nullable: true },
+    partition: { type: 'smallint', defaultRaw: '0' },
+    objectHash: { type: 'bigint', nullable: true },
     createdAt: { type: 'datetime', ...now },
   },
 });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, sqlRows } from './bus-database.js';
+import { SYNCHRONIZATIONS } from './synchronizations.js';
 
 /**
  * The object key of R-DEL-1 in SQL, from a task's columns: object type and primary key, or the
@@ -65,18 +66,22 @@ export class PartitionStore {
         if (partitions === 0) {
           await sqlRows(
             trx,
-            `update integration_synchronization set partition = 0, object_hash = null
+            `with lone as (update integration_task set partition = 0, object_hash = null
+                             where connector_id = $1 and partition > 0)
+             update integration_synchronization set partition = 0, object_hash = null
               where connector_id = $1 and partition > 0`,
             [connectorId],
           );
         } else {
+          const hash = `hashtextextended(${objectKeySql('t.object_type', 't.object_id', 't.node_id', 't.title')}, 0)`;
           await sqlRows(
             trx,
-            `update integration_synchronization s
+            `with lone as (update integration_task t
+                              set object_hash = ${hash}, partition = ${partitionOfSql(hash, '$2::int')}
+                            where t.connector_id = $1)
+             update integration_synchronization s
                 set object_hash = h.hash, partition = ${partitionOfSql('h.hash', '$2::int')}
-               from integration_task t
-                    cross join lateral (select hashtextextended(
-                      ${objectKeySql('t.object_type', 't.object_id', 't.node_id', 't.title')}, 0) as hash) h
+               from integration_task t cross join lateral (select ${hash} as hash) h
               where t.id = s.task_id and s.connector_id = $1 and not t.is_inbound`,
             [connectorId, partitions],
           );
@@ -104,7 +109,8 @@ export class PartitionStore {
     const rows = await sqlRows<{ p: number }>(
       this.db.pool,
       `select p from generate_series(1, $2::int) as p
-        where exists (select 1 from integration_synchronization s
+        where exists (select 1 from integration_task t where t.connector_id = $1 and t.partition = p)
+           or exists (select 1 from integration_synchronization s
                        where s.connector_id = $1 and s.partition = p
                          and (s.state is null
                               or (s.state <> 'parked'
@@ -130,7 +136,7 @@ export class PartitionStore {
        select l.partition::int as partition,
               case when l.lease_until > clock_timestamp() then l.owner end as "heldBy",
               case when l.lease_until > clock_timestamp() then to_json(l.lease_until) #>> '{}' end as "leaseUntil",
-              (select count(*)::int from integration_synchronization s
+              (select count(*)::int from ${SYNCHRONIZATIONS} s
                 where s.connector_id = $1 and s.partition = l.partition) as queued,
               (select count(distinct coalesce(s.object_hash, 0))::int from integration_synchronization s
                 where s.connector_id = $1 and s.partition = l.partition and s.state = 'failed')
@@ -148,7 +154,7 @@ export class PartitionStore {
       `select t.object_type as "objectType", t.object_id as "objectId", s.partition::int as partition,
               t.id::int as "taskId", t.title, s.error_message as "errorMessage",
               to_json(s.next_attempt_at) #>> '{}' as "nextAttemptAt",
-              (select count(*)::int from integration_synchronization w
+              (select count(*)::int from ${SYNCHRONIZATIONS} w
                 where w.connector_id = s.connector_id and w.partition = s.partition
                   and w.object_hash = s.object_hash and w.task_id > s.task_id) as waiting
          from integration_synchronization s join integration_task t on t.id = s.task_id

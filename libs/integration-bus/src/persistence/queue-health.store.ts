@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, sqlRows } from './bus-database.js';
+import { SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** How one connector's queue in one direction stands, by the database's clock. */
 export interface QueueHealthRow {
@@ -56,7 +57,7 @@ export class QueueHealthStore {
                 as "incomingClaims"
          from integration_connector c
          left join lateral (
-           select t.created_at from integration_synchronization s join integration_task t on t.id = s.task_id
+           select t.created_at from ${SYNCHRONIZATIONS} s join integration_task t on t.id = s.task_id
             where s.connector_id = c.id and not t.is_inbound and s.state is distinct from 'parked'
             order by s.task_id limit 1) oo on true
          left join lateral (

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, isoTimestamp, optionalDate, sqlRows, type SqlExecutor } from './bus-database.js';
+import { SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
 export interface SynchronizationKey {
@@ -202,7 +203,7 @@ export function synchronizationListQuery(
               s.attempts, ${isoTimestamp('s.last_run')} as "lastRun", s.error_message as "errorMessage",
               ${STATUS_SQL} as status, ${isoTimestamp('s.next_attempt_at')} as "nextAttemptAt",
               ${BLOCKED_BY_SQL} as "blockedBy"
-         from integration_synchronization s
+         from ${SYNCHRONIZATIONS} s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
         where ${where}
@@ -271,7 +272,7 @@ export class TaskQueryStore {
     const rows = await sqlRows<{ taskId: string; connectorId: number; connectorName: string }>(
       this.db.pool,
       `select s.task_id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName"
-         from integration_synchronization s
+         from ${SYNCHRONIZATIONS} s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
         where ${where}
@@ -312,7 +313,7 @@ export class TaskQueryStore {
               s.error_message as "errorMessage", ${isoTimestamp('s.next_attempt_at')} as "nextAttemptAt",
               ${STATUS_SQL} as status, ${BLOCKED_BY_SQL} as "blockedBy",
               coalesce(l.entries, '[]'::json) as log
-         from integration_synchronization s
+         from ${SYNCHRONIZATIONS} s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
          left join lateral (
@@ -354,24 +355,34 @@ export class TaskQueryStore {
       );
       const params: unknown[] = [];
       const where = filterSql(filter, params);
-      const removed = await sqlRows<{ taskId: string }>(
+      // A lone synchronization goes with its task (see SYNCHRONIZATIONS); the others row by row.
+      const removed = await sqlRows<{ taskId: string; lone: boolean }>(
         trx,
-        `delete from integration_synchronization s using integration_task t
-          where t.id = s.task_id and ${where} returning s.task_id as "taskId"`,
+        `with lone as (
+           delete from integration_task d using ${SYNCHRONIZATIONS} s, integration_task t
+            where d.id = t.id and t.id = s.task_id and s.id < 0 and d.connector_id is not null and ${where}
+           returning d.id
+         ), rows as (
+           delete from integration_synchronization s using integration_task t
+            where t.id = s.task_id and ${where} returning s.task_id
+         )
+         select id as "taskId", true as lone from lone union all select task_id, false from rows`,
         params,
       );
-      const touched = [...new Set(removed.map((r) => r.taskId))];
+      const touched = [...new Set(removed.filter((r) => !r.lone).map((r) => r.taskId))];
       const tasks =
         touched.length === 0
           ? []
           : await sqlRows(
               trx,
               `delete from integration_task t where t.id = any($1::bigint[])
+                  and t.connector_id is null
                   and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
                 returning id`,
               [touched],
             );
-      return { synchronizations: removed.length, tasks: tasks.length };
+      const lone = removed.filter((r) => r.lone).length;
+      return { synchronizations: removed.length, tasks: tasks.length + lone };
     });
   }
 
@@ -406,7 +417,7 @@ export class TaskQueryStore {
     const rows = await sqlRows<{ taskId: string }>(
       this.db.pool,
       `select distinct s.task_id as "taskId"
-         from integration_synchronization s
+         from ${SYNCHRONIZATIONS} s
          join integration_task t on t.id = s.task_id
         where ${where} and s.task_id > $${params.length - 1}
         order by s.task_id
@@ -426,7 +437,7 @@ export class TaskQueryStore {
     const rows = await sqlRows<{ connectorName: string; outgoing: number; incoming: number }>(
       this.db.pool,
       `with total as (
-         select connector_id, count(*) as n from integration_synchronization group by connector_id
+         select connector_id, count(*) as n from ${SYNCHRONIZATIONS} s group by connector_id
        ), inbound as (
          select s.connector_id, count(*) as n
            from integration_task t join integration_synchronization s on s.task_id = t.id

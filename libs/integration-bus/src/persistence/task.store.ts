@@ -7,6 +7,7 @@ import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, leaseReleaseSql, type LeaseToken } from './lease.store.js';
 import { objectKeySql, partitionOfSql } from './partition.store.js';
+import { isLoneId, loneTaskId, SYNCHRONIZATIONS } from './synchronizations.js';
 import { filterSql, type SynchronizationFilter } from './task-query.store.js';
 import type { TaskPayload } from './task-payload.js';
 
@@ -36,6 +37,7 @@ export interface NewTask {
 
 /** A queued synchronization joined with its task, as a processor reads it. */
 export interface QueuedSynchronization {
+  /** Its row's id; for a task queued for one connector and not yet attempted, the task id negated (see `SYNCHRONIZATIONS`). */
   syncId: string;
   attempts: number;
   /** Failed attempts so far, towards `retry.maxAttempts`. */
@@ -127,12 +129,20 @@ function serializeTasks(tasks: readonly NewTask[]): string {
         dataType: task.dataType,
         processType: task.processType,
         data: task.data,
-        connectors: task.synchronizations.map((s) => s.connectorId),
-        handlers: task.synchronizations.map((s) => s.handler),
       };
-      // Left out when every connector has one FIFO (the common case): unnest pads it with nulls.
-      if (task.synchronizations.some((s) => s.partitions > 0)) {
-        record.partitions = task.synchronizations.map((s) => s.partitions);
+      const [only, ...others] = task.synchronizations;
+      if (only && others.length === 0 && !task.isInbound) {
+        // One outgoing connector: the task holds its synchronization (see `SYNCHRONIZATIONS`).
+        record.connector = only.connectorId;
+        if (only.handler !== null) record.handler = only.handler;
+        if (only.partitions > 0) record.partitionCount = only.partitions;
+      } else {
+        record.connectors = task.synchronizations.map((s) => s.connectorId);
+        record.handlers = task.synchronizations.map((s) => s.handler);
+        // Left out when every connector has one FIFO (the common case): unnest pads it with nulls.
+        if (task.synchronizations.some((s) => s.partitions > 0)) {
+          record.partitions = task.synchronizations.map((s) => s.partitions);
+        }
       }
       if (task.objectId !== null) record.objectId = task.objectId;
       if (task.nodeId !== null) record.nodeId = task.nodeId;
@@ -175,6 +185,31 @@ async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise
   );
 }
 
+/**
+ * Gives the lone synchronizations among `attempts` a row of their own (their state must be kept),
+ * moving them off their task, and returns the attempts with their rows' ids.
+ */
+async function giveRows(trx: SqlExecutor, attempts: UnsuccessfulAttempt[]): Promise<UnsuccessfulAttempt[]> {
+  const lone = attempts.filter((a) => isLoneId(a.syncId));
+  if (lone.length === 0) return attempts;
+  const rows = await sqlRows<{ id: string; taskId: string }>(
+    trx,
+    `with src as (
+       select id, connector_id, handler, partition, object_hash from integration_task
+        where id = any($1::bigint[]) and connector_id is not null for update
+     ), moved as (
+       update integration_task t set connector_id = null, handler = null, partition = 0, object_hash = null
+         from src where t.id = src.id
+     )
+     insert into integration_synchronization (task_id, connector_id, handler, partition, object_hash)
+     select id, connector_id, handler, partition, object_hash from src
+     returning id, task_id as "taskId"`,
+    [lone.map((a) => loneTaskId(a.syncId))],
+  );
+  const idOf = new Map(rows.map((r) => [`-${r.taskId}`, r.id]));
+  return attempts.map((a) => (isLoneId(a.syncId) ? { ...a, syncId: idOf.get(a.syncId) ?? a.syncId } : a));
+}
+
 /** How events describe a queued task being processed for a connector. */
 export function taskInfoOf(row: QueuedSynchronization, connectorName: string): IntegrationTaskInfo {
   return {
@@ -204,50 +239,90 @@ export const QUEUE_CHANNEL = 'integration_bus_queue';
 /** The reading statement's snapshot, once per statement (an uncorrelated sub-select). */
 const SNAPSHOT_COLUMN = `(select pg_snapshot_xmin(c) || ':' || pg_snapshot_xmax(c) from pg_current_snapshot() as c) as snapshot`;
 
-const QUEUED_COLUMNS = `
-         s.id as "syncId", s.attempts, s.failures, s.state, s.partition, s.object_hash as "objectHash",
-         s.handler, t.id as "taskId", t.guid, t.title,
+/** A task's columns as a processor reads them. */
+const TASK_COLUMNS = `t.id as "taskId", t.guid, t.title,
          t.task_type as "taskType", t.object_type as "objectType", t.object_id as "objectId",
          t.site_name as "siteName", t.data_type as "dataType", t.process_type as "processType",
          t.is_inbound as "isInbound", t.data::text as "dataJson", t.trace_parent as "traceParent",
          (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"`;
-const QUEUED_FROM = `from integration_synchronization s join integration_task t on t.id = s.task_id`;
-const SELECT_QUEUED = `select ${QUEUED_COLUMNS} ${QUEUED_FROM}`;
-/** What the drain reads: the queued columns and the statement's snapshot. */
-const SELECT_OUTGOING = `select ${QUEUED_COLUMNS}, ${SNAPSHOT_COLUMN} ${QUEUED_FROM}`;
+const QUEUED_COLUMNS = `
+         s.id as "syncId", s.attempts, s.failures, s.state, s.partition, s.object_hash as "objectHash",
+         s.handler, ${TASK_COLUMNS}`;
+/** The same for a lone task, which holds its one synchronization (see `SYNCHRONIZATIONS`). */
+const LONE_COLUMNS = `
+         -t.id as "syncId", 0 as attempts, 0 as failures, null as state, t.partition,
+         t.object_hash as "objectHash", t.handler, ${TASK_COLUMNS}`;
+/** Every synchronization, lone or with a row, joined with its task. */
+const SELECT_QUEUED = `select ${QUEUED_COLUMNS} from ${SYNCHRONIZATIONS} s join integration_task t on t.id = s.task_id`;
+/** Synchronizations that have a row (all of the incoming ones), joined with their task. */
+const SELECT_ROWS = `select ${QUEUED_COLUMNS} from integration_synchronization s join integration_task t on t.id = s.task_id`;
 
 /**
- * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`).
- * Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4 synchronization ids to leave out,
- * `$floor` the task id below which nothing can still appear (`DrainFloor`), `$partition` the
- * partition (0: the connector's one FIFO).
+ * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`):
+ * the rows of `integration_synchronization` and the lone tasks, each read in task order from its
+ * own index and merged. Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4
+ * synchronization ids to leave out, `$floor` the task id below which nothing can still appear
+ * (`DrainFloor`), `$partition` the partition (0: the connector's one FIFO). `extra` is added to both
+ * branches.
  *
  * What a failed synchronization holds back: with one FIFO, everything after it; in a partition,
- * the later tasks of its object only (R-ORD-1), found through the index of failed objects.
+ * the later tasks of its object only (R-ORD-1), found through the index of failed objects. A
+ * failed synchronization always has a row: the attempt that failed gave it one.
  */
-const outgoingWhere = (floor: number, partition: number, extra = '') => `
-  where s.connector_id = $1 and s.partition = $${partition}::smallint${extra}
-    and not t.is_inbound and s.task_id > $${floor}::bigint
-    and case when $${partition}::smallint = 0
-             then s.task_id <= coalesce((select min(b.task_id) from integration_synchronization b
-                                          where b.connector_id = $1 and b.state = 'failed'
-                                            and b.id <> all(string_to_array($4::text, ',')::bigint[])),
-                                        9223372036854775807)
-             else not exists (select 1 from integration_synchronization b
-                               where b.connector_id = $1 and b.object_hash = s.object_hash
-                                 and b.state = 'failed' and b.task_id < s.task_id
-                                 and b.id <> all(string_to_array($4::text, ',')::bigint[]))
-        end
-    and (s.state is null
-         or (s.state <> 'parked' and coalesce(s.next_attempt_at, '-infinity') <= $2::timestamptz))
-    and s.id <> all(string_to_array($4::text, ',')::bigint[])
-  order by s.task_id
+function selectOutgoing(floor: number, partition: number, extra = ''): string {
+  const excluded = `string_to_array($4::text, ',')::bigint[]`;
+  const heldBack = (taskId: string, objectHash: string) => `
+    case when $${partition}::smallint = 0
+         then ${taskId} <= coalesce((select min(b.task_id) from integration_synchronization b
+                                      where b.connector_id = $1 and b.state = 'failed'
+                                        and b.id <> all(${excluded})),
+                                    9223372036854775807)
+         else not exists (select 1 from integration_synchronization b
+                           where b.connector_id = $1 and b.object_hash = ${objectHash}
+                             and b.state = 'failed' and b.task_id < ${taskId}
+                             and b.id <> all(${excluded}))
+    end`;
+  return `select q.*, ${SNAPSHOT_COLUMN} from (
+    (select ${QUEUED_COLUMNS}
+       from integration_synchronization s join integration_task t on t.id = s.task_id
+      where s.connector_id = $1 and s.partition = $${partition}::smallint${extra}
+        and not t.is_inbound and s.task_id > $${floor}::bigint
+        and ${heldBack('s.task_id', 's.object_hash')}
+        and (s.state is null
+             or (s.state <> 'parked' and coalesce(s.next_attempt_at, '-infinity') <= $2::timestamptz))
+        and s.id <> all(${excluded})
+      order by s.task_id
+      limit $3)
+    union all
+    (select ${LONE_COLUMNS}
+       from integration_task t
+      where t.connector_id = $1 and t.partition = $${partition}::smallint${extra}
+        and t.id > $${floor}::bigint
+        and ${heldBack('t.id', 't.object_hash')}
+        and -t.id <> all(${excluded})
+      order by t.id
+      limit $3)
+  ) q
+  order by q."taskId"
   limit $3`;
+}
+
+/**
+ * SQL: whether task `t` has no synchronization left, lone or with a row (none of those with the ids
+ * of `except`, an SQL array, which the same statement deletes).
+ */
+function nothingQueuedSql(except?: string): string {
+  return `t.connector_id is null
+            and not exists (select 1 from integration_synchronization s
+                             where s.task_id = t.id${except ? ` and s.id <> all(${except})` : ''})`;
+}
 
 /**
  * A batch's done synchronizations written under the run's lease, as the CTEs `lease`, `done`,
- * `gone` and `recheck` of one statement (see `completeAndFetch`). Parameters from `$first`: the
- * done synchronization ids, the lease's four (`leaseHeldSql`), the task ids to recheck.
+ * `lone`, `gone` and `recheck` of one statement (see `completeAndFetch`): done lone tasks are
+ * deleted with their synchronization, the others' rows first and their tasks once nothing is left.
+ * Parameters from `$first`: the done synchronization ids, the lease's four (`leaseHeldSql`), the
+ * task ids to recheck.
  */
 function completionCtes(lease: LeaseToken, first: number): string {
   const done = `string_to_array($${first}::text, ',')::bigint[]`;
@@ -255,14 +330,15 @@ function completionCtes(lease: LeaseToken, first: number): string {
        ), done as (
          delete from integration_synchronization where id = any(${done}) and exists (select 1 from lease)
          returning task_id
+       ), lone as (
+         delete from integration_task
+          where id = any(array(select -d from unnest(${done}) as d where d < 0)) and connector_id is not null
+            and exists (select 1 from lease)
        ), gone as (
-         delete from integration_task t where t.id in (select task_id from done)
-            and not exists (select 1 from integration_synchronization s
-                             where s.task_id = t.id and s.id <> all(${done}))
+         delete from integration_task t where t.id in (select task_id from done) and ${nothingQueuedSql(done)}
        ), recheck as (
          delete from integration_task t where t.id = any(string_to_array($${first + 5}::text, ',')::bigint[])
-            and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
-            and exists (select 1 from lease)
+            and ${nothingQueuedSql()} and exists (select 1 from lease)
        )`;
 }
 
@@ -318,14 +394,17 @@ export class TaskStore {
            from xid, json_to_recordset($1::json) as x(
              "guid" uuid, "title" text, "taskType" text, "objectType" text, "objectId" text, "nodeId" text,
              "documentId" text, "aliasPath" text, "siteName" text, "isInbound" bool, "dataType" text,
-             "processType" text, "data" json, "connectors" int[], "handlers" text[], "partitions" int[], "traceParent" text)
+             "processType" text, "data" json, "connectors" int[], "handlers" text[], "partitions" int[],
+             "connector" int, "handler" text, "partitionCount" int, "traceParent" text)
        ), t as (
          insert into integration_task (id, guid, title, task_type, object_type, object_id, node_id, document_id,
                                        alias_path, site_name, is_inbound, data_type, process_type, data,
-                                       trace_parent)
+                                       trace_parent, connector_id, handler, partition, object_hash)
          select id, "guid", "title", "taskType", "objectType", "objectId", "nodeId", "documentId", "aliasPath",
-                "siteName", coalesce("isInbound", false), "dataType", "processType", "data", "traceParent"
-           from x
+                "siteName", coalesce("isInbound", false), "dataType", "processType", "data", "traceParent",
+                "connector", "handler", coalesce(${partitionOfSql('h.hash', 'x."partitionCount"')}, 0), h.hash
+           from x cross join lateral (select case when x."partitionCount" > 0 then hashtextextended(
+                    ${objectKeySql('x."objectType"', 'x."objectId"', 'x."nodeId"', 'x."title"')}, 0) end as hash) h
        ), s as (
          insert into integration_synchronization (task_id, connector_id, handler, partition, object_hash)
          select x.id, e.connector, e.handler, coalesce(${partitionOfSql('h.hash', 'e.partitions')}, 0), h.hash
@@ -359,7 +438,7 @@ export class TaskStore {
   fetchIncoming(connectorId: number, afterTaskId: string, limit: number): Promise<QueuedSynchronization[]> {
     return sqlRows<QueuedSynchronization>(
       this.db.pool,
-      `${SELECT_QUEUED}
+      `${SELECT_ROWS}
         where s.connector_id = $1 and s.task_id > $2 and t.is_inbound
         order by s.task_id
         limit $3`,
@@ -396,7 +475,7 @@ export class TaskStore {
     floor: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    return sqlRows<QueuedSynchronization>(this.db.pool, `${SELECT_OUTGOING} ${outgoingWhere(5, 6)}`, [
+    return sqlRows<QueuedSynchronization>(this.db.pool, selectOutgoing(5, 6), [
       queue.connectorId,
       asOf,
       limit,
@@ -437,7 +516,7 @@ export class TaskStore {
     return sqlRows<QueuedSynchronization>(
       this.db.pool,
       `${completionCtes(lease, 4)}
-       ${SELECT_OUTGOING} ${outgoingWhere(10, 11, ' and exists (select 1 from lease)')}`,
+       ${selectOutgoing(10, 11, ' and exists (select 1 from lease)')}`,
       [lease.connectorId, asOf, limit, ...completionParams(batch, lease), floor, lease.partition],
     );
   }
@@ -479,7 +558,7 @@ export class TaskStore {
   async connectorsOf(taskId: number): Promise<number[]> {
     const rows = await sqlRows<{ connectorId: number }>(
       this.db.pool,
-      `select connector_id as "connectorId" from integration_synchronization where task_id = $1 order by id`,
+      `select connector_id as "connectorId" from ${SYNCHRONIZATIONS} s where task_id = $1 order by id`,
       [taskId],
     );
     return rows.map((r) => r.connectorId);
@@ -526,18 +605,21 @@ export class TaskStore {
           `select id from integration_task where id = any($1::bigint[]) order by id for update`,
           [taskIds],
         );
-        await sqlRows(trx, `delete from integration_synchronization where id = any($1::bigint[])`, [
-          batch.done.map((d) => d.syncId),
-        ]);
+        const lone = batch.done.filter((d) => isLoneId(d.syncId));
         await sqlRows(
           trx,
-          `delete from integration_task t where t.id = any($1::bigint[])
-              and not exists (select 1 from integration_synchronization s where s.task_id = t.id)`,
+          `with lone as (delete from integration_task where id = any($2::bigint[]) and connector_id is not null)
+           delete from integration_synchronization where id = any($1::bigint[])`,
+          [batch.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.syncId), lone.map((d) => d.taskId)],
+        );
+        await sqlRows(
+          trx,
+          `delete from integration_task t where t.id = any($1::bigint[]) and ${nothingQueuedSql()}`,
           [taskIds],
         );
       }
       if (batch.unsuccessful.length > 0) {
-        const list = batch.unsuccessful;
+        const list = await giveRows(trx, batch.unsuccessful);
         await sqlRows(
           trx,
           `with f as (select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[])
@@ -613,16 +695,21 @@ export class TaskStore {
       await sqlRows(trx, `select id from integration_task where id = $1 for update`, [taskId]);
       const removed = await sqlRows<{ connectorId: number }>(
         trx,
-        `delete from integration_synchronization where task_id = $1 and ($2::int is null or connector_id = $2)
-         returning connector_id as "connectorId"`,
+        `with lone as (
+           select connector_id from integration_task
+            where id = $1 and connector_id is not null and ($2::int is null or connector_id = $2)
+         ), unqueued as (
+           update integration_task set connector_id = null where id = $1 and connector_id in (select * from lone)
+         ), deleted as (
+           delete from integration_synchronization where task_id = $1 and ($2::int is null or connector_id = $2)
+           returning connector_id
+         )
+         select connector_id as "connectorId" from deleted union all select connector_id from lone`,
         [taskId, connectorId ?? null],
       );
-      await sqlRows(
-        trx,
-        `delete from integration_task t where t.id = $1
-            and not exists (select 1 from integration_synchronization s where s.task_id = t.id)`,
-        [taskId],
-      );
+      await sqlRows(trx, `delete from integration_task t where t.id = $1 and ${nothingQueuedSql()}`, [
+        taskId,
+      ]);
       return removed.map((r) => r.connectorId);
     });
   }
@@ -649,8 +736,7 @@ export class TaskStore {
   async deleteOrphans(): Promise<number> {
     const rows = await sqlRows(
       this.db.pool,
-      `delete from integration_task t
-        where not exists (select 1 from integration_synchronization s where s.task_id = t.id) returning id`,
+      `delete from integration_task t where ${nothingQueuedSql()} returning id`,
     );
     return rows.length;
   }
@@ -672,7 +758,7 @@ export class TaskStore {
          select id from integration_task where id > $1::bigint and (select locked from lock) order by id limit $2
        ), gone as (
          delete from integration_task t using scan
-          where t.id = scan.id and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
+          where t.id = scan.id and ${nothingQueuedSql()}
          returning t.id
        )
        select (select locked from lock) as locked, (select count(*) from gone)::int as deleted,

@@ -24,3 +24,6 @@ export {
   type RecordingAnswer,
 } from './recording-connector.js';
 export type { BusTarget } from './bus-target.js';
+
+// Looking at the queue in SQL
+export { SYNCHRONIZATIONS as ALL_SYNCHRONIZATIONS_SQL } from '../persistence/synchronizations.js';

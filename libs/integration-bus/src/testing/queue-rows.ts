@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { SYNCHRONIZATIONS } from '../persistence/synchronizations.js';
 
 /** The oldest task queued for a connector in one direction, or `null` when there is none. */
 export async function oldestQueuedTask(
@@ -7,7 +8,7 @@ export async function oldestQueuedTask(
   inbound: boolean,
 ): Promise<number | null> {
   const rows = await em.getConnection().execute<{ id: string }[]>(
-    `select t.id from integration_synchronization s
+    `select t.id from ${SYNCHRONIZATIONS} s
        join integration_connector c on c.id = s.connector_id
        join integration_task t on t.id = s.task_id
      where c.code_name = ? and t.is_inbound = ?
@@ -20,7 +21,7 @@ export async function oldestQueuedTask(
 /** Whether a task is still queued for a connector. */
 export async function isQueued(em: EntityManager, taskId: number, connectorName: string): Promise<boolean> {
   const rows = await em.getConnection().execute<{ n: number }[]>(
-    `select count(*)::int as n from integration_synchronization s
+    `select count(*)::int as n from ${SYNCHRONIZATIONS} s
        join integration_connector c on c.id = s.connector_id
      where s.task_id = ? and c.code_name = ?`,
     [taskId, connectorName],
@@ -41,7 +42,7 @@ export async function hasQueuedTaskAfter(em: EntityManager, taskId: number): Pro
   const rows = await em
     .getConnection()
     .execute<{ queued: boolean }[]>(
-      `select exists (select 1 from integration_synchronization where task_id > ?) as queued`,
+      `select exists (select 1 from ${SYNCHRONIZATIONS} s where task_id > ?) as queued`,
       [taskId],
     );
   return rows[0]?.queued === true;

@@ -1,0 +1,31 @@
+/**
+ * Where a synchronization lives (Migration20261201400000LoneTasks): an outgoing task with a single
+ * connector holds its waiting synchronization itself (`integration_task.connector_id`, `handler`,
+ * `partition`, `object_hash`), and gets a row in `integration_synchronization` only once an attempt
+ * did not succeed. Tasks shared by several connectors and incoming tasks have a row per connector
+ * from the start.
+ *
+ * `SYNCHRONIZATIONS` is every synchronization in the row shape of `integration_synchronization`, for
+ * the statements that read them all (lists, counts, the API): a lone synchronization shows with no
+ * attempt and no state, and with its task's id negated as its id (`LONE_ID`), until an attempt gives
+ * it a row of its own. PostgreSQL pushes a query's conditions into both branches of the union, and
+ * folds away the lone branch of a condition on state.
+ */
+export const SYNCHRONIZATIONS = `(
+  select id, task_id, connector_id, handler, attempts, last_run, error_message, next_attempt_at, state, failures,
+         partition, object_hash
+    from integration_synchronization
+  union all
+  select -id, id, connector_id, handler, 0, null::timestamptz, null::text, null::timestamptz, null::varchar, 0,
+         partition, object_hash
+    from integration_task where connector_id is not null)`;
+
+/** Whether a synchronization id (`SYNCHRONIZATIONS`) is a lone task's, which has no row yet. */
+export function isLoneId(syncId: string): boolean {
+  return syncId.startsWith('-');
+}
+
+/** The task id a lone synchronization id stands for. */
+export function loneTaskId(syncId: string): string {
+  return syncId.slice(1);
+}
