@@ -76,7 +76,8 @@ class CancelSpy {
 
 const t = useBusApp({
   providers: [first.provider, second.provider, syncA.provider, syncB.provider, RoutedConnector, CancelSpy],
-  bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 3 },
+  // Read in pipelined batches of 3 (half of batchSize, see OutgoingProcessor.drain).
+  bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 6 },
 });
 afterEach(async () => {
   log.length = 0;
