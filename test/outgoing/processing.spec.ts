@@ -76,8 +76,7 @@ class CancelSpy {
 
 const t = useBusApp({
   providers: [first.provider, second.provider, syncA.provider, syncB.provider, RoutedConnector, CancelSpy],
-  // Read in pipelined batches of 3 (half of batchSize, see OutgoingProcessor.drain).
-  bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 6 },
+  bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, batchSize: 3 },
 });
 afterEach(async () => {
   log.length = 0;

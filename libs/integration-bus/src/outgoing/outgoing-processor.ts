@@ -158,21 +158,12 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
 
   /**
    * Head of the queue first, a batch per round trip, each batch's outcome written in one fenced
-   * statement: a crash repeats at most `batchSize` tasks. A batch that takes longer than
+   * statement: a crash repeats at most one batch. A batch that takes longer than
    * `batchMaxDurationMs` is cut short: its done tasks are written and the rest read again. Error
    * stops the run; the task waits for its retry and holds the connector's later tasks until then.
    * Before each call the run checks that its lease still holds; when it does not (the process was
    * paused past it, or another instance took over), or when shutdown stops waiting, the run writes
    * what it finished (refused if another instance has claimed the connector) and stops.
-   *
-   * Batches of half `batchSize` are pipelined: after a full one, the next is read while this one
-   * is processed (leaving out the synchronizations in flight), and this one's outcome is written
-   * while the next is processed, so PostgreSQL and the connector calls work at the same time instead
-   * of in turn (the bench's drain: the process was idle 55% of the time, waiting for each
-   * statement). At most two half batches are processed and not yet written: a crash still repeats
-   * at most `batchSize` tasks. The next batch is used only when this one was processed to its end;
-   * after a cut, an Error that stops the run or a hand-over, it is dropped and the run reads from
-   * the head again, so the order is that of the plain loop.
    */
   protected async drain(
     target: ProcessingTarget,
@@ -180,8 +171,6 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     counts: ResultCounts,
   ): Promise<void> {
     const { batchSize, batchMaxDurationMs } = this.options;
-    const pipelined = batchSize >= 2;
-    const step = pipelined ? Math.floor(batchSize / 2) : batchSize;
     const { connector } = target;
     // With other connectors enabled, tasks may be shared: each completion rechecks the shared tasks
     // of the one before (see TaskStore.completeAndFetch). With one connector, nothing is shared; a
@@ -194,26 +183,8 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     // In a partition, an Error holds only its object's later tasks (R-ORD-1): the objects held back
     // so far in this run, whose later tasks in a batch already read are passed over.
     const heldObjects = new Set<string>();
-    // The previous batch's outcome while it is being written, and its synchronizations.
-    let writing: Promise<void> | null = null;
-    let inFlight: string[] = [];
-    const written = async () => {
-      const pending = writing;
-      writing = null;
-      inFlight = [];
-      await pending;
-    };
-    let batch = await this.tasks.fetchOutgoing(claim.token, claim.claimedAt, floor.value, step);
+    let batch = await this.tasks.fetchOutgoing(claim.token, claim.claimedAt, floor.value, batchSize);
     for (;;) {
-      const next =
-        pipelined && batch.length === step
-          ? settled(
-              this.tasks.fetchOutgoing(claim.token, claim.claimedAt, floor.value, step, [
-                ...inFlight,
-                ...batch.map((r) => r.syncId),
-              ]),
-            )
-          : null;
       const done: { row: QueuedSynchronization; outcome: NormalizedOutcome }[] = [];
       const deadline = performance.now() + batchMaxDurationMs;
       let stop = false;
@@ -233,7 +204,6 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
           // Interrupted (lease gone, shutdown): the task is left as it was. Otherwise only an event
           // listener can throw here: the run fails. Either way, what this batch finished so far is
           // written, so the next run starts at this task instead of repeating them.
-          await written();
           await this.tasks.complete(completionOf(connector.retry, done, recheck), claim.token);
           if (error instanceof CallInterrupted) return;
           throw error;
@@ -260,7 +230,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       }
       // A short batch means the queue is done, unless it ended at a failed head that has now been
       // retried: what it held back is read next.
-      const exhausted = !cut && batch.length < step && !batch.some((r) => r.state === 'failed');
+      const exhausted = !cut && batch.length < batchSize && !batch.some((r) => r.state === 'failed');
       // A partition is handed over after a batch when this instance runs more than its share or
       // when others wait here for a slot (R-ORD-3).
       const partition = claim.token.partition;
@@ -270,7 +240,6 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       stop ||= exhausted || yielding || !(await this.processingEnabled());
       const completion = completionOf(connector.retry, done, recheck);
       if (stop) {
-        await written();
         // Shared tasks are completed in the locking transaction: two connectors finishing one task
         // at the same instant must not both leave it behind (see TaskStore.complete).
         if (sharedDone(completion).length > 0) await this.tasks.complete(completion, claim.token);
@@ -279,24 +248,14 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       }
       const last = done.at(-1);
       if (last) floor.processed(resumeAfter(last.row.taskId, batch), batch[0]?.snapshot);
-      recheck = sharedDone(completion);
-      if (next && !cut && !batch.some((r) => r.state === 'failed')) {
-        // The pipeline: this batch is written while the next one, already read, is processed.
-        await written();
-        writing = this.tasks.completeBatch(completion, claim.token);
-        writing.catch(() => undefined); // awaited by `written()`, which rethrows
-        inFlight = batch.map((r) => r.syncId);
-        batch = await next.value();
-        continue;
-      }
-      await written();
       batch = await this.tasks.completeAndFetch(
         completion,
         claim.token,
         claim.claimedAt,
         floor.value,
-        step,
+        batchSize,
       );
+      recheck = sharedDone(completion);
     }
   }
 
@@ -446,13 +405,4 @@ function unsuccessfulAttempt(
 function resumeAfter(lastTaskId: string, batch: readonly QueuedSynchronization[]): string {
   const retried = batch.find((row) => row.state === 'failed')?.taskId;
   return retried !== undefined && BigInt(retried) < BigInt(lastTaskId) ? retried : lastTaskId;
-}
-
-/**
- * A promise whose rejection is held until `value()` is called: a read started ahead may be dropped
- * unused, and must not fail the process as an unhandled rejection meanwhile.
- */
-function settled<T>(promise: Promise<T>): { value: () => Promise<T> } {
-  promise.catch(() => undefined);
-  return { value: () => promise };
 }

@@ -474,13 +474,12 @@ export class TaskStore {
     asOf: string,
     floor: string,
     limit: number,
-    exclude: readonly string[] = [],
   ): Promise<QueuedSynchronization[]> {
     return sqlRows<QueuedSynchronization>(this.db.pool, selectOutgoing(5, 6), [
       queue.connectorId,
       asOf,
       limit,
-      exclude.join(','),
+      '',
       floor,
       queue.partition,
     ]);
@@ -535,35 +534,14 @@ export class TaskStore {
       await this.complete(batch, lease);
       return false;
     }
-    await this.writeDone(batch, lease, true);
-    return true;
-  }
-
-  /**
-   * Writes a batch's outcome under the run's lease while the run goes on with a batch it has already
-   * read (the drain's pipeline, see `OutgoingProcessor.drain`): unsuccessful attempts first, then
-   * the done synchronizations in one statement, as `completeAndFetch` writes them. A
-   * `ClaimLostError` when the lease is gone.
-   */
-  async completeBatch(batch: BatchCompletion, lease: LeaseToken): Promise<void> {
-    if (batch.unsuccessful.length > 0) {
-      await this.complete({ done: [], unsuccessful: batch.unsuccessful }, lease);
-    }
-    if (batch.done.length > 0 || batch.recheck?.length) await this.writeDone(batch, lease, false);
-  }
-
-  /** The done part of a batch in one fenced statement, giving the lease back with it if `release`. */
-  private async writeDone(batch: BatchCompletion, lease: LeaseToken, release: boolean): Promise<void> {
-    const released = release
-      ? `, released as (${leaseReleaseSql(lease, 2)} and exists (select 1 from lease))`
-      : '';
     const [row] = await sqlRows<{ held: boolean }>(
       this.db.pool,
-      `${completionCtes(lease, 1)}${released}
+      `${completionCtes(lease, 1)}, released as (${leaseReleaseSql(lease, 2)} and exists (select 1 from lease))
        select exists (select 1 from lease) as held`,
       completionParams(batch, lease),
     );
     if (!row?.held) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
+    return true;
   }
 
   /** One synchronization of a task for a connector, if still queued, whatever its state. */
