@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
@@ -33,6 +34,23 @@ export function optionalDate(value: string | null): Date | null {
 
 type Client = Kysely<Record<string, never>>;
 
+/** The part of `pg`'s pool the bus's prepared statements use. */
+interface NativePool {
+  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+}
+
+/** Prepared-statement names by statement text: the same text always gets the same name. */
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `integration_bus_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /**
  * The bus's access to PostgreSQL: MikroORM's own pool, through its Kysely client, with real bind
  * parameters (MikroORM's `execute` inlines them) and array parameters for batches.
@@ -44,6 +62,18 @@ export class BusDatabase {
   /** The pool, for statements that need no transaction. */
   get pool(): SqlExecutor {
     return this.client();
+  }
+
+  /**
+   * Runs a statement outside any transaction as a named prepared statement, parsed and planned once
+   * per connection instead of on every call: for the statements the drain and the leases run over
+   * and over, whose planning took a third of their time (1.3 ms of 3.7 for a batch of 500). Goes to
+   * MikroORM's `pg` pool directly, past Kysely, which has no named statements.
+   */
+  async prepared<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    const pool = await this.nativePool();
+    const result = await pool.query<R>({ name: statementName(text), text, values: [...params] });
+    return result.rows;
   }
 
   /** Runs `work` in a transaction of its own. */
@@ -70,6 +100,11 @@ export class BusDatabase {
       password: typeof password === 'string' ? password : undefined,
       dbName: config.get('dbName'),
     };
+  }
+
+  private nativePool(): Promise<NativePool> {
+    const connection = this.orm.em.getConnection() as unknown as { getNativeClient(): Promise<NativePool> };
+    return connection.getNativeClient();
   }
 
   private client(): Client {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BusDatabase, sqlRows } from './bus-database.js';
+import { BusDatabase } from './bus-database.js';
 
 /** Which queue of a connector a processing lease covers: each direction has its own. */
 export type LeaseDirection = 'outgoing' | 'incoming';
@@ -129,8 +129,7 @@ export class LeaseStore {
    */
   async claim(scope: LeaseScope, owner: string, leaseMs: number): Promise<LeaseGrant | LeaseRefusal> {
     const c = columnsOf(scope);
-    const [row] = await sqlRows<{ granted: boolean; epoch: string; at: string; left: number }>(
-      this.db.pool,
+    const [row] = await this.db.prepared<{ granted: boolean; epoch: string; at: string; left: number }>(
       `with claimed as (
          update ${c.table}
             set ${c.owner} = $3, ${c.until} = clock_timestamp() + make_interval(secs => $4::float8 / 1000),
@@ -153,8 +152,7 @@ export class LeaseStore {
   /** Extends our lease; `false` when another instance took it over (our epoch is gone). */
   async renew(token: LeaseToken, leaseMs: number): Promise<boolean> {
     const c = columnsOf(token);
-    const rows = await sqlRows(
-      this.db.pool,
+    const rows = await this.db.prepared(
       `update ${c.table} set ${c.until} = clock_timestamp() + make_interval(secs => $5::float8 / 1000)
         where ${c.key} and ${c.owner} = $3 and ${c.epoch} = $4::bigint returning 1`,
       [...leaseHeldParams(token), leaseMs],
@@ -164,6 +162,6 @@ export class LeaseStore {
 
   /** Gives the lease back, if it is still ours at this epoch. */
   async release(token: LeaseToken): Promise<void> {
-    await sqlRows(this.db.pool, leaseReleaseSql(token, 1), leaseHeldParams(token));
+    await this.db.prepared(leaseReleaseSql(token, 1), leaseHeldParams(token));
   }
 }
