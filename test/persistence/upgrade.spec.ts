@@ -53,8 +53,22 @@ describe('upgrading a database with a queue from the previous schema', () => {
           { object_id: '3', state: null, attempts: 0, failures: 0, error_message: 'account not open yet' },
           { object_id: '4', state: null, attempts: 0, failures: 0, error_message: null },
         ]);
-        expect(await app.bus.processOutgoingTasks('Upgraded')).toMatchObject({ OK: 4 });
-        expect(log.map((call) => (call.task.object as User).userName)).toEqual(['u1', 'u2', 'u3', 'u4']);
+        // A change logged after the upgrade is its task alone (no synchronization row), queued
+        // behind the rows the previous version left.
+        const em = app.em();
+        em.create(User, { userName: 'u5', email: 'u5@example.com' });
+        await em.flush();
+        expect(
+          await app.sql(`select count(*)::int as n from integration_task where connector_id is not null`),
+        ).toEqual([{ n: 1 }]);
+        expect(await app.bus.processOutgoingTasks('Upgraded')).toMatchObject({ OK: 5 });
+        expect(log.map((call) => (call.task.object as User).userName)).toEqual([
+          'u1',
+          'u2',
+          'u3',
+          'u4',
+          'u5',
+        ]);
         expect(log[1]!.task.attempt).toBe(3);
       } finally {
         await app.close();
