@@ -491,5 +491,8 @@ describe('option validation', () => {
   it('rejects module options that cannot work', () => {
     expect(() => IntegrationBusModule.forRoot({ shutdownTimeoutMs: -5 })).toThrow(InvalidOptionsError);
     expect(() => IntegrationBusModule.forRoot({ leaseMs: 10 })).toThrow(/leaseMs/);
+    expect(() => IntegrationBusModule.forRoot({ preparedStatements: 'no' as unknown as boolean })).toThrow(
+      /preparedStatements/,
+    );
   });
 });

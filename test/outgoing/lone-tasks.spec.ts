@@ -126,6 +126,20 @@ describe('tasks queued for one connector (one row per change)', () => {
     });
   });
 
+  it('drains the same way without prepared statements (preparedStatements: false, for poolers)', async () => {
+    const c = recordingConnector('Plain', [{ objectType: 'cms.user' }], log);
+    await withBusApp(
+      { providers: [c.provider], bus: { ...MANUAL, batchSize: 2, preparedStatements: false } },
+      async (t) => {
+        await createUsers(t, 'q1', 'q2', 'q3', 'q4', 'q5');
+        c.control.respond = (task) => (nameOf(task) === 'q4' ? R.ErrorAndSkip : R.OK);
+        expect(await t.bus.processOutgoingTasks('Plain')).toMatchObject({ OK: 4, ERRORANDSKIP: 1 });
+        expect(log.map((x) => nameOf(x.task))).toEqual(['q1', 'q2', 'q3', 'q4', 'q5']);
+        expect(await layout(t)).toEqual([{ title: "Create User 'q4'", lone: false, state: 'retrying' }]);
+      },
+    );
+  });
+
   it('deleting a connector takes the tasks queued for it alone, and leaves the others', async () => {
     const gone = recordingConnector('Gone', [{ objectType: 'cms.user' }], log);
     await withBusApp({ providers: [gone.provider], bus: MANUAL }, async (t) => {

@@ -88,6 +88,13 @@ export interface IntegrationBusModuleOptions {
    * @default 604800000 (7 days)
    */
   idempotencyWindowMs?: number;
+  /**
+   * Whether the drain's and the leases' statements run as named prepared statements, planned once
+   * per connection (the drain is about 1.6 times faster with them). Turn off behind a connection
+   * pooler that cannot keep prepared statements across transactions (PgBouncer in transaction mode
+   * before 1.21, or without `max_prepared_statements`). @default true
+   */
+  preparedStatements?: boolean;
 }
 
 /** Options after defaults and validation. */
@@ -103,4 +110,5 @@ export interface ResolvedIntegrationBusOptions {
   leaseMs: number;
   shutdownTimeoutMs: number;
   idempotencyWindowMs: number;
+  preparedStatements: boolean;
 }

@@ -112,5 +112,6 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
       1_000,
       366 * 86_400_000,
     ),
+    preparedStatements: boolean(options.preparedStatements, 'preparedStatements', true),
   };
 }
