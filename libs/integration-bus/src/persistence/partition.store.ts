@@ -90,6 +90,10 @@ export class PartitionStore {
           connectorId,
           partitions,
         ]);
+        // Fresh statistics for the moved rows: the drain's prepared statements are planned once for
+        // any partition, from these (with the old ones, every row looked like partition 0, and the
+        // plan walked the whole table's primary key instead of the partition's index: 2.5 times slower).
+        await sqlRows(trx, `analyze integration_task, integration_synchronization`);
       }
       await sqlRows(
         trx,
