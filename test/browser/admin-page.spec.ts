@@ -13,6 +13,7 @@ import { recordingConnector, type CallLog } from '../support/recording-connector
 import { ADMIN_TOKEN, useManagementApp } from '../management/management-app.js';
 import { browserAvailable, launchChromium } from './chromium.js';
 import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
+import { giveLoneSynchronizationsRows } from '../support/lone-synchronizations.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 const R = IntegrationProcessResult;
@@ -211,12 +212,7 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
   it('shows parked tasks through the Status filter, with their message, and requeues one', async () => {
     const [parkedTask] = await queuedFor('Erp');
     // Parked after three failed attempts: the first of them gave the task's lone synchronization a row.
-    await t.sql(
-      `with lone as (select id, connector_id from integration_task where id = $1 and connector_id is not null),
-            moved as (update integration_task t set connector_id = null from lone where t.id = lone.id)
-       insert into integration_synchronization (task_id, connector_id) select id, connector_id from lone`,
-      [parkedTask],
-    );
+    await giveLoneSynchronizationsRows(t, [parkedTask!]);
     await t.sql(
       `update integration_synchronization s set state = 'parked', attempts = 3, failures = 3,
               error_message = 'ERP refused it three times'

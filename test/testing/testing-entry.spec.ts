@@ -21,6 +21,7 @@ import {
 } from 'nestjs-integration-bus/testing';
 import { useBusApp } from '../support/bus-app.js';
 import { Role, Site, User } from '../support/entities.js';
+import { giveLoneSynchronizationsRows } from '../support/lone-synchronizations.js';
 
 /** Answers by user name: what a connector under test would decide from the object. */
 @Connector('Crm')
@@ -124,11 +125,9 @@ describe('nestjs-integration-bus/testing', () => {
     em.create(Role, { name: 'guest' });
     await em.flush();
     // Both tasks wait for a retry an hour away, as after a failed attempt: which gives each a row.
+    await giveLoneSynchronizationsRows(t);
     await t.sql(
-      `with lone as (select id, connector_id from integration_task where connector_id is not null),
-            moved as (update integration_task t set connector_id = null from lone where t.id = lone.id)
-       insert into integration_synchronization (task_id, connector_id, state, next_attempt_at)
-       select id, connector_id, 'retrying', now() + interval '1 hour' from lone`,
+      `update integration_synchronization set state = 'retrying', next_attempt_at = now() + interval '1 hour'`,
     );
     const due = () =>
       t.sql<{ code_name: string; late: boolean }>(

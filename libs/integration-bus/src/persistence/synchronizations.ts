@@ -20,6 +20,16 @@ export const SYNCHRONIZATIONS = `(
          partition, object_hash
     from integration_task where connector_id is not null)`;
 
+/**
+ * SQL: whether task `t` has no synchronization left, lone or with a row (none of those with the ids
+ * of `except`, an SQL array, which the same statement deletes).
+ */
+export function nothingQueuedSql(except?: string): string {
+  return `t.connector_id is null
+            and not exists (select 1 from integration_synchronization s
+                             where s.task_id = t.id${except ? ` and s.id <> all(${except})` : ''})`;
+}
+
 /** Whether a synchronization id (`SYNCHRONIZATIONS`) is a lone task's, which has no row yet. */
 export function isLoneId(syncId: string): boolean {
   return syncId.startsWith('-');

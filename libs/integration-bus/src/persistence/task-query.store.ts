@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, isoTimestamp, optionalDate, sqlRows, type SqlExecutor } from './bus-database.js';
-import { SYNCHRONIZATIONS } from './synchronizations.js';
+import { nothingQueuedSql, SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
 export interface SynchronizationKey {
@@ -375,10 +375,7 @@ export class TaskQueryStore {
           ? []
           : await sqlRows(
               trx,
-              `delete from integration_task t where t.id = any($1::bigint[])
-                  and t.connector_id is null
-                  and not exists (select 1 from integration_synchronization s where s.task_id = t.id)
-                returning id`,
+              `delete from integration_task t where t.id = any($1::bigint[]) and ${nothingQueuedSql()} returning id`,
               [touched],
             );
       const lone = removed.filter((r) => r.lone).length;

@@ -7,7 +7,7 @@ import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, leaseReleaseSql, type LeaseToken } from './lease.store.js';
 import { objectKeySql, partitionOfSql } from './partition.store.js';
-import { isLoneId, loneTaskId, SYNCHRONIZATIONS } from './synchronizations.js';
+import { isLoneId, loneTaskId, nothingQueuedSql, SYNCHRONIZATIONS } from './synchronizations.js';
 import { filterSql, type SynchronizationFilter } from './task-query.store.js';
 import type { TaskPayload } from './task-payload.js';
 
@@ -254,8 +254,9 @@ const LONE_COLUMNS = `
          t.object_hash as "objectHash", t.handler, ${TASK_COLUMNS}`;
 /** Every synchronization, lone or with a row, joined with its task. */
 const SELECT_QUEUED = `select ${QUEUED_COLUMNS} from ${SYNCHRONIZATIONS} s join integration_task t on t.id = s.task_id`;
-/** Synchronizations that have a row (all of the incoming ones), joined with their task. */
-const SELECT_ROWS = `select ${QUEUED_COLUMNS} from integration_synchronization s join integration_task t on t.id = s.task_id`;
+/** Synchronizations that have a row (all of the incoming ones) and their tasks. */
+const ROWS_FROM = `from integration_synchronization s join integration_task t on t.id = s.task_id`;
+const SELECT_ROWS = `select ${QUEUED_COLUMNS} ${ROWS_FROM}`;
 
 /**
  * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`):
@@ -284,7 +285,7 @@ function selectOutgoing(floor: number, partition: number, extra = ''): string {
     end`;
   return `select q.*, ${SNAPSHOT_COLUMN} from (
     (select ${QUEUED_COLUMNS}
-       from integration_synchronization s join integration_task t on t.id = s.task_id
+       ${ROWS_FROM}
       where s.connector_id = $1 and s.partition = $${partition}::smallint${extra}
         and not t.is_inbound and s.task_id > $${floor}::bigint
         and ${heldBack('s.task_id', 's.object_hash')}
@@ -307,15 +308,9 @@ function selectOutgoing(floor: number, partition: number, extra = ''): string {
   limit $3`;
 }
 
-/**
- * SQL: whether task `t` has no synchronization left, lone or with a row (none of those with the ids
- * of `except`, an SQL array, which the same statement deletes).
- */
-function nothingQueuedSql(except?: string): string {
-  return `t.connector_id is null
-            and not exists (select 1 from integration_synchronization s
-                             where s.task_id = t.id${except ? ` and s.id <> all(${except})` : ''})`;
-}
+/** The drain's two reads, built once: the first of a run, and the one that follows a batch's completion. */
+const FETCH_OUTGOING = selectOutgoing(5, 6);
+const FETCH_AFTER_COMPLETION = selectOutgoing(10, 11, ' and exists (select 1 from lease)');
 
 /**
  * A batch's done synchronizations written under the run's lease, as the CTEs `lease`, `done`,
@@ -479,7 +474,7 @@ export class TaskStore {
     floor: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    return this.db.prepared<QueuedSynchronization>(selectOutgoing(5, 6), [
+    return this.db.prepared<QueuedSynchronization>(FETCH_OUTGOING, [
       queue.connectorId,
       asOf,
       limit,
@@ -519,7 +514,7 @@ export class TaskStore {
     }
     return this.db.prepared<QueuedSynchronization>(
       `${completionCtes(lease, 4)}
-       ${selectOutgoing(10, 11, ' and exists (select 1 from lease)')}`,
+       ${FETCH_AFTER_COMPLETION}`,
       [lease.connectorId, asOf, limit, ...completionParams(batch, lease), floor, lease.partition],
     );
   }
