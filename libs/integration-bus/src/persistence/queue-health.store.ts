@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, sqlRows } from './bus-database.js';
-import { SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** How one connector's queue in one direction stands, by the database's clock. */
 export interface QueueHealthRow {
@@ -57,9 +56,19 @@ export class QueueHealthStore {
                 as "incomingClaims"
          from integration_connector c
          left join lateral (
-           select t.created_at from ${SYNCHRONIZATIONS} s join integration_task t on t.id = s.task_id
-            where s.connector_id = c.id and not t.is_inbound and s.state is distinct from 'parked'
-            order by s.task_id limit 1) oo on true
+           -- The oldest of each kind, each from its own index: a join with the union of both ran a
+           -- nested loop over the whole queue (minutes at 300,000 lone tasks).
+           select min(o.created_at) as created_at from (
+             (select t.created_at from integration_synchronization s join integration_task t on t.id = s.task_id
+               where s.connector_id = c.id and not t.is_inbound and s.state is distinct from 'parked'
+               order by s.task_id limit 1)
+             union all
+             -- The oldest lone task: the head of each partition, from the queue index.
+             (select t.created_at from integration_task t
+               where t.id = (select min(h.id) from generate_series(0, c.partitions) as p
+                               cross join lateral (select min(id) as id from integration_task
+                                                    where connector_id = c.id and partition = p) h))
+           ) o) oo on true
          left join lateral (
            select coalesce((select l.time from integration_sync_log l where l.synchronization_id = s.id
                              order by l.id desc offset greatest(s.failures, 1) - 1 limit 1), s.last_run, now()) as since

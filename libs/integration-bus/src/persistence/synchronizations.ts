@@ -20,6 +20,29 @@ export const SYNCHRONIZATIONS = `(
          partition, object_hash
     from integration_task where connector_id is not null)`;
 
+/** The lone synchronizations alone, in the same row shape (a subquery PostgreSQL pulls up into a join). */
+const LONE_SYNCHRONIZATIONS = `(
+  select -id as id, id as task_id, connector_id, handler, 0 as attempts, null::timestamptz as last_run,
+         null::text as error_message, null::timestamptz as next_attempt_at, null::varchar as state, 0 as failures,
+         partition, object_hash
+    from integration_task where connector_id is not null)`;
+
+/**
+ * A page of synchronizations in task order, as two reads merged: `page(source)` is the statement
+ * over `source s`, which orders and limits itself; it runs over the rows and over the lone tasks,
+ * and the union is ordered by `orderBy` and cut at `limit` again. Not a join with
+ * `SYNCHRONIZATIONS`: PostgreSQL cannot pull a union branch with a WHERE clause up into an ordered
+ * index scan, and such a join sorted the whole queue for every page (0.5 s at 600,000 tasks).
+ */
+export function pageOfSynchronizations(
+  page: (source: string) => string,
+  orderBy: string,
+  limit: string,
+): string {
+  return `select * from ((${page('integration_synchronization')}) union all (${page(LONE_SYNCHRONIZATIONS)})) q
+    order by ${orderBy} limit ${limit}`;
+}
+
 /**
  * SQL: whether task `t` has no synchronization left, lone or with a row (none of those with the ids
  * of `except`, an SQL array, which the same statement deletes).

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, isoTimestamp, optionalDate, sqlRows, type SqlExecutor } from './bus-database.js';
-import { nothingQueuedSql, SYNCHRONIZATIONS } from './synchronizations.js';
+import { nothingQueuedSql, pageOfSynchronizations, SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
 export interface SynchronizationKey {
@@ -196,19 +196,24 @@ export function synchronizationListQuery(
   const params: unknown[] = [];
   const where = filterSql(filter, params) + keysetSql(after, params);
   params.push(limit);
-  const text = `select t.id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
+  const limitParam = `$${params.length}`;
+  const text = pageOfSynchronizations(
+    (source) => `select t.id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
               c.display_name as "connectorDisplayName", t.title, t.task_type as "taskType",
               t.object_type as "objectType", t.object_id as "objectId", t.site_name as "siteName",
               t.data_type as "dataType", t.process_type as "processType", ${isoTimestamp('t.created_at')} as "createdAt",
               s.attempts, ${isoTimestamp('s.last_run')} as "lastRun", s.error_message as "errorMessage",
               ${STATUS_SQL} as status, ${isoTimestamp('s.next_attempt_at')} as "nextAttemptAt",
               ${BLOCKED_BY_SQL} as "blockedBy"
-         from ${SYNCHRONIZATIONS} s
+         from ${source} s
          join integration_task t on t.id = s.task_id
          join integration_connector c on c.id = s.connector_id
         where ${where}
         order by s.task_id, s.connector_id
-        limit $${params.length}`;
+        limit ${limitParam}`,
+    '"taskId", "connectorId"',
+    limitParam,
+  );
   return { text, params };
 }
 
@@ -269,15 +274,22 @@ export class TaskQueryStore {
     const params: unknown[] = [];
     const where = filterSql(filter, params) + keysetSql(after, params);
     params.push(limit);
+    const limitParam = `$${params.length}`;
     const rows = await sqlRows<{ taskId: string; connectorId: number; connectorName: string }>(
       this.db.pool,
-      `select s.task_id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName"
-         from ${SYNCHRONIZATIONS} s
-         join integration_task t on t.id = s.task_id
-         join integration_connector c on c.id = s.connector_id
-        where ${where}
-        order by s.task_id, s.connector_id
-        limit $${params.length}`,
+      pageOfSynchronizations(
+        (
+          source,
+        ) => `select s.task_id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName"
+           from ${source} s
+           join integration_task t on t.id = s.task_id
+           join integration_connector c on c.id = s.connector_id
+          where ${where}
+          order by s.task_id, s.connector_id
+          limit ${limitParam}`,
+        '"taskId", "connectorId"',
+        limitParam,
+      ),
       params,
     );
     return rows.map((r) => ({ ...r, taskId: Number(r.taskId) }));
@@ -411,14 +423,20 @@ export class TaskQueryStore {
     const params: unknown[] = [];
     const where = filterSql(filter, params);
     params.push(afterTaskId, limit);
+    const limitParam = `$${params.length}`;
+    // A task is lone or has rows, never both: the two reads give distinct ids.
     const rows = await sqlRows<{ taskId: string }>(
       this.db.pool,
-      `select distinct s.task_id as "taskId"
-         from ${SYNCHRONIZATIONS} s
-         join integration_task t on t.id = s.task_id
-        where ${where} and s.task_id > $${params.length - 1}
-        order by s.task_id
-        limit $${params.length}`,
+      pageOfSynchronizations(
+        (source) => `select distinct s.task_id as "taskId"
+           from ${source} s
+           join integration_task t on t.id = s.task_id
+          where ${where} and s.task_id > $${params.length - 1}
+          order by s.task_id
+          limit ${limitParam}`,
+        '"taskId"',
+        limitParam,
+      ),
       params,
     );
     return rows.map((r) => Number(r.taskId));
