@@ -71,7 +71,11 @@ export class ConnectorLease {
       return await work(claim);
     } finally {
       clearInterval(renewal);
-      if (!claim.released)
+      const released = claim.released;
+      // A call the run abandoned (timed out, interrupted) may still be running: its fence must fail
+      // from now on, since the next holder may start at once.
+      claim.lose('the run ended');
+      if (!released)
         await this.store.release(token).catch((error: unknown) => {
           // Unreleased, the lease simply runs out.
           this.#logger.debug(

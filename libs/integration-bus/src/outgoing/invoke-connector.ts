@@ -1,5 +1,6 @@
 import type { LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { OutgoingTask, ProcessOutcome } from './outgoing-task.interface.js';
 
@@ -14,7 +15,8 @@ const RESULTS = new Set<string>(Object.values(IntegrationProcessResult));
 /**
  * Hands a task to the connector method that subscribed to it (or to `processInternalTaskAsync` /
  * `processInternalTaskSync`) and normalises the answer. A thrown exception counts as Error with its
- * message (R-OUT-6); an answer that is not a result is an Error naming the method. A method that
+ * message (R-OUT-6), except a queued task's `ClaimLostError` (see `OutgoingTask.fence`), which is
+ * thrown on; an answer that is not a result is an Error naming the method. A method that
  * answers without a promise is answered without one: the drain awaits nothing for it, which keeps
  * a promise and an async frame per task off its hot path.
  */
@@ -30,6 +32,12 @@ export function invokeConnector(
   if (typeof method !== 'function') {
     return { result: IntegrationProcessResult.Error, errorMessage: `${where} is not a method.` };
   }
+  // A queued task's fence refused the write: not an outcome of the task but the end of the run's
+  // claim, so it propagates (the task stays queued for the queue's holder); any other throw is Error.
+  const failed = (error: unknown): NormalizedOutcome => {
+    if (!sync && error instanceof ClaimLostError) throw error;
+    return { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
+  };
   let answer: unknown;
   try {
     answer = method.call(connector.instance, task);
@@ -38,10 +46,6 @@ export function invokeConnector(
   }
   if (!isThenable(answer)) return normalize(answer as ProcessOutcome, where);
   return Promise.resolve(answer).then((outcome) => normalize(outcome as ProcessOutcome, where), failed);
-}
-
-function failed(error: unknown): NormalizedOutcome {
-  return { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -201,9 +201,10 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
           const pending = this.callOrAnswer(connector, row, claim);
           outcome = pending instanceof Promise ? await pending : pending;
         } catch (error) {
-          // Interrupted (lease gone, shutdown): the task is left as it was. Otherwise only an event
-          // listener can throw here: the run fails. Either way, what this batch finished so far is
-          // written, so the next run starts at this task instead of repeating them.
+          // Interrupted (lease gone, shutdown) or refused by the task's fence (`ClaimLostError`,
+          // logged by the scheduler): the task is left as it was. Otherwise only an event listener
+          // can throw here: the run fails. Either way, what this batch finished so far is written, so
+          // the next run starts at this task instead of repeating them.
           await this.tasks.complete(completionOf(connector.retry, done, recheck), claim.token);
           if (error instanceof CallInterrupted) return;
           throw error;
@@ -285,8 +286,14 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     claim: ProcessingClaim,
   ): NormalizedOutcome | Promise<NormalizedOutcome> {
     const watched = this.calls.start(connector, 'outgoing', row); // metrics, tracing
-    const task = new QueuedOutgoingTask(row, this.factory);
-    const pending = this.processRow(connector, row, task);
+    const task = new QueuedOutgoingTask(row, this.factory, claim, connector.codeName);
+    let pending: NormalizedOutcome | Promise<NormalizedOutcome>;
+    try {
+      pending = this.processRow(connector, row, task);
+    } catch (error) {
+      // A fence refused the write (`ClaimLostError`, see invokeConnector): the call ends as interrupted.
+      pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     if (!(pending instanceof Promise)) return ConnectorCallHook.settle(pending, watched);
     const guarded = guardCall(pending, connector.callTimeoutMs, [claim.signal, this.interrupted], (reason) =>
       task.abort(reason),

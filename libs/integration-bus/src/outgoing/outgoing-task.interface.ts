@@ -7,6 +7,15 @@ import type { TranslationHelper } from '../translation/translation-helper.js';
 export interface OutgoingTask<T extends object = object> {
   /** Queue id; `0` for a synchronous task, which is never stored. */
   id: number;
+  /**
+   * Grows with commit order per object (R-DEL-2): of two changes of one object, the one committed
+   * later has the higher sequence, for every connector. Send it with the external write and let the
+   * external system refuse a write older than the last it applied for the object: that is what keeps
+   * a late write (a call held up by a paused process, see `fence`) from overwriting a newer one.
+   * Across different objects it says nothing. Today it equals the task's id; treat it as an opaque
+   * number. `0` for a synchronous task.
+   */
+  sequence: number;
   guid: string;
   title: string;
   taskType: TaskType;
@@ -32,6 +41,21 @@ export interface OutgoingTask<T extends object = object> {
    * so the external call stops too.
    */
   signal: AbortSignal;
+  /**
+   * Call it right before the external write (R-DEL-2). Throws `ClaimLostError` when this call may no
+   * longer write: the run's claim on the queue can no longer be held by this process's monotonic
+   * clock (the process was paused past its lease, another instance took the queue over, the run
+   * ended), or the bus stopped waiting for this call (`signal` aborted: a timeout, shutdown). It is
+   * synchronous and makes no round trip. Let the error propagate: the bus then leaves the task queued
+   * for whoever holds the queue now, and records nothing for this attempt.
+   *
+   * What it guarantees: a write that leaves this process within the lease's safety margin
+   * (`leaseMs / 10`, at most one second) of a passing `fence()` reaches the external system before
+   * any call of the instance that takes the queue over. A process paused between `fence()` and its
+   * write can still deliver late; `sequence` is what lets the external system refuse that write.
+   * A no-op for synchronous tasks, which no lease covers.
+   */
+  fence(): void;
 }
 
 /** What a connector's handler returns: a result, optionally with a message for the sync log. */

@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { isDocumentTaskType, type TaskType } from '../enums/task-type.enum.js';
+import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
+import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { parseTaskPayload, type QueuedSynchronization } from '../persistence/task.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
@@ -18,6 +20,7 @@ import type { OutgoingTask } from './outgoing-task.interface.js';
  */
 export class QueuedOutgoingTask implements OutgoingTask {
   readonly id: number;
+  readonly sequence: number;
   readonly guid: string;
   readonly title: string;
   readonly taskType: TaskType;
@@ -27,16 +30,31 @@ export class QueuedOutgoingTask implements OutgoingTask {
   readonly attempt: number;
   readonly #row: QueuedSynchronization;
   readonly #factory: EntityManager;
+  readonly #claim: ProcessingClaim;
+  readonly #connectorName: string;
   #payload: TaskPayload | undefined;
   #object: object | undefined;
   #translations: TranslationHelper | undefined;
   #abort: AbortController | undefined;
 
-  /** @param factory the fork that builds detached entities (`merge: false`, never flushed) */
-  constructor(row: QueuedSynchronization, factory: EntityManager) {
+  /**
+   * @param factory the fork that builds detached entities (`merge: false`, never flushed)
+   * @param claim the run's claim on the queue, which `fence()` checks
+   */
+  constructor(
+    row: QueuedSynchronization,
+    factory: EntityManager,
+    claim: ProcessingClaim,
+    connectorName: string,
+  ) {
     this.#row = row;
     this.#factory = factory;
+    this.#claim = claim;
+    this.#connectorName = connectorName;
     this.id = Number(row.taskId);
+    // One object's changes take their ids under its row lock (or its advisory lock, for
+    // `logInternalTask`) after the change is written, so the id grows with the object's commit order.
+    this.sequence = this.id;
     this.guid = row.guid;
     this.title = row.title;
     this.taskType = row.taskType;
@@ -80,6 +98,20 @@ export class QueuedOutgoingTask implements OutgoingTask {
   abort(reason: string): void {
     this.#abort ??= new AbortController();
     this.#abort.abort(new Error(reason));
+  }
+
+  fence(): void {
+    // `lostReason` reads the monotonic clock: a process that was paused past its lease finds out here.
+    const lost = this.#claim.lostReason;
+    if (lost !== null) {
+      this.abort(lost);
+      throw new ClaimLostError(this.#connectorName, lost);
+    }
+    const given = this.#abort?.signal;
+    if (given?.aborted) {
+      const reason = given.reason instanceof Error ? given.reason.message : 'the call was abandoned';
+      throw new ClaimLostError(this.#connectorName, `the bus stopped waiting for this call: ${reason}`);
+    }
   }
 
   get translations(): TranslationHelper {

@@ -107,6 +107,7 @@ const NEVER_ABORTED = new AbortController().signal;
 function syncTask(subject: IntegrationSubject, taskType: TaskType): OutgoingTask {
   return {
     id: 0,
+    sequence: 0,
     guid: randomUUID(),
     title: `${taskType} ${subject.objectType} ${subject.codeName ?? ''}`.trim(),
     taskType,
@@ -120,5 +121,7 @@ function syncTask(subject: IntegrationSubject, taskType: TaskType): OutgoingTask
     attempt: 1,
     // A synchronous call runs inside the request that made the change: the caller bounds it.
     signal: NEVER_ABORTED,
+    // No lease covers a synchronous call: nothing to fence.
+    fence: () => undefined,
   };
 }
