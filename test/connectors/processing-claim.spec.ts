@@ -35,4 +35,23 @@ describe('ProcessingClaim (the local half of fencing, R-DEL-2)', () => {
     expect(claim.held()).toBe(false);
     expect(claim.lostReason).toContain('paused');
   });
+
+  it('aborts its signal when its validity passes, without anyone asking held() (a call in flight learns it)', async () => {
+    const claim = new ProcessingClaim(token, '2026-12-01T00:00:00Z', performance.now() + 40);
+    const aborted = new Promise<string>((resolve) =>
+      claim.signal.addEventListener('abort', () => resolve(String((claim.signal.reason as Error).message))),
+    );
+    expect(claim.signal.aborted).toBe(false);
+    expect(await aborted).toContain('paused');
+  });
+
+  it('moves its abort along when a renewal extends it', async () => {
+    const now = performance.now();
+    const claim = new ProcessingClaim(token, '2026-12-01T00:00:00Z', now + 30);
+    claim.extend(now, now + 200);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(claim.signal.aborted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(claim.signal.aborted).toBe(true);
+  });
 });

@@ -39,13 +39,7 @@ export function guardCall(
       onGiveUp(message);
       resolve({ result: IntegrationProcessResult.Error, errorMessage: message });
     }, timeoutMs);
-    for (const signal of interrupts) {
-      if (signal.aborted) {
-        interrupt();
-        return;
-      }
-      signal.addEventListener('abort', interrupt, { once: true });
-    }
+    // The answer is listened to first: a call interrupted at once must not leave its rejection unhandled.
     pending.then(
       (outcome) => {
         if (finish()) resolve(outcome);
@@ -54,5 +48,12 @@ export function guardCall(
         if (finish()) reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
+    for (const signal of interrupts) {
+      if (signal.aborted) {
+        interrupt();
+        return;
+      }
+      signal.addEventListener('abort', interrupt, { once: true });
+    }
   });
 }

@@ -101,16 +101,18 @@ export class QueuedOutgoingTask implements OutgoingTask {
   }
 
   fence(): void {
+    // The bus gave up on this call first (a timeout): that is the reason to give, even if the run
+    // has ended since.
+    const given = this.#abort?.signal;
+    if (given?.aborted) {
+      const reason = given.reason instanceof Error ? given.reason.message : 'the call was abandoned';
+      throw new ClaimLostError(this.#connectorName, `the bus stopped waiting for this call: ${reason}`);
+    }
     // `lostReason` reads the monotonic clock: a process that was paused past its lease finds out here.
     const lost = this.#claim.lostReason;
     if (lost !== null) {
       this.abort(lost);
       throw new ClaimLostError(this.#connectorName, lost);
-    }
-    const given = this.#abort?.signal;
-    if (given?.aborted) {
-      const reason = given.reason instanceof Error ? given.reason.message : 'the call was abandoned';
-      throw new ClaimLostError(this.#connectorName, `the bus stopped waiting for this call: ${reason}`);
     }
   }
 

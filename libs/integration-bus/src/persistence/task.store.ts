@@ -8,6 +8,7 @@ import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import { leaseHeldParams, leaseHeldSql, leaseReleaseSql, type LeaseToken } from './lease.store.js';
 import { objectKeySql, partitionOfSql } from './partition.store.js';
 import { isLoneId, loneTaskId, nothingQueuedSql, SYNCHRONIZATIONS } from './synchronizations.js';
+import { retryOnWriteConflict } from './write-conflict.js';
 import { filterSql, type SynchronizationFilter } from './task-query.store.js';
 import type { TaskPayload } from './task-payload.js';
 
@@ -196,7 +197,7 @@ async function giveRows(trx: SqlExecutor, attempts: UnsuccessfulAttempt[]): Prom
     trx,
     `with src as (
        select id, connector_id, handler, partition, object_hash from integration_task
-        where id = any($1::bigint[]) and connector_id is not null for update
+        where id = any($1::bigint[]) and connector_id is not null order by id for update
      ), moved as (
        update integration_task t set connector_id = null, handler = null, partition = 0, object_hash = null
          from src where t.id = src.id
@@ -313,27 +314,39 @@ const FETCH_OUTGOING = selectOutgoing(5, 6);
 const FETCH_AFTER_COMPLETION = selectOutgoing(10, 11, ' and exists (select 1 from lease)');
 
 /**
- * A batch's done synchronizations written under the run's lease, as the CTEs `lease`, `done`,
- * `lone`, `gone` and `recheck` of one statement (see `completeAndFetch`): done lone tasks are
- * deleted with their synchronization, the others' rows first and their tasks once nothing is left.
- * Parameters from `$first`: the done synchronization ids, the lease's four (`leaseHeldSql`), the
- * task ids to recheck.
+ * A batch's done synchronizations written under the run's lease, as the CTEs `lease`, `locked`,
+ * `done`, `lone` and `gone` of one statement (see `completeAndFetch`): done lone tasks are deleted
+ * with their synchronization, the others' rows first and their tasks once nothing is left.
+ * Parameters from `$first`: the done synchronization ids, the lease's four (`leaseHeldSql`), and the
+ * tasks that other connectors may be finishing at the same time (`completionParams`).
+ *
+ * Lock order (R-DEL-2, no deadlock between the bus's own writes): a task row before its
+ * synchronization rows, and task rows in id order, as in `complete` and `delete`. `locked` takes, in
+ * id order, the locks of the shared tasks this write deletes (none is left for another connector in
+ * its snapshot); `done` waits for it (its sub-select of `locked` is evaluated once, before its first
+ * row). Two connectors that both found the same tasks finished (two rechecks after a race, see
+ * `completeAndFetch`) used to delete them in whatever order each plan met them, and PostgreSQL broke
+ * the cycle by failing one statement: the victim's batch was delivered again. Only the rows deleted
+ * are locked, so connectors finishing shared tasks side by side do not wait for each other. Lone
+ * tasks are not locked first: no other connector writes them.
  */
 function completionCtes(lease: LeaseToken, first: number): string {
   const done = `$${first}::bigint[]`;
   return `with lease as (${leaseHeldSql(lease, first + 1)}
+       ), locked as materialized (
+         select t.id from integration_task t
+          where t.id = any($${first + 5}::bigint[]) and ${nothingQueuedSql(done)} and exists (select 1 from lease)
+          order by t.id for update
        ), done as (
-         delete from integration_synchronization where id = any(${done}) and exists (select 1 from lease)
+         delete from integration_synchronization
+          where id = any(${done}) and exists (select 1 from lease) and (select count(*) from locked) >= 0
          returning task_id
        ), lone as (
          delete from integration_task
           where id = any(array(select -d from unnest(${done}) as d where d < 0)) and connector_id is not null
             and exists (select 1 from lease)
        ), gone as (
-         delete from integration_task t where t.id in (select task_id from done) and ${nothingQueuedSql(done)}
-       ), recheck as (
-         delete from integration_task t where t.id = any($${first + 5}::bigint[])
-            and ${nothingQueuedSql()} and exists (select 1 from lease)
+         delete from integration_task t using locked where t.id = locked.id
        )`;
 }
 
@@ -347,9 +360,15 @@ function idArray(ids: readonly string[]): string {
   return `{${ids.join(',')}}`;
 }
 
-/** The parameters of `completionCtes`, in order. */
+/**
+ * The parameters of `completionCtes`, in order. The tasks to lock and maybe delete: those of the
+ * done synchronizations that have a row (a shared task, or one that failed before), and the tasks to
+ * recheck; each is deleted once no synchronization is left.
+ */
 function completionParams(batch: BatchCompletion, lease: LeaseToken): unknown[] {
-  return [idArray(batch.done.map((d) => d.syncId)), ...leaseHeldParams(lease), idArray(batch.recheck ?? [])];
+  const shared = new Set(batch.recheck);
+  for (const d of batch.done) if (!isLoneId(d.syncId)) shared.add(d.taskId);
+  return [idArray(batch.done.map((d) => d.syncId)), ...leaseHeldParams(lease), idArray([...shared])];
 }
 
 /** SQL over `integration_task`, `integration_synchronization` and `integration_sync_log`. */
@@ -512,10 +531,19 @@ export class TaskStore {
     if (batch.done.length === 0 && !batch.recheck?.length) {
       return this.fetchOutgoing(lease, asOf, floor, limit);
     }
-    return this.db.prepared<QueuedSynchronization>(
-      `${completionCtes(lease, 4)}
-       ${FETCH_AFTER_COMPLETION}`,
-      [lease.connectorId, asOf, limit, ...completionParams(batch, lease), floor, lease.partition],
+    const params = [
+      lease.connectorId,
+      asOf,
+      limit,
+      ...completionParams(batch, lease),
+      floor,
+      lease.partition,
+    ];
+    return retryOnWriteConflict(() =>
+      this.db.prepared<QueuedSynchronization>(
+        `${completionCtes(lease, 4)} ${FETCH_AFTER_COMPLETION}`,
+        params,
+      ),
     );
   }
 
@@ -532,10 +560,12 @@ export class TaskStore {
       await this.complete(batch, lease);
       return false;
     }
-    const [row] = await this.db.prepared<{ held: boolean }>(
-      `${completionCtes(lease, 1)}, released as (${leaseReleaseSql(lease, 2)} and exists (select 1 from lease))
-       select exists (select 1 from lease) as held`,
-      completionParams(batch, lease),
+    const [row] = await retryOnWriteConflict(() =>
+      this.db.prepared<{ held: boolean }>(
+        `${completionCtes(lease, 1)}, released as (${leaseReleaseSql(lease, 2)} and exists (select 1 from lease))
+         select exists (select 1 from lease) as held`,
+        completionParams(batch, lease),
+      ),
     );
     if (!row?.held) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
     return true;
@@ -578,8 +608,10 @@ export class TaskStore {
 
   /**
    * Writes a batch's outcome in one transaction; with `lease`, only while the run still holds it
-   * (a `ClaimLostError` otherwise, and nothing written). Task rows are locked first so that two
-   * connectors finishing the same task at once cannot both leave it behind with no synchronization.
+   * (a `ClaimLostError` otherwise, and nothing written). Task rows are locked first, in id order
+   * (the lock order of `completionCtes`), so that two connectors finishing the same task at once
+   * cannot both leave it behind with no synchronization. A deadlock or serialization failure writes
+   * it again (`retryOnWriteConflict`).
    * Synchronizations parked by this batch leave an entry in the event log.
    */
   async complete(
@@ -590,36 +622,37 @@ export class TaskStore {
     const recheck = batch.recheck ?? [];
     const empty = [batch.done, batch.unsuccessful, recheck].every((list) => list.length === 0);
     if (empty && !extra) return;
-    await this.db.transaction(async (trx) => {
-      if (lease) {
-        const held = await sqlRows(trx, leaseHeldSql(lease, 1), leaseHeldParams(lease));
-        if (held.length === 0) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
-      }
-      if (batch.done.length > 0 || recheck.length > 0) {
-        const taskIds = [...new Set([...batch.done.map((d) => d.taskId), ...recheck])];
-        await sqlRows(
-          trx,
-          `select id from integration_task where id = any($1::bigint[]) order by id for update`,
-          [taskIds],
-        );
-        const lone = batch.done.filter((d) => isLoneId(d.syncId));
-        await sqlRows(
-          trx,
-          `with lone as (delete from integration_task where id = any($2::bigint[]) and connector_id is not null)
+    await retryOnWriteConflict(() =>
+      this.db.transaction(async (trx) => {
+        if (lease) {
+          const held = await sqlRows(trx, leaseHeldSql(lease, 1), leaseHeldParams(lease));
+          if (held.length === 0) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
+        }
+        if (batch.done.length > 0 || recheck.length > 0) {
+          const taskIds = [...new Set([...batch.done.map((d) => d.taskId), ...recheck])];
+          await sqlRows(
+            trx,
+            `select id from integration_task where id = any($1::bigint[]) order by id for update`,
+            [taskIds],
+          );
+          const lone = batch.done.filter((d) => isLoneId(d.syncId));
+          await sqlRows(
+            trx,
+            `with lone as (delete from integration_task where id = any($2::bigint[]) and connector_id is not null)
            delete from integration_synchronization where id = any($1::bigint[])`,
-          [batch.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.syncId), lone.map((d) => d.taskId)],
-        );
-        await sqlRows(
-          trx,
-          `delete from integration_task t where t.id = any($1::bigint[]) and ${nothingQueuedSql()}`,
-          [taskIds],
-        );
-      }
-      if (batch.unsuccessful.length > 0) {
-        const list = await giveRows(trx, batch.unsuccessful);
-        await sqlRows(
-          trx,
-          `with f as (select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[])
+            [batch.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.syncId), lone.map((d) => d.taskId)],
+          );
+          await sqlRows(
+            trx,
+            `delete from integration_task t where t.id = any($1::bigint[]) and ${nothingQueuedSql()}`,
+            [taskIds],
+          );
+        }
+        if (batch.unsuccessful.length > 0) {
+          const list = await giveRows(trx, batch.unsuccessful);
+          await sqlRows(
+            trx,
+            `with f as (select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[])
                                    as f(id, state, message, retry_in, failure)),
                 u as (update integration_synchronization s
                          set attempts = s.attempts + 1, failures = s.failures + f.failure::int,
@@ -636,17 +669,18 @@ export class TaskStore {
                   c.code_name, t.id
              from u join integration_task t on t.id = u.task_id join integration_connector c on c.id = u.connector_id
             where u.state = 'parked'`,
-          [
-            list.map((f) => f.syncId),
-            list.map((f) => f.state),
-            list.map((f) => f.message),
-            list.map((f) => f.retryInMs),
-            list.map((f) => f.failure),
-          ],
-        );
-      }
-      await extra?.(trx);
-    });
+            [
+              list.map((f) => f.syncId),
+              list.map((f) => f.state),
+              list.map((f) => f.message),
+              list.map((f) => f.retryInMs),
+              list.map((f) => f.failure),
+            ],
+          );
+        }
+        await extra?.(trx);
+      }),
+    );
   }
 
   /**
@@ -733,7 +767,9 @@ export class TaskStore {
   async deleteOrphans(): Promise<number> {
     const rows = await sqlRows(
       this.db.pool,
-      `delete from integration_task t where ${nothingQueuedSql()} returning id`,
+      `delete from integration_task d using (
+         select t.id from integration_task t where ${nothingQueuedSql()} order by t.id for update of t skip locked
+       ) orphans where d.id = orphans.id returning d.id`,
     );
     return rows.length;
   }
@@ -742,7 +778,8 @@ export class TaskStore {
    * One step of the sweep's orphan check: the next `limit` tasks after `afterTaskId` (a primary-key
    * range and one index probe each), deleting those no connector is queued for any more (two
    * connectors finishing a shared task at the same instant can leave one, see `completeAndFetch`).
-   * One instance at a time: the others skip the step. Successive steps walk the whole table and
+   * One instance at a time: the others skip the step. A task locked by a completion is passed over
+   * (`skip locked`), never waited for: the sweep takes no part in a lock cycle. Successive steps walk the whole table and
    * start over, so a sweep never scans a large queue in full.
    * @returns how many were deleted, and where the next step starts (`'0'`: from the beginning)
    */
@@ -753,10 +790,11 @@ export class TaskStore {
          select pg_try_advisory_xact_lock(hashtext('integration_bus.orphan_sweep')) as locked
        ), scan as (
          select id from integration_task where id > $1::bigint and (select locked from lock) order by id limit $2
+       ), orphans as (
+         select t.id from integration_task t join scan on scan.id = t.id
+          where ${nothingQueuedSql()} order by t.id for update of t skip locked
        ), gone as (
-         delete from integration_task t using scan
-          where t.id = scan.id and ${nothingQueuedSql()}
-         returning t.id
+         delete from integration_task t using orphans where t.id = orphans.id returning t.id
        )
        select (select locked from lock) as locked, (select count(*) from gone)::int as deleted,
               (select count(*) from scan)::int as scanned, (select max(id)::text from scan) as last`,
