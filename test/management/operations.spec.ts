@@ -71,7 +71,10 @@ describe('settings', () => {
       body: 'enabled=false',
       headers: { 'content-type': 'text/plain' },
     });
-    expect(notJson.status).toBe(400);
+    expect({ status: notJson.status, field: notJson.body.field }).toEqual({
+      status: 415,
+      field: 'Content-Type',
+    });
     expect(await stored()).toEqual(before);
   });
 });
