@@ -47,6 +47,14 @@ const BAD_REQUESTS: BadRequest[] = [
   { method: 'POST', path: '/tasks/1/synchronize', body: '{"connectorName":"Crm"', field: 'body' },
   { method: 'POST', path: '/notify', body: '{]', token: NOTIFY_TOKEN, field: 'body' },
   { method: 'POST', path: INCOMING, body: '{"object":{"login":"x"},}', token: NOTIFY_TOKEN, field: 'body' },
+  // A body that does not inflate as its Content-Encoding says.
+  {
+    method: 'PATCH',
+    path: '/settings',
+    body: '{"enabled":false}',
+    headers: { 'content-encoding': 'gzip' },
+    field: 'body',
+  },
   // JSON the parser's strict mode refuses: a top level other than an object or an array.
   { method: 'POST', path: '/connectors', body: '"Erp"', field: 'body' },
   { method: 'PATCH', path: '/settings', body: 'true', field: 'body' },

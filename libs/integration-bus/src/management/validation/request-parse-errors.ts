@@ -12,6 +12,8 @@ interface ParserError extends Error {
   type?: unknown;
   /** body-parser's raw body text, on a parse error. */
   body?: unknown;
+  /** zlib's error code (`Z_DATA_ERROR`, …), for a body that does not inflate. */
+  code?: unknown;
 }
 
 /**
@@ -43,6 +45,9 @@ function decodes(segment: string): boolean {
 export function requestErrorOf(error: unknown, path: string): RequestValidationError | undefined {
   if (!(error instanceof Error) || (error as ParserError).status !== 400) return undefined;
   if (error instanceof URIError) {
+    // Express decodes the parameters of every layer whose path matches, a host's `/{*all}`
+    // middleware (MikroORM's request context) first: the error cannot say which route it was
+    // for, so the segment is named by its place in the bus's routes.
     const segments = path.split('/');
     const index = segments.findIndex((segment) => !decodes(segment));
     const name = PATH_PARAMETERS.get(segments[index - 1] ?? '') ?? 'path';
@@ -51,9 +56,10 @@ export function requestErrorOf(error: unknown, path: string): RequestValidationE
       `must be percent-encoded UTF-8 (as encodeURIComponent writes it), got ${describe(segments[index] ?? path)}.`,
     );
   }
-  const { type, body } = error as ParserError;
-  // Only body-parser's errors carry a type; anything else is left to Nest.
-  if (typeof type !== 'string') return undefined;
+  const { type, body, code } = error as ParserError;
+  // body-parser's own errors carry a type, a body that does not inflate zlib's code; anything else
+  // is left to Nest.
+  if (typeof type !== 'string' && !(typeof code === 'string' && code.startsWith('Z_'))) return undefined;
   if (type === 'entity.parse.failed') {
     // In strict mode (the default) body-parser refuses a top level other than an object or an
     // array with a made-up JSON.parse error: say what the bus wants instead.
