@@ -71,7 +71,10 @@ describe('settings', () => {
       body: 'enabled=false',
       headers: { 'content-type': 'text/plain' },
     });
-    expect(notJson.status).toBe(400);
+    expect({ status: notJson.status, field: notJson.body.field }).toEqual({
+      status: 415,
+      field: 'Content-Type',
+    });
     expect(await stored()).toEqual(before);
   });
 });
@@ -199,6 +202,27 @@ describe('API docs', () => {
     expect(bundle.status).toBe(200);
     expect(bundle.text.length).toBeGreaterThan(100_000);
     expect((await http('GET', '/docs/docs.js', { token: null })).text).toContain('SwaggerUIBundle');
+  });
+
+  it('serves the docs page under the strict CSP of the admin page (issue 19)', async () => {
+    const docs = await http('GET', '/docs', { token: null });
+    const header = docs.headers.get('content-security-policy');
+    const directives = new Map(
+      (header ?? '').split(';').map((directive) => {
+        const [name = '', ...sources] = directive.trim().split(/\s+/);
+        return [name, sources.join(' ')] as const;
+      }),
+    );
+    expect(directives.get('default-src')).toBe("'none'");
+    expect(directives.get('script-src')).toBe("'self'");
+    expect(directives.get('frame-ancestors')).toBe("'none'");
+    expect(header).not.toContain('unsafe-eval');
+    expect(header).not.toContain('unsafe-inline');
+    expect(header).toBe(
+      (await http('GET', '/admin', { token: null })).headers.get('content-security-policy'),
+    );
+    expect(docs.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(docs.headers.get('x-frame-options')).toBe('DENY');
   });
 });
 

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import { Body, Controller, Post, type INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IntegrationBusModule } from 'nestjs-integration-bus';
 import { createTestDatabase } from '../support/database.js';
@@ -7,6 +7,15 @@ import { listen, type HttpClient } from './http-client.js';
 
 const TOKEN = 'routes-token';
 const quiet = { outgoing: { sweepIntervalMs: 0 }, incoming: { enabled: false } } as const;
+
+/** A route of the host beside the bus: its errors are the host's to shape. */
+@Controller('echo')
+class EchoController {
+  @Post()
+  echo(@Body() body: unknown): unknown {
+    return body;
+  }
+}
 
 let db: { url: string; drop: () => Promise<void> };
 const apps: INestApplication[] = [];
@@ -34,6 +43,7 @@ beforeAll(async () => {
     databaseUrl: db.url,
     bus: IntegrationBusModule.forRoot({ ...quiet, http: { adminToken: TOKEN } }),
     globalPrefix: 'api',
+    controllers: [EchoController],
   });
   apps.push(first, second, third);
   fromOptions = await listen(first, TOKEN);
@@ -77,5 +87,30 @@ describe('where the management API is mounted', () => {
     const behindPrefix = await prefixed.request('GET', '/api/integration/docs/openapi.json');
     expect(Object.keys(behindPrefix.body.paths)).toContain('/integration/tasks');
     expect(behindPrefix.body.servers).toEqual([{ url: '/api' }]);
+  });
+});
+
+describe('400s raised before a route runs (issue 19)', () => {
+  it('name their field wherever the API is mounted, and leave the host routes alone', async () => {
+    for (const [client, prefix] of [
+      [fromOptions, '/ops/bus'],
+      [prefixed, '/api/integration'],
+    ] as const) {
+      const malformed = await client.request('PATCH', `${prefix}/settings`, { body: '{"enabled":' });
+      expect({ prefix, status: malformed.status, field: malformed.body.field }).toEqual({
+        prefix,
+        status: 400,
+        field: 'body',
+      });
+      const undecodable = await client.request('GET', `${prefix}/tasks/%FF`);
+      expect({ prefix, status: undecodable.status, field: undecodable.body.field }).toEqual({
+        prefix,
+        status: 400,
+        field: 'id',
+      });
+    }
+    const host = await prefixed.request('POST', '/api/echo', { body: '{"enabled":' });
+    expect(host.status).toBe(400);
+    expect(host.body.field).toBeUndefined();
   });
 });

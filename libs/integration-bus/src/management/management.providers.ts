@@ -24,6 +24,7 @@ import { BusMetrics } from './metrics/bus-metrics.service.js';
 import { ConnectorManagementService } from './services/connector-management.service.js';
 import { IncomingIntakeService } from './services/incoming-intake.service.js';
 import { TaskManagementService } from './services/task-management.service.js';
+import { RequestParseErrors } from './validation/request-parse-errors.js';
 
 /**
  * Controllers of the management API and admin page, and the notify and incoming endpoints external
@@ -60,5 +61,6 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     OverviewService,
     AdminTokenGuard,
     NotifyTokenGuard,
+    RequestParseErrors,
   ];
 }

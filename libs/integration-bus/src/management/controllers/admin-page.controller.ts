@@ -3,22 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { adminPageHtml } from '../admin-page/admin-page.html.js';
 import { adminPageModules } from '../admin-page/admin-page-modules.js';
 import { ADMIN_PAGE_STYLES } from '../admin-page/admin-page.styles.js';
+import { PageHeaders } from './page-headers.decorator.js';
 import { pathOf, type RequestWithUrl } from './request-url.js';
-
-/**
- * The page may run only its own script and style sheet and talk only to its own origin; nothing
- * may frame it.
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /**
  * `/{path}/admin`: the admin page (SPEC §8), served by the library with its style sheet and its
@@ -30,11 +16,7 @@ const CONTENT_SECURITY_POLICY = [
 @ApiExcludeController()
 export class AdminPageController {
   @Get()
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Content-Security-Policy', CONTENT_SECURITY_POLICY)
-  @Header('X-Content-Type-Options', 'nosniff')
-  @Header('Referrer-Policy', 'no-referrer')
-  @Header('Cache-Control', 'no-cache')
+  @PageHeaders()
   page(@Req() request: RequestWithUrl): string {
     return adminPageHtml(pathOf(request).endsWith('/') ? '' : 'admin/');
   }

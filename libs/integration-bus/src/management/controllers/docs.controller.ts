@@ -18,6 +18,7 @@ import type { ResolvedIntegrationBusOptions } from '../../interfaces/integration
 import { buildOpenApiDocument } from '../docs/openapi-document.js';
 import { DOCS_PAGE_SCRIPT, docsPageHtml } from '../docs/docs-page.js';
 import { AdminTokenGuard } from '../guards/admin-token.guard.js';
+import { PageHeaders } from './page-headers.decorator.js';
 import { pathOf, type RequestWithUrl } from './request-url.js';
 
 /** Files of `swagger-ui-dist` the page loads. */
@@ -45,8 +46,7 @@ export class DocsController {
   ) {}
 
   @Get()
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('X-Frame-Options', 'DENY')
+  @PageHeaders()
   page(@Req() request: RequestWithUrl): string {
     return docsPageHtml(pathOf(request).endsWith('/') ? '' : 'docs/');
   }

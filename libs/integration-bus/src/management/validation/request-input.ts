@@ -20,7 +20,8 @@ type Source = 'query' | 'body' | 'path';
 /** How deep a request body may nest: far more than any real record, far less than the stack allows. */
 export const MAX_BODY_DEPTH = 64;
 
-function describe(value: unknown): string {
+/** A value as an error message shows it: as JSON, cut to 60 characters. */
+export function describe(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
