@@ -7,6 +7,8 @@ export interface Delivery {
   objectId: number;
   version: number;
   taskId: number;
+  /** The task's `sequence`: grows with each object's commit order. */
+  sequence: number;
   attempt: number;
   /** The worker process that made the call. */
   pid: number;

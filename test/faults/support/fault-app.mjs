@@ -4,6 +4,7 @@
 // functions, like test/crash/crash-worker.mjs: the processes run with `node`, no TypeScript loader.
 // oxlint-disable-next-line import/no-unassigned-import -- decorator metadata polyfill, loaded for its side effect
 import 'reflect-metadata';
+import { Agent, request as httpRequest } from 'node:http';
 import { Module } from '@nestjs/common';
 import { EntitySchema, MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
@@ -44,33 +45,44 @@ export const FaultItemSchema = new EntitySchema({
 /**
  * A connector class that POSTs each task's object to the external system: OK on 200, Error with the
  * status otherwise; a network failure or an aborted call throws. The task's `signal` is passed to
- * `fetch` unless `ignoreSignal` (a connector that does not cooperate with cancellation).
+ * `fetch` unless `ignoreSignal` (a connector that does not cooperate with cancellation). With
+ * `prepareMs`, each call first works that long on its own (reading translations, building the
+ * request), and with `fence` it then calls `task.fence()` right before its write, as the README asks.
  */
-function connectorClass(externalUrl, { name, options = {}, ignoreSignal = false }) {
+function connectorClass(
+  externalUrl,
+  { name, options = {}, ignoreSignal = false, prepareMs = 0, fence = false },
+) {
   const FaultConnector = class extends BaseIntegrationConnector {
     async processInternalTaskAsync(task) {
       const item = task.object;
-      const response = await fetch(`${externalUrl}/deliver`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
+      if (prepareMs > 0) await new Promise((resolve) => setTimeout(resolve, prepareMs));
+      // When the connector made the call: a call made before a pause can reach the external system
+      // after it (its bytes were not yet written when the process was stopped).
+      const body = (sentAt) =>
+        JSON.stringify({
           connector: name,
           objectId: item.id,
           version: item.version,
           taskId: task.id,
+          sequence: task.sequence,
           attempt: task.attempt,
           pid: process.pid,
-          // When the connector made the call: a call made before a pause can reach the external
-          // system after it (its bytes were not yet written when the process was stopped).
-          sentAt: Date.now(),
-        }),
-        signal: ignoreSignal ? undefined : task.signal,
-      });
-      const text = await response.text();
-      if (response.status === 200) return IntegrationProcessResult.OK;
+          sentAt,
+        });
+      const signal = ignoreSignal ? undefined : task.signal;
+      const { status, text } = fence
+        ? await postFenced(`${externalUrl}/deliver`, body, signal, () => task.fence()).catch((error) => {
+            // Refused before writing: by the fence, or by the task's signal, which the claim aborts
+            // when it runs out (whichever the resumed process reached first).
+            if (task.signal.aborted) console.log(`fence refused ${name} task ${task.id}: ${error.message}`);
+            throw error;
+          })
+        : await post(`${externalUrl}/deliver`, body(Date.now()), signal);
+      if (status === 200) return IntegrationProcessResult.OK;
       return {
         result: IntegrationProcessResult.Error,
-        errorMessage: `external system answered ${response.status} ${text}`,
+        errorMessage: `external system answered ${status} ${text}`,
       };
     }
   };
@@ -78,6 +90,56 @@ function connectorClass(externalUrl, { name, options = {}, ignoreSignal = false 
   Connector(name, options)(FaultConnector);
   Subscribe({ objectType: 'fault.item' })(FaultConnector);
   return FaultConnector;
+}
+
+async function post(url, body, signal) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+const keepAlive = new Agent({ keepAlive: true });
+
+/**
+ * A POST whose `fence` runs at the last moment: once the socket is connected, in the same tick as
+ * the write of the request, so that a pause cannot fall between a passing fence and the bytes
+ * leaving the process (with `fetch`, a new connection's handshake lies between them).
+ */
+function postFenced(url, body, signal, fence) {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      method: 'POST',
+      agent: keepAlive,
+      headers: { 'content-type': 'application/json' },
+      signal,
+    });
+    request.on('error', reject);
+    request.on('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode, text }));
+      response.on('error', reject);
+    });
+    request.on('socket', (socket) => {
+      const write = () => {
+        try {
+          fence();
+        } catch (error) {
+          request.destroy();
+          reject(error);
+          return;
+        }
+        request.end(body(Date.now()));
+      };
+      if (socket.connecting) socket.once('connect', write);
+      else write();
+    });
+  });
 }
 
 /** MikroORM options for the fault database. */

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'pg';
@@ -38,6 +40,10 @@ export interface ConnectorSpec {
   name: string;
   options?: Record<string, unknown>;
   ignoreSignal?: boolean;
+  /** Milliseconds each call works on its own before its write. */
+  prepareMs?: number;
+  /** Whether each call calls `task.fence()` right before its write. */
+  fence?: boolean;
 }
 
 /** What fault-app.mjs reads from FAULT_CONFIG. */
@@ -56,17 +62,21 @@ export class PostgresServer {
   readonly #lines: AsyncIterator<string>;
   url = '';
 
-  private constructor(child: ChildProcess) {
+  private constructor(
+    child: ChildProcess,
+    readonly logFile: string,
+  ) {
     this.#child = child;
     this.#lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   }
 
   static async start(): Promise<PostgresServer> {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(HERE, 'pg-control.mjs'), String(port)], {
+    const logFile = join(tmpdir(), `faults-pg-${port}-${process.pid}.log`);
+    const child = spawn(process.execPath, [join(HERE, 'pg-control.mjs'), String(port), logFile], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    const server = new PostgresServer(child);
+    const server = new PostgresServer(child, logFile);
     server.url = (await server.#answer('ready', 60_000)).trim();
     return server;
   }
@@ -83,12 +93,21 @@ export class PostgresServer {
     return Number(await this.#answer('started', 60_000));
   }
 
+  /** The server's log lines so far that contain `text`. */
+  logLines(text: string): string[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(text));
+  }
+
   async quit(): Promise<void> {
     if (this.#child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.#child.once('exit', resolve));
     this.#child.stdin!.end('quit\n');
     await Promise.race([exited, sleep(15_000)]);
     if (this.#child.exitCode === null) this.#child.kill('SIGKILL');
+    rmSync(this.logFile, { force: true });
   }
 
   async #answer(word: string, timeoutMs: number): Promise<string> {

