@@ -39,13 +39,9 @@ export function guardCall(
       onGiveUp(message);
       resolve({ result: IntegrationProcessResult.Error, errorMessage: message });
     }, timeoutMs);
-    for (const signal of interrupts) {
-      if (signal.aborted) {
-        interrupt();
-        return;
-      }
-      signal.addEventListener('abort', interrupt, { once: true });
-    }
+    // Handled before the interrupts are looked at: a call interrupted at once (its claim lost
+    // before it was awaited, e.g. by the fence of a handler that threw) still has its rejection
+    // handled, not reported as unhandled. Its handlers run later than a synchronous interrupt.
     pending.then(
       (outcome) => {
         if (finish()) resolve(outcome);
@@ -54,5 +50,12 @@ export function guardCall(
         if (finish()) reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
+    for (const signal of interrupts) {
+      if (signal.aborted) {
+        interrupt();
+        return;
+      }
+      signal.addEventListener('abort', interrupt, { once: true });
+    }
   });
 }
