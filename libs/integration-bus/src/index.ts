@@ -68,7 +68,9 @@ export {
 export {
   defaultRelayRoute,
   OBJECT_KEY_HEADER,
+  OBJECT_TYPE_HEADER,
   routeToken,
+  SEQUENCE_HEADER,
   TASK_TYPE_HEADER,
   type RelayMessage,
   type RelayRoute,
