@@ -180,6 +180,7 @@ export { Migration20261201110000TaskPayloadJson } from './persistence/task-paylo
 export { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
 export { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 export { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
+export { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors
