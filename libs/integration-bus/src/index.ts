@@ -94,6 +94,7 @@ export {
 export {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
+  sequenceOfMessage,
   type BrokerMessage,
   type IncomingTaskRequest,
 } from './consumers/incoming-message.js';
@@ -131,6 +132,7 @@ export type { ResultCounts } from './outgoing/invoke-connector.js';
 export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
+export { SEQUENCE_KEY_MAX_LENGTH } from './incoming/intake-sequence.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
