@@ -209,4 +209,18 @@ describe('POST /{path}/connectors/:codeName/incoming with Bus-Sequence and Bus-O
     expect(await loggedLogins()).toEqual([]);
     expect(await storedSequences()).toEqual({});
   });
+
+  it('lists the headers in the OpenAPI document', async () => {
+    const res = await http('GET', '/docs/openapi.json');
+    const operation = res.body.paths['/integration/connectors/{codeName}/incoming'].post;
+    const headers = (operation.parameters as { in: string; name: string }[])
+      .filter((p) => p.in === 'header')
+      .map((p) => p.name);
+    expect(headers).toEqual(
+      expect.arrayContaining(['Idempotency-Key', 'Bus-Sequence', 'Bus-Object-Key', 'Bus-Object-Type']),
+    );
+    expect(operation.responses['200'].content['application/json'].schema.properties.reason.enum).toContain(
+      'olderSequence',
+    );
+  });
 });
