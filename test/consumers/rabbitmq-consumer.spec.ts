@@ -49,12 +49,20 @@ afterAll(async () => {
   await admin?.close();
 });
 
-const send = (body: string, messageId: string) =>
+const send = (body: string, messageId: string, headers?: Record<string, string>) =>
   channel.sendToQueue(QUEUE, Buffer.from(body), {
     messageId,
     persistent: true,
     contentType: 'application/json',
+    headers,
   });
+
+/** The headers the bus's relays send for version `sequence` of user 42. */
+const relayed = (sequence: string) => ({
+  'Bus-Sequence': sequence,
+  'Bus-Object-Key': '42',
+  'Bus-Object-Type': 'cms.user',
+});
 
 async function queueEmpty(): Promise<void> {
   await eventually(async () => {
@@ -99,6 +107,33 @@ describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
       }
       await new Promise((r) => setTimeout(r, 300)); // several retry delays: nothing comes back
       expect(await poisonEntries(t)).toHaveLength(POISON_BODIES.length);
+    });
+  }, 60_000);
+
+  it('drops an older version of an object arriving late (Bus-Sequence per Bus-Object-Key): acknowledged, not logged, not poison', async () => {
+    source.url = RABBITMQ_URL;
+    seen.length = 0;
+    await withBusApp({ providers: [CrmInConnector, TestRabbitConsumer] }, async (t) => {
+      // What the bus's relays send, published here by an independent client: version 5, then 3.
+      send(personBody('user-42-v5'), 'seq-5', relayed('5'));
+      send(personBody('user-42-v3'), 'seq-3', relayed('3'));
+      // A bad sequence is poison; a sequence without an object key (a plain object) is no check.
+      send(personBody('user-42-bad'), 'seq-bad', relayed('five'));
+      send(personBody('user-43-v1'), 'seq-no-key', { 'Bus-Sequence': '1' });
+      await eventually(
+        async () => expect(await loggedLogins(t)).toEqual(['user-42-v5', 'user-43-v1']),
+        10_000,
+      );
+      await queueEmpty();
+      expect(seen).toEqual(['seq-5', 'seq-3', 'seq-no-key']);
+      const entries = await poisonEntries(t);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.message).toMatch(/seq-bad.*Bus-Sequence must be a non-negative integer/);
+      expect(
+        await t.sql(`select sequence_key, sequence::int as sequence from integration_intake_sequence`),
+      ).toEqual([{ sequence_key: 'cms.user:42', sequence: 5 }]);
+      await new Promise((r) => setTimeout(r, 300)); // several retry delays: nothing comes back
+      expect(seen).toHaveLength(3);
     });
   }, 60_000);
 

@@ -6,7 +6,10 @@ import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 // Issue 11, item 13: the schema tools MikroORM users build test databases with (`schema.refresh()`,
 // `schema:update`, `schema.drop()` then the migrations) leave the bus a schema that works.
 
-/** A connector, a task and its synchronization with a sync log, deleted: the cleanup triggers cascade. */
+/**
+ * A connector, a task and its synchronization with a sync log, deleted: the cleanup triggers
+ * cascade; the connector's intake sequences go with it (a foreign key).
+ */
 async function cascades(app: BusTestApp): Promise<void> {
   const [connector] = await app.sql<{ id: number }>(
     `insert into integration_connector (code_name, display_name, class_name, enabled)
@@ -26,7 +29,12 @@ async function cascades(app: BusTestApp): Promise<void> {
   await app.sql(`delete from integration_task where id = $1`, [task!.id]);
   expect(await app.sql(`select id from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([]);
   expect(await app.sql(`select id from integration_sync_log`)).toEqual([]);
+  await app.sql(
+    `insert into integration_intake_sequence (connector_id, sequence_key, sequence) values ($1, 'cms.user:1', 7)`,
+    [connector!.id],
+  );
   await app.sql(`delete from integration_connector where id = $1`, [connector!.id]);
+  expect(await app.sql(`select sequence_key from integration_intake_sequence`)).toEqual([]);
 }
 
 describe('schema tools (item 13)', () => {

@@ -2,14 +2,17 @@ import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microse
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ClaimLostError,
   ClientProxyRelayConnector,
   Connector,
   IntegrationProcessResult,
+  SEQUENCE_HEADER,
   Subscribe,
   type ClientProxyRelayPacket,
   type OutgoingTask,
   type ProcessOutcome,
   type RelayEnvelope,
+  type RelayMessage,
 } from 'nestjs-integration-bus';
 import { withBusApp } from '../support/bus-app.js';
 import { eventually } from '../support/recording-connector.js';
@@ -17,6 +20,7 @@ import {
   changeUsers,
   drained,
   expectEachChangeOnceInOrder,
+  expectSequencesOfTasks,
   recordAttempt,
   type RelayAttempt,
 } from './support/relay-traffic.js';
@@ -27,6 +31,11 @@ const MANUAL = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } };
 /** The client the relay emits through; set by each test before its app starts. */
 const target: { client: ClientProxy | undefined } = { client: undefined };
 const attempts: RelayAttempt[] = [];
+/**
+ * The next call is paused this long between building its message and emitting it, the event loop
+ * blocked as in a long GC pause or SIGSTOP (no lease renewal runs meanwhile); what `relay` threw.
+ */
+const pause = { nextForMs: 0, thrown: [] as unknown[] };
 
 @Connector('ProxyRelay', { retry: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: false } })
 @Subscribe({ objectType: 'cms.user' })
@@ -42,8 +51,22 @@ class TestProxyRelay extends ClientProxyRelayConnector {
     });
   }
 
+  protected override toMessage(task: OutgoingTask): RelayMessage {
+    const message = super.toMessage(task);
+    const until = performance.now() + pause.nextForMs;
+    pause.nextForMs = 0;
+    while (performance.now() < until);
+    return message;
+  }
+
   protected override async relay(task: OutgoingTask): Promise<ProcessOutcome> {
-    const outcome = await super.relay(task);
+    let outcome: ProcessOutcome;
+    try {
+      outcome = await super.relay(task);
+    } catch (error) {
+      pause.thrown.push(error);
+      throw error;
+    }
     recordAttempt(attempts, task, outcome);
     return outcome;
   }
@@ -67,8 +90,9 @@ afterAll(async () => {
 });
 
 describe('ClientProxyRelayConnector over the Redis transport of @nestjs/microservices (R-ECO-2)', () => {
-  it('emits each task once, in per-object order, under `<object type>.<task type>`, with its message id and object key', async () => {
+  it('emits each task once, in per-object order, under `<object type>.<task type>`, with its message id, object key and sequence', async () => {
     received.length = 0;
+    attempts.length = 0;
     target.client = ClientProxyFactory.create({ transport: Transport.REDIS, options: REDIS });
     try {
       await withBusApp({ providers: [TestProxyRelay], bus: MANUAL }, async (t) => {
@@ -89,6 +113,14 @@ describe('ClientProxyRelayConnector over the Redis transport of @nestjs/microser
         );
         expect(new Set(received.map((r) => r.channel))).toEqual(
           new Set(['cms.user.CREATEOBJ', 'cms.user.UPDATEOBJ']),
+        );
+        expectSequencesOfTasks(
+          received.map(({ packet }) => ({
+            envelope: packet.envelope as RelayEnvelope,
+            sequenceHeader: packet.headers['Bus-Sequence'],
+            objectTypeHeader: packet.headers['Bus-Object-Type'],
+          })),
+          attempts,
         );
         for (const { packet } of received) {
           const envelope = packet.envelope as RelayEnvelope;
@@ -123,6 +155,34 @@ describe('ClientProxyRelayConnector over the Redis transport of @nestjs/microser
           `select state, attempts from ${ALL_SYNCHRONIZATIONS_SQL} s`,
         );
         expect(row).toEqual({ state: 'failed', attempts: 1 });
+      });
+    } finally {
+      await target.client.close();
+    }
+  });
+
+  it('emits nothing once the task’s fence refuses (paused past its lease): ClaimLostError is thrown on, the task stays queued', async () => {
+    received.length = 0;
+    attempts.length = 0;
+    pause.thrown.length = 0;
+    target.client = ClientProxyFactory.create({ transport: Transport.REDIS, options: REDIS });
+    try {
+      await withBusApp({ providers: [TestProxyRelay], bus: { ...MANUAL, leaseMs: 1000 } }, async (t) => {
+        await changeUsers(t, 1, 0);
+        pause.nextForMs = 1100;
+        await t.bus.processOutgoingTasks('ProxyRelay');
+        expect(pause.thrown).toHaveLength(1);
+        expect(pause.thrown[0]).toBeInstanceOf(ClaimLostError);
+        expect(attempts).toEqual([]);
+        expect(await t.sql(`select attempts, state from ${ALL_SYNCHRONIZATIONS_SQL} s`)).toEqual([
+          { attempts: 0, state: null },
+        ]);
+        // The next run holds a fresh claim: the task goes out, the only message the subscriber sees.
+        expect(await t.bus.processOutgoingTasks('ProxyRelay')).toMatchObject({ OK: 1 });
+        await eventually(() => expect(received).toHaveLength(1));
+        expect(received[0]!.packet.headers[SEQUENCE_HEADER]).toBe(String(attempts[0]!.sequence));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(received).toHaveLength(1);
       });
     } finally {
       await target.client.close();

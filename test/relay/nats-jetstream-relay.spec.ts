@@ -1,22 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ClaimLostError,
   Connector,
   IntegrationProcessResult,
   NatsJetStreamRelayConnector,
   relayMessageId,
+  SEQUENCE_HEADER,
   Subscribe,
   type OutgoingTask,
   type ProcessOutcome,
+  type RelayMessage,
 } from 'nestjs-integration-bus';
+import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
 import { withBusApp } from '../support/bus-app.js';
+import { eventually } from '../support/recording-connector.js';
 import { PrivateNatsServer, SHARED_NATS_URL } from './support/nats-server.js';
 import {
   changeUsers,
   drained,
   expectEachChangeOnceInOrder,
   expectRetried,
+  expectSequencesOfTasks,
   recordAttempt,
   relayThroughOutage,
   type RelayAttempt,
@@ -28,6 +34,11 @@ const target = { url: SHARED_NATS_URL, prefix: '', stream: '' };
 const attempts: RelayAttempt[] = [];
 /** Every `lostAckEvery`-th acknowledged publish is reported as an Error: as if the ack was lost. */
 const control = { lostAckEvery: 0, acknowledged: 0, lostAcks: new Set<string>() };
+/**
+ * The next call is paused this long between building its message and publishing it, the event loop
+ * blocked as in a long GC pause or SIGSTOP (no lease renewal runs meanwhile); what `relay` threw.
+ */
+const pause = { nextForMs: 0, thrown: [] as unknown[] };
 
 @Connector('NatsRelay', { retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false } })
 @Subscribe({ objectType: 'cms.user' })
@@ -41,8 +52,22 @@ class TestNatsRelay extends NatsJetStreamRelayConnector {
     });
   }
 
+  protected override toMessage(task: OutgoingTask): RelayMessage {
+    const message = super.toMessage(task);
+    const until = performance.now() + pause.nextForMs;
+    pause.nextForMs = 0;
+    while (performance.now() < until);
+    return message;
+  }
+
   protected override async relay(task: OutgoingTask): Promise<ProcessOutcome> {
-    const outcome = await super.relay(task);
+    let outcome: ProcessOutcome;
+    try {
+      outcome = await super.relay(task);
+    } catch (error) {
+      pause.thrown.push(error);
+      throw error;
+    }
     if (
       outcome === IntegrationProcessResult.OK &&
       control.lostAckEvery > 0 &&
@@ -75,6 +100,7 @@ function useTarget(url: string): void {
   Object.assign(target, { url, prefix: `bustest_${id}`, stream: `BUSTEST_${id}` });
   attempts.length = 0;
   Object.assign(control, { lostAckEvery: 0, acknowledged: 0, lostAcks: new Set<string>() });
+  Object.assign(pause, { nextForMs: 0, thrown: [] });
 }
 
 describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
@@ -100,6 +126,7 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
         expect(message.objectKey).toBe(message.envelope.objectKey);
         expect(message.envelope.connector).toBe('NatsRelay');
       }
+      expectSequencesOfTasks(stored, attempts);
       // Each simulated lost ack: the bus retried (attempt 2) and published again; the stream kept one copy.
       expect(control.lostAcks.size).toBeGreaterThanOrEqual(Math.floor((USERS * ROUNDS) / 7));
       for (const guid of control.lostAcks) {
@@ -140,6 +167,7 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
           USERS,
           ROUNDS,
         );
+        expectSequencesOfTasks(stored, attempts);
       } finally {
         await nc.close();
       }
@@ -156,4 +184,43 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
       await server.close();
     }
   }, 90_000);
+
+  it('publishes nothing once the task’s fence refuses (paused past its lease): the task stays queued, and the next run relays it once', async () => {
+    useTarget(SHARED_NATS_URL);
+    // An independent client sees every publish on the relay's subjects, a repeated one included
+    // (JetStream would keep one copy of a task published twice: its id is the same).
+    const published: Msg[] = [];
+    const subscription = shared.subscribe(`${target.prefix}.>`, {
+      callback: (error, message) => {
+        if (!error) published.push(message);
+      },
+    });
+    const manual = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, leaseMs: 1000 };
+    try {
+      await withBusApp({ providers: [TestNatsRelay], bus: manual }, async (t) => {
+        await changeUsers(t, 1, 0);
+        pause.nextForMs = 1100;
+        expect(await t.bus.processOutgoingTasks('NatsRelay')).toMatchObject({ OK: 0, ERROR: 0 });
+        // The real fence refused: thrown on by the relay, not turned into an Error outcome.
+        expect(pause.thrown).toHaveLength(1);
+        expect(pause.thrown[0]).toBeInstanceOf(ClaimLostError);
+        expect(attempts).toEqual([]);
+        expect(
+          await t.sql(`select attempts, state, error_message from ${ALL_SYNCHRONIZATIONS_SQL} s`),
+        ).toEqual([{ attempts: 0, state: null, error_message: null }]);
+        await shared.flush();
+        expect(published).toHaveLength(0);
+
+        expect(await t.bus.processOutgoingTasks('NatsRelay')).toMatchObject({ OK: 1 });
+        await drained(t, 5000);
+        await eventually(() => expect(published).toHaveLength(1));
+        expect(published[0]!.headers?.get(SEQUENCE_HEADER)).toBe(String(attempts[0]!.sequence));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(published).toHaveLength(1);
+      });
+    } finally {
+      subscription.unsubscribe();
+      await deleteStream(shared, target.stream);
+    }
+  }, 30_000);
 });

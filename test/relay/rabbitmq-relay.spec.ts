@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ClaimLostError,
   Connector,
   IntegrationProcessResult,
   RabbitMqRelayConnector,
   relayMessageId,
   setRelayTraceContextInjector,
   Subscribe,
+  TaskDataType,
+  TaskType,
+  TranslationHelper,
   type OutgoingTask,
   type ProcessOutcome,
   type RelayEnvelope,
@@ -19,6 +23,7 @@ import {
   drained,
   expectEachChangeOnceInOrder,
   expectRetried,
+  expectSequencesOfTasks,
   recordAttempt,
   relayThroughOutage,
   type RelayAttempt,
@@ -85,6 +90,34 @@ async function drainQueue(queue: string): Promise<GetMessage[]> {
 
 const envelopeOf = (message: GetMessage) => JSON.parse(message.content.toString()) as RelayEnvelope;
 
+/** A message as `expectSequencesOfTasks` reads it. */
+const sequencedOf = (message: GetMessage) => ({
+  envelope: envelopeOf(message),
+  sequenceHeader: message.properties.headers?.['Bus-Sequence'] as string | undefined,
+  objectTypeHeader: message.properties.headers?.['Bus-Object-Type'] as string | undefined,
+});
+
+/** A queued task as the bus would hand it, with the fence given (for calls made by the test itself). */
+function handMadeTask(id: number, fence: () => void): OutgoingTask {
+  return {
+    id,
+    sequence: id,
+    guid: randomUUID(),
+    title: `UPDATEOBJ cms.user hand-made-${id}`,
+    taskType: TaskType.UpdateObject,
+    dataType: TaskDataType.Simple,
+    objectType: 'cms.user',
+    siteName: null,
+    time: new Date(),
+    object: { userName: `hand-made-${id}` },
+    translations: new TranslationHelper([]),
+    isDocument: false,
+    attempt: 1,
+    signal: new AbortController().signal,
+    fence,
+  };
+}
+
 describe('RabbitMqRelayConnector (R-ECO-2)', () => {
   it('relays each task once as a persistent message, routed by object and task type, in per-object order', async () => {
     const names = await useExchange(RABBITMQ_URL);
@@ -115,6 +148,7 @@ describe('RabbitMqRelayConnector (R-ECO-2)', () => {
           `00-${envelope.taskGuid.replaceAll('-', '')}-00f067aa0ba902b7-01`,
         );
       }
+      expectSequencesOfTasks(messages.map(sequencedOf), attempts);
       expect(attempts.every((a) => a.result === IntegrationProcessResult.OK)).toBe(true);
       console.log(
         `RabbitMQ relay: ${USERS * ROUNDS} tasks, ${messages.length} messages confirmed and queued`,
@@ -169,6 +203,7 @@ describe('RabbitMqRelayConnector (R-ECO-2)', () => {
         (m, i) => messages.findIndex((o) => o.properties.messageId === m.properties.messageId) === i,
       );
       expectEachChangeOnceInOrder(firstOfEachId.map(envelopeOf), USERS, ROUNDS);
+      expectSequencesOfTasks(firstOfEachId.map(sequencedOf), attempts);
       const { errors, highestAttempt } = expectRetried(attempts);
       expect(attempts.find((a) => a.errorMessage)!.errorMessage).toMatch(
         /^RabbitMQ did not acknowledge message /,
@@ -183,4 +218,32 @@ describe('RabbitMqRelayConnector (R-ECO-2)', () => {
       await removeExchange(names);
     }
   }, 90_000);
+
+  it('throws the ClaimLostError of a fence that refuses once connected, and publishes nothing', async () => {
+    const names = await useExchange(RABBITMQ_URL);
+    try {
+      await withBusApp({ providers: [TestRabbitRelay] }, async (t) => {
+        const relay = t.app.get(TestRabbitRelay);
+        // The claim holds when the relay builds the message, and is lost while it connects: the
+        // relay's last fence, right before the publish, is the one that refuses.
+        let fences = 0;
+        const refused = handMadeTask(41, () => {
+          if (++fences > 1) throw new ClaimLostError('RabbitRelay', 'lost while connecting (test)');
+        });
+        await expect(relay.processInternalTaskAsync(refused)).rejects.toBeInstanceOf(ClaimLostError);
+        expect(fences).toBe(2);
+        expect(attempts).toEqual([]);
+        // A task whose fence passes goes out on the same channel after it: the only message queued.
+        await expect(relay.processInternalTaskAsync(handMadeTask(42, () => undefined))).resolves.toBe(
+          IntegrationProcessResult.OK,
+        );
+      });
+      const messages = await drainQueue(names.queue);
+      expect(messages.map((m) => [envelopeOf(m).sequence, m.properties.headers?.['Bus-Sequence']])).toEqual([
+        [42, '42'],
+      ]);
+    } finally {
+      await removeExchange(names);
+    }
+  }, 30_000);
 });

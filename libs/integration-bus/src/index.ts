@@ -68,7 +68,9 @@ export {
 export {
   defaultRelayRoute,
   OBJECT_KEY_HEADER,
+  OBJECT_TYPE_HEADER,
   routeToken,
+  SEQUENCE_HEADER,
   TASK_TYPE_HEADER,
   type RelayMessage,
   type RelayRoute,
@@ -92,6 +94,7 @@ export {
 export {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
+  sequenceOfMessage,
   type BrokerMessage,
   type IncomingTaskRequest,
 } from './consumers/incoming-message.js';
@@ -129,6 +132,7 @@ export type { ResultCounts } from './outgoing/invoke-connector.js';
 export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
+export { SEQUENCE_KEY_MAX_LENGTH } from './incoming/intake-sequence.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
@@ -178,6 +182,7 @@ export { Migration20261201110000TaskPayloadJson } from './persistence/task-paylo
 export { Migration20261201200000Idempotency } from './persistence/idempotency.migration.js';
 export { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 export { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
+export { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 export * from './persistence/integration-bus.entities.js';
 
 // Errors

@@ -124,12 +124,17 @@ export class IntegrationBus {
    * With `options.idempotencyKey` the call is idempotent (R-ECO-3): within `idempotencyWindowMs`
    * (7 days by default) a second call for the same connector and key logs nothing and returns the
    * task the first one logged, also when both run at the same time (a unique key decides).
+   *
+   * With `options.sequence` and `options.sequenceKey` an older version of an object is dropped
+   * (R-DEL-2): the task is logged only if the sequence is above the highest logged for the key, in
+   * the same transaction, so concurrent calls cannot both pass; otherwise nothing is logged.
    * @returns the logged task (or the one already logged with the key), or `null` when nothing was
-   *   logged (incoming logging off, the connector returned `null`, or a LogExternalTask.Before
-   *   listener cancelled)
+   *   logged (incoming logging off, the connector returned `null`, a LogExternalTask.Before
+   *   listener cancelled, or a sequence not above the highest logged for its key)
    * @throws ConnectorNotFoundError for an unknown connector, ConnectorDisabledError for a disabled
    *   one, InvalidExternalTaskError for a bad option (an idempotency key that is not 1 to 200
-   *   visible ASCII characters among them)
+   *   visible ASCII characters, a sequence that is not a non-negative safe integer, a sequence
+   *   without its key among them)
    */
   processExternalTask(
     connectorName: string,

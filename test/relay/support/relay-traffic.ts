@@ -15,6 +15,9 @@ export interface RelayAttempt {
   guid: string;
   /** The bus's attempt counter of the task (1 on the first call). */
   attempt: number;
+  /** The task's id and its `sequence` (R-DEL-2), as the relay received them. */
+  id: number;
+  sequence: number;
   result: IntegrationProcessResult;
   errorMessage?: string;
 }
@@ -77,7 +80,45 @@ export function expectEachChangeOnceInOrder(
 
 /** Records the outcome of `relay` for a task. */
 export function recordAttempt(attempts: RelayAttempt[], task: OutgoingTask, outcome: ProcessOutcome): void {
-  attempts.push({ guid: task.guid, attempt: task.attempt, ...resultOf(outcome) });
+  attempts.push({
+    guid: task.guid,
+    attempt: task.attempt,
+    id: task.id,
+    sequence: task.sequence,
+    ...resultOf(outcome),
+  });
+}
+
+/** A relayed message as the checks of `task.sequence` read it. */
+export interface SequencedMessage {
+  envelope: RelayEnvelope;
+  /** Its `Bus-Sequence` header, as text. */
+  sequenceHeader: string | undefined;
+  /** Its `Bus-Object-Type` header. */
+  objectTypeHeader: string | undefined;
+}
+
+/**
+ * Checks the sequence each message carries (R-DEL-2): the `Bus-Sequence` header and the envelope's
+ * `sequence` are the `sequence` (today the id) of the task the relay was handed, and one object's
+ * messages carry growing sequences in the order they were published.
+ */
+export function expectSequencesOfTasks(
+  messages: readonly SequencedMessage[],
+  attempts: readonly RelayAttempt[],
+): void {
+  const taskOf = new Map(attempts.map((a) => [a.guid, a]));
+  const lastOf = new Map<string, number>();
+  for (const { envelope, sequenceHeader, objectTypeHeader } of messages) {
+    const task = taskOf.get(envelope.taskGuid)!;
+    expect(task.sequence).toBe(task.id);
+    expect(envelope.sequence).toBe(task.sequence);
+    expect(sequenceHeader).toBe(String(task.sequence));
+    expect(objectTypeHeader).toBe(envelope.objectType);
+    const last = lastOf.get(envelope.objectKey!) ?? 0;
+    expect(envelope.sequence).toBeGreaterThan(last);
+    lastOf.set(envelope.objectKey!, envelope.sequence!);
+  }
 }
 
 /** What `relayThroughOutage` measured. */

@@ -8,6 +8,9 @@ export interface StoredRelayMessage {
   subject: string;
   msgId: string | undefined;
   objectKey: string | undefined;
+  /** The `Bus-Sequence` and `Bus-Object-Type` headers. */
+  sequenceHeader: string | undefined;
+  objectTypeHeader: string | undefined;
   envelope: RelayEnvelope;
 }
 
@@ -29,6 +32,8 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<St
       subject: stored.subject,
       msgId: stored.header.get('Nats-Msg-Id') || undefined,
       objectKey: stored.header.get('Bus-Object-Key') || undefined,
+      sequenceHeader: stored.header.get('Bus-Sequence') || undefined,
+      objectTypeHeader: stored.header.get('Bus-Object-Type') || undefined,
       envelope: stored.json<RelayEnvelope>(),
     });
   }

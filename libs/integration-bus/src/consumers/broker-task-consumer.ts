@@ -9,6 +9,7 @@ import { IntegrationBus } from '../integration-bus.service.js';
 import {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
+  sequenceOfMessage,
   type BrokerMessage,
   type IncomingTaskRequest,
 } from './incoming-message.js';
@@ -22,6 +23,9 @@ export interface BrokerTaskConsumerOptions {
    * `InvalidBrokerMessageError` for a message that can never become a task (it is then logged and
    * acknowledged); anything else thrown is taken as transient and the message is delivered again.
    * @default JSON `{ object, taskType, dataType?, processType?, siteName? }`, as the HTTP ingest route
+   *
+   * Options it returns with a `sequence` or `sequenceKey` replace the ones read from the message's
+   * `Bus-Sequence` / `Bus-Object-Key` headers (see `sequenceOfMessage`).
    */
   decode?: (message: BrokerMessage) => IncomingTaskRequest | Promise<IncomingTaskRequest>;
   /**
@@ -47,11 +51,14 @@ function isPoison(error: unknown): boolean {
  * Base of the broker consumers (R-ECO-2, R-ECO-3): each message becomes one incoming task of
  * `connectorName` through `IntegrationBus.processExternalTask`, with the message id as idempotency
  * key, and is acknowledged only after that task committed. A message redelivered (an ack lost, a
- * crash between commit and ack) or published twice therefore logs one task. A poison message (not
- * JSON, wrong shape, refused by the connector) is written to the event log (`POISONMESSAGE`) and
- * acknowledged instead of coming back forever; a transient failure (database down, connector
- * disabled) delivers the message again after `retryDelayMs`. Messages are handled one at a time,
- * in order.
+ * crash between commit and ack) or published twice therefore logs one task. A message with the
+ * `Bus-Sequence` and `Bus-Object-Key` headers the bus's relays send is logged only if its sequence is
+ * above the highest logged for that object (R-DEL-2): an older version arriving late (from a relay paused
+ * past its lease that delivered after its successor) is dropped, acknowledged, and written to the
+ * log at debug level, not retried. A poison message (not JSON, wrong shape, a bad `Bus-Sequence`,
+ * refused by the connector) is written to the event log (`POISONMESSAGE`) and acknowledged instead
+ * of coming back forever; a transient failure (database down, connector disabled) delivers the
+ * message again after `retryDelayMs`. Messages are handled one at a time, in order.
  *
  * A Nest provider: register the subclass in a module; it starts consuming once the application has
  * started (`onApplicationBootstrap`: start-up fails if the broker cannot be reached) and stops
@@ -100,8 +107,13 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   protected async handle(message: BrokerMessage): Promise<MessageDisposition> {
     try {
       const request = await (this.consumerOptions.decode ?? decodeIncomingTaskRequest)(message);
+      const { options } = request;
+      const decoded = options.sequence !== undefined || options.sequenceKey !== undefined;
+      // A message dropped as an older version logs nothing and is acknowledged like any other that
+      // logs nothing by design (the intake writes the debug line).
       await this.bus.processExternalTask(this.connectorName, request.object, {
-        ...request.options,
+        ...(decoded ? {} : sequenceOfMessage(message)),
+        ...options,
         idempotencyKey: idempotencyKeyOfMessage(message.messageId),
       });
       await this.afterTaskLogged(message);

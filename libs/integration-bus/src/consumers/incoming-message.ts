@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { InvalidBrokerMessageError } from '../errors/invalid-broker-message.error.js';
 import type { ExternalTaskOptions } from '../incoming/external-task-logger.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../incoming/idempotency-key.js';
+import { sequenceOfHeaders } from '../incoming/intake-sequence.js';
+import { OBJECT_KEY_HEADER, OBJECT_TYPE_HEADER, SEQUENCE_HEADER } from '../relay/relay-message.js';
 
 /** A message as a broker consumer received it, before it became a task. */
 export interface BrokerMessage {
@@ -63,4 +65,30 @@ export function idempotencyKeyOfMessage(messageId: string | null): string | unde
   if (messageId === null || messageId === '') return undefined;
   if (messageId.length <= IDEMPOTENCY_KEY_MAX_LENGTH && /^[\x21-\x7e]+$/.test(messageId)) return messageId;
   return `sha256:${createHash('sha256').update(messageId).digest('hex')}`;
+}
+
+/**
+ * The sequence check a message asks for (R-DEL-2): with both a `Bus-Sequence` and a `Bus-Object-Key`
+ * header (what the bus's relays send for a queued task of an entity or a document), the options that
+ * make `processExternalTask` drop the message when a version at least as new of the object was
+ * logged before: `sequence` from `Bus-Sequence`, `sequenceKey` from `Bus-Object-Type` and
+ * `Bus-Object-Key` (see `sequenceOfHeaders`). Without both, none: a message of a synchronous task
+ * or of a plain object carries no sequence or no key, and is logged as any other. Header names are
+ * matched without regard to case.
+ * @throws InvalidExternalTaskError when `Bus-Sequence` is not a non-negative integer in decimal or
+ *   `Bus-Object-Key` is empty: a poison message
+ */
+export function sequenceOfMessage(
+  message: Pick<BrokerMessage, 'headers'>,
+): Pick<ExternalTaskOptions, 'sequence' | 'sequenceKey'> {
+  const header = (name: string): string | undefined => {
+    const wanted = name.toLowerCase();
+    for (const [key, value] of Object.entries(message.headers))
+      if (key.toLowerCase() === wanted) return value;
+    return undefined;
+  };
+  const sequence = header(SEQUENCE_HEADER);
+  const objectKey = header(OBJECT_KEY_HEADER);
+  if (sequence === undefined || objectKey === undefined) return {};
+  return sequenceOfHeaders({ sequence, objectKey, objectType: header(OBJECT_TYPE_HEADER) });
 }

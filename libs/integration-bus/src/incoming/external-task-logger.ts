@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
@@ -14,11 +14,13 @@ import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integr
 import { traceTaskCreation } from '../events/trace-context.js';
 import { describeEntity, getIntegrationDescriptor } from '../metadata/integration-subject.js';
 import { IdempotencyKeyStore } from '../persistence/idempotency-key.store.js';
+import { IntakeSequenceStore } from '../persistence/intake-sequence.store.js';
 import { BusDatabase } from '../persistence/bus-database.js';
 import { TaskStore, type NewTask } from '../persistence/task.store.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
+import { checkIntakeSequence } from './intake-sequence.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { buildIncomingPayload } from './incoming-snapshot.js';
 import { assertIncomingTaskFits } from './incoming-task-rules.js';
@@ -40,14 +42,32 @@ export interface ExternalTaskOptions {
    * system's message or request id. Keys are per connector. Without a key every call logs a task.
    */
   idempotencyKey?: string;
+  /**
+   * Drops an older version of the object (R-DEL-2): with `sequenceKey`, the task is logged only if
+   * `sequence` is above the highest sequence logged before for the same connector and key;
+   * otherwise nothing is logged and the call returns `null` (reason `olderSequence`, written to the
+   * log at debug level). A non-negative safe integer that grows with each version of the object at
+   * its sender, such as the `sequence` of a task relayed by another bus (its `Bus-Sequence` header)
+   * or the sender's row version. The check and the task's insert share one transaction: of two
+   * concurrent calls for one key, the one with the lower sequence is dropped if the other committed
+   * first, else logged before it. An idempotency key is looked at first: a repeated key returns
+   * the task it logged, whatever the sequence.
+   */
+  sequence?: number;
+  /**
+   * The object's key as the sender knows it, 1 to 200 characters (e.g. `cms.user:42`): what
+   * `sequence` is compared within. Keys are per connector; give the object type in it when one
+   * connector receives several types whose keys can be equal. Required with `sequence`.
+   */
+  sequenceKey?: string;
 }
 
 /**
  * Why `processExternalTask` logged nothing: incoming logging is switched off (R-SET-1), the
- * connector's `prepareInternalObject` returned `null`, or a `LogExternalTask.Before` listener
- * cancelled.
+ * connector's `prepareInternalObject` returned `null`, a `LogExternalTask.Before` listener
+ * cancelled, or a version at least as new of the object was logged before (`sequence`).
  */
-export type ExternalTaskSkipReason = 'loggingOff' | 'notPrepared' | 'cancelled';
+export type ExternalTaskSkipReason = 'loggingOff' | 'notPrepared' | 'cancelled' | 'olderSequence';
 
 /** What logging an incoming task came to: the task, or the reason nothing was logged. */
 export type ExternalTaskOutcome =
@@ -63,6 +83,9 @@ const TASK_TYPES = new Set<string>(Object.values(TaskType).filter((t) => t !== T
 const PROCESS_TYPES = new Set<string>(Object.values(IntegrationProcessType));
 const DATA_TYPES = new Set<string>(Object.values(TaskDataType));
 
+/** Thrown inside the intake's transaction to roll it back when its sequence is not the newest. */
+class OlderSequence extends Error {}
+
 /**
  * Logs incoming tasks (R-IN-1): converts the external object through the connector's
  * `prepareInternalObject`, collects translation data, and stores one task with one synchronization.
@@ -71,6 +94,8 @@ const DATA_TYPES = new Set<string>(Object.values(TaskDataType));
  */
 @Injectable()
 export class ExternalTaskLogger {
+  readonly #logger = new Logger('IntegrationBus');
+
   constructor(
     private readonly orm: MikroORM,
     private readonly registry: ConnectorRegistry,
@@ -79,12 +104,14 @@ export class ExternalTaskLogger {
     private readonly events: IntegrationEventPublisher,
     private readonly db: BusDatabase,
     private readonly idempotencyKeys: IdempotencyKeyStore,
+    private readonly sequences: IntakeSequenceStore,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
   /**
    * @returns the logged task, or `null` when incoming logging is switched off, the connector's
-   *   `prepareInternalObject` returned `null`, or a LogExternalTask.Before listener cancelled
+   *   `prepareInternalObject` returned `null`, a LogExternalTask.Before listener cancelled, or
+   *   `options.sequence` was not above the highest logged for `options.sequenceKey`
    * @throws ConnectorNotFoundError, ConnectorDisabledError, IntegrationBusError for bad options
    */
   async log(
@@ -109,6 +136,7 @@ export class ExternalTaskLogger {
     const dataType = options.dataType ?? TaskDataType.Simple;
     validate(options.taskType, processType, dataType);
     const key = options.idempotencyKey === undefined ? null : checkIdempotencyKey(options.idempotencyKey);
+    const sequence = checkIntakeSequence(options.sequence, options.sequenceKey);
     const connector = this.registry.get(connectorName);
     const row = await this.registry.row(connectorName);
     if (!row?.enabled) throw new ConnectorDisabledError(connectorName);
@@ -185,21 +213,41 @@ export class ExternalTaskLogger {
       synchronizations: [{ connectorId: row.id, handler: null, partitions: 0 }],
     };
     traceTaskCreation([task]); // its create span, in the caller's trace (R-ECO-4)
-    const logged = await this.db.transaction(async (trx) => {
-      // The key first: a concurrent call with the same key waits here for this transaction, then
-      // gets this task instead of logging its own (the table's primary key decides, not a read).
-      if (key !== null) {
-        const holder = await this.idempotencyKeys.claim(trx, row.id, key, info, windowMs);
-        if (holder) return holder;
-      }
-      const ids = await this.tasks.insert(trx, [task]);
-      info.id = ids.get(info.guid) ?? 0;
-      if (key !== null) {
-        await this.idempotencyKeys.setTaskId(trx, row.id, key, info.id);
-        await this.idempotencyKeys.purgeExpired(trx, windowMs);
-      }
-      return null;
-    });
+    let logged: IntegrationTaskInfo | null;
+    try {
+      logged = await this.db.transaction(async (trx) => {
+        // The key first: a concurrent call with the same key waits here for this transaction, then
+        // gets this task instead of logging its own (the table's primary key decides, not a read).
+        if (key !== null) {
+          const holder = await this.idempotencyKeys.claim(trx, row.id, key, info, windowMs);
+          if (holder) return holder;
+        }
+        // Then the sequence, before the insert: the task's id is taken under the lock of the object's
+        // sequence row, so of two versions of one object logged at once the newer also gets the
+        // higher id, the order incoming processing applies them in. An older one rolls back, its
+        // idempotency key with it.
+        if (
+          sequence !== null &&
+          !(await this.sequences.raise(trx, row.id, sequence.key, sequence.sequence))
+        ) {
+          throw new OlderSequence();
+        }
+        const ids = await this.tasks.insert(trx, [task]);
+        info.id = ids.get(info.guid) ?? 0;
+        if (key !== null) {
+          await this.idempotencyKeys.setTaskId(trx, row.id, key, info.id);
+          await this.idempotencyKeys.purgeExpired(trx, windowMs);
+        }
+        return null;
+      });
+    } catch (error) {
+      if (!(error instanceof OlderSequence)) throw error;
+      this.#logger.debug(
+        `Incoming task for ${connectorName} dropped: sequence ${sequence!.sequence} of "${sequence!.key}" ` +
+          'is not above the highest already logged for it (an older version arriving late).',
+      );
+      return { task: null, reason: 'olderSequence' };
+    }
     if (logged) return { task: logged, duplicate: true };
     await this.events.after(
       IntegrationEvents.LogExternalTask.After,

@@ -39,7 +39,9 @@ export function guardCall(
       onGiveUp(message);
       resolve({ result: IntegrationProcessResult.Error, errorMessage: message });
     }, timeoutMs);
-    // The answer is listened to first: a call interrupted at once must not leave its rejection unhandled.
+    // Handled before the interrupts are looked at: a call interrupted at once (its claim lost
+    // before it was awaited, e.g. by the fence of a handler that threw) still has its rejection
+    // handled, not reported as unhandled. Its handlers run later than a synchronous interrupt.
     pending.then(
       (outcome) => {
         if (finish()) resolve(outcome);

@@ -126,6 +126,18 @@ export interface IntegrationIdempotencyKeyRow {
   createdAt: Date;
 }
 
+/**
+ * A row of `integration_intake_sequence`: the highest `sequence` an incoming task was logged with for
+ * an object, as its sender keys it (R-DEL-2); an older or equal one is dropped at intake.
+ */
+export interface IntegrationIntakeSequenceRow {
+  connector: IntegrationConnectorRow;
+  /** The object's key as the sender knows it (`processExternalTask`'s `sequenceKey`). */
+  sequenceKey: string;
+  sequence: string;
+  updatedAt: Date;
+}
+
 const now = { defaultRaw: 'now()', columnType: 'timestamptz' } as const;
 
 export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorRow>({
@@ -311,6 +323,24 @@ export const IntegrationIdempotencyKeySchema = new EntitySchema<IntegrationIdemp
   },
 });
 
+export const IntegrationIntakeSequenceSchema = new EntitySchema<IntegrationIntakeSequenceRow>({
+  name: 'IntegrationIntakeSequenceRow',
+  tableName: 'integration_intake_sequence',
+  properties: {
+    // A real foreign key, unlike the queue tables': a connector's rows go with it, and an intake
+    // writes one row, so the per-row check costs one index probe.
+    connector: {
+      kind: 'm:1',
+      entity: () => IntegrationConnectorSchema,
+      primary: true,
+      deleteRule: 'cascade',
+    },
+    sequenceKey: { type: 'text', primary: true },
+    sequence: { type: 'bigint' },
+    updatedAt: { type: 'datetime', ...now },
+  },
+});
+
 /** Every entity schema of the bus, for the host's MikroORM `entities`. */
 export const INTEGRATION_BUS_ENTITIES = [
   IntegrationConnectorSchema,
@@ -322,4 +352,5 @@ export const INTEGRATION_BUS_ENTITIES = [
   IntegrationPartitionLeaseSchema,
   IntegrationInstanceSchema,
   IntegrationIdempotencyKeySchema,
+  IntegrationIntakeSequenceSchema,
 ] as const;

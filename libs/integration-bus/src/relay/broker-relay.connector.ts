@@ -1,12 +1,15 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { BaseIntegrationConnector } from '../connectors/base-integration-connector.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { OutgoingTask, ProcessOutcome } from '../outgoing/outgoing-task.interface.js';
 import { buildRelayEnvelope, objectKeyOf, relayMessageId } from './relay-envelope.js';
 import {
   defaultRelayRoute,
   OBJECT_KEY_HEADER,
+  OBJECT_TYPE_HEADER,
+  SEQUENCE_HEADER,
   TASK_TYPE_HEADER,
   type RelayMessage,
   type RelayRoute,
@@ -47,6 +50,12 @@ export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
  * again with the same message id (task GUID + connector), which the broker (JetStream) or the
  * consumer (the bus's idempotent intake) drops as a duplicate.
  *
+ * Fencing (R-DEL-2): every message carries the task's `sequence` (`Bus-Sequence` header, envelope
+ * `sequence`), and the task's `fence()` is called right before the message is handed to the broker.
+ * A fence that refuses (`ClaimLostError`: this process may no longer deliver for the queue) is
+ * thrown on, not turned into an Error: the bus leaves the task queued for whoever holds the queue now
+ * and records nothing for the attempt.
+ *
  * Subclasses implement `publish` for their broker and `close`. Subscribe it like any connector.
  */
 export abstract class BrokerRelayConnector extends BaseIntegrationConnector implements OnApplicationShutdown {
@@ -62,8 +71,14 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     return this.baseOptions.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   }
 
-  /** Publishes the message and resolves once the broker has acknowledged it; rejects otherwise. */
-  protected abstract publish(message: RelayMessage, signal: AbortSignal): Promise<void>;
+  /**
+   * Publishes the message and resolves once the broker has acknowledged it; rejects otherwise.
+   * @param signal aborted when the bus stops waiting for the call (the task's `signal`)
+   * @param fence the task's `fence()`: call it right before handing the message to the broker
+   *   client, after any wait for a connection, and let what it throws propagate. The base calls it
+   *   once before `publish` too, so a subclass that ignores it is still fenced, only earlier.
+   */
+  protected abstract publish(message: RelayMessage, signal: AbortSignal, fence: () => void): Promise<void>;
 
   /** Closes the broker connection; the next task opens it again. */
   abstract close(): Promise<void>;
@@ -84,8 +99,10 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     const headers: Record<string, string> = {
       ...traceHeadersOf(task, this.baseOptions.traceContext),
       [TASK_TYPE_HEADER]: task.taskType,
+      [OBJECT_TYPE_HEADER]: task.objectType,
     };
     if (objectKey !== null) headers[OBJECT_KEY_HEADER] = objectKey;
+    if (envelope.sequence !== undefined) headers[SEQUENCE_HEADER] = String(envelope.sequence);
     return {
       route: (this.baseOptions.route ?? defaultRelayRoute)(task),
       messageId: relayMessageId(task, this.connectorName),
@@ -96,13 +113,20 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     };
   }
 
-  /** Publishes one task: OK once acknowledged, Error (with the broker's reason) otherwise. */
+  /**
+   * Publishes one task: OK once acknowledged, Error (with the broker's reason) otherwise.
+   * @throws ClaimLostError when the task's fence refused the write: nothing was published
+   */
   protected async relay(task: OutgoingTask): Promise<ProcessOutcome> {
     const message = this.toMessage(task);
+    const fence = (): void => task.fence();
     try {
-      await this.publish(message, task.signal);
+      fence();
+      await this.publish(message, task.signal, fence);
       return IntegrationProcessResult.OK;
     } catch (error) {
+      // Not the broker's answer but the end of this run's claim: the task stays queued as it was.
+      if (error instanceof ClaimLostError) throw error;
       return {
         result: IntegrationProcessResult.Error,
         errorMessage: `${this.brokerName} did not acknowledge message ${message.messageId}: ${describeError(error)}`,

@@ -26,7 +26,10 @@ export interface ClientProxyRelayPacket {
   messageId: string;
   /** The object's key: transports that partition by key keep each object's order. */
   objectKey: string | null;
-  /** The trace context and the task type, as the broker relays send them as headers. */
+  /**
+   * The trace context and the bus's headers (`Bus-Task-Type`, `Bus-Object-Type`, `Bus-Object-Key`,
+   * `Bus-Sequence`), as the broker relays send them.
+   */
   headers: Record<string, string>;
   envelope: unknown;
 }
@@ -57,7 +60,7 @@ export class ClientProxyRelayConnector extends BrokerRelayConnector {
     this.brokerName = proxyOptions.transportName ?? 'the transport';
   }
 
-  protected async publish(message: RelayMessage, signal: AbortSignal): Promise<void> {
+  protected async publish(message: RelayMessage, signal: AbortSignal, fence: () => void): Promise<void> {
     const { client } = this.proxyOptions;
     await client.connect?.();
     const packet: ClientProxyRelayPacket = {
@@ -66,6 +69,7 @@ export class ClientProxyRelayConnector extends BrokerRelayConnector {
       headers: message.headers,
       envelope: message.envelope,
     };
+    fence(); // after the connection wait, right before the message leaves (R-DEL-2)
     await new Promise<void>((resolve, reject) => {
       const finish = (error?: unknown): void => {
         clearTimeout(timer);

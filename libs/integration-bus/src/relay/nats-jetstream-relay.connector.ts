@@ -62,10 +62,11 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
     super(options);
   }
 
-  protected async publish(message: RelayMessage): Promise<void> {
+  protected async publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
     const { jetstream, client } = await this.#session.get();
     const headers = client.core.headers();
     for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+    fence(); // after the connection wait, right before the message leaves (R-DEL-2)
     await jetstream.publish(`${this.options.subjectPrefix}.${message.route}`, message.body, {
       msgID: message.messageId,
       timeout: this.publishTimeoutMs,

@@ -48,8 +48,9 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
     super(options);
   }
 
-  protected async publish(message: RelayMessage): Promise<void> {
+  protected async publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
     const session = await this.#session.get();
+    fence(); // after the connection wait, right before the message leaves (R-DEL-2)
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`no confirm within ${this.publishTimeoutMs} ms`));

@@ -9,7 +9,9 @@ import type { TranslationRecord } from '../translation/translation-record.js';
 
 /**
  * The body of every message a relay publishes: JSON, versioned by `v` so that consumers can tell
- * a later layout apart. Version 1 carries what an `OutgoingTask` holds.
+ * a later layout apart. Version 1 carries what an `OutgoingTask` holds. Fields are only ever added
+ * to a version, never changed or removed: a reader of version 1 ignores fields it does not know and
+ * treats the optional ones as possibly absent.
  */
 export interface RelayEnvelope {
   v: 1;
@@ -26,6 +28,16 @@ export interface RelayEnvelope {
   connector: string;
   /** The object's key (primary key, or node GUID and culture): what per-object order is kept by. */
   objectKey: string | null;
+  /**
+   * The task's `sequence` (R-DEL-2), as in the `Bus-Sequence` header: it grows with commit order per
+   * object (`objectType` + `objectKey`), so a receiver can refuse a write whose sequence is not above
+   * the last it applied for the object. Across objects it says nothing; treat it as an opaque number.
+   *
+   * Added to version 1 without changing `v` (an additive field, which a version-1 reader may
+   * ignore): absent in messages from relays that predate it, and for a synchronous task, which has
+   * no sequence. A reader must therefore treat it as optional.
+   */
+  sequence?: number;
   /** The object's own columns, foreign keys as local ids (as stored with the task). */
   data: Record<string, unknown>;
   /** Translation data of the foreign keys (SimpleSnapshot and Snapshot). */
@@ -75,6 +87,8 @@ export function buildRelayEnvelope(task: OutgoingTask, connectorName: string): R
     dataType: task.dataType,
     connector: connectorName,
     objectKey: objectKeyOf(task),
+    // `0` is a synchronous task's: no sequence, rather than one every later message is "above".
+    ...(task.sequence > 0 ? { sequence: task.sequence } : {}),
     // A synchronous task's object is the live entity, not rebuilt from a payload: its JSON form.
     data: payload?.fields ?? (JSON.parse(JSON.stringify(task.object)) as Record<string, unknown>),
     translations: task.translations.records,

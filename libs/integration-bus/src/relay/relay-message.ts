@@ -13,7 +13,10 @@ export interface RelayMessage {
   envelope: RelayEnvelope;
   /** `envelope` as JSON, encoded. */
   body: Uint8Array;
-  /** Trace context and the bus's own headers, as text. */
+  /**
+   * Trace context and the bus's own headers (`Bus-Task-Type`, `Bus-Object-Type`, `Bus-Object-Key`,
+   * `Bus-Sequence`), as text.
+   */
   headers: Readonly<Record<string, string>>;
 }
 
@@ -25,6 +28,23 @@ export const OBJECT_KEY_HEADER = 'Bus-Object-Key';
 
 /** Header naming the task type, for consumers that route on headers. */
 export const TASK_TYPE_HEADER = 'Bus-Task-Type';
+
+/**
+ * Header naming the object type (`cms.user`; also in the envelope as `objectType`): with
+ * `Bus-Object-Key`, what tells one object from another when several types share one stream, since
+ * two types' primary keys can be equal.
+ */
+export const OBJECT_TYPE_HEADER = 'Bus-Object-Type';
+
+/**
+ * Header carrying the task's `sequence` in decimal (also in the envelope as `sequence`), R-DEL-2:
+ * of two messages of one object (`Bus-Object-Type` + `Bus-Object-Key`), the one committed later has
+ * the higher sequence, so a receiver can refuse a write whose sequence is not above the last it
+ * applied for that object: a late message (from a relay paused past its lease, or redelivered)
+ * cannot overwrite a newer one. Across objects it says nothing. Absent for a synchronous task,
+ * which has none.
+ */
+export const SEQUENCE_HEADER = 'Bus-Sequence';
 
 /**
  * The default route: `<object type>.<task type>`, e.g. `cms.user.UPDATEOBJ`. Characters that are

@@ -15,6 +15,13 @@ import { IntegrationProcessType } from '../../enums/integration-process-type.enu
 import { TaskDataType } from '../../enums/task-data-type.enum.js';
 import { TaskType } from '../../enums/task-type.enum.js';
 import { checkIdempotencyKey, IDEMPOTENCY_KEY_MAX_LENGTH } from '../../incoming/idempotency-key.js';
+import {
+  checkIntakeSequence,
+  SEQUENCE_KEY_MAX_LENGTH,
+  sequenceOfHeaders,
+  type SequenceHeaders,
+} from '../../incoming/intake-sequence.js';
+import { OBJECT_KEY_HEADER, OBJECT_TYPE_HEADER, SEQUENCE_HEADER } from '../../relay/relay-message.js';
 import type { ExternalTaskOptions } from '../../incoming/external-task-logger.js';
 import {
   IncomingIntakeService,
@@ -36,6 +43,21 @@ const PROCESS_TYPES = Object.values(IntegrationProcessType).filter(
 );
 const FIELDS = ['object', 'taskType', 'dataType', 'processType', 'siteName'] as const;
 const SITE_NAME = { max: 100 };
+
+/**
+ * Reads the optional `Bus-Sequence` / `Bus-Object-Key` (/ `Bus-Object-Type`) request headers into the
+ * options that drop an older version (R-DEL-2). Strict where a broker message is lenient: a request
+ * sets them on purpose, so one of the pair without the other is a 400 naming the missing one.
+ * @throws InvalidExternalTaskError naming the header at fault (a 400)
+ */
+function readSequence(headers: SequenceHeaders): Pick<ExternalTaskOptions, 'sequence' | 'sequenceKey'> {
+  const { sequence, sequenceKey } = sequenceOfHeaders(headers);
+  const checked = checkIntakeSequence(sequence, sequenceKey, {
+    sequence: SEQUENCE_HEADER,
+    key: OBJECT_KEY_HEADER,
+  });
+  return checked === null ? {} : { sequence: checked.sequence, sequenceKey: checked.key };
+}
 
 /** Reads and checks the body; throws a `RequestValidationError` naming the first bad field. */
 function readIncoming(body: unknown): { object: object; options: ExternalTaskOptions } {
@@ -81,11 +103,14 @@ export class IncomingController {
       '**201** `{ taskId }`: a task was logged. **200** `{ taskId: null, reason, message }`: the request was ' +
       'valid but nothing was logged, by design rather than by fault — `loggingOff` (settings: logging of ' +
       "incoming tasks is switched off), `notPrepared` (the connector's `prepareInternalObject` returned null " +
-      'for this object), `cancelled` (a `LogExternalTask.Before` listener cancelled it). Nothing is written ' +
-      'for a 4xx.\n\n' +
+      'for this object), `cancelled` (a `LogExternalTask.Before` listener cancelled it), `olderSequence` (see ' +
+      '`Bus-Sequence` below). Nothing is written for a 4xx.\n\n' +
       'With an `Idempotency-Key` header, a request repeated with the same key (for the same connector, ' +
       'within `idempotencyWindowMs`, 7 days by default) logs nothing and answers **200** ' +
-      '`{ taskId, duplicate: true }` with the task the first request logged.',
+      '`{ taskId, duplicate: true }` with the task the first request logged.\n\n' +
+      'With `Bus-Sequence` and `Bus-Object-Key` headers, the task is logged only if its sequence is above the ' +
+      'highest logged before for that object key (and connector); an older or equal one logs nothing and ' +
+      'answers **200** `{ taskId: null, reason: "olderSequence", message }`.',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -93,6 +118,26 @@ export class IncomingController {
     description:
       `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, e.g. a UUID per record sent: ` +
       'retrying the request with the same key never logs the task twice.',
+  })
+  @ApiHeader({
+    name: SEQUENCE_HEADER,
+    required: false,
+    description:
+      `A non-negative integer (decimal digits, up to ${Number.MAX_SAFE_INTEGER}) that grows with each version of ` +
+      `the object at the sender, with \`${OBJECT_KEY_HEADER}\`: a version whose sequence is not above the ` +
+      'highest logged for the object is dropped (R-DEL-2).',
+  })
+  @ApiHeader({
+    name: OBJECT_KEY_HEADER,
+    required: false,
+    description:
+      `The object's key as the sender knows it, with \`${SEQUENCE_HEADER}\` (one without the other is a 400). ` +
+      `Keys longer than ${SEQUENCE_KEY_MAX_LENGTH} characters are compared by their SHA-256.`,
+  })
+  @ApiHeader({
+    name: OBJECT_TYPE_HEADER,
+    required: false,
+    description: `The object's type, when the sender's keys are unique only per type: the key compared is \`<type>:<key>\`.`,
   })
   @ApiParam({ name: 'codeName', type: 'string', description: "The connector's code name." })
   @ApiBody({
@@ -140,7 +185,7 @@ export class IncomingController {
           enum: [true],
           description: 'The task was logged by an earlier request.',
         },
-        reason: { type: 'string', enum: ['loggingOff', 'notPrepared', 'cancelled'] },
+        reason: { type: 'string', enum: ['loggingOff', 'notPrepared', 'cancelled', 'olderSequence'] },
         message: { type: 'string' },
       },
     },
@@ -156,6 +201,9 @@ export class IncomingController {
     @Param('codeName') codeName: string,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Headers('bus-sequence') sequence: string | undefined,
+    @Headers('bus-object-key') objectKey: string | undefined,
+    @Headers('bus-object-type') objectType: string | undefined,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<IncomingTaskLogged | IncomingTaskNotLogged> {
     const name = RequestInput.path('codeName', codeName).string('codeName', {
@@ -166,7 +214,10 @@ export class IncomingController {
     if (idempotencyKey !== undefined) {
       options.idempotencyKey = checkIdempotencyKey(idempotencyKey, 'Idempotency-Key');
     }
-    const answer = await this.intake.ingest(name, object, options);
+    const answer = await this.intake.ingest(name, object, {
+      ...options,
+      ...readSequence({ sequence, objectKey, objectType }),
+    });
     if (answer.taskId === null || answer.duplicate) this.adapterHost.httpAdapter.status(response, 200);
     return answer;
   }

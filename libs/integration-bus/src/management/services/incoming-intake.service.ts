@@ -40,6 +40,9 @@ const SKIP_MESSAGES: Record<ExternalTaskSkipReason, string> = {
     'Logging of incoming tasks is switched off (settings enabled / logIncoming): nothing was logged.',
   notPrepared: "The connector's prepareInternalObject() returned null for this object: nothing was logged.",
   cancelled: 'A LogExternalTask.Before listener cancelled the task: nothing was logged.',
+  olderSequence:
+    'A version of this object with a sequence at least as high (Bus-Sequence for this Bus-Object-Key) was ' +
+    'logged before: this older one was dropped, nothing was logged.',
 };
 
 /**
