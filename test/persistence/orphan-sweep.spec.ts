@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { TaskStore } from '../../libs/integration-bus/src/persistence/task.store.js';
+import { QueueStore } from '../../libs/integration-bus/src/persistence/queue.store.js';
 import { withBusApp } from '../support/bus-app.js';
 import { recordingConnector, type CallLog } from '../support/recording-connector.js';
 import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
@@ -22,7 +22,7 @@ describe("the sweep's orphan check (issue 13)", () => {
             returning id, object_id)
           insert into integration_synchronization (task_id, connector_id)
           select t.id, c.id from t, integration_connector c where c.code_name = 'Kept' and t.object_id::int % 3 <> 0`);
-        const store = t.app.get(TaskStore);
+        const store = t.app.get(QueueStore);
         const steps: { deleted: number; next: string }[] = [];
         let cursor = '0';
         do {

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 const CHUNK = 100_000;
 
 /**
- * Queues `count` outgoing tasks for the given connectors, the way `TaskStore.insert` writes them
+ * Queues `count` outgoing tasks for the given connectors, the way `ChangeLogStore.insert` writes them
  * for a `BenchUser` created under an AsyncSimple subscription: one `integration_task` row (data type
  * Simple, payload `{ entity, fields, translations, children }`); for one connector the task holds
  * its synchronization (`connector_id`, as for a change with one subscriber), for several there is

@@ -37,7 +37,9 @@ import { IncomingApplier } from './incoming/incoming-applier.js';
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import { IncomingScheduler } from './incoming/incoming-scheduler.js';
 import { SettingStore } from './persistence/setting.store.js';
-import { TaskStore } from './persistence/task.store.js';
+import { ChangeLogStore } from './persistence/change-log.store.js';
+import { QueueStore } from './persistence/queue.store.js';
+import { TaskAdminStore } from './persistence/task-admin.store.js';
 import { SettingsService } from './settings/settings.service.js';
 import { AdminTokenGuard } from './management/guards/admin-token.guard.js';
 import { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
@@ -76,7 +78,9 @@ const resolvedOptions: Provider = {
     LeaseStore,
     PartitionStore,
     InstanceStore,
-    TaskStore,
+    ChangeLogStore,
+    QueueStore,
+    TaskAdminStore,
     IdempotencyKeyStore,
     IntakeSequenceStore,
     SettingStore,

@@ -19,7 +19,7 @@ import {
 import type { ConnectorRecord } from './persistence/connector.store.js';
 import { BusDatabase, type SqlExecutor } from './persistence/bus-database.js';
 import { EntityRowReader } from './translation/entity-row-reader.js';
-import { TaskStore } from './persistence/task.store.js';
+import { TaskAdminStore } from './persistence/task-admin.store.js';
 import type { ResultCounts } from './outgoing/invoke-connector.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
@@ -46,7 +46,7 @@ export class IntegrationBus {
     private readonly processor: OutgoingProcessor,
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    private readonly tasks: TaskStore,
+    private readonly tasks: TaskAdminStore,
     private readonly externalLogger: ExternalTaskLogger,
     private readonly incoming: IncomingProcessor,
     private readonly signals: QueueSignals,

@@ -16,7 +16,7 @@ import { describeEntity, getIntegrationDescriptor } from '../metadata/integratio
 import { IdempotencyKeyStore } from '../persistence/idempotency-key.store.js';
 import { IntakeSequenceStore } from '../persistence/intake-sequence.store.js';
 import { BusDatabase } from '../persistence/bus-database.js';
-import { TaskStore, type NewTask } from '../persistence/task.store.js';
+import { ChangeLogStore, type NewTask } from '../persistence/change-log.store.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
@@ -100,7 +100,7 @@ export class ExternalTaskLogger {
     private readonly orm: MikroORM,
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    private readonly tasks: TaskStore,
+    private readonly tasks: ChangeLogStore,
     private readonly events: IntegrationEventPublisher,
     private readonly db: BusDatabase,
     private readonly idempotencyKeys: IdempotencyKeyStore,

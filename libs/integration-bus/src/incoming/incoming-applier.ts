@@ -13,7 +13,7 @@ import { TaskType } from '../enums/task-type.enum.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { TranslationError } from '../errors/translation.error.js';
 import { getIntegrationDescriptor, type IntegrationDescriptor } from '../metadata/integration-subject.js';
-import type { QueuedSynchronization } from '../persistence/task.store.js';
+import type { QueuedSynchronization } from '../persistence/queue.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import type { TranslationRecord } from '../translation/translation-record.js';
 import { runAsIncomingFrom } from './incoming-origin.js';

@@ -12,13 +12,14 @@ import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import type { ResultCounts } from '../outgoing/invoke-connector.js';
 import {
-  TaskStore,
+  QueueStore,
   parseTaskPayload,
   taskInfoOf,
   type QueuedSynchronization,
-} from '../persistence/task.store.js';
+} from '../persistence/queue.store.js';
 import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import { EventLogStore } from '../persistence/event-log.store.js';
+import { TaskAdminStore } from '../persistence/task-admin.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { IncomingApplier } from './incoming-applier.js';
@@ -43,13 +44,14 @@ export class IncomingProcessor extends QueueProcessor {
   constructor(
     registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    tasks: TaskStore,
+    tasks: QueueStore,
     lease: ConnectorLease,
     private readonly applier: IncomingApplier,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
     private readonly eventLog: EventLogStore,
     private readonly calls: ConnectorCallHook,
+    private readonly admin: TaskAdminStore,
   ) {
     super('incoming', registry, tasks, lease, options.shutdownTimeoutMs);
   }
@@ -70,7 +72,7 @@ export class IncomingProcessor extends QueueProcessor {
     row: QueuedSynchronization,
   ): Promise<IntegrationProcessResult> {
     if (row.processType === P.Error || row.processType === P.SkipOnce) {
-      await this.tasks.setProcessType(row.taskId, P.Default);
+      await this.admin.setProcessType(row.taskId, P.Default);
       row.processType = P.Default;
     }
     return (await this.processRow(target.connector, claim, row)).result;
@@ -109,7 +111,7 @@ export class IncomingProcessor extends QueueProcessor {
       case P.Error:
         return { result: R.Error, stop: true }; // blocked until someone synchronizes or deletes it
       case P.SkipOnce:
-        await this.tasks.setProcessType(row.taskId, P.Default);
+        await this.admin.setProcessType(row.taskId, P.Default);
         return { result: R.SkipNow, stop: false };
       default:
         break;
@@ -163,10 +165,10 @@ export class IncomingProcessor extends QueueProcessor {
           connectorName,
           taskId: Number(row.taskId),
         });
-        await this.tasks.delete(Number(row.taskId));
+        await this.admin.delete(Number(row.taskId));
         return { result: R.ErrorAndSkip, stop: false };
       default:
-        await this.tasks.setProcessType(row.taskId, P.Error);
+        await this.admin.setProcessType(row.taskId, P.Error);
         return { result: R.Error, stop: true };
     }
   }

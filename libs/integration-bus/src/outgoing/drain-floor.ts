@@ -1,7 +1,7 @@
 /**
- * The task id below which a drain needs not look any more (see `TaskStore.fetchOutgoing`).
+ * The task id below which a drain needs not look any more (see `QueueStore.fetchOutgoing`).
  *
- * Every task id is allocated by a transaction that already has a transaction id (`TaskStore.insert`
+ * Every task id is allocated by a transaction that already has a transaction id (`ChangeLogStore.insert`
  * takes one first), and ids are allocated in increasing order. Say a read with snapshot
  * `xmin:xmax` returned the lowest queued tasks above the floor, and the run processed them up to
  * task `L`. A task below `L` that the read did not see belongs to a transaction that was open at

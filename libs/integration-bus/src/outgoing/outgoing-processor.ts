@@ -19,12 +19,12 @@ import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import {
-  TaskStore,
+  QueueStore,
   taskInfoOf,
   type BatchCompletion,
   type QueuedSynchronization,
   type UnsuccessfulAttempt,
-} from '../persistence/task.store.js';
+} from '../persistence/queue.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
 import { QueuedOutgoingTask } from './queued-outgoing-task.js';
@@ -51,14 +51,14 @@ const ORPHAN_SWEEP_STEP = 20_000;
 export class OutgoingProcessor extends QueueProcessor implements OnApplicationBootstrap {
   #sweep: NodeJS.Timeout | undefined;
   #factory: EntityManager | undefined;
-  /** Where the sweep's next orphan check starts (see `TaskStore.sweepOrphans`). */
+  /** Where the sweep's next orphan check starts (see `QueueStore.sweepOrphans`). */
   #orphanCursor = '0';
 
   constructor(
     private readonly orm: MikroORM,
     registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    tasks: TaskStore,
+    tasks: QueueStore,
     lease: ConnectorLease,
     private readonly events: IntegrationEventPublisher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
@@ -173,7 +173,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     const { batchSize, batchMaxDurationMs } = this.options;
     const { connector } = target;
     // With other connectors enabled, tasks may be shared: each completion rechecks the shared tasks
-    // of the one before (see TaskStore.completeAndFetch). With one connector, nothing is shared; a
+    // of the one before (see QueueStore.completeAndFetch). With one connector, nothing is shared; a
     // task queued for one connector only (a lone synchronization) never is.
     const shared = (await this.registry.enabledConnectors()).length > 1;
     const sharedDone = (completion: BatchCompletion) =>
@@ -242,7 +242,7 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
       const completion = completionOf(connector.retry, done, recheck);
       if (stop) {
         // Shared tasks are completed in the locking transaction: two connectors finishing one task
-        // at the same instant must not both leave it behind (see TaskStore.complete).
+        // at the same instant must not both leave it behind (see QueueStore.complete).
         if (sharedDone(completion).length > 0) await this.tasks.complete(completion, claim.token);
         else if (await this.tasks.completeLast(completion, claim.token)) claim.markReleased();
         return;

@@ -26,7 +26,7 @@ import {
   type IntegrationDescriptor,
   type IntegrationSubject,
 } from '../metadata/integration-subject.js';
-import { TaskStore, type InsertOptions, type NewTask } from '../persistence/task.store.js';
+import { ChangeLogStore, type InsertOptions, type NewTask } from '../persistence/change-log.store.js';
 import { traceTaskCreation } from '../events/trace-context.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
@@ -115,7 +115,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     private readonly orm: MikroORM,
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    private readonly tasks: TaskStore,
+    private readonly tasks: ChangeLogStore,
     private readonly events: IntegrationEventPublisher,
     private readonly processor: OutgoingProcessor,
     private readonly dispatcher: SyncTaskDispatcher,

@@ -4,7 +4,7 @@ import { ConnectorLease } from '../connectors/connector-lease.js';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { BusDatabase } from '../persistence/bus-database.js';
-import { QUEUE_CHANNEL } from '../persistence/task.store.js';
+import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { OutgoingProcessor } from './outgoing-processor.js';
 import { parseQueueSignal } from './queue-signal.js';

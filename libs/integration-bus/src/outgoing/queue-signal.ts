@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConnectorLease } from '../connectors/connector-lease.js';
 import { BusDatabase, sqlRows } from '../persistence/bus-database.js';
-import { QUEUE_CHANNEL } from '../persistence/task.store.js';
+import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
 
 /**
  * What instances tell each other on the LISTEN/NOTIFY channel (R-OUT-8 b, R-DEL-3, R-SET-2):

@@ -5,7 +5,7 @@ import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import type { ProcessingClaim } from '../connectors/processing-claim.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import { parseTaskPayload, type QueuedSynchronization } from '../persistence/task.store.js';
+import { parseTaskPayload, type QueuedSynchronization } from '../persistence/queue.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { rebuildTaskObject } from '../translation/task-object.js';
 import { TranslationHelper } from '../translation/translation-helper.js';

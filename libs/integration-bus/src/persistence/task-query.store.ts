@@ -357,7 +357,7 @@ export class TaskQueryStore {
   /**
    * Deletes the synchronizations a filter with `taskIds` selects, and those tasks once no
    * synchronization is left, in one transaction. Task rows are locked first, in id order, as
-   * `TaskStore.complete` does, so a processor finishing the same task at that moment cannot leave
+   * `QueueStore.complete` does, so a processor finishing the same task at that moment cannot leave
    * it behind without synchronizations.
    * @returns synchronizations and tasks removed
    */

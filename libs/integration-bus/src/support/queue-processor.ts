@@ -10,7 +10,7 @@ import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { addCounts, emptyCounts, type ResultCounts } from '../outgoing/invoke-connector.js';
 import type { LeaseDirection } from '../persistence/lease.store.js';
-import type { QueuedSynchronization, TaskStore } from '../persistence/task.store.js';
+import type { QueuedSynchronization, QueueStore } from '../persistence/queue.store.js';
 import { SerialRunner } from './serial-runner.js';
 import { Slots } from './slots.js';
 
@@ -51,7 +51,7 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   protected constructor(
     protected readonly direction: LeaseDirection,
     protected readonly registry: ConnectorRegistry,
-    protected readonly tasks: TaskStore,
+    protected readonly tasks: QueueStore,
     protected readonly lease: ConnectorLease,
     private readonly shutdownTimeoutMs: number,
   ) {}

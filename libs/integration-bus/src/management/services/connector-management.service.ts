@@ -6,7 +6,7 @@ import { BUS_EVENT_SOURCE, BusEventCodes } from '../../events/bus-event-codes.js
 import { EventLogStore } from '../../persistence/event-log.store.js';
 import { IntegrationBus } from '../../integration-bus.service.js';
 import { ConnectorAdminStore } from '../../persistence/connector-admin.store.js';
-import { TaskStore } from '../../persistence/task.store.js';
+import { TaskAdminStore } from '../../persistence/task-admin.store.js';
 import {
   PartitionStore,
   type BlockedObject,
@@ -48,7 +48,7 @@ export class ConnectorManagementService {
     private readonly bus: IntegrationBus,
     private readonly registry: ConnectorRegistry,
     private readonly store: ConnectorAdminStore,
-    private readonly tasks: TaskStore,
+    private readonly tasks: TaskAdminStore,
     private readonly eventLog: EventLogStore,
     private readonly partitionStore: PartitionStore,
     private readonly membership: InstanceMembership,

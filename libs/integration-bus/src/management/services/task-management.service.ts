@@ -17,7 +17,7 @@ import {
   type SynchronizationStatus,
   type TaskRow,
 } from '../../persistence/task-query.store.js';
-import { TaskStore } from '../../persistence/task.store.js';
+import { TaskAdminStore } from '../../persistence/task-admin.store.js';
 import type { TranslationRecord } from '../../translation/translation-record.js';
 
 /** Which queue a list or a bulk action is about. */
@@ -152,7 +152,7 @@ export class TaskManagementService {
     private readonly bus: IntegrationBus,
     private readonly registry: ConnectorRegistry,
     private readonly query: TaskQueryStore,
-    private readonly tasks: TaskStore,
+    private readonly tasks: TaskAdminStore,
     private readonly eventLog: EventLogStore,
   ) {}
 
