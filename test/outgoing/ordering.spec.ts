@@ -291,6 +291,35 @@ describe('ordering: object (R-ORD-1)', () => {
     );
   });
 
+  it('bulk synchronize of selected tasks holds back only the failed object’s later tasks (R-ORD-1)', async () => {
+    const c = recordingConnector('BulkObject', [{ objectType: 'cms.user' }], log, {
+      ordering: 'object',
+      partitions: 4,
+      retry: { initialDelayMs: 60_000, jitter: false },
+    });
+    c.control.respond = (task) => (emailOf(task).startsWith('bad@') ? R.Error : R.OK);
+    await withBusApp(
+      { providers: [c.provider], bus: { ...MANUAL, http: { adminToken: 'admin-token' } } },
+      async (t) => {
+        const client = await listen(t.app, 'admin-token');
+        await createAndChange(t, ['bad', 'good', 'fine'], 2);
+        const ids = (await t.sql<{ id: number }>(`select id::int from integration_task order by id`)).map(
+          (r) => r.id,
+        );
+        const res = await client.request('POST', '/integration/tasks/synchronize', {
+          body: { direction: 'outgoing', connectorName: 'BulkObject', ids },
+        });
+        expect(res.status).toBe(200);
+        // bad@v1 failed: its v2 is held back; the other objects' changes all went, in order.
+        const delivered = versionsByUser(log);
+        expect(delivered.get('bad')).toEqual([1]);
+        expect(delivered.get('good')).toEqual([1, 2]);
+        expect(delivered.get('fine')).toEqual([1, 2]);
+        expect(res.body).toMatchObject({ results: { OK: 4, ERROR: 1 }, skipped: 1 });
+      },
+    );
+  });
+
   it('rejects ordering options that cannot work, naming the connector and the option', () => {
     expect(() => declare({ ordering: 'row' })).toThrow(InvalidConnectorError);
     expect(() => declare({ ordering: 'row' })).toThrow(/ordering must be 'connector' or 'object'/);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
-import { objectKeySql, partitionOfSql } from './partition.store.js';
+import { objectKeySql, partitionOfSql } from './queue-rules.js';
 import type { TaskPayload } from './task-payload.js';
 
 /** A task to insert, with the connectors it is for. */

@@ -1,20 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, sqlRows } from './bus-database.js';
+import { holdsSql, objectKeySql, partitionOfSql } from './queue-rules.js';
 import { SYNCHRONIZATIONS } from './synchronizations.js';
-
-/**
- * The object key of R-DEL-1 in SQL, from a task's columns: object type and primary key, or the
- * document node, or (for tasks without either) the title. `lockObjects` in the task store builds
- * the same key in JavaScript.
- */
-export function objectKeySql(objectType: string, objectId: string, nodeId: string, title: string): string {
-  return `(${objectType} || ':' || coalesce(${objectId}, ${nodeId}, ${title}))`;
-}
-
-/** The partition (1..`partitions`) of an object hash, in SQL. */
-export function partitionOfSql(hash: string, partitions: string): string {
-  return `(1 + ((${hash} & 9223372036854775807) % ${partitions}))::smallint`;
-}
 
 /** A partition of a connector as the API shows it (R-ORD-2). */
 export interface PartitionStatus {
@@ -143,7 +130,7 @@ export class PartitionStore {
               (select count(*)::int from ${SYNCHRONIZATIONS} s
                 where s.connector_id = $1 and s.partition = l.partition) as queued,
               (select count(distinct coalesce(s.object_hash, 0))::int from integration_synchronization s
-                where s.connector_id = $1 and s.partition = l.partition and s.state = 'failed')
+                where s.connector_id = $1 and s.partition = l.partition and ${holdsSql('s')})
                 as "blockedObjects"
          from leases l
         order by l.partition`,
@@ -162,7 +149,7 @@ export class PartitionStore {
                 where w.connector_id = s.connector_id and w.partition = s.partition
                   and w.object_hash = s.object_hash and w.task_id > s.task_id) as waiting
          from integration_synchronization s join integration_task t on t.id = s.task_id
-        where s.connector_id = $1 and s.state = 'failed' and s.object_hash is not null
+        where s.connector_id = $1 and ${holdsSql('s')} and s.object_hash is not null
         order by s.task_id
         limit $2`,
       [connectorId, limit],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { holdsSql } from './queue-rules.js';
 import { BusDatabase, sqlRows } from './bus-database.js';
 
 /** How one connector's queue in one direction stands, by the database's clock. */
@@ -73,7 +74,7 @@ export class QueueHealthStore {
            select coalesce((select l.time from integration_sync_log l where l.synchronization_id = s.id
                              order by l.id desc offset greatest(s.failures, 1) - 1 limit 1), s.last_run, now()) as since
              from integration_synchronization s
-            where s.connector_id = c.id and s.state = 'failed'
+            where s.connector_id = c.id and ${holdsSql('s')}
             order by s.task_id limit 1) ob on true
          left join lateral (
            select t.created_at from integration_task t

@@ -5,7 +5,17 @@ import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
-import { leaseHeldParams, leaseHeldSql, leaseReleaseSql, type LeaseToken } from './lease.store.js';
+import type { LeaseScope, LeaseToken } from './lease-scope.js';
+import {
+  dueSql,
+  heldBackSql,
+  leaseArguments,
+  leaseHeldSql,
+  leaseReleaseSql,
+  perLeaseShape,
+  type LeaseParameter,
+} from './queue-rules.js';
+import { SqlStatement, type PlaceParameter } from './sql-statement.js';
 import { isLoneId, loneTaskId, nothingQueuedSql, SYNCHRONIZATIONS } from './synchronizations.js';
 import { retryOnWriteConflict } from './write-conflict.js';
 import type { TaskPayload } from './task-payload.js';
@@ -162,66 +172,62 @@ const SELECT_QUEUED = `select ${QUEUED_COLUMNS} from ${SYNCHRONIZATIONS} s join 
 const ROWS_FROM = `from integration_synchronization s join integration_task t on t.id = s.task_id`;
 const SELECT_ROWS = `select ${QUEUED_COLUMNS} ${ROWS_FROM}`;
 
+/** The parameters of the drain's reads. */
+type FetchParameter = 'connectorId' | 'partition' | 'asOf' | 'limit' | 'excluded' | 'floor';
+
 /**
  * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`):
  * the rows of `integration_synchronization` and the lone tasks, each read in task order from its
- * own index and merged. Parameters: $1 connector id, $2 the run's `asOf`, $3 limit, $4
- * synchronization ids to leave out, `$floor` the task id below which nothing can still appear
- * (`DrainFloor`), `$partition` the partition (0: the connector's one FIFO). `extra` is added to both
- * branches.
- *
- * What a failed synchronization holds back: with one FIFO, everything after it; in a partition,
- * the later tasks of its object only (R-ORD-1), found through the index of failed objects. A
- * failed synchronization always has a row: the attempt that failed gave it one.
+ * own index and merged. `excluded`: synchronization ids to leave out; `floor`: the task id below
+ * which nothing can still appear (`DrainFloor`); `partition` 0 is the connector's one FIFO. After a
+ * completion in the same statement, `extra` is added to both branches and `excluded` is the done
+ * synchronizations: the statement's snapshot still sees the rows it deletes. What a failed synchronization holds back is the queue's rule
+ * (`heldBackSql`); a failed synchronization always has a row: the attempt that failed gave it one.
  */
-function selectOutgoing(floor: number, partition: number, extra = ''): string {
-  const excluded = `$4::bigint[]`;
-  const heldBack = (taskId: string, objectHash: string) => `
-    case when $${partition}::smallint = 0
-         then ${taskId} <= coalesce((select min(b.task_id) from integration_synchronization b
-                                      where b.connector_id = $1 and b.state = 'failed'
-                                        and b.id <> all(${excluded})),
-                                    9223372036854775807)
-         else not exists (select 1 from integration_synchronization b
-                           where b.connector_id = $1 and b.object_hash = ${objectHash}
-                             and b.state = 'failed' and b.task_id < ${taskId}
-                             and b.id <> all(${excluded}))
-    end`;
+function selectOutgoing(
+  param: PlaceParameter<Exclude<FetchParameter, 'excluded'>>,
+  excluded: string,
+  extra = '',
+): string {
+  const connector = param('connectorId', 'int');
+  const partition = param('partition', 'smallint');
+  const floor = param('floor', 'bigint');
+  const limit = param('limit', 'int');
+  const held = (taskId: string, objectHash: string) =>
+    heldBackSql({ connector, partition, taskId, objectHash, except: excluded });
   return `select q.*, ${SNAPSHOT_COLUMN} from (
     (select ${QUEUED_COLUMNS}
        ${ROWS_FROM}
-      where s.connector_id = $1 and s.partition = $${partition}::smallint${extra}
-        and not t.is_inbound and s.task_id > $${floor}::bigint
-        and ${heldBack('s.task_id', 's.object_hash')}
-        and (s.state is null
-             or (s.state <> 'parked' and coalesce(s.next_attempt_at, '-infinity') <= $2::timestamptz))
+      where s.connector_id = ${connector} and s.partition = ${partition}${extra}
+        and not t.is_inbound and s.task_id > ${floor}
+        and not ${held('s.task_id', 's.object_hash')}
+        and ${dueSql(param('asOf', 'timestamptz'))}
         and s.id <> all(${excluded})
       order by s.task_id
-      limit $3)
+      limit ${limit})
     union all
     (select ${LONE_COLUMNS}
        from integration_task t
-      where t.connector_id = $1 and t.partition = $${partition}::smallint${extra}
-        and t.id > $${floor}::bigint
-        and ${heldBack('t.id', 't.object_hash')}
+      where t.connector_id = ${connector} and t.partition = ${partition}${extra}
+        and t.id > ${floor}
+        and not ${held('t.id', 't.object_hash')}
         and -t.id <> all(${excluded})
       order by t.id
-      limit $3)
+      limit ${limit})
   ) q
   order by q."taskId"
-  limit $3`;
+  limit ${limit}`;
 }
 
-/** The drain's two reads, built once: the first of a run, and the one that follows a batch's completion. */
-const FETCH_OUTGOING = selectOutgoing(5, 6);
-const FETCH_AFTER_COMPLETION = selectOutgoing(10, 11, ' and exists (select 1 from lease)');
+/** The parameters of a batch's completion, beyond the lease's. */
+type CompletionParameter = 'done' | 'shared';
 
 /**
  * A batch's done synchronizations written under the run's lease, as the CTEs `lease`, `locked`,
  * `done`, `lone` and `gone` of one statement (see `completeAndFetch`): done lone tasks are deleted
- * with their synchronization, the others' rows first and their tasks once nothing is left.
- * Parameters from `$first`: the done synchronization ids, the lease's four (`leaseHeldSql`), and the
- * tasks that other connectors may be finishing at the same time (`completionParams`).
+ * with their synchronization, the others' rows first and their tasks once nothing is left. `done`:
+ * the done synchronization ids; `shared`: the tasks that other connectors may be finishing at the
+ * same time (`completionArguments`).
  *
  * Lock order (R-DEL-2, no deadlock between the bus's own writes): a task row before its
  * synchronization rows, and task rows in id order, as in `complete` and `delete`. `locked` takes, in
@@ -233,12 +239,16 @@ const FETCH_AFTER_COMPLETION = selectOutgoing(10, 11, ' and exists (select 1 fro
  * are locked, so connectors finishing shared tasks side by side do not wait for each other. Lone
  * tasks are not locked first: no other connector writes them.
  */
-function completionCtes(lease: LeaseToken, first: number): string {
-  const done = `$${first}::bigint[]`;
-  return `with lease as (${leaseHeldSql(lease, first + 1)}
+function completionCtes(
+  lease: LeaseScope,
+  param: PlaceParameter<CompletionParameter | LeaseParameter>,
+): string {
+  const done = param('done', 'bigint[]');
+  return `with lease as (${leaseHeldSql(lease, param)}
        ), locked as materialized (
          select t.id from integration_task t
-          where t.id = any($${first + 5}::bigint[]) and ${nothingQueuedSql(done)} and exists (select 1 from lease)
+          where t.id = any(${param('shared', 'bigint[]')}) and ${nothingQueuedSql(done)}
+            and exists (select 1 from lease)
           order by t.id for update
        ), done as (
          delete from integration_synchronization
@@ -253,6 +263,21 @@ function completionCtes(lease: LeaseToken, first: number): string {
        )`;
 }
 
+/** The drain's reads and writes, each built once (per lease shape for the fenced ones). */
+const FETCH_OUTGOING = new SqlStatement<FetchParameter>((param) =>
+  selectOutgoing(param, param('excluded', 'bigint[]')),
+);
+const COMPLETE_AND_FETCH = perLeaseShape<CompletionParameter | Exclude<FetchParameter, 'excluded'>>(
+  (lease, param) =>
+    `${completionCtes(lease, param)} ${selectOutgoing(param, param('done', 'bigint[]'), ' and exists (select 1 from lease)')}`,
+);
+const COMPLETE_LAST = perLeaseShape<CompletionParameter>(
+  (lease, param) => `${completionCtes(lease, param)},
+       released as (${leaseReleaseSql(lease, param)} and exists (select 1 from lease))
+       select exists (select 1 from lease) as held`,
+);
+const LEASE_HELD = perLeaseShape<never>((lease, param) => leaseHeldSql(lease, param));
+
 /**
  * Ids as one `bigint[]` parameter in PostgreSQL's array syntax. Not a JavaScript array: the driver
  * would quote and escape its elements one by one (a tenth of the drain's allocations, profiled).
@@ -264,14 +289,21 @@ function idArray(ids: readonly string[]): string {
 }
 
 /**
- * The parameters of `completionCtes`, in order. The tasks to lock and maybe delete: those of the
- * done synchronizations that have a row (a shared task, or one that failed before), and the tasks to
+ * The arguments of `completionCtes`. The tasks to lock and maybe delete: those of the done
+ * synchronizations that have a row (a shared task, or one that failed before), and the tasks to
  * recheck; each is deleted once no synchronization is left.
  */
-function completionParams(batch: BatchCompletion, lease: LeaseToken): unknown[] {
+function completionArguments(
+  batch: BatchCompletion,
+  lease: LeaseToken,
+): Record<CompletionParameter | LeaseParameter, unknown> {
   const shared = new Set(batch.recheck);
   for (const d of batch.done) if (!isLoneId(d.syncId)) shared.add(d.taskId);
-  return [idArray(batch.done.map((d) => d.syncId)), ...leaseHeldParams(lease), idArray([...shared])];
+  return {
+    ...leaseArguments(lease),
+    done: idArray(batch.done.map((d) => d.syncId)),
+    shared: idArray([...shared]),
+  };
 }
 
 /**
@@ -329,14 +361,15 @@ export class QueueStore {
     floor: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    return this.db.prepared<QueuedSynchronization>(FETCH_OUTGOING, [
-      queue.connectorId,
+    const args = {
+      connectorId: queue.connectorId,
+      partition: queue.partition,
       asOf,
       limit,
-      '{}',
       floor,
-      queue.partition,
-    ]);
+      excluded: '{}',
+    };
+    return this.db.prepared<QueuedSynchronization>(FETCH_OUTGOING.text, FETCH_OUTGOING.values(args));
   }
 
   /**
@@ -367,19 +400,10 @@ export class QueueStore {
     if (batch.done.length === 0 && !batch.recheck?.length) {
       return this.fetchOutgoing(lease, asOf, floor, limit);
     }
-    const params = [
-      lease.connectorId,
-      asOf,
-      limit,
-      ...completionParams(batch, lease),
-      floor,
-      lease.partition,
-    ];
+    const statement = COMPLETE_AND_FETCH(lease);
+    const args = { ...completionArguments(batch, lease), asOf, limit, floor };
     return retryOnWriteConflict(() =>
-      this.db.prepared<QueuedSynchronization>(
-        `${completionCtes(lease, 4)} ${FETCH_AFTER_COMPLETION}`,
-        params,
-      ),
+      this.db.prepared<QueuedSynchronization>(statement.text, statement.values(args)),
     );
   }
 
@@ -396,12 +420,10 @@ export class QueueStore {
       await this.complete(batch, lease);
       return false;
     }
+    const statement = COMPLETE_LAST(lease);
+    const values = statement.values(completionArguments(batch, lease));
     const [row] = await retryOnWriteConflict(() =>
-      this.db.prepared<{ held: boolean }>(
-        `${completionCtes(lease, 1)}, released as (${leaseReleaseSql(lease, 2)} and exists (select 1 from lease))
-         select exists (select 1 from lease) as held`,
-        completionParams(batch, lease),
-      ),
+      this.db.prepared<{ held: boolean }>(statement.text, values),
     );
     if (!row?.held) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
     return true;
@@ -461,7 +483,8 @@ export class QueueStore {
     await retryOnWriteConflict(() =>
       this.db.transaction(async (trx) => {
         if (lease) {
-          const held = await sqlRows(trx, leaseHeldSql(lease, 1), leaseHeldParams(lease));
+          const fence = LEASE_HELD(lease);
+          const held = await sqlRows(trx, fence.text, fence.values(leaseArguments(lease)));
           if (held.length === 0) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
         }
         if (batch.done.length > 0 || recheck.length > 0) {

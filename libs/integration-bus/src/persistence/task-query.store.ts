@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, isoTimestamp, optionalDate, sqlRows, type SqlExecutor } from './bus-database.js';
+import { BLOCKED_BY_SQL } from './queue-rules.js';
 import { nothingQueuedSql, pageOfSynchronizations, SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
@@ -160,15 +161,6 @@ export function filterSql(filter: SynchronizationFilter, params: unknown[]): str
   return where.join(' and ');
 }
 
-/** The failed task synchronization `s` waits behind, in SQL (null when none holds it up). */
-const BLOCKED_BY_SQL = `case when t.is_inbound or s.state is not null then null
-        when s.object_hash is not null
-        then (select min(b.task_id) from integration_synchronization b
-               where b.connector_id = s.connector_id and b.object_hash = s.object_hash
-                 and b.state = 'failed' and b.task_id < s.task_id)
-        else (select min(b.task_id) from integration_synchronization b
-               where b.connector_id = s.connector_id and b.state = 'failed' and b.task_id < s.task_id) end`;
-
 function keysetSql(after: SynchronizationKey | undefined, params: unknown[]): string {
   if (!after) return '';
   params.push(after.taskId, after.connectorId);
@@ -276,17 +268,23 @@ export class TaskQueryStore {
     filter: SynchronizationFilter,
     after: SynchronizationKey | undefined,
     limit: number,
-  ): Promise<(SynchronizationKey & { connectorName: string })[]> {
+  ): Promise<(SynchronizationKey & { connectorName: string; objectHash: string | null })[]> {
     const params: unknown[] = [];
     const where = filterSql(filter, params) + keysetSql(after, params);
     params.push(limit);
     const limitParam = `$${params.length}`;
-    const rows = await sqlRows<{ taskId: string; connectorId: number; connectorName: string }>(
+    const rows = await sqlRows<{
+      taskId: string;
+      connectorId: number;
+      connectorName: string;
+      objectHash: string | null;
+    }>(
       this.db.pool,
       pageOfSynchronizations(
         (
           source,
-        ) => `select s.task_id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName"
+        ) => `select s.task_id as "taskId", s.connector_id as "connectorId", c.code_name as "connectorName",
+                s.object_hash::text as "objectHash"
            from ${source} s
            join integration_task t on t.id = s.task_id
            join integration_connector c on c.id = s.connector_id

@@ -17,6 +17,7 @@ import {
   type SynchronizationStatus,
   type TaskRow,
 } from '../../persistence/task-query.store.js';
+import { holdScope } from '../../persistence/queue-rules.js';
 import { TaskAdminStore } from '../../persistence/task-admin.store.js';
 import type { TranslationRecord } from '../../translation/translation-record.js';
 
@@ -327,28 +328,34 @@ export class TaskManagementService {
       for (const counts of runs) addCounts(outcome.results, counts);
       return outcome;
     }
-    const stopped = new Set<number>();
+    // What stops: a connector that cannot run, and what an Error holds back (R-OUT-6, R-ORD-1):
+    // the connector's later tasks, or with `ordering: 'object'` the object's only (`holdScope`).
+    const stopped = new Set<string>();
+    const isStopped = (pair: { connectorId: number; objectHash: string | null }) =>
+      stopped.has(holdScope(pair.connectorId, null)) ||
+      stopped.has(holdScope(pair.connectorId, pair.objectHash));
     let after: SynchronizationKey | undefined;
     for (;;) {
       const pairs = await this.query.pairs(filter, after, BULK_PAGE);
       for (const pair of pairs) {
-        if (stopped.has(pair.connectorId)) {
+        if (isStopped(pair)) {
           outcome.skipped += 1;
           continue;
         }
         try {
           const counts = await this.bus.synchronizeTask(pair.taskId, pair.connectorName);
           addCounts(outcome.results, counts);
-          if (counts[IntegrationProcessResult.Error] > 0) stopped.add(pair.connectorId);
+          if (counts[IntegrationProcessResult.Error] > 0)
+            stopped.add(holdScope(pair.connectorId, pair.objectHash));
         } catch (error) {
           if (error instanceof ProcessingDisabledError) throw error;
           if (error instanceof TaskNotFoundError && (await this.canProcess(pair.connectorName))) {
             outcome.notQueued += 1;
           } else if (error instanceof TaskNotFoundError || error instanceof ConnectorNotFoundError) {
-            stopped.add(pair.connectorId);
+            stopped.add(holdScope(pair.connectorId, null));
             outcome.skipped += 1;
           } else if (error instanceof ConnectorBusyError) {
-            stopped.add(pair.connectorId);
+            stopped.add(holdScope(pair.connectorId, null));
             outcome.skipped += 1;
           } else {
             throw error;
