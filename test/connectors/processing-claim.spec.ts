@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProcessingClaim } from '../../libs/integration-bus/src/connectors/processing-claim.js';
+import { ProcessingClaim } from '../../libs/integration-bus/src/delivery/processing-claim.js';
 
 const token = { direction: 'outgoing' as const, connectorId: 1, partition: 0, owner: 'me', epoch: '1' };
 

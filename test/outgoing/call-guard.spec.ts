@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallInterrupted, guardCall } from '../../libs/integration-bus/src/outgoing/call-guard.js';
+import { CallInterrupted, guardCall } from '../../libs/integration-bus/src/delivery/call-guard.js';
 
 describe('guardCall', () => {
   it('handles the rejection of a call interrupted before it was awaited (no unhandled rejection)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DrainFloor } from '../../libs/integration-bus/src/outgoing/drain-floor.js';
+import { DrainFloor } from '../../libs/integration-bus/src/delivery/drain-floor.js';
 
 describe('DrainFloor (the drain reads from the head of the queue, above what can no longer appear)', () => {
   it('follows the run when no transaction was open at its reads', () => {

@@ -24,7 +24,7 @@ export type { IntegrationSubject, PlainIntegrationObject } from './metadata/inte
 
 // Writing connectors
 export { Connector, type ConnectorOptions } from './connectors/connector.decorator.js';
-export type { RetryOptions } from './outgoing/retry-policy.js';
+export type { RetryOptions } from './connectors/retry-policy.js';
 export { Subscribe } from './connectors/subscribe.decorator.js';
 export {
   BaseIntegrationConnector,
@@ -36,7 +36,7 @@ export {
   type PrepareInternalObjectContext,
   type SubscribeHelperOptions,
 } from './connectors/base-integration-connector.js';
-export type { OutgoingTask, ProcessOutcome } from './outgoing/outgoing-task.interface.js';
+export type { OutgoingTask, ProcessOutcome } from './connectors/outgoing-task.interface.js';
 export { TranslationHelper } from './translation/translation-helper.js';
 export type { TranslationRecord } from './translation/translation-record.js';
 
@@ -128,7 +128,7 @@ export { IntegrationProcessType } from './enums/integration-process-type.enum.js
 
 // Operating
 export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
-export type { ResultCounts } from './outgoing/invoke-connector.js';
+export type { ResultCounts } from './delivery/invoke-connector.js';
 export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';

@@ -9,7 +9,7 @@ import { IntegrationBusError } from './errors/integration-bus.error.js';
 import { TaskNotFoundError } from './errors/task-not-found.error.js';
 import type { IntegrationTaskInfo } from './events/integration-task-event.js';
 import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/external-task-logger.js';
-import { IncomingProcessor } from './incoming/incoming-processor.js';
+import { IncomingProcessor } from './delivery/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import {
   describePlainObject,
@@ -20,10 +20,10 @@ import type { ConnectorRecord } from './persistence/connector.store.js';
 import { BusDatabase, type SqlExecutor } from './persistence/bus-database.js';
 import { EntityRowReader } from './translation/entity-row-reader.js';
 import { TaskAdminStore } from './persistence/task-admin.store.js';
-import type { ResultCounts } from './outgoing/invoke-connector.js';
-import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
+import type { ResultCounts } from './delivery/invoke-connector.js';
+import { OutgoingProcessor } from './delivery/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
-import { QueueSignals } from './outgoing/queue-signal.js';
+import { QueueSignals } from './delivery/queue-signal.js';
 import { SettingsService } from './settings/settings.service.js';
 
 /** Options of `IntegrationBus.logInternalTask`. */

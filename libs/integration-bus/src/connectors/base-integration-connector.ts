@@ -2,7 +2,7 @@ import { IntegrationProcessResult } from '../enums/integration-process-result.en
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskProcessType } from '../enums/task-process-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
-import type { OutgoingTask, ProcessOutcome } from '../outgoing/outgoing-task.interface.js';
+import type { OutgoingTask, ProcessOutcome } from './outgoing-task.interface.js';
 import type { AbstractIntegrationSubscription } from '../subscriptions/abstract-integration-subscription.js';
 import { DocumentIntegrationSubscription } from '../subscriptions/document-integration-subscription.js';
 import { ObjectIntegrationSubscription } from '../subscriptions/object-integration-subscription.js';

@@ -8,10 +8,10 @@ import { describeError } from '../events/integration-event-publisher.js';
 import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
 import { PartitionStore } from '../persistence/partition.store.js';
-import { QueueSignals } from '../outgoing/queue-signal.js';
+import { QueueSignals } from '../delivery/queue-signal.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
-import type { RetryPolicy } from '../outgoing/retry-policy.js';
+import type { RetryPolicy } from './retry-policy.js';
 import type { ConnectorMetadata, ConnectorOrdering } from './connector.decorator.js';
 import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
 

@@ -1,7 +1,7 @@
 import { Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
 import { InvalidConnectorError } from '../errors/invalid-connector.error.js';
 import { CONNECTOR_METADATA } from '../integration-bus.constants.js';
-import { RetryPolicy, type RetryOptions } from '../outgoing/retry-policy.js';
+import { RetryPolicy, type RetryOptions } from './retry-policy.js';
 
 /** Options of `@Connector`. */
 export interface ConnectorOptions {

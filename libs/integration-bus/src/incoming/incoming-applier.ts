@@ -16,7 +16,7 @@ import { getIntegrationDescriptor, type IntegrationDescriptor } from '../metadat
 import type { QueuedSynchronization } from '../persistence/queue.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import type { TranslationRecord } from '../translation/translation-record.js';
-import { runAsIncomingFrom } from './incoming-origin.js';
+import { runAsIncomingFrom } from '../connectors/incoming-origin.js';
 
 type Row = Record<string, unknown>;
 

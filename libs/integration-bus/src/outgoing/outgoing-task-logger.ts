@@ -9,7 +9,7 @@ import {
   type TransactionEventArgs,
   type UnitOfWork,
 } from '@mikro-orm/core';
-import { ConnectorLease } from '../connectors/connector-lease.js';
+import { ConnectorLease } from '../delivery/connector-lease.js';
 import {
   ConnectorRegistry,
   storedPartitions,
@@ -37,8 +37,8 @@ import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { readSiteName } from '../translation/site-name-reader.js';
 import { lifecycleChanges } from './lifecycle-changes.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
-import { incomingOrigin } from '../incoming/incoming-origin.js';
-import { OutgoingProcessor } from './outgoing-processor.js';
+import { incomingOrigin } from '../connectors/incoming-origin.js';
+import { OutgoingProcessor } from '../delivery/outgoing-processor.js';
 import { SyncTaskDispatcher, type SyncDelivery } from './sync-task-dispatcher.js';
 
 /** One change to log: what it is, and the connectors it goes to. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
+import { ConnectorCallHook } from '../delivery/connector-call-hook.js';
 import type { ConnectorMatch } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
@@ -12,8 +12,8 @@ import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { EventLogStore } from '../persistence/event-log.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { TranslationHelper } from '../translation/translation-helper.js';
-import { invokeConnector } from './invoke-connector.js';
-import type { OutgoingTask } from './outgoing-task.interface.js';
+import { invokeConnector } from '../delivery/invoke-connector.js';
+import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 
 /** A committed change to hand to its synchronous connectors. */
 export interface SyncDelivery {

@@ -3,7 +3,7 @@ import { BaseIntegrationConnector } from '../connectors/base-integration-connect
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import type { OutgoingTask, ProcessOutcome } from '../outgoing/outgoing-task.interface.js';
+import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 import { buildRelayEnvelope, objectKeyOf, relayMessageId } from './relay-envelope.js';
 import {
   defaultRelayRoute,

@@ -2,7 +2,7 @@ import { Utils, helper } from '@mikro-orm/core';
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import { describeEntity, getIntegrationDescriptor } from '../metadata/integration-subject.js';
-import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
+import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { payloadOf } from '../translation/task-object.js';
 import type { TranslationRecord } from '../translation/translation-record.js';

@@ -1,4 +1,4 @@
-import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
+import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 import type { RelayEnvelope } from './relay-envelope.js';
 
 /** What a relay hands its broker for one task. */

@@ -1,4 +1,4 @@
-import type { OutgoingTask } from '../outgoing/outgoing-task.interface.js';
+import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 
 /**
  * Writes the trace context of a relayed task into its message headers (W3C `traceparent`,

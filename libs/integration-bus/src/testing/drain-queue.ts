@@ -1,4 +1,4 @@
-import { emptyCounts, addCounts, type ResultCounts } from '../outgoing/invoke-connector.js';
+import { emptyCounts, addCounts, type ResultCounts } from '../delivery/invoke-connector.js';
 import { busOf, entityManagerOf, type BusTarget } from './bus-target.js';
 import type { DeliveredTask } from './delivered-task.js';
 import { hasQueuedTaskAfter, lastTaskId } from './queue-rows.js';

@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import { BaseIntegrationConnector } from '../connectors/base-integration-connector.js';
 import { Connector, type ConnectorOptions } from '../connectors/connector.decorator.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
-import type { OutgoingTask, ProcessOutcome } from '../outgoing/outgoing-task.interface.js';
+import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 import type { SubscriptionInput } from '../subscriptions/subscription-input.js';
 
 /** One call a {@link RecordingConnector} received. */

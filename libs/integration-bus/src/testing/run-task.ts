@@ -1,5 +1,5 @@
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
-import type { ResultCounts } from '../outgoing/invoke-connector.js';
+import type { ResultCounts } from '../delivery/invoke-connector.js';
 import { busOf, entityManagerOf, type BusTarget } from './bus-target.js';
 import type { DeliveredTask } from './delivered-task.js';
 import { isQueued } from './queue-rows.js';

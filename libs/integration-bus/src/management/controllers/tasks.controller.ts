@@ -9,7 +9,7 @@ import {
   ApiQuery,
   type ApiBodyOptions,
 } from '@nestjs/swagger';
-import type { ResultCounts } from '../../outgoing/invoke-connector.js';
+import type { ResultCounts } from '../../delivery/invoke-connector.js';
 import { SYNCHRONIZATION_STATUSES, type SynchronizationStatus } from '../../persistence/task-query.store.js';
 import {
   TaskManagementService,

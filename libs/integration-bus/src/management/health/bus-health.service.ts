@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConnectorLease } from '../../connectors/connector-lease.js';
+import { ConnectorLease } from '../../delivery/connector-lease.js';
 import { describeError } from '../../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../../interfaces/integration-bus-options.interface.js';
-import { QueueListener } from '../../outgoing/queue-listener.js';
+import { QueueListener } from '../../delivery/queue-listener.js';
 import { QueueHealthStore } from '../../persistence/queue-health.store.js';
 import { TaskQueryStore } from '../../persistence/task-query.store.js';
 import type { TaskDirection } from '../services/task-management.service.js';

@@ -5,8 +5,8 @@ import {
   ConnectorCallHook,
   type ConnectorCall,
   type ConnectorCallEnd,
-} from '../../connectors/connector-call-hook.js';
-import { ConnectorLease } from '../../connectors/connector-lease.js';
+} from '../../delivery/connector-call-hook.js';
+import { ConnectorLease } from '../../delivery/connector-lease.js';
 import { IntegrationProcessResult } from '../../enums/integration-process-result.enum.js';
 import { IntegrationEvents } from '../../events/integration-events.js';
 import type { IntegrationTaskEvent } from '../../events/integration-task-event.js';

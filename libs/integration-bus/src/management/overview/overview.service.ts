@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConnectorLease } from '../../connectors/connector-lease.js';
+import { ConnectorLease } from '../../delivery/connector-lease.js';
 import { ConnectorStore } from '../../persistence/connector.store.js';
 import { QueueHealthStore } from '../../persistence/queue-health.store.js';
 import { TaskQueryStore, type SynchronizationStatus } from '../../persistence/task-query.store.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConnectorCallHook, type ConnectorCall } from '../../connectors/connector-call-hook.js';
+import { ConnectorCallHook, type ConnectorCall } from '../../delivery/connector-call-hook.js';
 import type { LeaseDirection } from '../../persistence/lease.store.js';
 
 /** Minutes of history kept per queue. */

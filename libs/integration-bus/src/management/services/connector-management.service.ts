@@ -12,7 +12,7 @@ import {
   type BlockedObject,
   type PartitionStatus,
 } from '../../persistence/partition.store.js';
-import { InstanceMembership } from '../../connectors/instance-membership.js';
+import { InstanceMembership } from '../../delivery/instance-membership.js';
 import type { ConnectorOrdering } from '../../connectors/connector.decorator.js';
 
 /** How a connector's outgoing queue is split and who processes it (R-ORD-1..3). */

@@ -9,7 +9,7 @@ import { TaskNotFoundError } from '../../errors/task-not-found.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../../events/bus-event-codes.js';
 import { EventLogStore } from '../../persistence/event-log.store.js';
 import { IntegrationBus } from '../../integration-bus.service.js';
-import { addCounts, emptyCounts, type ResultCounts } from '../../outgoing/invoke-connector.js';
+import { addCounts, emptyCounts, type ResultCounts } from '../../delivery/invoke-connector.js';
 import {
   TaskQueryStore,
   type SynchronizationFilter,

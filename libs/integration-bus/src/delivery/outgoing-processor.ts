@@ -1,13 +1,13 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
-import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
-import { ConnectorLease } from '../connectors/connector-lease.js';
+import { ConnectorCallHook } from './connector-call-hook.js';
+import { ConnectorLease } from './connector-lease.js';
 import {
   ConnectorRegistry,
   storedPartitions,
   type LoadedConnector,
 } from '../connectors/connector-registry.js';
-import { InstanceMembership } from '../connectors/instance-membership.js';
+import { InstanceMembership } from './instance-membership.js';
 import { PartitionStore } from '../persistence/partition.store.js';
 import { isLoneId } from '../persistence/synchronizations.js';
 import { QueueSignals } from './queue-signal.js';
@@ -17,7 +17,7 @@ import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import type { ProcessingClaim } from '../connectors/processing-claim.js';
+import type { ProcessingClaim } from './processing-claim.js';
 import {
   QueueStore,
   taskInfoOf,
@@ -26,12 +26,12 @@ import {
   type UnsuccessfulAttempt,
 } from '../persistence/queue.store.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
+import { QueueProcessor, type ProcessingTarget } from './queue-processor.js';
 import { QueuedOutgoingTask } from './queued-outgoing-task.js';
 import { CallInterrupted, guardCall } from './call-guard.js';
 import { DrainFloor } from './drain-floor.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
-import type { RetryPolicy } from './retry-policy.js';
+import type { RetryPolicy } from '../connectors/retry-policy.js';
 
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
 const ORPHAN_SWEEP_STEP = 20_000;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConnectorLease } from '../connectors/connector-lease.js';
+import { ConnectorLease } from './connector-lease.js';
 import { BusDatabase, sqlRows } from '../persistence/bus-database.js';
 import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
-import { ConnectorLease } from '../connectors/connector-lease.js';
+import { ConnectorCallHook } from './connector-call-hook.js';
+import { ConnectorLease } from './connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
@@ -10,19 +10,19 @@ import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import type { ResultCounts } from '../outgoing/invoke-connector.js';
+import type { ResultCounts } from './invoke-connector.js';
 import {
   QueueStore,
   parseTaskPayload,
   taskInfoOf,
   type QueuedSynchronization,
 } from '../persistence/queue.store.js';
-import type { ProcessingClaim } from '../connectors/processing-claim.js';
+import type { ProcessingClaim } from './processing-claim.js';
 import { EventLogStore } from '../persistence/event-log.store.js';
 import { TaskAdminStore } from '../persistence/task-admin.store.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { QueueProcessor, type ProcessingTarget } from '../support/queue-processor.js';
-import { IncomingApplier } from './incoming-applier.js';
+import { QueueProcessor, type ProcessingTarget } from './queue-processor.js';
+import { IncomingApplier } from '../incoming/incoming-applier.js';
 
 const R = IntegrationProcessResult;
 const P = IntegrationProcessType;

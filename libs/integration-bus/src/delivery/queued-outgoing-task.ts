@@ -3,13 +3,13 @@ import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { isDocumentTaskType, type TaskType } from '../enums/task-type.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
-import type { ProcessingClaim } from '../connectors/processing-claim.js';
+import type { ProcessingClaim } from './processing-claim.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { parseTaskPayload, type QueuedSynchronization } from '../persistence/queue.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { rebuildTaskObject } from '../translation/task-object.js';
 import { TranslationHelper } from '../translation/translation-helper.js';
-import type { OutgoingTask } from './outgoing-task.interface.js';
+import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 
 /**
  * A queued task as a connector receives it. The payload is parsed, and the entity rebuilt, only

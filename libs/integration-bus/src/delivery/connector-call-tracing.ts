@@ -4,9 +4,9 @@ import {
   type ConnectorCall,
   type ConnectorCallEnd,
   type ConnectorCallWatcher,
-} from '../connectors/connector-call-hook.js';
+} from './connector-call-hook.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
-import { busTracer, MESSAGING_SYSTEM, parseTraceParent, tracingApi } from './trace-context.js';
+import { busTracer, MESSAGING_SYSTEM, parseTraceParent, tracingApi } from '../events/trace-context.js';
 
 /**
  * A `process {connector}` span (CONSUMER, the messaging semantic conventions) around each

@@ -1,14 +1,14 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { ConnectorLease } from '../connectors/connector-lease.js';
+import type { ConnectorLease } from './connector-lease.js';
 import type { ConnectorRegistry, LoadedConnector } from '../connectors/connector-registry.js';
-import type { ProcessingClaim } from '../connectors/processing-claim.js';
+import type { ProcessingClaim } from './processing-claim.js';
 import type { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { ConnectorBusyError } from '../errors/connector-busy.error.js';
 import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import { addCounts, emptyCounts, type ResultCounts } from '../outgoing/invoke-connector.js';
+import { addCounts, emptyCounts, type ResultCounts } from './invoke-connector.js';
 import type { LeaseDirection } from '../persistence/lease.store.js';
 import type { QueuedSynchronization, QueueStore } from '../persistence/queue.store.js';
 import { SerialRunner } from './serial-runner.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import type { LeaseDirection } from '../persistence/lease.store.js';
 import type { QueuedSynchronization } from '../persistence/queue.store.js';
-import type { LoadedConnector } from './connector-registry.js';
+import type { LoadedConnector } from '../connectors/connector-registry.js';
 
 /** One connector call as the watchers see it start. */
 export interface ConnectorCall {

@@ -2,7 +2,7 @@ import type { LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import type { OutgoingTask, ProcessOutcome } from './outgoing-task.interface.js';
+import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 
 /** A connector's answer, normalised. */
 export interface NormalizedOutcome {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
-import { ConnectorLease } from '../connectors/connector-lease.js';
+import { ConnectorLease } from './connector-lease.js';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { BusDatabase } from '../persistence/bus-database.js';

@@ -10,7 +10,7 @@ import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { InstanceStore } from '../persistence/instance.store.js';
 import { ConnectorLease } from './connector-lease.js';
-import { ConnectorRegistry } from './connector-registry.js';
+import { ConnectorRegistry } from '../connectors/connector-registry.js';
 
 /**
  * This instance's membership of the cluster that shares partitions (R-ORD-3): it says it is alive
