@@ -16,6 +16,7 @@ import {
 import { IntegrationBus } from './integration-bus.service.js';
 import type { IntegrationBusModuleOptions } from './interfaces/integration-bus-options.interface.js';
 import { resolveOptions } from './interfaces/resolve-options.js';
+import { OutgoingCall } from './delivery/outgoing-call.js';
 import { OutgoingProcessor } from './delivery/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
 import { QueueListener } from './delivery/queue-listener.js';
@@ -34,7 +35,7 @@ import { ConnectorLease } from './delivery/connector-lease.js';
 import { InstanceMembership } from './delivery/instance-membership.js';
 import { ExternalTaskLogger } from './incoming/external-task-logger.js';
 import { IncomingApplier } from './incoming/incoming-applier.js';
-import { IncomingProcessor } from './delivery/incoming-processor.js';
+import { IncomingProcessor } from './incoming/incoming-processor.js';
 import { IncomingScheduler } from './incoming/incoming-scheduler.js';
 import { SettingStore } from './persistence/setting.store.js';
 import { ChangeLogStore } from './persistence/change-log.store.js';
@@ -94,6 +95,7 @@ const resolvedOptions: Provider = {
     ConnectorCallTracing,
     IntegrationEventPublisher,
     SyncTaskDispatcher,
+    OutgoingCall,
     OutgoingProcessor,
     OutgoingTaskLogger,
     QueueListener,

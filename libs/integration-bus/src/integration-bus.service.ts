@@ -9,7 +9,7 @@ import { IntegrationBusError } from './errors/integration-bus.error.js';
 import { TaskNotFoundError } from './errors/task-not-found.error.js';
 import type { IntegrationTaskInfo } from './events/integration-task-event.js';
 import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/external-task-logger.js';
-import { IncomingProcessor } from './delivery/incoming-processor.js';
+import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import {
   describePlainObject,

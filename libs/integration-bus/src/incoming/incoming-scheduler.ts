@@ -11,7 +11,7 @@ import { CronJob } from 'cron';
 import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import { IncomingProcessor } from '../delivery/incoming-processor.js';
+import { IncomingProcessor } from './incoming-processor.js';
 
 /** Name of the scheduled job, as in the original ("Process external integration tasks"). */
 export const INCOMING_JOB_NAME = 'Process external integration tasks';

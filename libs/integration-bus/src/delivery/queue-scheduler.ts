@@ -1,24 +1,16 @@
-import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { ConnectorLease } from './connector-lease.js';
-import type { ConnectorRegistry, LoadedConnector } from '../connectors/connector-registry.js';
-import type { ProcessingClaim } from './processing-claim.js';
-import type { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import type { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { ConnectorBusyError } from '../errors/connector-busy.error.js';
 import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { addCounts, emptyCounts, type ResultCounts } from './invoke-connector.js';
-import type { LeaseDirection } from '../persistence/lease.store.js';
-import type { QueuedSynchronization, QueueStore } from '../persistence/queue.store.js';
+import type { QueueStore } from '../persistence/queue.store.js';
+import type { Drainer, DrainResult, DrainRun, HandOver, ProcessingTarget } from './drainer.js';
 import { SerialRunner } from './serial-runner.js';
 import { Slots } from './slots.js';
-
-/** An enabled, loaded connector and the id of its row. */
-export interface ProcessingTarget {
-  connector: LoadedConnector;
-  connectorId: number;
-}
 
 /** A connector's queue, or one partition of it (0: the whole queue). */
 const queueKey = (connectorId: number, partition: number): string => `${connectorId}/${partition}`;
@@ -27,111 +19,57 @@ const queueKey = (connectorId: number, partition: number): string => `${connecto
 const TAKEOVER_MARGIN_MS = 50;
 
 /**
- * What the outgoing and incoming processors share: one serial runner per queue in this process (a
- * connector's queue, or each partition of an `ordering: 'object'` connector), the queue's lease for
- * the direction across processes, run triggers that coalesce, timed runs (a retry that comes due,
- * another instance's lease that runs out), by-hand synchronization of one task, and a shutdown
- * bounded by `shutdownTimeoutMs`.
+ * When each queue runs, for one direction's drainer (`Drainer`): one serial runner per queue in this
+ * process (a connector's queue, or each partition of an `ordering: 'object'` connector), the queue's
+ * lease for the direction across processes, run triggers that coalesce, timed runs (a retry that
+ * comes due, another instance's lease that runs out), by-hand synchronization of one task, and a
+ * shutdown bounded by `shutdownTimeoutMs`. It holds no delivery rule: what a run reads and writes is
+ * the drainer's.
  */
-export abstract class QueueProcessor implements OnApplicationShutdown {
-  protected readonly logger = new Logger('IntegrationBus');
+export class QueueScheduler {
+  readonly #logger = new Logger('IntegrationBus');
   readonly #runners = new Map<string, SerialRunner<ResultCounts>>();
   /** Per partitioned connector: how many of its partitions this process runs at once. */
   readonly #slots = new Map<number, Slots>();
   /** Connectors seen with one FIFO (partition 0 only). A connector keeps its layout while it runs. */
   readonly #oneFifo = new Set<number>();
-  /** Partitions whose last run handed them over with work left (see `yielded`). */
-  readonly #yielded = new Map<string, 'share' | 'turn'>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
   /** Connectors whose last run failed: their next failures are not logged again. */
   readonly #failing = new Set<number>();
   #stopping = false;
 
-  protected constructor(
-    protected readonly direction: LeaseDirection,
-    protected readonly registry: ConnectorRegistry,
-    protected readonly tasks: QueueStore,
-    protected readonly lease: ConnectorLease,
+  constructor(
+    private readonly drainer: Drainer,
+    private readonly registry: ConnectorRegistry,
+    private readonly queue: QueueStore,
+    private readonly lease: ConnectorLease,
     private readonly shutdownTimeoutMs: number,
   ) {}
 
-  /** Whether the switches let this direction process now. */
-  protected abstract processingEnabled(): Promise<boolean>;
-
-  /** Works through a connector's queue under `claim`; adds what happened to `counts`. */
-  protected abstract drain(
-    target: ProcessingTarget,
-    claim: ProcessingClaim,
-    counts: ResultCounts,
-  ): Promise<void>;
-
-  /** Processes one queued synchronization picked by hand, completing it. */
-  protected abstract processOne(
-    target: ProcessingTarget,
-    claim: ProcessingClaim,
-    row: QueuedSynchronization,
-  ): Promise<IntegrationProcessResult>;
-
-  /**
-   * Whether this process starts runs by itself: on timers (retries coming due, a dead instance's
-   * lease running out). Off when the host drives processing by hand.
-   */
-  protected abstract get automatic(): boolean;
-
-  /** When the connector must run again by itself, in milliseconds from now; null: not by itself. */
-  protected nextRunInMs(_connectorId: number): Promise<number | null> {
-    return Promise.resolve(null);
-  }
-
-  /**
-   * The partitions of the connector's queue that have work now; `[0]` (the whole queue, looked at by
-   * its run) for a connector with one FIFO.
-   */
-  protected partitionsToRun(_target: ProcessingTarget): Promise<number[]> {
-    return Promise.resolve([0]);
-  }
-
-  /** How many partitions of the connector this process may run at once (only asked when partitioned). */
-  protected partitionLimit(_target: ProcessingTarget): number {
-    return 1;
-  }
-
-  /**
-   * Whether a partition run should hand its partition over after its batch, and why: `share`, this
-   * process runs more of the connector's partitions than its share now (another instance joined,
-   * R-ORD-3); `turn`, other partitions of the connector wait here for a slot, and take their turn
-   * (a backlog in some partitions never starves the others, and all slots stay busy to the end).
-   */
-  protected yieldReason(connectorId: number): 'share' | 'turn' | null {
-    const slots = this.#slots.get(connectorId);
-    if (slots?.over) return 'share';
-    return slots?.contended ? 'turn' : null;
-  }
-
   /** Connectors whose partitions this process has run. */
-  protected get partitionedConnectors(): number[] {
+  get partitionedConnectors(): number[] {
     return [...this.#slots.keys()];
   }
 
-  /** A partition run handed its partition over with work left, for `reason` (see `yieldReason`). */
-  protected yielded(connectorId: number, partition: number, reason: 'share' | 'turn'): void {
-    this.#yielded.set(queueKey(connectorId, partition), reason);
-  }
-
-  /**
-   * A partition was handed over because this process held more than its share, its lease now
-   * released: the other instances should take it.
-   */
-  protected handedOver(_connectorId: number): void {}
-
-  protected get stopping(): boolean {
+  /** Whether shutdown has begun: no new work is taken. */
+  get stopping(): boolean {
     return this.#stopping;
   }
 
   /** Aborted when shutdown stops waiting for the runs under way: they stop waiting for connectors. */
-  protected get interrupted(): AbortSignal {
+  get interrupted(): AbortSignal {
     return this.#interrupt.signal;
+  }
+
+  /**
+   * Whether a partition run should hand its partition over after its batch (see `HandOver`): when
+   * this process runs more of the connector's partitions than its share, or others wait for a slot.
+   */
+  #handOverReason(connectorId: number): HandOver | null {
+    const slots = this.#slots.get(connectorId);
+    if (slots?.over) return 'share';
+    return slots?.contended ? 'turn' : null;
   }
 
   /**
@@ -139,7 +77,7 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
    * at most `shutdownTimeoutMs`: runs still going at four fifths of it are interrupted (what they
    * finished is written, the leases handed back) and given the rest to do so.
    */
-  async onApplicationShutdown(): Promise<void> {
+  async shutdown(): Promise<void> {
     this.#stopping = true;
     for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
@@ -148,8 +86,8 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     // hand their leases back, so that the whole wait stays within shutdownTimeoutMs.
     const grace = Math.min(1000, Math.floor(this.shutdownTimeoutMs / 5));
     if (await settlesWithin(idle, this.shutdownTimeoutMs - grace)) return;
-    this.logger.warn(
-      `${this.direction} processing still running ${this.shutdownTimeoutMs - grace} ms into shutdown: interrupting it (shutdownTimeoutMs ${this.shutdownTimeoutMs})`,
+    this.#logger.warn(
+      `${this.drainer.direction} processing still running ${this.shutdownTimeoutMs - grace} ms into shutdown: interrupting it (shutdownTimeoutMs ${this.shutdownTimeoutMs})`,
     );
     this.#interrupt.abort(new Error('the application is shutting down'));
     await settlesWithin(idle, grace);
@@ -167,13 +105,14 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
 
   /** Processes one task now, for one connector or for every enabled connector it is queued for. */
   async synchronizeTask(taskId: number, connectorName?: string): Promise<ResultCounts> {
-    if (!(await this.processingEnabled())) {
+    const { direction } = this.drainer;
+    if (!(await this.drainer.enabled())) {
       throw new ProcessingDisabledError(
-        `Processing of ${this.direction} tasks is switched off (settings enabled / process${this.direction === 'outgoing' ? 'Outgoing' : 'Incoming'}).`,
+        `Processing of ${direction} tasks is switched off (settings enabled / process${direction === 'outgoing' ? 'Outgoing' : 'Incoming'}).`,
       );
     }
     if (connectorName) this.registry.get(connectorName);
-    const waiting = new Set(await this.tasks.connectorsOf(taskId));
+    const waiting = new Set(await this.queue.connectorsOf(taskId));
     const targets = (await this.registry.enabledConnectors()).filter(
       (t) => waiting.has(t.connectorId) && (!connectorName || t.connector.codeName === connectorName),
     );
@@ -181,22 +120,22 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
     const counts = emptyCounts();
     for (const target of targets) {
       // Which queue the task is in decides which lease to take (a partition, R-ORD-2).
-      const queued = await this.tasks.findOne(target.connectorId, taskId);
+      const queued = await this.queue.findOne(target.connectorId, taskId);
       if (!queued) continue;
       const scope = {
-        direction: this.direction,
+        direction,
         connectorId: target.connectorId,
         partition: queued.partition,
       };
       const result = await this.runnerFor(target.connectorId, queued.partition).exclusive(() =>
         this.lease.run(scope, leaseName(target, queued.partition), async (claim) => {
-          const row = await this.tasks.findOne(target.connectorId, taskId);
-          return row ? this.processOne(target, claim, row) : null;
+          const row = await this.queue.findOne(target.connectorId, taskId);
+          return row ? this.drainer.processOne(target, claim, row) : null;
         }),
       );
       if (result) counts[result] += 1;
       // A task processed by hand may have been what held the connector up.
-      if (this.automatic && result) this.runLater(target.connectorId, 0);
+      if (this.drainer.automatic && result) this.runLater(target.connectorId, 0);
     }
     return counts;
   }
@@ -206,7 +145,7 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
    * has work, at most `partitionLimit` at once. A failed run is logged once by the run itself (see
    * `run`), never by each trigger that joined it, and never thrown at the trigger.
    */
-  protected async trigger(connectorId: number): Promise<ResultCounts> {
+  async trigger(connectorId: number): Promise<ResultCounts> {
     // A connector with one FIFO, once known, goes straight to its run (the hot path after a commit):
     // the run itself checks the switches and the connector.
     if (this.#oneFifo.has(connectorId))
@@ -214,10 +153,10 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
         .trigger()
         .catch(() => emptyCounts());
     try {
-      if (this.#stopping || !(await this.processingEnabled())) return emptyCounts();
+      if (this.#stopping || !(await this.drainer.enabled())) return emptyCounts();
       const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
       if (!target) return emptyCounts();
-      const partitions = await this.partitionsToRun(target);
+      const partitions = (await this.drainer.partitions?.(target)) ?? [0];
       if (partitions.length === 1 && partitions[0] === 0) this.#oneFifo.add(connectorId);
       const runs = partitions.map((partition) =>
         this.runnerFor(connectorId, partition)
@@ -232,8 +171,8 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   }
 
   /** Starts a run for the connector in `inMs` milliseconds, unless one is set to start earlier. */
-  protected runLater(connectorId: number, inMs: number): void {
-    if (this.#stopping || !this.automatic) return;
+  runLater(connectorId: number, inMs: number): void {
+    if (this.#stopping || !this.drainer.automatic) return;
     const delay = Math.min(Math.max(0, Math.ceil(inMs)), 2_147_483_647);
     const at = performance.now() + delay;
     const current = this.#timers.get(connectorId);
@@ -260,7 +199,7 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   private slotsFor(target: ProcessingTarget): Slots {
     let slots = this.#slots.get(target.connectorId);
     if (!slots) {
-      slots = new Slots(() => this.partitionLimit(target));
+      slots = new Slots(() => this.drainer.partitionLimit?.(target) ?? 1);
       this.#slots.set(target.connectorId, slots);
     }
     return slots;
@@ -274,23 +213,21 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   private async run(connectorId: number, partition: number): Promise<ResultCounts> {
     try {
       const counts = emptyCounts();
-      const key = queueKey(connectorId, partition);
       for (;;) {
-        addCounts(counts, await this.runOnce(connectorId, partition));
-        const reason = this.#yielded.get(key);
-        this.#yielded.delete(key);
-        if (!reason || this.#stopping) break;
+        const { counts: more, handOver } = await this.runOnce(connectorId, partition);
+        addCounts(counts, more);
+        if (!handOver || this.#stopping) break;
         // Handed over to another instance: it is told once the lease is released. A process that
         // drives processing by hand goes on with it if nobody took it; others leave it to them.
-        if (reason === 'share') {
-          this.handedOver(connectorId);
-          if (this.automatic) break;
+        if (handOver === 'share') {
+          this.drainer.handedOver?.(connectorId);
+          if (this.drainer.automatic) break;
         }
         // Handed over to partitions waiting here for a slot: queued again behind them at once, so
         // that a trigger ends with the queue done (or held elsewhere) and no slot idles meanwhile.
       }
       if (this.#failing.delete(connectorId)) {
-        this.logger.log(`${this.direction} processing of connector #${connectorId} works again`);
+        this.#logger.log(`${this.drainer.direction} processing of connector #${connectorId} works again`);
       }
       return counts;
     } catch (error) {
@@ -300,51 +237,56 @@ export abstract class QueueProcessor implements OnApplicationShutdown {
   }
 
   #noteFailure(connectorId: number, error: unknown): void {
-    const message = `${this.direction} processing of connector #${connectorId} failed: ${describeError(error)}`;
-    if (this.#failing.has(connectorId)) this.logger.debug(message);
-    else this.logger.error(message);
+    const message = `${this.drainer.direction} processing of connector #${connectorId} failed: ${describeError(error)}`;
+    if (this.#failing.has(connectorId)) this.#logger.debug(message);
+    else this.#logger.error(message);
     this.#failing.add(connectorId);
   }
 
-  private async runOnce(connectorId: number, partition: number): Promise<ResultCounts> {
-    const counts = emptyCounts();
-    if (this.#stopping || !(await this.processingEnabled())) return counts;
+  private async runOnce(connectorId: number, partition: number): Promise<DrainResult> {
+    const idle: DrainResult = { counts: emptyCounts(), handOver: null };
+    if (this.#stopping || !(await this.drainer.enabled())) return idle;
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
-    if (!target) return counts;
-    const scope = { direction: this.direction, connectorId, partition };
+    if (!target) return idle;
+    const { direction } = this.drainer;
+    const scope = { direction, connectorId, partition };
+    const run: DrainRun = {
+      interrupted: this.#interrupt.signal,
+      stopping: () => this.#stopping,
+      handOverReason: () => (partition === 0 ? null : this.#handOverReason(connectorId)),
+    };
     const drain = () =>
-      this.lease.run(scope, leaseName(target, partition), (claim) => this.drain(target, claim, counts));
+      this.lease.run(scope, leaseName(target, partition), (claim) => this.drainer.drain(target, claim, run));
+    let result: DrainResult;
     try {
-      await (partition === 0 ? drain() : this.slotsFor(target).run(drain));
+      result = await (partition === 0 ? drain() : this.slotsFor(target).run(drain));
     } catch (error) {
       if (error instanceof ConnectorBusyError) {
         // Another instance is processing this connector. If it dies, its lease runs out: look again
         // then, so that its work is taken over at once rather than at the next sweep (R-DEL-3).
         this.runLater(connectorId, error.leaseEndsInMs + TAKEOVER_MARGIN_MS);
-        return counts;
+        return idle;
       }
       if (error instanceof ClaimLostError) {
-        this.logger.warn(
-          `${this.direction} run of ${leaseName(target, partition)} stopped: ${error.message}`,
-        );
-        return counts;
+        this.#logger.warn(`${direction} run of ${leaseName(target, partition)} stopped: ${error.message}`);
+        return idle;
       }
       throw error;
     }
     // Off the connector's serial path: a run triggered meanwhile need not wait for this read.
     void this.scheduleNextRun(connectorId);
-    return counts;
+    return result;
   }
 
   /** Sets the timer of the connector's next automatic run, if one is due (a retry). */
   private async scheduleNextRun(connectorId: number): Promise<void> {
-    if (!this.automatic) return;
+    if (!this.drainer.automatic || !this.drainer.nextRunInMs) return;
     try {
-      const next = await this.nextRunInMs(connectorId);
+      const next = await this.drainer.nextRunInMs(connectorId);
       if (next !== null) this.runLater(connectorId, next);
     } catch (error) {
       // The database is away: the LISTEN connection's return processes every connector.
-      this.logger.debug(`Could not read when connector #${connectorId} is due: ${describeError(error)}`);
+      this.#logger.debug(`Could not read when connector #${connectorId} is due: ${describeError(error)}`);
     }
   }
 }

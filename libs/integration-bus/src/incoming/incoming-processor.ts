@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { ConnectorCallHook } from './connector-call-hook.js';
-import { ConnectorLease } from './connector-lease.js';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ConnectorCallHook } from '../delivery/connector-call-hook.js';
+import { ConnectorLease } from '../delivery/connector-lease.js';
 import { ConnectorRegistry, type LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
@@ -10,19 +10,21 @@ import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import type { ResultCounts } from './invoke-connector.js';
+import type { ResultCounts } from '../delivery/invoke-connector.js';
 import {
   QueueStore,
   parseTaskPayload,
   taskInfoOf,
   type QueuedSynchronization,
 } from '../persistence/queue.store.js';
-import type { ProcessingClaim } from './processing-claim.js';
+import type { ProcessingClaim } from '../delivery/processing-claim.js';
 import { EventLogStore } from '../persistence/event-log.store.js';
 import { TaskAdminStore } from '../persistence/task-admin.store.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { QueueProcessor, type ProcessingTarget } from './queue-processor.js';
-import { IncomingApplier } from '../incoming/incoming-applier.js';
+import type { Drainer, DrainResult, DrainRun, ProcessingTarget } from '../delivery/drainer.js';
+import { emptyCounts } from '../delivery/invoke-connector.js';
+import { QueueScheduler } from '../delivery/queue-scheduler.js';
+import { IncomingApplier } from './incoming-applier.js';
 
 const R = IntegrationProcessResult;
 const P = IntegrationProcessType;
@@ -40,11 +42,16 @@ interface Step {
  * SkipOnError or DeleteOnError task failed and the run went on), SkipNow (SkipOnce, or cancelled).
  */
 @Injectable()
-export class IncomingProcessor extends QueueProcessor {
+export class IncomingProcessor implements Drainer, OnApplicationShutdown {
+  readonly direction = 'incoming';
+  /** Incoming tasks are processed on the schedule, on notify and by hand, never on timers. */
+  readonly automatic = false;
+  readonly #scheduler: QueueScheduler;
+
   constructor(
     registry: ConnectorRegistry,
     private readonly settings: SettingsService,
-    tasks: QueueStore,
+    private readonly tasks: QueueStore,
     lease: ConnectorLease,
     private readonly applier: IncomingApplier,
     private readonly events: IntegrationEventPublisher,
@@ -53,20 +60,29 @@ export class IncomingProcessor extends QueueProcessor {
     private readonly calls: ConnectorCallHook,
     private readonly admin: TaskAdminStore,
   ) {
-    super('incoming', registry, tasks, lease, options.shutdownTimeoutMs);
+    this.#scheduler = new QueueScheduler(this, registry, tasks, lease, options.shutdownTimeoutMs);
   }
 
-  /** Incoming tasks are processed on the schedule, on notify and by hand, never on timers. */
-  protected get automatic(): boolean {
-    return false;
+  onApplicationShutdown(): Promise<void> {
+    return this.#scheduler.shutdown();
   }
 
-  protected async processingEnabled(): Promise<boolean> {
+  /** Processes the queue of one connector, or of every enabled connector; resolves with the counts. */
+  process(connectorName?: string): Promise<ResultCounts> {
+    return this.#scheduler.process(connectorName);
+  }
+
+  /** Processes one task now, for one connector or for every enabled connector it is queued for. */
+  synchronizeTask(taskId: number, connectorName?: string): Promise<ResultCounts> {
+    return this.#scheduler.synchronizeTask(taskId, connectorName);
+  }
+
+  async enabled(): Promise<boolean> {
     return (await this.settings.effective()).processIncoming;
   }
 
   /** By hand: an Error (or SkipOnce) task is reset to Default first, then processed (R-IN-3). */
-  protected async processOne(
+  async processOne(
     target: ProcessingTarget,
     claim: ProcessingClaim,
     row: QueuedSynchronization,
@@ -82,22 +98,20 @@ export class IncomingProcessor extends QueueProcessor {
    * Oldest first, one transaction per task; stops where a task fails or is in the Error state, and
    * before the next task once the run's lease may be gone (R-DEL-2).
    */
-  protected async drain(
-    target: ProcessingTarget,
-    claim: ProcessingClaim,
-    counts: ResultCounts,
-  ): Promise<void> {
+  async drain(target: ProcessingTarget, claim: ProcessingClaim, run: DrainRun): Promise<DrainResult> {
+    const counts = emptyCounts();
+    const done = { counts, handOver: null };
     let cursor = '0';
     for (;;) {
       const batch = await this.tasks.fetchIncoming(target.connectorId, cursor, this.options.batchSize);
       for (const row of batch) {
-        if (!claim.held() || this.interrupted.aborted) return;
+        if (!claim.held() || run.interrupted.aborted) return done;
         cursor = row.taskId;
         const step = await this.processRow(target.connector, claim, row);
         counts[step.result] += 1;
-        if (step.stop || this.stopping) return;
+        if (step.stop || run.stopping()) return done;
       }
-      if (batch.length < this.options.batchSize) return;
+      if (batch.length < this.options.batchSize) return done;
     }
   }
 

@@ -1,0 +1,275 @@
+import type { LoadedConnector } from '../connectors/connector-registry.js';
+import type { RetryPolicy } from '../connectors/retry-policy.js';
+import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
+import type {
+  BatchCompletion,
+  QueuedSynchronization,
+  QueueStore,
+  UnsuccessfulAttempt,
+} from '../persistence/queue.store.js';
+import { isLoneId } from '../persistence/synchronizations.js';
+import { CallInterrupted } from './call-guard.js';
+import { DrainFloor } from './drain-floor.js';
+import type { DrainResult, DrainRun, HandOver, ProcessingTarget } from './drainer.js';
+import { emptyCounts, type NormalizedOutcome } from './invoke-connector.js';
+import type { OutgoingCall } from './outgoing-call.js';
+import type { ProcessingClaim } from './processing-claim.js';
+
+/**
+ * Why a batch ended. The drain is a loop of batches; each ends for one of these reasons, and every
+ * reason reaches `writeBatch` exactly once — which is what makes "at most one batch repeated" true
+ * (R-DEL-2): a crash, a lost claim or a failed write can only lose the outcomes of the batch in hand.
+ *
+ * Batches that go on to the next read:
+ * - `read`: every row was looked at; more may be queued.
+ * - `cut`: `batchMaxDurationMs` passed; the done tasks are written and the rest read again.
+ *
+ * Batches that end the run:
+ * - `exhausted`: a short batch; the queue is done (unless it ended at a failed head that was retried
+ *   now: what it held back is read next, so that is `read`).
+ * - `heldHead`: an Error holds the connector's later tasks until its retry (R-OUT-6); in a
+ *   partition the object's only, and the run goes on (R-ORD-1).
+ * - `handOver`: the partition goes to another instance or waits for its turn (R-ORD-3).
+ * - `claimLost`: the claim can no longer be held by this process's clock (R-DEL-2); the write is
+ *   refused by the database if another instance claimed the queue meanwhile.
+ * - `stopping`: the application is shutting down.
+ * - `switchedOff`: processing was switched off.
+ * - `interrupted`: a call was interrupted (claim lost, shutdown) or refused by its task's fence; the
+ *   task is left queued as it was, what was done before it is written.
+ */
+export type BatchEnd =
+  | 'read'
+  | 'cut'
+  | 'exhausted'
+  | 'heldHead'
+  | 'handOver'
+  | 'claimLost'
+  | 'stopping'
+  | 'switchedOff'
+  | 'interrupted';
+
+/** What a drain needs besides its run: the queue, the connector call, and the batch settings. */
+export interface OutgoingDrainContext {
+  queue: QueueStore;
+  call: OutgoingCall;
+  batchSize: number;
+  batchMaxDurationMs: number;
+  /** Whether processing is still switched on (read once per batch). */
+  enabled: () => Promise<boolean>;
+  /** Whether other connectors are enabled: their tasks may be shared with this one. */
+  shared: boolean;
+}
+
+interface Attempt {
+  row: QueuedSynchronization;
+  outcome: NormalizedOutcome;
+}
+
+/**
+ * One run over one outgoing queue (a connector's, or one partition of it) under a claim: head of the
+ * queue first, a batch per round trip, each batch's outcome written in one fenced statement
+ * (`writeBatch`). See `BatchEnd` for how a batch ends and what follows.
+ */
+export class OutgoingDrain {
+  readonly #counts = emptyCounts();
+  readonly #floor = new DrainFloor();
+  /** In a partition, the objects held back so far (R-ORD-1): their later tasks are passed over. */
+  readonly #heldObjects = new Set<string>();
+  /** Shared tasks the previous write completed: deleted at the next write if nothing is left. */
+  #recheck: string[] = [];
+  #done: Attempt[] = [];
+  /** What interrupted a call (`interrupted`), thrown on once the batch is written unless benign. */
+  #interruption: unknown;
+  /** Why the partition is handed over (`handOver`), as the scheduler said at the batch's end. */
+  #handOver: HandOver | null = null;
+
+  constructor(
+    private readonly context: OutgoingDrainContext,
+    private readonly target: ProcessingTarget,
+    private readonly claim: ProcessingClaim,
+    private readonly run: DrainRun,
+  ) {}
+
+  /** Drains the queue until a batch ends the run; resolves with the counts and any hand-over. */
+  async drain(): Promise<DrainResult> {
+    const { queue, batchSize } = this.context;
+    let batch = await queue.fetchOutgoing(
+      this.claim.token,
+      this.claim.claimedAt,
+      this.#floor.value,
+      batchSize,
+    );
+    for (;;) {
+      const end = await this.#ending(await this.#process(batch), batch);
+      if (end === 'read' || end === 'cut') {
+        batch = await this.#writeBatch('next', batch);
+        continue;
+      }
+      await this.#writeBatch(end === 'interrupted' ? 'keep' : 'last', batch);
+      if (end === 'interrupted' && !(this.#interruption instanceof CallInterrupted)) throw this.#interruption;
+      return { counts: this.#counts, handOver: this.#handOver };
+    }
+  }
+
+  /** Calls the connector for each row of `batch` that is not held back, until the batch must end. */
+  async #process(batch: readonly QueuedSynchronization[]): Promise<BatchEnd> {
+    const { connector } = this.target;
+    const deadline = performance.now() + this.context.batchMaxDurationMs;
+    for (const row of batch) {
+      if (!this.claim.held()) return 'claimLost';
+      if (this.run.interrupted.aborted) return 'stopping';
+      if (row.objectHash !== null && this.#heldObjects.has(row.objectHash)) continue;
+      let outcome: NormalizedOutcome;
+      try {
+        // A synchronous answer is taken as it is: no promise, no tick per task (the hot path).
+        const pending = this.context.call.call(connector, row, this.claim, this.run.interrupted);
+        outcome = pending instanceof Promise ? await pending : pending;
+      } catch (error) {
+        // Interrupted (lease gone, shutdown) or refused by the task's fence (`ClaimLostError`,
+        // logged by the scheduler): the task is left as it was. Otherwise only an event listener can
+        // throw here: the run fails. Either way what the batch finished so far is written, so the
+        // next run starts at this task instead of repeating them.
+        this.#interruption = error;
+        return 'interrupted';
+      }
+      this.#counts[outcome.result] += 1;
+      this.#done.push({ row, outcome });
+      // Error holds the connector's later tasks, unless this failure parked the task (R-DEL-6).
+      const holds =
+        outcome.result === IntegrationProcessResult.Error && !connector.retry.parks(row.failures + 1);
+      if (holds && row.objectHash !== null) this.#heldObjects.add(row.objectHash);
+      else if (holds) return 'heldHead';
+      if (this.run.stopping()) return 'stopping';
+      if (performance.now() >= deadline) return 'cut';
+    }
+    return 'read';
+  }
+
+  /** A batch that could go on may still end the run: queue done, partition handed over, switched off. */
+  async #ending(end: BatchEnd, batch: readonly QueuedSynchronization[]): Promise<BatchEnd> {
+    if (end !== 'read' && end !== 'cut') return end;
+    // A short batch means the queue is done, unless it ended at a failed head that has now been
+    // retried: what it held back is read next.
+    if (end === 'read' && batch.length < this.context.batchSize && !batch.some((r) => r.state === 'failed')) {
+      return 'exhausted';
+    }
+    // A partition is handed over after a batch when this instance runs more than its share or when
+    // others wait here for a slot (R-ORD-3).
+    this.#handOver = this.run.handOverReason();
+    if (this.#handOver !== null) return 'handOver';
+    if (!(await this.context.enabled())) return 'switchedOff';
+    return end;
+  }
+
+  /**
+   * The one place a batch's outcome is written, fenced by the run's lease: `next` writes it and reads
+   * the next batch in the same statement; `last` writes it and gives the lease back (shared tasks go
+   * through the locking transaction, so that two connectors finishing one task at the same instant
+   * cannot both leave it behind); `keep` writes it and leaves the lease to the run's end.
+   */
+  async #writeBatch(
+    mode: 'next' | 'last' | 'keep',
+    batch: readonly QueuedSynchronization[],
+  ): Promise<QueuedSynchronization[]> {
+    const { queue, batchSize } = this.context;
+    const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
+    const shared = this.#sharedDone(completion);
+    const last = this.#done.at(-1);
+    this.#done = [];
+    if (mode === 'keep') {
+      await queue.complete(completion, this.claim.token);
+      return [];
+    }
+    if (mode === 'last') {
+      if (shared.length > 0) await queue.complete(completion, this.claim.token);
+      else if (await queue.completeLast(completion, this.claim.token)) this.claim.markReleased();
+      return [];
+    }
+    if (last) this.#floor.processed(resumeAfter(last.row.taskId, batch), batch[0]?.snapshot);
+    const next = await queue.completeAndFetch(
+      completion,
+      this.claim.token,
+      this.claim.claimedAt,
+      this.#floor.value,
+      batchSize,
+    );
+    this.#recheck = shared;
+    return next;
+  }
+
+  /**
+   * The done tasks another connector may be finishing too: rechecked by the next write (see
+   * `QueueStore.completeAndFetch`). With one connector enabled nothing is shared; a task queued for
+   * one connector only (a lone synchronization) never is.
+   */
+  #sharedDone(completion: BatchCompletion): string[] {
+    if (!this.context.shared) return [];
+    return completion.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.taskId);
+  }
+}
+
+/**
+ * Processes one task picked by hand and writes its outcome (`synchronizeTask`).
+ * @throws ClaimLostError when the task's fence refused the write
+ */
+export async function processOneOutgoing(
+  context: Pick<OutgoingDrainContext, 'queue' | 'call'>,
+  connector: LoadedConnector,
+  claim: ProcessingClaim,
+  row: QueuedSynchronization,
+  interrupted: AbortSignal,
+): Promise<IntegrationProcessResult> {
+  const pending = context.call.call(connector, row, claim, interrupted);
+  const outcome = pending instanceof Promise ? await pending : pending;
+  await context.queue.complete(completionOf(connector.retry, [{ row, outcome }]), claim.token);
+  return outcome.result;
+}
+
+/**
+ * A batch's results as written back: OK completes the task for the connector; anything else is
+ * tried again when `policy` says (R-DEL-5) — Error as `failed` (holding the connector's later
+ * tasks), ErrorAndSkip as `retrying`, SkipNow as `skipped` (not a failure) — or parked once the
+ * failures reach `maxAttempts` (R-DEL-6).
+ */
+function completionOf(
+  policy: RetryPolicy,
+  results: readonly Attempt[],
+  recheck: string[] = [],
+): BatchCompletion {
+  const completion: BatchCompletion = { done: [], unsuccessful: [], recheck };
+  for (const { row, outcome } of results) {
+    if (outcome.result === IntegrationProcessResult.OK) {
+      completion.done.push({ syncId: row.syncId, taskId: row.taskId });
+    } else {
+      completion.unsuccessful.push(unsuccessfulAttempt(policy, row, outcome));
+    }
+  }
+  return completion;
+}
+
+function unsuccessfulAttempt(
+  policy: RetryPolicy,
+  row: QueuedSynchronization,
+  outcome: NormalizedOutcome,
+): UnsuccessfulAttempt {
+  const retryInMs = policy.delayAfter(row.attempts + 1);
+  if (outcome.result === IntegrationProcessResult.SkipNow) {
+    return { syncId: row.syncId, state: 'skipped', message: outcome.errorMessage, retryInMs, failure: false };
+  }
+  const message = outcome.errorMessage ?? outcome.result;
+  if (policy.parks(row.failures + 1)) {
+    return { syncId: row.syncId, state: 'parked', message, retryInMs: null, failure: true };
+  }
+  const state = outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
+  return { syncId: row.syncId, state, message, retryInMs, failure: true };
+}
+
+/**
+ * Where the next read of a run may start after a batch that ended at `lastTaskId`: no later than a
+ * failed synchronization it retried, since tasks its failure held back (its object's later ones, in
+ * a partition) were not read with the batch and may come due now.
+ */
+function resumeAfter(lastTaskId: string, batch: readonly QueuedSynchronization[]): string {
+  const retried = batch.find((row) => row.state === 'failed')?.taskId;
+  return retried !== undefined && BigInt(retried) < BigInt(lastTaskId) ? retried : lastTaskId;
+}
