@@ -125,17 +125,17 @@ function postFenced(url, body, signal, fence) {
       response.on('end', () => resolve({ status: response.statusCode, text }));
       response.on('error', reject);
     });
+    const write = () => {
+      try {
+        fence();
+      } catch (error) {
+        request.destroy();
+        reject(error);
+        return;
+      }
+      request.end(body(Date.now()));
+    };
     request.on('socket', (socket) => {
-      const write = () => {
-        try {
-          fence();
-        } catch (error) {
-          request.destroy();
-          reject(error);
-          return;
-        }
-        request.end(body(Date.now()));
-      };
       if (socket.connecting) socket.once('connect', write);
       else write();
     });
