@@ -136,7 +136,7 @@ export { SEQUENCE_KEY_MAX_LENGTH } from './incoming/intake-sequence.js';
 export type { ConnectorStatus } from './connectors/connector-registry.js';
 export type { ConnectorRecord } from './persistence/connector.store.js';
 export { IntegrationEvents, type IntegrationEventName } from './events/integration-events.js';
-export { IntegrationEventLog } from './events/integration-event-log.service.js';
+export { IntegrationEventLog } from './persistence/integration-event-log.service.js';
 export { BUS_EVENT_SOURCE, BusEventCodes, type BusEventCode } from './events/bus-event-codes.js';
 export type { EventLogEntry, EventLogLevel, NewEventLogEntry } from './persistence/event-log.store.js';
 export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';

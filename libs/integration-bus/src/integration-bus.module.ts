@@ -5,7 +5,7 @@ import { ConnectorCallHook } from './delivery/connector-call-hook.js';
 import { ConnectorCallTracing } from './delivery/connector-call-tracing.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
-import { IntegrationEventLog } from './events/integration-event-log.service.js';
+import { IntegrationEventLog } from './persistence/integration-event-log.service.js';
 import { IntegrationEventPublisher } from './events/integration-event-publisher.js';
 import {
   ConfigurableIntegrationBusModule,

@@ -222,6 +222,7 @@ export class IntegrationBus {
   ): Promise<ConnectorRecord> {
     const before = await this.registry.row(codeName);
     const after = await this.registry.update(codeName, patch);
+    await this.signals.reinitializeEverywhere();
     const changes: string[] = [];
     if (before?.enabled !== after.enabled) changes.push(after.enabled ? 'enabled' : 'disabled');
     if (before?.displayName !== after.displayName)

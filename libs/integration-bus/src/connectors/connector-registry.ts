@@ -8,7 +8,6 @@ import { describeError } from '../events/integration-event-publisher.js';
 import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
 import { PartitionStore } from '../persistence/partition.store.js';
-import { QueueSignals } from '../delivery/queue-signal.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -75,7 +74,6 @@ export class ConnectorRegistry {
   constructor(
     private readonly store: ConnectorStore,
     private readonly partitions: PartitionStore,
-    private readonly signals: QueueSignals,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {
     this.#rows = new RefreshingValue(
@@ -104,20 +102,6 @@ export class ConnectorRegistry {
       await this.initialize(this.#found);
     } catch (error) {
       this.#logger.error(`Re-initialising the connectors failed: ${describeError(error)}`);
-    }
-  }
-
-  /**
-   * After a connector was added, edited or deleted here: re-initialises the connectors in this
-   * instance, then tells every other instance to do the same (R-SET-2) and to look at every queue
-   * (a connector may have been enabled).
-   */
-  async reinitializeEverywhere(): Promise<void> {
-    await this.reinitialize();
-    try {
-      await this.signals.reinitialize();
-    } catch (error) {
-      this.#logger.error(`Could not tell the other instances to re-initialise: ${describeError(error)}`);
     }
   }
 
@@ -202,14 +186,13 @@ export class ConnectorRegistry {
     });
   }
 
-  /** Changes a connector's row and makes every reader see it at once. */
+  /** Changes a connector's row; the caller re-initialises the connectors (`QueueSignals.reinitializeEverywhere`). */
   async update(
     codeName: string,
     patch: { enabled?: boolean; displayName?: string },
   ): Promise<ConnectorRecord> {
     const row = await this.store.update(codeName, patch);
     if (!row) throw new ConnectorNotFoundError(codeName);
-    await this.reinitializeEverywhere();
     return row;
   }
 

@@ -2,7 +2,7 @@ import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBoots
 import { InvalidBrokerMessageError } from '../errors/invalid-broker-message.error.js';
 import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
-import { IntegrationEventLog } from '../events/integration-event-log.service.js';
+import { IntegrationEventLog } from '../persistence/integration-event-log.service.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
 import { IntegrationBus } from '../integration-bus.service.js';

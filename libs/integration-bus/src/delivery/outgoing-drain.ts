@@ -145,20 +145,16 @@ export class OutgoingDrain {
     return 'read';
   }
 
-  /** A batch that could go on may still end the run: queue done, partition handed over, switched off. */
+  /** A batch that could go on may still end the run (see `batchEnding`). */
   async #ending(end: BatchEnd, batch: readonly QueuedSynchronization[]): Promise<BatchEnd> {
     if (end !== 'read' && end !== 'cut') return end;
-    // A short batch means the queue is done, unless it ended at a failed head that has now been
-    // retried: what it held back is read next.
-    if (end === 'read' && batch.length < this.context.batchSize && !batch.some((r) => r.state === 'failed')) {
-      return 'exhausted';
-    }
-    // A partition is handed over after a batch when this instance runs more than its share or when
-    // others wait here for a slot (R-ORD-3).
     this.#handOver = this.run.handOverReason();
-    if (this.#handOver !== null) return 'handOver';
-    if (!(await this.context.enabled())) return 'switchedOff';
-    return end;
+    return batchEnding(end, {
+      short: batch.length < this.context.batchSize,
+      retriedHead: batch.some((r) => r.state === 'failed'),
+      handOver: this.#handOver,
+      enabled: await this.context.enabled(),
+    });
   }
 
   /**
@@ -206,6 +202,32 @@ export class OutgoingDrain {
     if (!this.context.shared) return [];
     return completion.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.taskId);
   }
+}
+
+/** What is known at the end of a batch that could go on (`read` or `cut`). */
+export interface BatchFacts {
+  /** Fewer rows than a batch were read. */
+  short: boolean;
+  /** The batch began with a failed synchronization whose retry came due. */
+  retriedHead: boolean;
+  /** Whether the scheduler wants the partition handed over, and why. */
+  handOver: HandOver | null;
+  /** Whether processing is still switched on. */
+  enabled: boolean;
+}
+
+/**
+ * Whether a batch that could go on ends the run, and why: a short batch means the queue is done
+ * (`exhausted`), unless it began at a failed head that was retried now — what that head held back
+ * was not read with it and comes next; a partition is handed over after a batch when this instance
+ * runs more than its share or others wait for a slot (`handOver`, R-ORD-3); processing switched off
+ * stops the run (`switchedOff`). Otherwise the run goes on (`read` or `cut`, unchanged).
+ */
+export function batchEnding(end: 'read' | 'cut', facts: BatchFacts): BatchEnd {
+  if (end === 'read' && facts.short && !facts.retriedHead) return 'exhausted';
+  if (facts.handOver !== null) return 'handOver';
+  if (!facts.enabled) return 'switchedOff';
+  return end;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConnectorRegistry } from '../connectors/connector-registry.js';
+import { describeError } from '../events/integration-event-publisher.js';
 import { ConnectorLease } from './connector-lease.js';
 import { BusDatabase, sqlRows } from '../persistence/bus-database.js';
 import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
@@ -40,9 +42,12 @@ export function parseQueueSignal(payload: string | undefined): QueueSignal | nul
 /** Sends signals to every instance sharing the database (this one ignores its own). */
 @Injectable()
 export class QueueSignals {
+  readonly #logger = new Logger('IntegrationBus');
+
   constructor(
     private readonly db: BusDatabase,
     private readonly lease: ConnectorLease,
+    private readonly registry: ConnectorRegistry,
   ) {}
 
   /** Tells the other instances to look at these connectors' queues, or at every queue. */
@@ -55,9 +60,18 @@ export class QueueSignals {
     await this.send(signal);
   }
 
-  /** Tells the other instances to run every connector's `onConnectorInit` again (R-SET-2). */
-  async reinitialize(): Promise<void> {
-    await this.send({ from: this.lease.owner, reinitialize: true });
+  /**
+   * After a connector was added, edited or deleted here: re-initialises the connectors in this
+   * instance, then tells every other instance to do the same (R-SET-2) and to look at every queue
+   * (a connector may have been enabled).
+   */
+  async reinitializeEverywhere(): Promise<void> {
+    await this.registry.reinitialize();
+    try {
+      await this.send({ from: this.lease.owner, reinitialize: true });
+    } catch (error) {
+      this.#logger.error(`Could not tell the other instances to re-initialise: ${describeError(error)}`);
+    }
   }
 
   private async send(signal: QueueSignal): Promise<void> {

@@ -3,9 +3,6 @@ import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.
 /** Longest idempotency key accepted, in characters (the column is `varchar(200)`). */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 200;
 
-/** Default of `idempotencyWindowMs`: 7 days, in milliseconds. */
-export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
-
 /**
  * Checks an idempotency key: a string of 1 to 200 visible ASCII characters (what an HTTP header and
  * a broker message id can carry unchanged, so one key means the same thing on every way in).

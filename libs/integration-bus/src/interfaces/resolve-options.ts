@@ -1,12 +1,14 @@
 import { validateCronExpression } from 'cron';
 import type { Registry } from 'prom-client';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from '../incoming/idempotency-key.js';
 import type {
   IntegrationBusModuleOptions,
   IntegrationBusSettings,
   ResolvedIntegrationBusOptions,
 } from './integration-bus-options.interface.js';
+
+/** Default of `idempotencyWindowMs`: 7 days, in milliseconds. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Names of the five switches, in the order of SPEC §6. */
 export const SETTING_KEYS = [

@@ -1,6 +1,6 @@
 import { Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
-import { IntegrationEventLog } from '../../events/integration-event-log.service.js';
+import { IntegrationEventLog } from '../../persistence/integration-event-log.service.js';
 import type { EventLogEntry } from '../../persistence/event-log.store.js';
 import { decodeCursor, encodeCursor } from '../validation/cursor.js';
 import { RequestInput } from '../validation/request-input.js';

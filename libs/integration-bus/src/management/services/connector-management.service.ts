@@ -13,6 +13,7 @@ import {
   type PartitionStatus,
 } from '../../persistence/partition.store.js';
 import { InstanceMembership } from '../../delivery/instance-membership.js';
+import { QueueSignals } from '../../delivery/queue-signal.js';
 import type { ConnectorOrdering } from '../../connectors/connector.decorator.js';
 
 /** How a connector's outgoing queue is split and who processes it (R-ORD-1..3). */
@@ -52,6 +53,7 @@ export class ConnectorManagementService {
     private readonly eventLog: EventLogStore,
     private readonly partitionStore: PartitionStore,
     private readonly membership: InstanceMembership,
+    private readonly signals: QueueSignals,
   ) {}
 
   /** A loaded connector's partitions, who holds each, and what is blocked in them. */
@@ -119,7 +121,7 @@ export class ConnectorManagementService {
       message: `Connector ${created.codeName} ("${created.displayName}") registered, ${created.enabled ? 'enabled' : 'disabled'}.`,
       connectorName: created.codeName,
     });
-    await this.registry.reinitializeEverywhere();
+    await this.signals.reinitializeEverywhere();
     return this.get(input.codeName);
   }
 
@@ -158,7 +160,7 @@ export class ConnectorManagementService {
         `${tasksDeleted} task(s) no other connector waited for were deleted.`,
       connectorName: codeName,
     });
-    await this.registry.reinitializeEverywhere();
+    await this.signals.reinitializeEverywhere();
     return { codeName, synchronizationsDeleted, tasksDeleted };
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EventLogStore, type EventLogEntry, type NewEventLogEntry } from '../persistence/event-log.store.js';
+import { EventLogStore, type EventLogEntry, type NewEventLogEntry } from './event-log.store.js';
 
 /**
  * The bus's event log (`integration_event_log`): the bus writes synchronous-processing failures to
