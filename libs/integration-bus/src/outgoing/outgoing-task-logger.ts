@@ -31,7 +31,6 @@ import { traceTaskCreation } from '../events/trace-context.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
-import { snapshotFields } from './entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { readSiteName } from '../translation/site-name-reader.js';
@@ -356,10 +355,6 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
         richest = dataType;
     }
     if (richest === undefined) return undefined;
-    // Simple needs no reads: the entity in memory is the whole payload.
-    if (richest === TaskDataType.Simple) {
-      return { entity: meta.className, fields: snapshotFields(entity, meta), translations: [], children: {} };
-    }
     return new SnapshotBuilder(reader).build(meta, entity, richest);
   }
 
