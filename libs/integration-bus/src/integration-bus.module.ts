@@ -18,6 +18,7 @@ import type { IntegrationBusModuleOptions } from './interfaces/integration-bus-o
 import { resolveOptions } from './interfaces/resolve-options.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
 import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { TasksCommitted } from './outgoing/tasks-committed.js';
 import { QueueListener } from './outgoing/queue-listener.js';
 import { QueueSignals } from './outgoing/queue-signal.js';
 import { SyncTaskDispatcher } from './outgoing/sync-task-dispatcher.js';
@@ -31,6 +32,7 @@ import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities
 import { Migration20261124000000IntegrationBusAfterDrop } from './persistence/integration-bus-after-drop.migration.js';
 import { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 import { ConnectorLease } from './connectors/connector-lease.js';
+import { InstanceId } from './connectors/instance-id.js';
 import { InstanceMembership } from './connectors/instance-membership.js';
 import { ExternalTaskLogger } from './incoming/external-task-logger.js';
 import { IncomingApplier } from './incoming/incoming-applier.js';
@@ -64,6 +66,17 @@ const resolvedOptions: Provider = {
 };
 
 /**
+ * One identity per process for leases and NOTIFYs. For now the lease's `owner` (so that the
+ * `QueueListener`, which compares against it, still ignores this process's own NOTIFYs); once
+ * `ConnectorLease` takes its owner from `InstanceId`, this becomes `useFactory: () => new InstanceId()`.
+ */
+const instanceId: Provider = {
+  provide: InstanceId,
+  useFactory: (lease: ConnectorLease) => new InstanceId(lease.owner),
+  inject: [ConnectorLease],
+};
+
+/**
  * The integration bus. Import it once with `forRoot` / `forRootAsync` next to `MikroOrmModule`
  * (and `EventEmitterModule` for events), and add `IntegrationBusModule.entities` and
  * `IntegrationBusModule.migrations` to the MikroORM config. Global by default (`isGlobal`).
@@ -89,10 +102,12 @@ const resolvedOptions: Provider = {
     ConnectorRegistry,
     ConnectorExplorer,
     ConnectorLease,
+    instanceId,
     InstanceMembership,
     ConnectorCallHook,
     ConnectorCallTracing,
     IntegrationEventPublisher,
+    TasksCommitted,
     SyncTaskDispatcher,
     OutgoingProcessor,
     OutgoingTaskLogger,

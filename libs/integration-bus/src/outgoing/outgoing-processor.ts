@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { MikroORM, type EntityManager } from '@mikro-orm/core';
 import { ConnectorCallHook } from '../connectors/connector-call-hook.js';
 import { ConnectorLease } from '../connectors/connector-lease.js';
@@ -32,6 +32,7 @@ import { CallInterrupted, guardCall } from './call-guard.js';
 import { DrainFloor } from './drain-floor.js';
 import { invokeConnector, type NormalizedOutcome, type ResultCounts } from './invoke-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { TasksCommitted } from './tasks-committed.js';
 
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
 const ORPHAN_SWEEP_STEP = 20_000;
@@ -48,7 +49,7 @@ const ORPHAN_SWEEP_STEP = 20_000;
  * says, on a timer of this process (and of whichever instance runs the connector next).
  */
 @Injectable()
-export class OutgoingProcessor extends QueueProcessor implements OnApplicationBootstrap {
+export class OutgoingProcessor extends QueueProcessor implements OnModuleInit, OnApplicationBootstrap {
   #sweep: NodeJS.Timeout | undefined;
   #factory: EntityManager | undefined;
   /** Where the sweep's next orphan check starts (see `QueueStore.sweepOrphans`). */
@@ -66,8 +67,13 @@ export class OutgoingProcessor extends QueueProcessor implements OnApplicationBo
     private readonly membership: InstanceMembership,
     private readonly signals: QueueSignals,
     private readonly calls: ConnectorCallHook,
+    private readonly committed: TasksCommitted,
   ) {
     super('outgoing', registry, tasks, lease, options.shutdownTimeoutMs);
+  }
+
+  onModuleInit(): void {
+    this.committed.subscribe(({ connectorIds }) => this.nudge(connectorIds));
   }
 
   onApplicationBootstrap(): void {

@@ -9,7 +9,7 @@ import {
   type TransactionEventArgs,
   type UnitOfWork,
 } from '@mikro-orm/core';
-import { ConnectorLease } from '../connectors/connector-lease.js';
+import { InstanceId } from '../connectors/instance-id.js';
 import {
   ConnectorRegistry,
   storedPartitions,
@@ -37,8 +37,7 @@ import { readSiteName } from '../translation/site-name-reader.js';
 import { lifecycleChanges } from './lifecycle-changes.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
 import { incomingOrigin } from '../incoming/incoming-origin.js';
-import { OutgoingProcessor } from './outgoing-processor.js';
-import { SyncTaskDispatcher, type SyncDelivery } from './sync-task-dispatcher.js';
+import { TasksCommitted, type SyncDelivery } from './tasks-committed.js';
 
 /** One change to log: what it is, and the connectors it goes to. */
 export interface OutgoingChange {
@@ -95,8 +94,9 @@ export interface LoggedChanges {
  *    `beforeTransactionCommit` when the flush opened its own transaction, or in `afterFlush` when
  *    the flush ran inside the caller's transaction. A failing insert fails the flush; a rollback
  *    takes the tasks with it.
- * 3. After the commit (`afterTransactionCommit`): LogInternalTask.After, synchronous connectors
- *    (R-OUT-5), and a nudge to the processors of the touched connectors (R-OUT-8 a). A nested
+ * 3. After the commit (`afterTransactionCommit`): LogInternalTask.After, then `TasksCommitted`:
+ *    synchronous connectors (R-OUT-5), and a nudge to the processors of the touched connectors
+ *    (R-OUT-8 a). A nested
  *    `transactional` is a savepoint: its work moves to the enclosing transaction when it is
  *    released, and runs when the outermost one commits (or is dropped if any of them rolls back).
  * We never flush from inside these hooks.
@@ -116,10 +116,9 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     private readonly settings: SettingsService,
     private readonly tasks: ChangeLogStore,
     private readonly events: IntegrationEventPublisher,
-    private readonly processor: OutgoingProcessor,
-    private readonly dispatcher: SyncTaskDispatcher,
     private readonly db: BusDatabase,
-    private readonly lease: ConnectorLease,
+    private readonly instance: InstanceId,
+    private readonly committed: TasksCommitted,
   ) {}
 
   onModuleInit(): void {
@@ -276,8 +275,8 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     const tasks = queued.map((q) => q.task);
     traceTaskCreation(tasks); // their create spans, in the caller's trace (R-ECO-4)
     const ids = trx
-      ? await this.tasks.insert(trx, tasks, this.lease.owner, options)
-      : await this.tasks.insertOwnTransaction(tasks, this.lease.owner, options);
+      ? await this.tasks.insert(trx, tasks, this.instance.value, options)
+      : await this.tasks.insertOwnTransaction(tasks, this.instance.value, options);
     const taskIds = tasks.map((task) => ids.get(task.guid) ?? 0);
     const afterCommit = async (): Promise<void> => {
       if (this.events.has(IntegrationEvents.LogInternalTask.After)) {
@@ -290,12 +289,10 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
           );
         }
       }
-      if (syncDeliveries.length > 0) await this.dispatcher.deliver(syncDeliveries);
-      if (tasks.length > 0) {
-        const touched = new Set<number>();
-        for (const task of tasks) for (const s of task.synchronizations) touched.add(s.connectorId);
-        this.processor.nudge(touched);
-      }
+      if (tasks.length === 0 && syncDeliveries.length === 0) return;
+      const connectorIds = new Set<number>();
+      for (const task of tasks) for (const s of task.synchronizations) connectorIds.add(s.connectorId);
+      await this.committed.publish({ connectorIds, syncDeliveries });
     };
     return { taskIds, afterCommit };
   }
