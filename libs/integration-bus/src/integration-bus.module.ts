@@ -17,7 +17,8 @@ import { IntegrationBus } from './integration-bus.service.js';
 import type { IntegrationBusModuleOptions } from './interfaces/integration-bus-options.interface.js';
 import { resolveOptions } from './interfaces/resolve-options.js';
 import { OutgoingProcessor } from './outgoing/outgoing-processor.js';
-import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { ChangeLogger } from './outgoing/change-logger.js';
+import { ChangeFlushSubscriber } from './outgoing/flush-subscriber.js';
 import { TasksCommitted } from './outgoing/tasks-committed.js';
 import { QueueListener } from './outgoing/queue-listener.js';
 import { QueueSignals } from './outgoing/queue-signal.js';
@@ -110,7 +111,8 @@ const instanceId: Provider = {
     TasksCommitted,
     SyncTaskDispatcher,
     OutgoingProcessor,
-    OutgoingTaskLogger,
+    ChangeLogger,
+    ChangeFlushSubscriber,
     QueueListener,
     QueueSignals,
     ExternalTaskLogger,

@@ -22,7 +22,7 @@ export interface CommittedTasks {
 export type TasksCommittedListener = (committed: CommittedTasks) => void | Promise<void>;
 
 /**
- * The in-process signal that tasks were committed, published by the outgoing logger once a logging
+ * The in-process signal that tasks were committed, published by the `ChangeLogger` once a logging
  * transaction commits (after the LogInternalTask.After events). The sync dispatcher and the outgoing
  * processor subscribe to it, so logging imports neither.
  *
