@@ -10,5 +10,7 @@ npx tsc -p tsconfig.json
 # The admin page's browser modules: DOM types, a project of their own.
 npx tsc -p libs/integration-bus/tsconfig.client.json --noEmit
 npx oxlint --deny-warnings libs apps test bench
+# The library's architecture: no import cycle, imports flowing down its layers (.dependency-cruiser.cjs).
+npx depcruise --config .dependency-cruiser.cjs libs/integration-bus/src
 npx prettier --check .
 npx vitest run "$@"

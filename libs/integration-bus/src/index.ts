@@ -38,7 +38,7 @@ export {
 } from './connectors/base-integration-connector.js';
 export type { OutgoingTask, ProcessOutcome } from './connectors/outgoing-task.interface.js';
 export { TranslationHelper } from './translation/translation-helper.js';
-export type { TranslationRecord } from './translation/translation-record.js';
+export type { TranslationRecord } from './persistence/translation-record.js';
 
 // Relaying to brokers (R-ECO-2): connectors that publish tasks to NATS JetStream or RabbitMQ
 export {

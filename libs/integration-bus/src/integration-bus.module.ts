@@ -18,7 +18,9 @@ import type { IntegrationBusModuleOptions } from './interfaces/integration-bus-o
 import { resolveOptions } from './interfaces/resolve-options.js';
 import { OutgoingCall } from './delivery/outgoing-call.js';
 import { OutgoingProcessor } from './delivery/outgoing-processor.js';
-import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { ChangeLogger } from './outgoing/change-logger.js';
+import { ChangeFlushSubscriber } from './outgoing/flush-subscriber.js';
+import { TasksCommitted } from './delivery/tasks-committed.js';
 import { QueueListener } from './delivery/queue-listener.js';
 import { QueueSignals } from './delivery/queue-signal.js';
 import { SyncTaskDispatcher } from './outgoing/sync-task-dispatcher.js';
@@ -32,6 +34,7 @@ import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities
 import { Migration20261124000000IntegrationBusAfterDrop } from './persistence/integration-bus-after-drop.migration.js';
 import { Migration20261124100000IncomingLease } from './persistence/incoming-lease.migration.js';
 import { ConnectorLease } from './delivery/connector-lease.js';
+import { InstanceId } from './connectors/instance-id.js';
 import { InstanceMembership } from './delivery/instance-membership.js';
 import { ExternalTaskLogger } from './incoming/external-task-logger.js';
 import { IncomingApplier } from './incoming/incoming-applier.js';
@@ -65,6 +68,17 @@ const resolvedOptions: Provider = {
 };
 
 /**
+ * One identity per process for leases and NOTIFYs. For now the lease's `owner` (so that the
+ * `QueueListener`, which compares against it, still ignores this process's own NOTIFYs); once
+ * `ConnectorLease` takes its owner from `InstanceId`, this becomes `useFactory: () => new InstanceId()`.
+ */
+const instanceId: Provider = {
+  provide: InstanceId,
+  useFactory: (lease: ConnectorLease) => new InstanceId(lease.owner),
+  inject: [ConnectorLease],
+};
+
+/**
  * The integration bus. Import it once with `forRoot` / `forRootAsync` next to `MikroOrmModule`
  * (and `EventEmitterModule` for events), and add `IntegrationBusModule.entities` and
  * `IntegrationBusModule.migrations` to the MikroORM config. Global by default (`isGlobal`).
@@ -90,14 +104,17 @@ const resolvedOptions: Provider = {
     ConnectorRegistry,
     ConnectorExplorer,
     ConnectorLease,
+    instanceId,
     InstanceMembership,
     ConnectorCallHook,
     ConnectorCallTracing,
     IntegrationEventPublisher,
+    TasksCommitted,
     SyncTaskDispatcher,
     OutgoingCall,
     OutgoingProcessor,
-    OutgoingTaskLogger,
+    ChangeLogger,
+    ChangeFlushSubscriber,
     QueueListener,
     QueueSignals,
     ExternalTaskLogger,

@@ -11,18 +11,14 @@ import type { IntegrationTaskInfo } from './events/integration-task-event.js';
 import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/external-task-logger.js';
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
-import {
-  describePlainObject,
-  getIntegrationDescriptor,
-  type PlainIntegrationObject,
-} from './metadata/integration-subject.js';
+import type { PlainIntegrationObject } from './metadata/integration-subject.js';
 import type { ConnectorRecord } from './persistence/connector.store.js';
-import { BusDatabase, type SqlExecutor } from './persistence/bus-database.js';
-import { EntityRowReader } from './translation/entity-row-reader.js';
+import type { SqlExecutor } from './persistence/bus-database.js';
 import { TaskAdminStore } from './persistence/task-admin.store.js';
 import type { ResultCounts } from './delivery/invoke-connector.js';
 import { OutgoingProcessor } from './delivery/outgoing-processor.js';
-import { OutgoingTaskLogger } from './outgoing/outgoing-task-logger.js';
+import { ChangeLogger } from './outgoing/change-logger.js';
+import { ChangeFlushSubscriber } from './outgoing/flush-subscriber.js';
 import { QueueSignals } from './delivery/queue-signal.js';
 import { SettingsService } from './settings/settings.service.js';
 
@@ -42,7 +38,8 @@ export interface LogInternalTaskOptions {
 export class IntegrationBus {
   constructor(
     private readonly orm: MikroORM,
-    private readonly logger: OutgoingTaskLogger,
+    private readonly changes: ChangeLogger,
+    private readonly flushes: ChangeFlushSubscriber,
     private readonly processor: OutgoingProcessor,
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
@@ -51,7 +48,6 @@ export class IntegrationBus {
     private readonly incoming: IncomingProcessor,
     private readonly signals: QueueSignals,
     private readonly eventLog: EventLogStore,
-    private readonly db: BusDatabase,
   ) {}
 
   /**
@@ -69,32 +65,21 @@ export class IntegrationBus {
         `logInternalTask: "${String(taskType)}" is not a task type that can be logged.`,
       );
     }
-    const meta = this.orm.getMetadata().find(obj.constructor);
-    const descriptor = getIntegrationDescriptor(obj.constructor);
-    let subject;
     const transaction = options.em?.isInTransaction()
       ? options.em.getTransactionContext<object>()
       : undefined;
-    if (descriptor && meta) {
-      const reader = new EntityRowReader((transaction as SqlExecutor | undefined) ?? this.db.pool);
-      subject = await this.logger.describe(meta, obj, descriptor, reader);
-    } else if (isPlainObject(obj)) {
-      subject = describePlainObject(obj);
-    } else {
-      throw new IntegrationBusError(
-        `logInternalTask: ${obj.constructor.name} is not marked with @IntegrationObject/@IntegrationDocument, ` +
-          'and is not a plain { objectType, codeName, data } object.',
-      );
-    }
-    if (options.siteName !== undefined) subject = { ...subject, siteName: options.siteName };
-    const matches = await this.logger.matchChange(subject, taskType);
-    if (matches.length === 0) return [];
-    const change = { subject, taskType, meta: descriptor ? meta : undefined, matches };
-    // No row change orders two transactions logging for this object: a lock per object does (R-DEL-1).
-    const logged = await this.logger.log([change], transaction as SqlExecutor | undefined, {
-      lockObjects: true,
-    });
-    if (transaction) this.logger.deferUntilCommit(transaction, logged.afterCommit);
+    const logged = await this.changes.logInternal(
+      obj,
+      this.orm.getMetadata().find(obj.constructor),
+      taskType,
+      {
+        transaction: transaction as SqlExecutor | undefined,
+        siteName: options.siteName,
+      },
+    );
+    if (!logged) return [];
+    // In the caller's transaction: LogInternalTask.After and the rest wait for it to commit.
+    if (transaction) this.flushes.deferUntilCommit(transaction, logged.afterCommit);
     else await logged.afterCommit();
     return logged.taskIds;
   }
@@ -238,14 +223,4 @@ export class IntegrationBus {
     }
     return after;
   }
-}
-
-function isPlainObject(obj: object): obj is PlainIntegrationObject {
-  const candidate = obj as Partial<PlainIntegrationObject>;
-  return (
-    typeof candidate.objectType === 'string' &&
-    typeof candidate.codeName === 'string' &&
-    typeof candidate.data === 'object' &&
-    candidate.data !== null
-  );
 }

@@ -7,32 +7,23 @@ import type { AbstractIntegrationSubscription } from '../subscriptions/abstract-
 import { DocumentIntegrationSubscription } from '../subscriptions/document-integration-subscription.js';
 import { ObjectIntegrationSubscription } from '../subscriptions/object-integration-subscription.js';
 import { toSubscription, type SubscriptionInput } from '../subscriptions/subscription-input.js';
+import type {
+  ExternalDocumentQuery,
+  ExternalId,
+  ExternalIdLookup,
+  ExternalObjectQuery,
+} from '../translation/external-id.js';
 import { translateToExternal } from '../translation/external-translator.js';
 import type { TranslationHelper } from '../translation/translation-helper.js';
 import { connectorRuntime } from './connector-runtime.js';
+
+export type { ExternalDocumentQuery, ExternalId, ExternalObjectQuery } from '../translation/external-id.js';
 
 /** Options of the `subscribeTo…` helpers. */
 export interface SubscribeHelperOptions {
   siteName?: string | null;
   /** One or several task types; default `All`. */
   taskTypes?: TaskType | TaskType[];
-}
-
-/** What identifies an object in another system (`getExternalObjectId`). */
-export interface ExternalObjectQuery {
-  objectType: string;
-  codeName: string | null;
-  siteName: string | null;
-  parentType: string | null;
-  parentId: string | number | null;
-  groupId: string | number | null;
-}
-
-/** What identifies a document in another system (`getExternalDocumentId`). */
-export interface ExternalDocumentQuery {
-  nodeGuid: string | null;
-  cultureCode: string | null;
-  siteName: string | null;
 }
 
 /** Identification of a local object, returned by `getInternalObjectParams`. */
@@ -57,16 +48,13 @@ export interface PrepareInternalObjectContext {
   siteName: string | null;
 }
 
-/** An id in another system. */
-export type ExternalId = string | number;
-
 type MaybePromise<T> = T | Promise<T>;
 
 /**
  * The base class of every connector. Extend it, mark the class with `@Connector('CodeName')`,
  * subscribe with `@Subscribe` or in `onConnectorInit()`, and override the methods you need.
  */
-export abstract class BaseIntegrationConnector {
+export abstract class BaseIntegrationConnector implements ExternalIdLookup {
   /** The connector's code name, as given to `@Connector`. */
   get connectorName(): string {
     return connectorRuntime(this).codeName;
@@ -139,7 +127,13 @@ export abstract class BaseIntegrationConnector {
     translations: TranslationHelper,
     processChildren = false,
   ): Promise<Record<string, unknown>> {
-    return translateToExternal(this, obj, translations, processChildren);
+    return translateToExternal(
+      this,
+      connectorRuntime(this).translationCache,
+      obj,
+      translations,
+      processChildren,
+    );
   }
 
   /**

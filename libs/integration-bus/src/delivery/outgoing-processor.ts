@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { ConnectorRegistry, storedPartitions } from '../connectors/connector-registry.js';
 import type { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
@@ -22,6 +23,7 @@ import { OutgoingDrain, processOneOutgoing } from './outgoing-drain.js';
 import type { ProcessingClaim } from './processing-claim.js';
 import { QueueScheduler } from './queue-scheduler.js';
 import { QueueSignals } from './queue-signal.js';
+import { TasksCommitted } from './tasks-committed.js';
 
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
 const ORPHAN_SWEEP_STEP = 20_000;
@@ -38,7 +40,9 @@ const ORPHAN_SWEEP_STEP = 20_000;
  * whichever instance runs the connector next).
  */
 @Injectable()
-export class OutgoingProcessor implements Drainer, OnApplicationBootstrap, OnApplicationShutdown {
+export class OutgoingProcessor
+  implements Drainer, OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   readonly direction = 'outgoing';
   readonly #logger = new Logger('IntegrationBus');
   readonly #scheduler: QueueScheduler;
@@ -56,8 +60,14 @@ export class OutgoingProcessor implements Drainer, OnApplicationBootstrap, OnApp
     private readonly membership: InstanceMembership,
     private readonly signals: QueueSignals,
     private readonly call: OutgoingCall,
+    private readonly committed: TasksCommitted,
   ) {
     this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs);
+  }
+
+  onModuleInit(): void {
+    // After a commit, the change logger's signal: the touched connectors run now (R-OUT-8 a).
+    this.committed.subscribe(({ connectorIds }) => this.nudge(connectorIds));
   }
 
   get automatic(): boolean {

@@ -15,7 +15,7 @@ import { TranslationError } from '../errors/translation.error.js';
 import { getIntegrationDescriptor, type IntegrationDescriptor } from '../metadata/integration-subject.js';
 import type { QueuedSynchronization } from '../persistence/queue.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
-import type { TranslationRecord } from '../translation/translation-record.js';
+import type { TranslationRecord } from '../persistence/translation-record.js';
 import { runAsIncomingFrom } from '../connectors/incoming-origin.js';
 
 type Row = Record<string, unknown>;

@@ -2,9 +2,9 @@ import { Collection, ReferenceKind, type EntityMetadata, type EntityProperty } f
 import type { BaseIntegrationConnector } from '../connectors/base-integration-connector.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { getIntegrationDescriptor } from '../metadata/integration-subject.js';
-import { snapshotFields } from '../outgoing/entity-snapshot.js';
+import { snapshotFields } from '../translation/entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
-import { blankRecord, type TranslationRecord } from '../translation/translation-record.js';
+import { blankRecord, type TranslationRecord } from '../persistence/translation-record.js';
 
 /**
  * Builds the payload of an incoming task from the entity the connector prepared. Its foreign keys

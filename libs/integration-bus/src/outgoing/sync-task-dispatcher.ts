@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConnectorCallHook } from '../delivery/connector-call-hook.js';
-import type { ConnectorMatch } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
@@ -14,18 +13,12 @@ import { SettingsService } from '../settings/settings.service.js';
 import { TranslationHelper } from '../translation/translation-helper.js';
 import { invokeConnector } from '../delivery/invoke-connector.js';
 import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
-
-/** A committed change to hand to its synchronous connectors. */
-export interface SyncDelivery {
-  subject: IntegrationSubject;
-  taskType: TaskType;
-  matches: ConnectorMatch[];
-}
+import { TasksCommitted, type SyncDelivery } from '../delivery/tasks-committed.js';
 
 /**
  * Synchronous processing (R-OUT-5): after the change commits, each matching connector's sync
  * handler is awaited in turn with the live entity. Nothing is stored in the queue; failures go to
- * the event log.
+ * the event log. The changes come from the `TasksCommitted` signal.
  */
 @Injectable()
 export class SyncTaskDispatcher {
@@ -34,7 +27,14 @@ export class SyncTaskDispatcher {
     private readonly events: IntegrationEventPublisher,
     private readonly eventLog: EventLogStore,
     private readonly calls: ConnectorCallHook,
-  ) {}
+    committed: TasksCommitted,
+  ) {
+    // Subscribed here, before any onModuleInit, so before the processors: the change's caller waits
+    // for its synchronous connectors first, and the queued tasks are nudged after them.
+    committed.subscribe(({ syncDeliveries }) =>
+      syncDeliveries.length > 0 ? this.deliver(syncDeliveries) : undefined,
+    );
+  }
 
   async deliver(deliveries: readonly SyncDelivery[]): Promise<void> {
     if (!(await this.settings.effective()).processOutgoing) return;

@@ -79,7 +79,7 @@ export interface InsertOptions {
   lockObjects?: boolean;
 }
 
-/** Takes the advisory locks of `InsertOptions.lockObjects`, in a fixed order (no deadlock between two loggers). */
+/** Takes the advisory locks of `InsertOptions.lockObjects`, in a fixed order (no deadlock between two logging transactions). */
 async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise<void> {
   // The key is built by `objectKeySql`, as for the partitions: one definition of an object.
   await sqlRows(

@@ -1,4 +1,4 @@
-import type { TranslationRecord } from '../translation/translation-record.js';
+import type { TranslationRecord } from './translation-record.js';
 
 /** What `integration_task.data` holds: everything a processor needs to rebuild the object. */
 export interface TaskPayload {

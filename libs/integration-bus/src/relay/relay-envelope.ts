@@ -5,7 +5,7 @@ import { describeEntity, getIntegrationDescriptor } from '../metadata/integratio
 import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { payloadOf } from '../translation/task-object.js';
-import type { TranslationRecord } from '../translation/translation-record.js';
+import type { TranslationRecord } from '../persistence/translation-record.js';
 
 /**
  * The body of every message a relay publishes: JSON, versioned by `v` so that consumers can tell

@@ -7,10 +7,7 @@ import {
   type EntityProperty,
 } from '@mikro-orm/core';
 import { sqlRows, type SqlExecutor } from '../persistence/bus-database.js';
-import { snapshotFields } from '../outgoing/entity-snapshot.js';
-
-/** Stored fields of an entity: property name → value, foreign keys as the referenced key. */
-export type EntityFields = Record<string, unknown>;
+import { snapshotFields, type EntityFields } from './entity-snapshot.js';
 
 /**
  * Reads entities for task snapshots: from memory when MikroORM has them loaded, else with plain SQL

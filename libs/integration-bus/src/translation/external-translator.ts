@@ -1,9 +1,8 @@
 import { Collection } from '@mikro-orm/core';
-import type { BaseIntegrationConnector, ExternalId } from '../connectors/base-integration-connector.js';
-import { connectorRuntime } from '../connectors/connector-runtime.js';
 import { TranslationError } from '../errors/translation.error.js';
+import type { ExternalId, ExternalIdLookup } from './external-id.js';
 import { TranslationHelper } from './translation-helper.js';
-import type { TranslationRecord } from './translation-record.js';
+import type { TranslationRecord } from '../persistence/translation-record.js';
 import { payloadOf } from './task-object.js';
 
 /** An object's columns with foreign keys replaced by external ids; children as arrays when asked. */
@@ -13,12 +12,14 @@ export type ExternalColumns = Record<string, unknown>;
  * `translateColumnsToExternal` (R-OUT-10): each foreign key of `obj` that has a translation record
  * is replaced by the id the connector's `getExternalObjectId` / `getExternalDocumentId` returns;
  * with `processChildren`, the Snapshot children are translated the same way. Found ids are cached
- * per connector until `clearInternalTranslations()`; ids not found (`null`) are asked again next
- * time, since the reference's target may be created in between; failed lookups are not kept either (the recommended order of the
- * reference: main object first, then the children).
+ * in `cache` (the connector's) until `clearInternalTranslations()`; ids not found (`null`) are
+ * asked again next time, since the reference's target may be created in between; failed lookups
+ * are not kept either (the recommended order of the reference: main object first, then the
+ * children).
  */
 export async function translateToExternal(
-  connector: BaseIntegrationConnector,
+  connector: ExternalIdLookup,
+  cache: Map<string, unknown>,
   obj: object,
   translations: TranslationHelper,
   processChildren: boolean,
@@ -32,7 +33,7 @@ export async function translateToExternal(
           'existed when the task was logged (deleted?), so it cannot be translated to an external id.',
       );
     }
-    columns[record.property] = await externalId(connector, record);
+    columns[record.property] = await externalId(connector, cache, record);
   }
   if (processChildren && payload) {
     for (const name of Object.keys(payload.children)) {
@@ -40,7 +41,9 @@ export async function translateToExternal(
       const items =
         value instanceof Collection ? (value.getItems() as object[]) : ((value as object[]) ?? []);
       columns[name] = await Promise.all(
-        items.map((child) => translateToExternal(connector, child, TranslationHelper.for(child), true)),
+        items.map((child) =>
+          translateToExternal(connector, cache, child, TranslationHelper.for(child), true),
+        ),
       );
     }
   }
@@ -48,7 +51,8 @@ export async function translateToExternal(
 }
 
 async function externalId(
-  connector: BaseIntegrationConnector,
+  connector: ExternalIdLookup,
+  cache: Map<string, unknown>,
   record: TranslationRecord,
 ): Promise<ExternalId | null> {
   const returnDocumentId = record.isDocument && !record.referencesNode;
@@ -64,7 +68,6 @@ async function externalId(
     record.culture,
     returnDocumentId,
   ]);
-  const cache = connectorRuntime(connector).translationCache;
   // Cache the lookup itself, so that children translated side by side ask once per target.
   let lookup = cache.get(key) as Promise<ExternalId | null> | undefined;
   if (!lookup) {

@@ -2,8 +2,9 @@ import { ReferenceKind, type EntityMetadata, type EntityProperty } from '@mikro-
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { getIntegrationDescriptor, type IntegrationDescriptor } from '../metadata/integration-subject.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
-import { EntityRowReader, type EntityFields } from './entity-row-reader.js';
-import { blankRecord, type TranslationRecord } from './translation-record.js';
+import type { EntityRowReader } from './entity-row-reader.js';
+import { snapshotFields, type EntityFields } from './entity-snapshot.js';
+import { blankRecord, type TranslationRecord } from '../persistence/translation-record.js';
 
 /** Children deeper than this are not carried: a guard against cycles in `children` declarations. */
 const MAX_CHILD_DEPTH = 5;
@@ -13,11 +14,18 @@ const MAX_CHILD_DEPTH = 5;
  * SimpleSnapshot, plus a translation record per foreign key to an integration object or document;
  * Snapshot, plus the children named in the entity's `children`, recursively, with their own
  * translation records. Works the same for objects and documents.
+ *
+ * The one entry of a change's snapshot: it calls down (`EntityRowReader` for rows, then
+ * `entity-snapshot.ts` for an entity in memory) and nothing below calls back up.
  */
 export class SnapshotBuilder {
   constructor(private readonly reader: EntityRowReader) {}
 
   async build(meta: EntityMetadata, entity: object, dataType: TaskDataType): Promise<TaskPayload> {
+    // Simple needs no reads: the entity in memory is the whole payload.
+    if (dataType === TaskDataType.Simple) {
+      return { entity: meta.className, fields: snapshotFields(entity, meta), translations: [], children: {} };
+    }
     const fields = (await this.reader.fields(meta, entity)) ?? {};
     return this.payload(meta, entity, fields, dataType, 0);
   }

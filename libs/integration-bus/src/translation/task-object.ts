@@ -1,5 +1,4 @@
 import { Collection, type EntityManager } from '@mikro-orm/core';
-import { rebuildEntity } from '../outgoing/entity-snapshot.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 
 const payloads = new WeakMap<object, TaskPayload>();
@@ -24,6 +23,28 @@ function rebuild(em: EntityManager, payload: TaskPayload): object {
   }
   payloads.set(object, payload);
   return object;
+}
+
+/**
+ * A typed, detached instance of the entity built from stored fields: relations are unloaded
+ * references holding the stored key. It belongs to no identity map, so a connector may read and
+ * change it freely.
+ */
+function rebuildEntity(em: EntityManager, entityName: string, fields: Record<string, unknown>): object {
+  const meta = em.getMetadata().getByClassName(entityName, false);
+  if (!meta) throw new Error(`Entity "${entityName}" is not registered in MikroORM any more.`);
+  const data: Record<string, unknown> = { ...fields };
+  for (const prop of meta.props) {
+    const value = data[prop.name];
+    if (value === null || value === undefined) continue;
+    if (prop.runtimeType === 'Date' && typeof value === 'string') data[prop.name] = new Date(value);
+  }
+  // `merge: false`: the instance enters no identity map, so one long-lived fork can build them all.
+  return em.getEntityFactory().create(meta.class, data as never, {
+    newEntity: false,
+    initialized: true,
+    merge: false,
+  });
 }
 
 /** The payload an object was rebuilt from, if it came from a task. */

@@ -1,5 +1,5 @@
 import { payloadOf } from './task-object.js';
-import type { TranslationRecord } from './translation-record.js';
+import type { TranslationRecord } from '../persistence/translation-record.js';
 
 /** The translation records a task carries, queryable by referenced object. */
 export class TranslationHelper {

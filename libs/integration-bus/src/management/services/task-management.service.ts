@@ -19,7 +19,7 @@ import {
 } from '../../persistence/task-query.store.js';
 import { holdScope } from '../../persistence/queue-rules.js';
 import { TaskAdminStore } from '../../persistence/task-admin.store.js';
-import type { TranslationRecord } from '../../translation/translation-record.js';
+import type { TranslationRecord } from '../../persistence/translation-record.js';
 
 /** Which queue a list or a bulk action is about. */
 export type TaskDirection = 'outgoing' | 'incoming';

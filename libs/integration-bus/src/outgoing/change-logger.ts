@@ -1,45 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import {
-  ChangeSetType,
-  MikroORM,
-  type EntityMetadata,
-  type EventSubscriber,
-  type FlushEventArgs,
-  type TransactionEventArgs,
-  type UnitOfWork,
-} from '@mikro-orm/core';
-import { ConnectorLease } from '../delivery/connector-lease.js';
+import { Injectable } from '@nestjs/common';
+import { ChangeSetType, type ChangeSet, type EntityMetadata } from '@mikro-orm/core';
+import { InstanceId } from '../connectors/instance-id.js';
 import {
   ConnectorRegistry,
   storedPartitions,
   type ConnectorMatch,
 } from '../connectors/connector-registry.js';
 import { dataTypeOf, isAsyncProcessType, type TaskProcessType } from '../enums/task-process-type.enum.js';
+import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
+import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { IntegrationEventPublisher } from '../events/integration-event-publisher.js';
 import { IntegrationEvents } from '../events/integration-events.js';
 import { IntegrationTaskEvent, type IntegrationTaskInfo } from '../events/integration-task-event.js';
+import { traceTaskCreation } from '../events/trace-context.js';
+import { incomingOrigin } from '../connectors/incoming-origin.js';
 import {
   describeEntity,
+  describePlainObject,
   getIntegrationDescriptor,
   type IntegrationDescriptor,
   type IntegrationSubject,
+  type PlainIntegrationObject,
 } from '../metadata/integration-subject.js';
-import { ChangeLogStore, type InsertOptions, type NewTask } from '../persistence/change-log.store.js';
-import { traceTaskCreation } from '../events/trace-context.js';
-import { SettingsService } from '../settings/settings.service.js';
-import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { BusDatabase, type SqlExecutor } from '../persistence/bus-database.js';
-import { snapshotFields } from './entity-snapshot.js';
+import { ChangeLogStore, type InsertOptions, type NewTask } from '../persistence/change-log.store.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
+import { SettingsService } from '../settings/settings.service.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { readSiteName } from '../translation/site-name-reader.js';
-import { lifecycleChanges } from './lifecycle-changes.js';
 import { SnapshotBuilder } from '../translation/snapshot-builder.js';
-import { incomingOrigin } from '../connectors/incoming-origin.js';
-import { OutgoingProcessor } from '../delivery/outgoing-processor.js';
-import { SyncTaskDispatcher, type SyncDelivery } from './sync-task-dispatcher.js';
+import { lifecycleChanges } from './lifecycle-changes.js';
+import { TasksCommitted, type SyncDelivery } from '../delivery/tasks-committed.js';
 
 /** One change to log: what it is, and the connectors it goes to. */
 export interface OutgoingChange {
@@ -50,6 +43,25 @@ export interface OutgoingChange {
   matches: ConnectorMatch[];
   /** Data captured when the change was seen (deletes: before the rows are gone). */
   payload?: TaskPayload;
+}
+
+/** Work to run once the logging transaction has committed. */
+export type AfterCommitWork = () => Promise<void>;
+
+/** What logging some changes produced. */
+export interface LoggedChanges {
+  /** Ids of the tasks inserted, in change order. */
+  taskIds: number[];
+  /** LogInternalTask.After, then `TasksCommitted`: to run once the tasks are committed. */
+  afterCommit: AfterCommitWork;
+}
+
+/** Where and how `ChangeLogger.logInternal` logs. */
+export interface InternalChangeOptions {
+  /** The open transaction to log in; `undefined`: a transaction of its own. */
+  transaction?: SqlExecutor;
+  /** Overrides the site the object belongs to. */
+  siteName?: string | null;
 }
 
 const CHANGE_TASK_TYPES: Record<string, [object: TaskType, document: TaskType]> = {
@@ -74,62 +86,40 @@ const VERBS: Partial<Record<TaskType, string>> = {
   [TaskType.RejectDocument]: 'Reject document',
 };
 
-type AfterCommitWork = () => Promise<void>;
-
 const DATA_TYPE_ORDER = [TaskDataType.Snapshot, TaskDataType.SimpleSnapshot, TaskDataType.Simple];
 
-/** What logging some changes produced. */
-export interface LoggedChanges {
-  /** Ids of the tasks inserted, in change order. */
-  taskIds: number[];
-  /** Events, synchronous connectors and the processing nudge: to run once the tasks are committed. */
-  afterCommit: AfterCommitWork;
-}
-
 /**
- * Turns MikroORM flushes into outgoing tasks (R-OUT-1, R-OUT-4).
- *
- * Lifecycle, following MikroORM's `UnitOfWork.doCommit()`:
- * 1. `onFlush`: change sets are known but new rows have no ids yet; we match subscriptions and
- *    capture deletes (their data is gone afterwards).
- * 2. The rows are written; then, still inside the transaction, we insert the tasks: in
- *    `beforeTransactionCommit` when the flush opened its own transaction, or in `afterFlush` when
- *    the flush ran inside the caller's transaction. A failing insert fails the flush; a rollback
- *    takes the tasks with it.
- * 3. After the commit (`afterTransactionCommit`): LogInternalTask.After, synchronous connectors
- *    (R-OUT-5), and a nudge to the processors of the touched connectors (R-OUT-8 a). A nested
- *    `transactional` is a savepoint: its work moves to the enclosing transaction when it is
- *    released, and runs when the outermost one commits (or is dropped if any of them rolls back).
- * We never flush from inside these hooks.
+ * Turns changes into outgoing tasks (R-OUT-1, R-OUT-4): describe → match → snapshot → build →
+ * insert, for the changes of a MikroORM flush (`ChangeFlushSubscriber` decides when) and for
+ * `IntegrationBus.logInternalTask` alike. The tasks are inserted with the caller's transaction, so a
+ * rollback takes them with it and a failing insert fails the change. What must wait for the commit
+ * (LogInternalTask.After, synchronous connectors, the processors' nudge) is returned, not run: the
+ * caller runs it once the transaction has committed, and the `TasksCommitted` signal reaches the sync
+ * dispatcher (R-OUT-5) and the processors (R-OUT-8 a) without this class knowing them.
  */
 @Injectable()
-export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
-  readonly #pending = new WeakMap<UnitOfWork, OutgoingChange[]>();
-  readonly #afterCommit = new WeakMap<object, AfterCommitWork[]>();
-  /** A savepoint's enclosing transaction, and the one an entity manager is opening a savepoint in. */
-  readonly #enclosing = new WeakMap<object, object>();
-  readonly #opening = new WeakMap<object, object>();
+export class ChangeLogger {
   readonly #descriptors = new WeakMap<EntityMetadata, IntegrationDescriptor | null>();
 
   constructor(
-    private readonly orm: MikroORM,
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
     private readonly tasks: ChangeLogStore,
     private readonly events: IntegrationEventPublisher,
-    private readonly processor: OutgoingProcessor,
-    private readonly dispatcher: SyncTaskDispatcher,
     private readonly db: BusDatabase,
-    private readonly lease: ConnectorLease,
+    private readonly instance: InstanceId,
+    private readonly committed: TasksCommitted,
   ) {}
 
-  onModuleInit(): void {
-    this.orm.em.getEventManager().registerSubscriber(this);
-  }
-
-  async onFlush({ em, uow }: FlushEventArgs): Promise<void> {
-    const changeSets = [...uow.getChangeSets()];
-    if (changeSets.length === 0) return;
+  /**
+   * The changes some change sets stand for, with the connectors they go to (describe → match), for
+   * `onFlush`: new rows have no ids yet, and deletes are captured now. `trx`: the flush's
+   * transaction, if one is open (the subjects' sites are read on it).
+   */
+  async collect(
+    changeSets: Iterable<ChangeSet<object>>,
+    trx: SqlExecutor | undefined,
+  ): Promise<OutgoingChange[]> {
     let match: Awaited<ReturnType<ConnectorRegistry['matcher']>> | undefined;
     let sites: EntityRowReader | undefined;
     const changes: OutgoingChange[] = [];
@@ -138,10 +128,10 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       const taskTypes = CHANGE_TASK_TYPES[changeSet.type];
       if (!descriptor || !taskTypes) continue;
       if (!match) {
-        if (!(await this.settings.effective()).logOutgoing) return;
+        if (!(await this.settings.effective()).logOutgoing) return [];
         match = await this.registry.matcher(incomingOrigin());
       }
-      sites ??= new EntityRowReader(em.getTransactionContext<SqlExecutor>() ?? this.db.pool);
+      sites ??= new EntityRowReader(trx ?? this.db.pool);
       const subject = await this.describe(changeSet.meta, changeSet.entity, descriptor, sites);
       const kinds =
         changeSet.type === ChangeSetType.UPDATE
@@ -163,86 +153,47 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
         changes.push({ ...kind, meta: changeSet.meta, matches, payload });
       }
     }
-    if (changes.length > 0) this.#pending.set(uow, [...(this.#pending.get(uow) ?? []), ...changes]);
-  }
-
-  async beforeTransactionCommit({ uow, transaction }: TransactionEventArgs): Promise<void> {
-    const changes = uow && this.#pending.get(uow);
-    if (!changes || !transaction) return;
-    this.#pending.delete(uow);
-    this.deferUntilCommit(
-      transaction,
-      (await this.log(changes, transaction as unknown as SqlExecutor)).afterCommit,
-    );
-  }
-
-  async afterFlush({ em, uow }: FlushEventArgs): Promise<void> {
-    const changes = this.#pending.get(uow);
-    if (!changes) return;
-    this.#pending.delete(uow);
-    const transaction = em.getTransactionContext<object>();
-    if (transaction) {
-      this.deferUntilCommit(transaction, (await this.log(changes, transaction as SqlExecutor)).afterCommit);
-    } else {
-      // implicitTransactions is off: there is no transaction to join, the rows are already saved.
-      await (await this.log(changes, undefined)).afterCommit();
-    }
-  }
-
-  /** A transaction started inside another one is a savepoint: remember what encloses it. */
-  beforeTransactionStart({ em, transaction }: TransactionEventArgs): void {
-    if (transaction) this.#opening.set(em, transaction);
-  }
-
-  afterTransactionStart({ em, transaction }: TransactionEventArgs): void {
-    const enclosing = this.#opening.get(em);
-    this.#opening.delete(em);
-    if (enclosing && transaction && enclosing !== transaction) this.#enclosing.set(transaction, enclosing);
-  }
-
-  async afterTransactionCommit({ transaction }: TransactionEventArgs): Promise<void> {
-    const work = transaction && this.#afterCommit.get(transaction);
-    if (!work) return;
-    this.#afterCommit.delete(transaction);
-    // A released savepoint commits nothing: its work waits for the enclosing transaction.
-    const enclosing = this.#enclosing.get(transaction);
-    if (enclosing) {
-      for (const step of work) this.deferUntilCommit(enclosing, step);
-      return;
-    }
-    for (const step of work) await step();
-  }
-
-  afterTransactionRollback({ transaction }: TransactionEventArgs): void {
-    if (transaction) this.#afterCommit.delete(transaction);
+    return changes;
   }
 
   /**
-   * The subject of an entity, its site read through relations that are not loaded when the path
-   * crosses one (`reader`: on the transaction the change is in, so it sees rows written before).
+   * Logs one change no change set produces (`IntegrationBus.logInternalTask`): an integration entity
+   * (`meta`: its MikroORM metadata) or a plain `{ objectType, codeName, data }` object.
+   * @returns what was logged, or `null` when no connector subscribes or logging is off
+   * @throws IntegrationBusError when `obj` is neither
    */
-  async describe(
-    meta: EntityMetadata,
-    entity: object,
-    descriptor: IntegrationDescriptor,
-    reader: EntityRowReader,
-  ): Promise<IntegrationSubject> {
-    const subject = describeEntity(entity, descriptor);
-    const path = descriptor.options.site;
-    if (subject.siteName !== null || !path?.includes('.')) return subject;
-    const siteName = await readSiteName(reader, meta, entity, path);
-    return siteName === null ? subject : { ...subject, siteName };
-  }
-
-  /** Matches a change made outside a flush (`IntegrationBus.logInternalTask`). */
-  async matchChange(subject: IntegrationSubject, taskType: TaskType): Promise<ConnectorMatch[]> {
-    if (!(await this.settings.effective()).logOutgoing) return [];
-    return this.registry.match(subject, taskType, incomingOrigin());
+  async logInternal(
+    obj: object,
+    meta: EntityMetadata | undefined,
+    taskType: TaskType,
+    options: InternalChangeOptions = {},
+  ): Promise<LoggedChanges | null> {
+    const descriptor = getIntegrationDescriptor(obj.constructor);
+    let subject: IntegrationSubject;
+    if (descriptor && meta) {
+      const reader = new EntityRowReader(options.transaction ?? this.db.pool);
+      subject = await this.describe(meta, obj, descriptor, reader);
+    } else if (isPlainObject(obj)) {
+      subject = describePlainObject(obj);
+    } else {
+      throw new IntegrationBusError(
+        `logInternalTask: ${obj.constructor.name} is not marked with @IntegrationObject/@IntegrationDocument, ` +
+          'and is not a plain { objectType, codeName, data } object.',
+      );
+    }
+    if (options.siteName !== undefined) subject = { ...subject, siteName: options.siteName };
+    if (!(await this.settings.effective()).logOutgoing) return null;
+    const matches = await this.registry.match(subject, taskType, incomingOrigin());
+    if (matches.length === 0) return null;
+    const change = { subject, taskType, meta: descriptor ? meta : undefined, matches };
+    // No row change orders two transactions logging for this object: a lock per object does (R-DEL-1).
+    return this.log([change], options.transaction, { lockObjects: true });
   }
 
   /**
-   * Writes the tasks of some changes with `trx` (or in a transaction of its own when `undefined`)
-   * and returns what must run once they are committed.
+   * Writes the tasks of some changes with `trx` (or in a transaction of its own when `undefined`):
+   * snapshot → build → insert. LogInternalTask.Before may change or cancel each task.
+   * @returns the task ids, and what must run once they are committed
    */
   async log(
     changes: readonly OutgoingChange[],
@@ -262,7 +213,7 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
       if (sync.length > 0)
         syncDeliveries.push({ subject: change.subject, taskType: change.taskType, matches: sync });
       for (const [processType, matches] of byProcessType) {
-        const task = this.buildTask(change, processType, matches);
+        const task = buildTask(change, processType, matches);
         const item: (typeof queued)[number] = { task, matches, object: change.subject.entity };
         if (announce) {
           item.info = taskInfo(task, matches);
@@ -277,8 +228,8 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
     const tasks = queued.map((q) => q.task);
     traceTaskCreation(tasks); // their create spans, in the caller's trace (R-ECO-4)
     const ids = trx
-      ? await this.tasks.insert(trx, tasks, this.lease.owner, options)
-      : await this.tasks.insertOwnTransaction(tasks, this.lease.owner, options);
+      ? await this.tasks.insert(trx, tasks, this.instance.value, options)
+      : await this.tasks.insertOwnTransaction(tasks, this.instance.value, options);
     const taskIds = tasks.map((task) => ids.get(task.guid) ?? 0);
     const afterCommit = async (): Promise<void> => {
       if (this.events.has(IntegrationEvents.LogInternalTask.After)) {
@@ -291,54 +242,29 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
           );
         }
       }
-      if (syncDeliveries.length > 0) await this.dispatcher.deliver(syncDeliveries);
-      if (tasks.length > 0) {
-        const touched = new Set<number>();
-        for (const task of tasks) for (const s of task.synchronizations) touched.add(s.connectorId);
-        this.processor.nudge(touched);
-      }
+      if (tasks.length === 0 && syncDeliveries.length === 0) return;
+      const connectorIds = new Set<number>();
+      for (const task of tasks) for (const s of task.synchronizations) connectorIds.add(s.connectorId);
+      await this.committed.publish({ connectorIds, syncDeliveries });
     };
     return { taskIds, afterCommit };
   }
 
-  /** Runs `work` when `transaction` commits; forgets it if it rolls back. */
-  deferUntilCommit(transaction: object, work: AfterCommitWork): void {
-    const list = this.#afterCommit.get(transaction) ?? [];
-    list.push(work);
-    this.#afterCommit.set(transaction, list);
-  }
-
-  private buildTask(
-    change: OutgoingChange,
-    processType: TaskProcessType,
-    matches: ConnectorMatch[],
-  ): NewTask {
-    const { subject, meta } = change;
-    const data = SnapshotBuilder.narrow(change.payload!, dataTypeOf(processType));
-    const { fields } = data;
-    const objectId = meta ? primaryKeyString(meta, fields) : null;
-    const name = subject.isDocument ? subject.aliasPath : `'${subject.codeName ?? objectId ?? ''}'`;
-    const label = subject.isDocument ? '' : ` ${meta?.className ?? subject.objectType}`;
-    return {
-      guid: randomUUID(),
-      title: `${VERBS[change.taskType] ?? change.taskType}${label} ${name ?? ''}`.trim().slice(0, 450),
-      taskType: change.taskType,
-      objectType: subject.objectType,
-      objectId,
-      nodeId: subject.isDocument && meta ? nodeIdOf(change, fields) : null,
-      documentId: subject.isDocument ? objectId : null,
-      aliasPath: subject.aliasPath,
-      siteName: subject.siteName,
-      isInbound: false,
-      dataType: dataTypeOf(processType),
-      processType,
-      data,
-      synchronizations: matches.map((m) => ({
-        connectorId: m.connectorId,
-        handler: m.handler,
-        partitions: storedPartitions(m.connector),
-      })),
-    };
+  /**
+   * The subject of an entity, its site read through relations that are not loaded when the path
+   * crosses one (`reader`: on the transaction the change is in, so it sees rows written before).
+   */
+  private async describe(
+    meta: EntityMetadata,
+    entity: object,
+    descriptor: IntegrationDescriptor,
+    reader: EntityRowReader,
+  ): Promise<IntegrationSubject> {
+    const subject = describeEntity(entity, descriptor);
+    const path = descriptor.options.site;
+    if (subject.siteName !== null || !path?.includes('.')) return subject;
+    const siteName = await readSiteName(reader, meta, entity, path);
+    return siteName === null ? subject : { ...subject, siteName };
   }
 
   /** Captures the change's data at the richest data type any of its async connectors needs. */
@@ -356,10 +282,6 @@ export class OutgoingTaskLogger implements EventSubscriber, OnModuleInit {
         richest = dataType;
     }
     if (richest === undefined) return undefined;
-    // Simple needs no reads: the entity in memory is the whole payload.
-    if (richest === TaskDataType.Simple) {
-      return { entity: meta.className, fields: snapshotFields(entity, meta), translations: [], children: {} };
-    }
     return new SnapshotBuilder(reader).build(meta, entity, richest);
   }
 
@@ -392,6 +314,36 @@ function splitMatches(matches: ConnectorMatch[]): {
   return { sync, byProcessType };
 }
 
+/** The task of one change for the connectors of one process type, its payload narrowed to their data type. */
+function buildTask(change: OutgoingChange, processType: TaskProcessType, matches: ConnectorMatch[]): NewTask {
+  const { subject, meta } = change;
+  const data = SnapshotBuilder.narrow(change.payload!, dataTypeOf(processType));
+  const { fields } = data;
+  const objectId = meta ? primaryKeyString(meta, fields) : null;
+  const name = subject.isDocument ? subject.aliasPath : `'${subject.codeName ?? objectId ?? ''}'`;
+  const label = subject.isDocument ? '' : ` ${meta?.className ?? subject.objectType}`;
+  return {
+    guid: randomUUID(),
+    title: `${VERBS[change.taskType] ?? change.taskType}${label} ${name ?? ''}`.trim().slice(0, 450),
+    taskType: change.taskType,
+    objectType: subject.objectType,
+    objectId,
+    nodeId: subject.isDocument && meta ? nodeIdOf(change, fields) : null,
+    documentId: subject.isDocument ? objectId : null,
+    aliasPath: subject.aliasPath,
+    siteName: subject.siteName,
+    isInbound: false,
+    dataType: dataTypeOf(processType),
+    processType,
+    data,
+    synchronizations: matches.map((m) => ({
+      connectorId: m.connectorId,
+      handler: m.handler,
+      partitions: storedPartitions(m.connector),
+    })),
+  };
+}
+
 function primaryKeyString(meta: EntityMetadata, fields: Record<string, unknown>): string | null {
   const values = meta.primaryKeys.map((key) => fields[key]);
   return values.some((v) => v === null || v === undefined) ? null : values.join(':');
@@ -418,4 +370,14 @@ function taskInfo(task: NewTask, matches: ConnectorMatch[]): IntegrationTaskInfo
     isInbound: false,
     connectorNames: matches.map((m) => m.connector.codeName),
   };
+}
+
+function isPlainObject(obj: object): obj is PlainIntegrationObject {
+  const candidate = obj as Partial<PlainIntegrationObject>;
+  return (
+    typeof candidate.objectType === 'string' &&
+    typeof candidate.codeName === 'string' &&
+    typeof candidate.data === 'object' &&
+    candidate.data !== null
+  );
 }

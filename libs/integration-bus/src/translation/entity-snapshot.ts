@@ -1,4 +1,10 @@
-import { ReferenceKind, Reference, helper, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
+import { ReferenceKind, Reference, helper, type EntityMetadata } from '@mikro-orm/core';
+
+// The bottom of the snapshot path (SnapshotBuilder → EntityRowReader → here): pure functions of an
+// entity in memory. Nothing here reads a row or calls back into the modules above.
+
+/** Stored fields of an entity: property name → value, foreign keys as the referenced key. */
+export type EntityFields = Record<string, unknown>;
 
 /**
  * The object's own columns by property name (R-OUT-9, Simple): scalars, embeddables, and for each
@@ -11,8 +17,8 @@ export function snapshotFields(
   entity: object,
   meta: EntityMetadata,
   omitUnsetRelations = false,
-): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
+): EntityFields {
+  const fields: EntityFields = {};
   const source = entity as Record<string, unknown>;
   for (const prop of meta.props) {
     const value = source[prop.name];
@@ -39,30 +45,4 @@ export function primaryKeyOf(value: unknown): unknown {
   const target = Reference.unwrapReference(value as object);
   if (typeof target !== 'object') return target;
   return helper(target).getPrimaryKey() ?? null;
-}
-
-/**
- * A typed, detached instance of the entity built from stored fields: relations are unloaded
- * references holding the stored key. It belongs to no identity map, so a connector may read and
- * change it freely.
- */
-export function rebuildEntity<T extends object>(
-  em: EntityManager,
-  entityName: string,
-  fields: Record<string, unknown>,
-): T {
-  const meta = em.getMetadata().getByClassName(entityName, false);
-  if (!meta) throw new Error(`Entity "${entityName}" is not registered in MikroORM any more.`);
-  const data: Record<string, unknown> = { ...fields };
-  for (const prop of meta.props) {
-    const value = data[prop.name];
-    if (value === null || value === undefined) continue;
-    if (prop.runtimeType === 'Date' && typeof value === 'string') data[prop.name] = new Date(value);
-  }
-  // `merge: false`: the instance enters no identity map, so one long-lived fork can build them all.
-  return em.getEntityFactory().create(meta.class, data as never, {
-    newEntity: false,
-    initialized: true,
-    merge: false,
-  }) as T;
 }
