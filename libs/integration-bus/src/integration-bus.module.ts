@@ -67,16 +67,8 @@ const resolvedOptions: Provider = {
   inject: [INTEGRATION_BUS_MODULE_OPTIONS],
 };
 
-/**
- * One identity per process for leases and NOTIFYs. For now the lease's `owner` (so that the
- * `QueueListener`, which compares against it, still ignores this process's own NOTIFYs); once
- * `ConnectorLease` takes its owner from `InstanceId`, this becomes `useFactory: () => new InstanceId()`.
- */
-const instanceId: Provider = {
-  provide: InstanceId,
-  useFactory: (lease: ConnectorLease) => new InstanceId(lease.owner),
-  inject: [ConnectorLease],
-};
+/** One identity per process for leases and NOTIFYs (a class, not a Nest token: built here). */
+const instanceId: Provider = { provide: InstanceId, useFactory: () => new InstanceId() };
 
 /**
  * The integration bus. Import it once with `forRoot` / `forRootAsync` next to `MikroOrmModule`

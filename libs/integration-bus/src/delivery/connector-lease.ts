@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InstanceId } from '../connectors/instance-id.js';
 import { ConnectorBusyError } from '../errors/connector-busy.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
@@ -17,13 +16,16 @@ import { ProcessingClaim } from './processing-claim.js';
 @Injectable()
 export class ConnectorLease {
   readonly #logger = new Logger('IntegrationBus');
-  /** Identifies this process in `integration_connector.*lease_owner`. */
-  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** Identifies this process in `integration_connector.*lease_owner` (see `InstanceId`). */
+  readonly owner: string;
 
   constructor(
+    instanceId: InstanceId,
     private readonly store: LeaseStore,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
-  ) {}
+  ) {
+    this.owner = instanceId.value;
+  }
 
   /**
    * Runs `work` holding the lease; a `ConnectorBusyError` (saying when the holder's lease ends) when

@@ -9,7 +9,7 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { InstanceStore } from '../persistence/instance.store.js';
-import { ConnectorLease } from './connector-lease.js';
+import { InstanceId } from '../connectors/instance-id.js';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 
 /**
@@ -28,7 +28,7 @@ export class InstanceMembership implements OnApplicationBootstrap, OnApplication
 
   constructor(
     private readonly store: InstanceStore,
-    private readonly lease: ConnectorLease,
+    private readonly instanceId: InstanceId,
     private readonly registry: ConnectorRegistry,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
@@ -45,7 +45,7 @@ export class InstanceMembership implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     if (this.#timer === undefined) return;
     clearInterval(this.#timer);
-    await this.store.leave(this.lease.owner).catch((error: unknown) => {
+    await this.store.leave(this.instanceId.value).catch((error: unknown) => {
       // Not removed, the row simply runs out.
       this.#logger.debug(`Could not leave the instance list: ${describeError(error)}`);
     });
@@ -63,7 +63,7 @@ export class InstanceMembership implements OnApplicationBootstrap, OnApplication
 
   private async beat(): Promise<void> {
     try {
-      this.#live = await this.store.beat(this.lease.owner, this.options.leaseMs);
+      this.#live = await this.store.beat(this.instanceId.value, this.options.leaseMs);
       this.#failing = false;
     } catch (error) {
       // The database is away: the last count stands until it is back.

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
-import { ConnectorLease } from './connector-lease.js';
+import { InstanceId } from '../connectors/instance-id.js';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { BusDatabase } from '../persistence/bus-database.js';
@@ -33,7 +33,7 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly db: BusDatabase,
-    private readonly lease: ConnectorLease,
+    private readonly instanceId: InstanceId,
     private readonly processor: OutgoingProcessor,
     private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
@@ -110,7 +110,7 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
 
   private onNotification(payload: string | undefined): void {
     const signal = parseQueueSignal(payload);
-    if (!signal || signal.from === this.lease.owner) return;
+    if (!signal || signal.from === this.instanceId.value) return;
     if (signal.reinitialize || signal.all) void this.lookAgain(signal.reinitialize === true);
     else if (signal.connectors) this.processor.nudge(signal.connectors);
   }

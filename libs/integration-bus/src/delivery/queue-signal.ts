@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import { ConnectorLease } from './connector-lease.js';
+import { InstanceId } from '../connectors/instance-id.js';
 import { BusDatabase, sqlRows } from '../persistence/bus-database.js';
 import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
 
@@ -9,7 +9,7 @@ import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
  * What instances tell each other on the LISTEN/NOTIFY channel (R-OUT-8 b, R-DEL-3, R-SET-2):
  * `connectors` have new or newly due work; `all` connectors may have (processing switched on,
  * a blocking task deleted or requeued); `reinitialize`: a connector was added, edited or deleted.
- * `from` is the sender's lease owner, so that it can ignore its own signals.
+ * `from` is the sender's `InstanceId`, so that it can ignore its own signals.
  */
 export interface QueueSignal {
   from: string;
@@ -46,7 +46,7 @@ export class QueueSignals {
 
   constructor(
     private readonly db: BusDatabase,
-    private readonly lease: ConnectorLease,
+    private readonly instanceId: InstanceId,
     private readonly registry: ConnectorRegistry,
   ) {}
 
@@ -54,8 +54,8 @@ export class QueueSignals {
   async wake(connectorIds: readonly number[] | 'all'): Promise<void> {
     const signal: QueueSignal =
       connectorIds === 'all'
-        ? { from: this.lease.owner, all: true }
-        : { from: this.lease.owner, connectors: [...new Set(connectorIds)] };
+        ? { from: this.instanceId.value, all: true }
+        : { from: this.instanceId.value, connectors: [...new Set(connectorIds)] };
     if (signal.connectors?.length === 0) return;
     await this.send(signal);
   }
@@ -68,7 +68,7 @@ export class QueueSignals {
   async reinitializeEverywhere(): Promise<void> {
     await this.registry.reinitialize();
     try {
-      await this.send({ from: this.lease.owner, reinitialize: true });
+      await this.send({ from: this.instanceId.value, reinitialize: true });
     } catch (error) {
       this.#logger.error(`Could not tell the other instances to re-initialise: ${describeError(error)}`);
     }

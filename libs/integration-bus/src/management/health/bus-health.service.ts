@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConnectorLease } from '../../delivery/connector-lease.js';
+import { InstanceId } from '../../connectors/instance-id.js';
 import { describeError } from '../../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../../interfaces/integration-bus-options.interface.js';
@@ -54,7 +54,7 @@ export class BusHealth {
     private readonly query: TaskQueryStore,
     private readonly queueHealth: QueueHealthStore,
     private readonly listener: QueueListener,
-    private readonly lease: ConnectorLease,
+    private readonly instanceId: InstanceId,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
@@ -87,7 +87,7 @@ export class BusHealth {
 
   private async readQueues(): Promise<QueueHealth[]> {
     const [rows, counts] = await Promise.all([
-      this.queueHealth.read(this.lease.owner),
+      this.queueHealth.read(this.instanceId.value),
       this.query.statusCounts(),
     ]);
     const count = (connector: string, isInbound: boolean, status: string): number =>

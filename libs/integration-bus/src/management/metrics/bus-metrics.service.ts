@@ -6,7 +6,7 @@ import {
   type ConnectorCall,
   type ConnectorCallEnd,
 } from '../../delivery/connector-call-hook.js';
-import { ConnectorLease } from '../../delivery/connector-lease.js';
+import { InstanceId } from '../../connectors/instance-id.js';
 import { IntegrationProcessResult } from '../../enums/integration-process-result.enum.js';
 import { IntegrationEvents } from '../../events/integration-events.js';
 import type { IntegrationTaskEvent } from '../../events/integration-task-event.js';
@@ -73,7 +73,7 @@ export class BusMetrics {
   constructor(
     private readonly query: TaskQueryStore,
     private readonly queueHealth: QueueHealthStore,
-    private readonly lease: ConnectorLease,
+    private readonly instanceId: InstanceId,
     private readonly calls: ConnectorCallHook,
     @Inject(RESOLVED_OPTIONS) options: ResolvedIntegrationBusOptions,
     @Optional() private readonly emitter?: EventEmitter2,
@@ -249,7 +249,7 @@ export class BusMetrics {
 
   /** Like `readDepth`: one read of the per-queue health rows per scrape. */
   private readQueues(): Promise<QueueHealthRow[]> {
-    this.#queues ??= this.queueHealth.read(this.lease.owner).finally(() => (this.#queues = undefined));
+    this.#queues ??= this.queueHealth.read(this.instanceId.value).finally(() => (this.#queues = undefined));
     return this.#queues;
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConnectorLease } from '../../delivery/connector-lease.js';
+import { InstanceId } from '../../connectors/instance-id.js';
 import { ConnectorStore } from '../../persistence/connector.store.js';
 import { QueueHealthStore } from '../../persistence/queue-health.store.js';
 import { TaskQueryStore, type SynchronizationStatus } from '../../persistence/task-query.store.js';
@@ -44,7 +44,7 @@ export class OverviewService {
     private readonly query: TaskQueryStore,
     private readonly queueHealth: QueueHealthStore,
     private readonly connectors: ConnectorStore,
-    private readonly lease: ConnectorLease,
+    private readonly instanceId: InstanceId,
     private readonly throughput: ThroughputRecorder,
   ) {}
 
@@ -52,7 +52,7 @@ export class OverviewService {
   async read(minutes: number): Promise<Overview> {
     const recorded = this.throughput.recording;
     const [queues, depths, statuses, rows] = await Promise.all([
-      this.queueHealth.read(this.lease.owner),
+      this.queueHealth.read(this.instanceId.value),
       this.query.queueDepth(),
       this.query.statusCounts(),
       this.connectors.list(),
