@@ -107,7 +107,8 @@ export class OutgoingDrain {
       }
       await this.#writeBatch(end === 'interrupted' ? 'keep' : 'last', batch);
       if (end === 'interrupted' && !(this.#interruption instanceof CallInterrupted)) throw this.#interruption;
-      return { counts: this.#counts, handOver: this.#handOver };
+      // Only a batch that ended for it hands the partition over: an exhausted one has nothing to hand.
+      return { counts: this.#counts, handOver: end === 'handOver' ? this.#handOver : null };
     }
   }
 
