@@ -236,13 +236,27 @@ export class ConnectorRegistry {
   }
 
   /** Enabled loaded connectors with their row ids, for processing. */
-  async enabledConnectors(): Promise<{ connector: LoadedConnector; connectorId: number }[]> {
+  async enabledConnectors(): Promise<EnabledConnector[]> {
     const rows = await this.#rows.get();
-    return this.loaded.flatMap((connector) => {
+    const enabled = this.loaded.flatMap((connector) => {
       const row = rows.get(connector.codeName);
       return row?.enabled ? [{ connector, connectorId: row.id }] : [];
     });
+    const sharesTasks = enabled.length > 1;
+    return enabled.map((e) => ({ ...e, sharesTasks }));
   }
+}
+
+/** A loaded, enabled connector, as processing reads it. */
+export interface EnabledConnector {
+  connector: LoadedConnector;
+  /** Its row's id. */
+  connectorId: number;
+  /**
+   * Whether other connectors are enabled too: a task may then be queued for several of them, and
+   * finishing it is a shared write (see `QueueStore.completeAndFetch`).
+   */
+  sharesTasks: boolean;
 }
 
 /**

@@ -1,15 +1,12 @@
-import type { LoadedConnector } from '../connectors/connector-registry.js';
+import type { EnabledConnector } from '../connectors/connector-registry.js';
 import type { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import type { LeaseDirection } from '../persistence/lease-scope.js';
 import type { QueuedSynchronization } from '../persistence/queue.store.js';
 import type { ResultCounts } from './invoke-connector.js';
 import type { ProcessingClaim } from './processing-claim.js';
 
-/** An enabled, loaded connector and the id of its row. */
-export interface ProcessingTarget {
-  connector: LoadedConnector;
-  connectorId: number;
-}
+/** An enabled, loaded connector and the id of its row: what a run works for. */
+export type ProcessingTarget = EnabledConnector;
 
 /**
  * Why a partition run hands its partition over with work left (R-ORD-3): `share`, this process runs

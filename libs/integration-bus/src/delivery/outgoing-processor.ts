@@ -51,7 +51,7 @@ export class OutgoingProcessor
   #orphanCursor = '0';
 
   constructor(
-    private readonly registry: ConnectorRegistry,
+    registry: ConnectorRegistry,
     private readonly settings: SettingsService,
     private readonly queue: QueueStore,
     lease: ConnectorLease,
@@ -139,15 +139,14 @@ export class OutgoingProcessor
   /** See `OutgoingDrain`. */
   async drain(target: ProcessingTarget, claim: ProcessingClaim, run: DrainRun): Promise<DrainResult> {
     const { batchSize, batchMaxDurationMs } = this.options;
-    // With other connectors enabled, tasks may be shared: each completion rechecks the shared tasks
-    // of the one before (see QueueStore.completeAndFetch).
-    const shared = (await this.registry.enabledConnectors()).length > 1;
     const context = {
       queue: this.queue,
       call: this.call,
       batchSize,
       batchMaxDurationMs,
-      shared,
+      // With other connectors enabled, tasks may be shared: each completion rechecks the shared tasks
+      // of the one before (see QueueStore.completeAndFetch).
+      shared: target.sharesTasks,
       enabled: () => this.enabled(),
     };
     return new OutgoingDrain(context, target, claim, run).drain();
