@@ -69,6 +69,41 @@ describe('GET /overview', () => {
     ).toEqual(['Crm/outgoing', 'Crm/incoming', 'Erp/outgoing', 'Erp/incoming']);
   });
 
+  it('shows an incoming task whose attempt failed with one status in the list, the overview and the metrics (R-DEL-7)', async () => {
+    // A SkipOnError task whose attempt failed, and a Default one not tried yet.
+    await t.sql(
+      `with task as (
+         insert into integration_task (guid, title, task_type, object_type, is_inbound, data_type, process_type, data)
+         select gen_random_uuid(), x.title, 'UPDATEOBJ', 'cms.user', true, 'SIMPLE', x.process_type, '{}'::jsonb
+           from (values ('Update account ann', 'SKIPONERROR'), ('Update account bob', 'DEFAULT')) as x(title, process_type)
+         returning id, process_type)
+       insert into integration_synchronization (task_id, connector_id, attempts, error_message)
+       select task.id, c.id, case when task.process_type = 'SKIPONERROR' then 1 else 0 end,
+              case when task.process_type = 'SKIPONERROR' then 'account not found' end
+         from task, integration_connector c where c.code_name = 'Crm'`,
+    );
+    const list = await http('GET', '/tasks?direction=incoming&connectorName=Crm');
+    expect(list.body.items.map((i: { title: string; status: string }) => [i.title, i.status])).toEqual([
+      ['Update account ann', 'retrying'],
+      ['Update account bob', 'waiting'],
+    ]);
+    const overview = await http('GET', '/overview');
+    const crmIn = overview.body.queues.find(
+      (q: { connectorName: string; direction: string }) =>
+        q.connectorName === 'Crm' && q.direction === 'incoming',
+    );
+    expect(crmIn.counts).toMatchObject({ waiting: 1, retrying: 1, failed: 0 });
+    const metrics = (await http('GET', '/metrics')).text;
+    const series = (status: string) =>
+      metrics
+        .split('\n')
+        .find((l) =>
+          l.startsWith(`integration_bus_tasks{connector="Crm",direction="incoming",status="${status}"} `),
+        );
+    expect(series('retrying')).toMatch(/ 1$/);
+    expect(series('waiting')).toMatch(/ 1$/);
+  });
+
   it('records throughput and the last run from the first read on', async () => {
     expect((await http('GET', '/overview?minutes=5')).body.queues[0].throughput).toEqual([0, 0, 0, 0, 0]);
     await createUsers(['ann', 'bob', 'cid']);

@@ -200,6 +200,7 @@ export { TranslationError } from './errors/translation.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer-dependency.error.js';
 export { InvalidBrokerMessageError } from './errors/invalid-broker-message.error.js';
 export { ExternalObjectError } from './incoming/external-object.error.js';
+export { IntegrationBusExceptionFilter } from './management/management-exception.filter.js';
 export type { ExternalColumns } from './translation/external-translator.js';
 
 // Runtime

@@ -54,3 +54,11 @@ export class ManagementExceptionFilter extends BaseExceptionFilter {
     super.catch(httpErrorOf(error) ?? error, host);
   }
 }
+
+/**
+ * The same answers for the host's own routes: put `@UseFilters(IntegrationBusExceptionFilter)` on a
+ * controller (or method) that calls the bus, and an `ExternalObjectError` thrown by
+ * `processExternalTask` becomes a 400 naming `object.<field>`, an unknown connector a 404, a
+ * disabled one a 409 — as on the bus's own ingest route — instead of a 500.
+ */
+export const IntegrationBusExceptionFilter = ManagementExceptionFilter;

@@ -90,6 +90,18 @@ export const BLOCKED_BY_SQL = `case when t.is_inbound or s.state is not null the
         else ${firstFailedSql({ connector: 's.connector_id', before: 's.task_id' })} end`;
 
 /**
+ * SQL: the one status of synchronization `s` of task `t` (R-DEL-7), as the lists, the counts, the
+ * overview and the metrics show it. Outgoing synchronizations store theirs (`state`, null while
+ * waiting); an incoming one's follows from its task's process type (R-IN-3): the Error process type
+ * is `failed`, an attempt that did not succeed otherwise (SkipOnError, a Default task retried) is
+ * `retrying`.
+ */
+export const STATUS_SQL = `case when not t.is_inbound then coalesce(s.state, 'waiting')
+        when t.process_type = 'ERROR' then 'failed'
+        when s.error_message is not null then 'retrying'
+        else 'waiting' end`;
+
+/**
  * SQL: whether synchronization `s` may be attempted now, as of `asOf` (R-DEL-5, R-DEL-6): waiting,
  * or unsuccessful and due; never parked. What fails during a run is not retried within it, since
  * `asOf` is the run's start.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, isoTimestamp, optionalDate, sqlRows, type SqlExecutor } from './bus-database.js';
-import { BLOCKED_BY_SQL } from './queue-rules.js';
+import { BLOCKED_BY_SQL, STATUS_SQL } from './queue-rules.js';
 import { nothingQueuedSql, pageOfSynchronizations, SYNCHRONIZATIONS } from './synchronizations.js';
 
 /** Where in a list of synchronizations a page starts: after this (task, connector) pair. */
@@ -30,15 +30,6 @@ export const SYNCHRONIZATION_STATUSES: readonly SynchronizationStatus[] = [
   'skipped',
   'parked',
 ];
-
-/**
- * The status of synchronization `s` of task `t`, in SQL. Outgoing synchronizations store theirs
- * (`state`, null while waiting); an incoming one's follows from its task's process type (R-IN-3).
- */
-export const STATUS_SQL = `case when not t.is_inbound then coalesce(s.state, 'waiting')
-        when t.process_type = 'ERROR' then 'failed'
-        when s.error_message is not null then 'retrying'
-        else 'waiting' end`;
 
 /** Which synchronizations a list, a bulk action or a count covers. */
 export interface SynchronizationFilter {
@@ -477,9 +468,10 @@ export class TaskQueryStore {
   }
 
   /**
-   * Synchronizations per connector, direction and status other than `waiting` (R-DEL-7): outgoing
-   * ones from the small partial state index, incoming failures (Error process type) through the
-   * partial index of inbound tasks. Waiting ones are the queue depth minus these.
+   * Synchronizations per connector, direction and status other than `waiting` (R-DEL-7), by the one
+   * definition of a status (`STATUS_SQL`): outgoing ones from the small partial state index,
+   * incoming ones that failed or are retried (Error process type, or an attempt that did not
+   * succeed) through the partial index of inbound tasks. Waiting ones are the queue depth minus these.
    */
   async statusCounts(): Promise<
     { connectorName: string; isInbound: boolean; status: SynchronizationStatus; count: number }[]
@@ -491,12 +483,12 @@ export class TaskQueryStore {
         where s.state is not null
         group by c.code_name, s.state
        union all
-       select c.code_name, true, 'failed', count(*)::int
+       select c.code_name, true, ${STATUS_SQL} as status, count(*)::int
          from integration_task t
          join integration_synchronization s on s.task_id = t.id
          join integration_connector c on c.id = s.connector_id
-        where t.is_inbound and t.process_type = 'ERROR'
-        group by c.code_name`,
+        where t.is_inbound and (t.process_type = 'ERROR' or s.error_message is not null)
+        group by c.code_name, 3`,
     );
   }
 
