@@ -7,7 +7,7 @@ import type {
   QueueStore,
   UnsuccessfulAttempt,
 } from '../persistence/queue.store.js';
-import { isLoneId } from '../persistence/synchronizations.js';
+import { rowTaskIds } from '../persistence/synchronizations.js';
 import { CallInterrupted } from './call-guard.js';
 import { DrainFloor } from './drain-floor.js';
 import type { DrainResult, DrainRun, HandOver, ProcessingTarget } from './drainer.js';
@@ -201,7 +201,7 @@ export class OutgoingDrain {
    */
   #sharedDone(completion: BatchCompletion): string[] {
     if (!this.context.shared) return [];
-    return completion.done.filter((d) => !isLoneId(d.syncId)).map((d) => d.taskId);
+    return rowTaskIds(completion.done);
   }
 }
 

@@ -16,7 +16,7 @@ import {
   type LeaseParameter,
 } from './queue-rules.js';
 import { SqlStatement, type PlaceParameter } from './sql-statement.js';
-import { isLoneId, loneTaskId, nothingQueuedSql, SYNCHRONIZATIONS } from './synchronizations.js';
+import { isLoneId, loneTaskId, nothingQueuedSql, rowTaskIds, SYNCHRONIZATIONS } from './synchronizations.js';
 import { retryOnWriteConflict } from './write-conflict.js';
 import type { TaskPayload } from './task-payload.js';
 
@@ -297,8 +297,7 @@ function completionArguments(
   batch: BatchCompletion,
   lease: LeaseToken,
 ): Record<CompletionParameter | LeaseParameter, unknown> {
-  const shared = new Set(batch.recheck);
-  for (const d of batch.done) if (!isLoneId(d.syncId)) shared.add(d.taskId);
+  const shared = new Set([...(batch.recheck ?? []), ...rowTaskIds(batch.done)]);
   return {
     ...leaseArguments(lease),
     done: idArray(batch.done.map((d) => d.syncId)),

@@ -58,6 +58,14 @@ export function isLoneId(syncId: string): boolean {
   return syncId.startsWith('-');
 }
 
+/**
+ * The tasks of `done` synchronizations that have a row: those another connector may be finishing at
+ * the same time (a lone task is its connector's alone).
+ */
+export function rowTaskIds(done: readonly { syncId: string; taskId: string }[]): string[] {
+  return done.filter((d) => !isLoneId(d.syncId)).map((d) => d.taskId);
+}
+
 /** The task id a lone synchronization id stands for. */
 export function loneTaskId(syncId: string): string {
   return syncId.slice(1);

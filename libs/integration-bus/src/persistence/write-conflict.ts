@@ -8,7 +8,7 @@ const CONFLICT_CODES = new Set(['40P01', '40001']);
 const ATTEMPTS = 5;
 
 /** Whether `error` is a deadlock or serialization failure reported by PostgreSQL. */
-export function isWriteConflict(error: unknown): boolean {
+function isWriteConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && CONFLICT_CODES.has(code);
 }
