@@ -237,6 +237,89 @@ describe('retry policy (R-DEL-5) and parking (R-DEL-6)', () => {
     );
   });
 
+  it('R-EXT-4 SkipNow is retried on the backoff for ever by default, never parked, not a failure', async () => {
+    const c = recordingConnector('SkipForever', [{ objectType: 'cms.user' }], log, {
+      retry: { initialDelayMs: 0, maxAttempts: 2 },
+    });
+    c.control.respond = () => ({ result: R.SkipNow, errorMessage: 'refused' });
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'refused');
+      for (let run = 0; run < 5; run++) await t.bus.processOutgoingTasks('SkipForever');
+      expect(received('SkipForever')).toHaveLength(5);
+      expect(await t.sql(`select state, attempts, failures, skips from integration_synchronization`)).toEqual(
+        [{ state: 'skipped', attempts: 5, failures: 0, skips: 5 }],
+      );
+    });
+  });
+
+  it('R-EXT-4 retry.skipNow: a fixed wait after each SkipNow, parked after skipNow.maxAttempts, counted afresh after a requeue', async () => {
+    const c = recordingConnector('SkipBound', [{ objectType: 'cms.user' }], log, {
+      retry: { initialDelayMs: 0, skipNow: { delayMs: 0, maxAttempts: 3 } },
+    });
+    c.control.respond = (task) =>
+      nameOf(task) === 'refused' ? { result: R.SkipNow, errorMessage: 'the service refused it' } : R.OK;
+    await withBusApp(
+      { providers: [c.provider], bus: { ...MANUAL, http: { adminToken: 'admin-token' } } },
+      async (t) => {
+        const client = await listen(t.app, 'admin-token');
+        await client.request('GET', '/integration/metrics'); // counters count from the first scrape
+        await createUsers(t, 'refused', 'accepted');
+        for (let run = 0; run < 4; run++) await t.bus.processOutgoingTasks('SkipBound');
+        // Three SkipNow answers, then parked: the fourth run does not offer it again.
+        expect(received('SkipBound')).toEqual([
+          'refused:refused@example.com',
+          'accepted:accepted@example.com',
+          'refused:refused@example.com',
+          'refused:refused@example.com',
+        ]);
+        const parked = await client.request('GET', '/integration/tasks?status=parked');
+        expect(parked.body.items).toEqual([expect.objectContaining({ status: 'parked', attempts: 3 })]);
+        const events = await t.app.get(IntegrationEventLog).list();
+        expect(events).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({
+              eventCode: 'TASKPARKED',
+              message: expect.stringMatching(/after 3 SkipNow answers: the service refused it$/),
+            }),
+          ]),
+        );
+        const metrics = await client.request('GET', '/integration/metrics');
+        expect(metrics.text).toContain(
+          'integration_bus_tasks_parked_total{connector="SkipBound",direction="outgoing"} 1',
+        );
+
+        // A requeue counts the skips afresh: one more SkipNow leaves it skipped, not parked.
+        await client.request('POST', '/integration/tasks/requeue', {
+          body: { direction: 'outgoing', all: true, status: 'parked' },
+        });
+        await t.bus.processOutgoingTasks('SkipBound');
+        expect(await t.sql(`select state, skips from integration_synchronization`)).toEqual([
+          { state: 'skipped', skips: 1 },
+        ]);
+      },
+    );
+  });
+
+  it('R-EXT-4 retry.skipNow.delayMs replaces the backoff for SkipNow only', async () => {
+    const c = recordingConnector('SkipDelay', [{ objectType: 'cms.user' }], log, {
+      retry: { initialDelayMs: 100, jitter: false, skipNow: { delayMs: 60_000 } },
+    });
+    c.control.respond = (task) =>
+      nameOf(task) === 'skip' ? R.SkipNow : { result: R.ErrorAndSkip, errorMessage: 'down' };
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'skip', 'fail');
+      await t.bus.processOutgoingTasks('SkipDelay');
+      const waits = await t.sql<{ state: string; ms: number }>(
+        `select state, round(extract(epoch from next_attempt_at - last_run) * 1000)::int as ms
+           from integration_synchronization order by task_id`,
+      );
+      expect(waits).toEqual([
+        { state: 'skipped', ms: 60_000 },
+        { state: 'retrying', ms: 100 },
+      ]);
+    });
+  });
+
   it('a failed head holds the tasks behind it, which the API shows as waiting behind it', async () => {
     const c = recordingConnector('Head', [{ objectType: 'cms.user' }], log, {
       retry: { initialDelayMs: 60_000 },
@@ -486,6 +569,10 @@ describe('option validation', () => {
     );
     expect(declare({ retry: { initialDelayMs: 5000, maxDelayMs: 1000 } })).toThrow(/maxDelayMs/);
     expect(declare({ retry: { multiplier: 0.5 } })).toThrow(/multiplier/);
+    expect(declare({ retry: { skipNow: { maxAttempts: 0 } } })).toThrow(
+      /retry\.skipNow\.maxAttempts must be an integer ≥ 1, got 0/,
+    );
+    expect(declare({ retry: { skipNow: { delayMs: -1 } } })).toThrow(/retry\.skipNow\.delayMs/);
   });
 
   it('rejects module options that cannot work', () => {

@@ -81,6 +81,7 @@ function attempt(
     message: `${state} on purpose`,
     retryInMs,
     failure: state !== 'skipped',
+    skip: state === 'skipped',
   };
 }
 

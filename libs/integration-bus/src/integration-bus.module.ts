@@ -58,6 +58,7 @@ import { Migration20261201200000Idempotency } from './persistence/idempotency.mi
 import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
 import { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 import { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
+import { Migration20261207200000SkipCount } from './persistence/skip-count.migration.js';
 import { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 import { IntakeSequenceStore } from './persistence/intake-sequence.store.js';
 
@@ -154,5 +155,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201300000_TraceContext', class: Migration20261201300000TraceContext },
     { name: 'Migration20261201400000_LoneTasks', class: Migration20261201400000LoneTasks },
     { name: 'Migration20261207100000_IntakeSequence', class: Migration20261207100000IntakeSequence },
+    { name: 'Migration20261207200000_SkipCount', class: Migration20261207200000SkipCount },
   ];
 }

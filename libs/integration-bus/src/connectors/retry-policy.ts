@@ -1,4 +1,33 @@
+import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { InvalidConnectorError } from '../errors/invalid-connector.error.js';
+
+/**
+ * How a task the connector answered SkipNow is offered again (R-EXT-4). SkipNow is "not now", not a
+ * failure: it never counts towards `maxAttempts`, and by default it is retried on the backoff for
+ * ever, as the original bus did.
+ */
+export interface SkipNowRetryOptions {
+  /**
+   * Wait before a skipped task is offered again, in milliseconds, the same after every skip.
+   * `null` uses the connector's backoff (`initialDelayMs` × `multiplier`^n, up to `maxDelayMs`).
+   * @default null
+   */
+  delayMs?: number | null;
+  /**
+   * SkipNow answers in a row after which the task is parked (kept with its log, no longer offered
+   * until requeued), like a task that failed `maxAttempts` times. `null` offers it for ever.
+   * @default null
+   */
+  maxAttempts?: number | null;
+}
+
+/** What a task's synchronization has been through so far, as its parking rule counts it. */
+export interface AttemptCounts {
+  /** Failed attempts (Error, ErrorAndSkip, a throw, a timeout) since it was last requeued. */
+  failures: number;
+  /** SkipNow answers since it was last requeued. */
+  skips: number;
+}
 
 /** How a connector's failed or postponed tasks are tried again (R-DEL-5, R-DEL-6). */
 export interface RetryOptions {
@@ -19,6 +48,8 @@ export interface RetryOptions {
    * it, until requeued. `null` retries for ever, as the original bus did. @default null
    */
   maxAttempts?: number | null;
+  /** How a task answered with SkipNow is offered again, and when it is parked (R-EXT-4). */
+  skipNow?: SkipNowRetryOptions;
 }
 
 /** The retry schedule of one connector, with its options resolved and checked. */
@@ -28,13 +59,17 @@ export class RetryPolicy {
   readonly multiplier: number;
   readonly jitter: boolean;
   readonly maxAttempts: number | null;
+  /** The fixed wait after a SkipNow, or null for the backoff. */
+  readonly skipDelayMs: number | null;
+  /** SkipNow answers after which a task is parked, or null. */
+  readonly maxSkips: number | null;
 
   /**
    * @param options the connector's `retry` option
    * @param where who the options belong to, for error messages (e.g. `@Connector('Crm')`)
    */
   constructor(options: RetryOptions = {}, where = 'retry') {
-    const check = (name: keyof RetryOptions, value: number, min: number, integer: boolean): number => {
+    const check = (name: string, value: number, min: number, integer: boolean): number => {
       if (
         typeof value !== 'number' ||
         !Number.isFinite(value) ||
@@ -62,10 +97,17 @@ export class RetryPolicy {
       );
     }
     this.jitter = jitter;
-    this.maxAttempts =
-      options.maxAttempts === null || options.maxAttempts === undefined
-        ? null
-        : check('maxAttempts', options.maxAttempts, 1, true);
+    const optional = (name: string, value: number | null | undefined, min: number): number | null =>
+      value === null || value === undefined ? null : check(name, value, min, true);
+    this.maxAttempts = optional('maxAttempts', options.maxAttempts, 1);
+    const skipNow = options.skipNow ?? {};
+    if (typeof skipNow !== 'object') {
+      throw new InvalidConnectorError(
+        `${where}: retry.skipNow must be an object { delayMs?, maxAttempts? }, got ${JSON.stringify(skipNow)}.`,
+      );
+    }
+    this.skipDelayMs = optional('skipNow.delayMs', skipNow.delayMs, 0);
+    this.maxSkips = optional('skipNow.maxAttempts', skipNow.maxAttempts, 1);
   }
 
   /**
@@ -80,8 +122,25 @@ export class RetryPolicy {
     return Math.round(delay);
   }
 
-  /** Whether a synchronization with this many failed attempts is parked. */
-  parks(failures: number): boolean {
-    return this.maxAttempts !== null && failures >= this.maxAttempts;
+  /**
+   * The wait before a task is offered again after an attempt that did not succeed, `attempts` attempts
+   * in all: SkipNow's own delay when it has one (R-EXT-4), else the backoff.
+   */
+  delayAfterAttempt(result: IntegrationProcessResult, attempts: number): number {
+    if (result === IntegrationProcessResult.SkipNow && this.skipDelayMs !== null) return this.skipDelayMs;
+    return this.delayAfter(attempts);
+  }
+
+  /**
+   * Whether the attempt that just answered `result` parks the task (R-DEL-6, R-EXT-4): a failure
+   * once the failures reach `maxAttempts`, a SkipNow once the skips reach `skipNow.maxAttempts`.
+   * `before` counts the attempts before this one. OK never parks.
+   */
+  parksAfter(result: IntegrationProcessResult, before: AttemptCounts): boolean {
+    if (result === IntegrationProcessResult.OK) return false;
+    if (result === IntegrationProcessResult.SkipNow) {
+      return this.maxSkips !== null && before.skips + 1 >= this.maxSkips;
+    }
+    return this.maxAttempts !== null && before.failures + 1 >= this.maxAttempts;
   }
 }

@@ -13,6 +13,8 @@ export interface ConnectorCall {
   attempt: number;
   /** Failed attempts before this one, towards `retry.maxAttempts` (R-DEL-6). */
   failures: number;
+  /** SkipNow answers before this one, towards `retry.skipNow.maxAttempts` (R-EXT-4). */
+  skips: number;
   /** The task's GUID. */
   guid: string;
   /** W3C `traceparent` of the task's `create` span, or null (R-ECO-4). */
@@ -24,7 +26,7 @@ export interface ConnectorCall {
 /** What the processors tell of the task they hand over: a queued row, or a synchronous delivery. */
 export type ConnectorCallFacts = Pick<
   QueuedSynchronization,
-  'taskId' | 'attempts' | 'failures' | 'guid' | 'traceParent'
+  'taskId' | 'attempts' | 'failures' | 'skips' | 'guid' | 'traceParent'
 > & { synchronous?: boolean };
 
 /** What a call ended with: the normalised answer, a timeout counted as Error included. */
@@ -78,6 +80,7 @@ export class ConnectorCallHook {
       taskId: Number(row.taskId),
       attempt: row.attempts + 1,
       failures: row.failures,
+      skips: row.skips,
       guid: row.guid,
       traceParent: row.traceParent,
       synchronous: row.synchronous ?? false,

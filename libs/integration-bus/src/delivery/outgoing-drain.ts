@@ -137,7 +137,7 @@ export class OutgoingDrain {
       this.#done.push({ row, outcome });
       // Error holds the connector's later tasks, unless this failure parked the task (R-DEL-6).
       const holds =
-        outcome.result === IntegrationProcessResult.Error && !connector.retry.parks(row.failures + 1);
+        outcome.result === IntegrationProcessResult.Error && !connector.retry.parksAfter(outcome.result, row);
       if (holds && row.objectHash !== null) this.#heldObjects.add(row.objectHash);
       else if (holds) return 'heldHead';
       if (this.run.stopping()) return 'stopping';
@@ -252,7 +252,7 @@ export async function processOneOutgoing(
  * A batch's results as written back: OK completes the task for the connector; anything else is
  * tried again when `policy` says (R-DEL-5) — Error as `failed` (holding the connector's later
  * tasks), ErrorAndSkip as `retrying`, SkipNow as `skipped` (not a failure) — or parked once the
- * failures reach `maxAttempts` (R-DEL-6).
+ * failures reach `maxAttempts` (R-DEL-6), or the skips `skipNow.maxAttempts` (R-EXT-4).
  */
 function completionOf(
   policy: RetryPolicy,
@@ -275,16 +275,14 @@ function unsuccessfulAttempt(
   row: QueuedSynchronization,
   outcome: NormalizedOutcome,
 ): UnsuccessfulAttempt {
-  const retryInMs = policy.delayAfter(row.attempts + 1);
-  if (outcome.result === IntegrationProcessResult.SkipNow) {
-    return { syncId: row.syncId, state: 'skipped', message: outcome.errorMessage, retryInMs, failure: false };
+  const skip = outcome.result === IntegrationProcessResult.SkipNow;
+  const message = skip ? outcome.errorMessage : (outcome.errorMessage ?? outcome.result);
+  if (policy.parksAfter(outcome.result, row)) {
+    return { syncId: row.syncId, state: 'parked', message, retryInMs: null, failure: !skip, skip };
   }
-  const message = outcome.errorMessage ?? outcome.result;
-  if (policy.parks(row.failures + 1)) {
-    return { syncId: row.syncId, state: 'parked', message, retryInMs: null, failure: true };
-  }
-  const state = outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
-  return { syncId: row.syncId, state, message, retryInMs, failure: true };
+  const retryInMs = policy.delayAfterAttempt(outcome.result, row.attempts + 1);
+  const state = skip ? 'skipped' : outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
+  return { syncId: row.syncId, state, message, retryInMs, failure: !skip, skip };
 }
 
 /**

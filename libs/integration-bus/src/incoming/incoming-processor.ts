@@ -164,7 +164,7 @@ export class IncomingProcessor implements Drainer, OnApplicationShutdown {
     message: string,
   ): Promise<Step> {
     // The process type says what comes next (R-IN-3), not a retry state.
-    const attempt = { syncId: row.syncId, state: null, message, retryInMs: null, failure: true };
+    const attempt = { syncId: row.syncId, state: null, message, retryInMs: null, failure: true, skip: false };
     await this.tasks.complete({ done: [], unsuccessful: [attempt] }, claim.token);
     switch (row.processType) {
       case P.SkipOnError:

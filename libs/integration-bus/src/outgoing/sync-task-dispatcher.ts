@@ -65,6 +65,7 @@ export class SyncTaskDispatcher {
           taskId: '0',
           attempts: 0,
           failures: 0,
+          skips: 0,
           guid: task.guid,
           traceParent: null,
           synchronous: true,

@@ -69,6 +69,8 @@ export interface IntegrationSynchronizationRow {
   state?: string | null;
   /** Failed attempts counted towards `retry.maxAttempts` (SkipNow is not a failure). */
   failures: number;
+  /** SkipNow answers counted towards `retry.skipNow.maxAttempts` (R-EXT-4). */
+  skips: number;
   /** 1..partitions for a connector with `ordering: 'object'`, 0 for one FIFO (R-ORD-2). */
   partition: number;
   /** The hash of the object key, with `ordering: 'object'`: what an Error holds back (R-ORD-1). */
@@ -244,6 +246,7 @@ export const IntegrationSynchronizationSchema = new EntitySchema<IntegrationSync
     nextAttemptAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     state: { type: 'string', length: 20, nullable: true },
     failures: { type: 'integer', default: 0 },
+    skips: { type: 'integer', default: 0 },
     partition: { type: 'smallint', defaultRaw: '0' },
     objectHash: { type: 'bigint', nullable: true },
   },

@@ -27,6 +27,8 @@ export interface QueuedSynchronization {
   attempts: number;
   /** Failed attempts so far, towards `retry.maxAttempts`. */
   failures: number;
+  /** SkipNow answers so far, towards `retry.skipNow.maxAttempts`. */
+  skips: number;
   /** The last attempt's outcome; null while waiting. */
   state: SynchronizationState | null;
   /** 0 for one FIFO per connector, else the partition of the object (R-ORD-2). */
@@ -69,7 +71,7 @@ export function parseTaskPayload(row: Pick<QueuedSynchronization, 'dataJson'>): 
  * The state of a synchronization after an attempt that did not succeed (R-DEL-7). `failed`: Error,
  * holds the connector's later tasks until it is retried; `retrying`: ErrorAndSkip, a failure that does
  * not hold anything up; `skipped`: SkipNow, not a failure; `parked`: failed `retry.maxAttempts`
- * times, never retried automatically, holds nothing up. A waiting synchronization has no state.
+ * times (or skipped `retry.skipNow.maxAttempts` times), never retried automatically, holds nothing up. A waiting synchronization has no state.
  */
 export type SynchronizationState = 'failed' | 'retrying' | 'skipped' | 'parked';
 
@@ -84,6 +86,8 @@ export interface UnsuccessfulAttempt {
   retryInMs: number | null;
   /** Whether it counts towards `retry.maxAttempts` (everything but SkipNow). */
   failure: boolean;
+  /** Whether it counts towards `retry.skipNow.maxAttempts` (SkipNow). */
+  skip: boolean;
 }
 
 /** The outcome of a batch, written back in one transaction. */
@@ -160,11 +164,11 @@ const TASK_COLUMNS = `t.id as "taskId", t.guid, t.title,
          t.is_inbound as "isInbound", t.data::text as "dataJson", t.trace_parent as "traceParent",
          (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"`;
 const QUEUED_COLUMNS = `
-         s.id as "syncId", s.attempts, s.failures, s.state, s.partition, s.object_hash as "objectHash",
+         s.id as "syncId", s.attempts, s.failures, s.skips, s.state, s.partition, s.object_hash as "objectHash",
          s.handler, ${TASK_COLUMNS}`;
 /** The same for a lone task, which holds its one synchronization (see `SYNCHRONIZATIONS`). */
 const LONE_COLUMNS = `
-         -t.id as "syncId", 0 as attempts, 0 as failures, null as state, t.partition,
+         -t.id as "syncId", 0 as attempts, 0 as failures, 0 as skips, null as state, t.partition,
          t.object_hash as "objectHash", t.handler, ${TASK_COLUMNS}`;
 /** Every synchronization, lone or with a row, joined with its task. */
 const SELECT_QUEUED = `select ${QUEUED_COLUMNS} from ${SYNCHRONIZATIONS} s join integration_task t on t.id = s.task_id`;
@@ -510,20 +514,22 @@ export class QueueStore {
           const list = await giveRows(trx, batch.unsuccessful);
           await sqlRows(
             trx,
-            `with f as (select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[])
-                                   as f(id, state, message, retry_in, failure)),
+            `with f as (select * from unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::bool[], $6::bool[])
+                                   as f(id, state, message, retry_in, failure, skip)),
                 u as (update integration_synchronization s
                          set attempts = s.attempts + 1, failures = s.failures + f.failure::int,
+                             skips = s.skips + f.skip::int,
                              last_run = now(), error_message = f.message, state = f.state,
                              next_attempt_at = now() + make_interval(secs => f.retry_in / 1000)
                         from f where s.id = f.id
-                      returning s.id, s.task_id, s.connector_id, s.failures, f.state, f.message),
+                      returning s.id, s.task_id, s.connector_id, s.failures, s.skips, f.skip, f.state, f.message),
                 l as (insert into integration_sync_log (synchronization_id, error_message)
                       select id, message from u where message is not null)
            insert into integration_event_log (level, source, event_code, message, connector_name, task_id)
            select 'warning', '${BUS_EVENT_SOURCE}', '${BusEventCodes.TaskParked}',
-                  format('Task %s "%s" parked for %s after %s failed attempts: %s',
-                         t.id, t.title, c.code_name, u.failures, coalesce(u.message, '(no message)')),
+                  format('Task %s "%s" parked for %s after %s: %s', t.id, t.title, c.code_name,
+                         case when u.skip then u.skips || ' SkipNow answers' else u.failures || ' failed attempts' end,
+                         coalesce(u.message, '(no message)')),
                   c.code_name, t.id
              from u join integration_task t on t.id = u.task_id join integration_connector c on c.id = u.connector_id
             where u.state = 'parked'`,
@@ -533,6 +539,7 @@ export class QueueStore {
               list.map((f) => f.message),
               list.map((f) => f.retryInMs),
               list.map((f) => f.failure),
+              list.map((f) => f.skip),
             ],
           );
         }

@@ -13,18 +13,18 @@
  */
 export const SYNCHRONIZATIONS = `(
   select id, task_id, connector_id, handler, attempts, last_run, error_message, next_attempt_at, state, failures,
-         partition, object_hash
+         skips, partition, object_hash
     from integration_synchronization
   union all
   select -id, id, connector_id, handler, 0, null::timestamptz, null::text, null::timestamptz, null::varchar, 0,
-         partition, object_hash
+         0, partition, object_hash
     from integration_task where connector_id is not null)`;
 
 /** The lone synchronizations alone, in the same row shape (a subquery PostgreSQL pulls up into a join). */
 const LONE_SYNCHRONIZATIONS = `(
   select -id as id, id as task_id, connector_id, handler, 0 as attempts, null::timestamptz as last_run,
          null::text as error_message, null::timestamptz as next_attempt_at, null::varchar as state, 0 as failures,
-         partition, object_hash
+         0 as skips, partition, object_hash
     from integration_task where connector_id is not null)`;
 
 /**

@@ -27,8 +27,8 @@ export class TaskAdminStore {
   }
 
   /**
-   * Makes the synchronizations of `filter` waiting again (R-DEL-6): state, next attempt and failure
-   * count cleared, the attempts and the log kept. Waiting ones are left alone.
+   * Makes the synchronizations of `filter` waiting again (R-DEL-6): state, next attempt, failure
+   * and skip counts cleared, the attempts and the log kept. Waiting ones are left alone.
    * @returns how many, and the connector ids they belong to
    */
   async requeue(filter: SynchronizationFilter): Promise<{ count: number; connectorIds: number[] }> {
@@ -37,7 +37,7 @@ export class TaskAdminStore {
     const rows = await sqlRows<{ connectorId: number }>(
       this.db.pool,
       `update integration_synchronization s
-          set state = null, next_attempt_at = null, failures = 0
+          set state = null, next_attempt_at = null, failures = 0, skips = 0
          from integration_task t
         where t.id = s.task_id and s.state is not null and ${where}
         returning s.connector_id as "connectorId"`,

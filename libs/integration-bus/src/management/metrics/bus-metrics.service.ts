@@ -151,7 +151,7 @@ export class BusMetrics {
     );
     this.#parked = queueCounter(
       'integration_bus_tasks_parked_total',
-      'Tasks parked by this instance after failing retry.maxAttempts times.',
+      'Tasks parked by this instance after failing retry.maxAttempts times (or skipping retry.skipNow.maxAttempts times).',
       registers,
     );
     const queues = () => this.readQueues();
@@ -236,12 +236,10 @@ export class BusMetrics {
     return (end) => {
       if (end.interrupted) return;
       this.#callDuration.observe({ ...labels, result: end.result }, (performance.now() - started) / 1000);
-      // The same rule the outgoing processor applies (R-DEL-6); incoming and synchronous tasks are
-      // never parked.
-      const failed =
-        end.result === IntegrationProcessResult.Error || end.result === IntegrationProcessResult.ErrorAndSkip;
+      // The same rule the outgoing processor applies (R-DEL-6, R-EXT-4); incoming and synchronous
+      // tasks are never parked.
       const queued = call.direction === 'outgoing' && !call.synchronous;
-      if (failed && queued && call.connector.retry.parks(call.failures + 1)) {
+      if (queued && call.connector.retry.parksAfter(end.result, call)) {
         this.#parked.inc(labels);
       }
     };
