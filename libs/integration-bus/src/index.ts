@@ -23,8 +23,12 @@ export {
 export type { IntegrationSubject, PlainIntegrationObject } from './metadata/integration-subject.js';
 
 // Writing connectors
-export { Connector, type ConnectorOptions } from './connectors/connector.decorator.js';
-export type { RetryOptions } from './connectors/retry-policy.js';
+export {
+  Connector,
+  type ConnectorOptions,
+  type ThrownErrorResult,
+} from './connectors/connector.decorator.js';
+export type { RetryOptions, SkipNowRetryOptions } from './connectors/retry-policy.js';
 export { Subscribe } from './connectors/subscribe.decorator.js';
 export {
   BaseIntegrationConnector,
@@ -37,6 +41,7 @@ export {
   type SubscribeHelperOptions,
 } from './connectors/base-integration-connector.js';
 export type { OutgoingTask, ProcessOutcome } from './connectors/outgoing-task.interface.js';
+export { errorAndSkip, skipNow, type ProcessOutcomeWithMessage } from './connectors/process-outcomes.js';
 export { TranslationHelper } from './translation/translation-helper.js';
 export type { TranslationRecord } from './persistence/translation-record.js';
 

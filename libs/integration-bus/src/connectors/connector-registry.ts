@@ -11,7 +11,7 @@ import { PartitionStore } from '../persistence/partition.store.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
-import type { ConnectorMetadata, ConnectorOrdering } from './connector.decorator.js';
+import type { ConnectorMetadata, ConnectorOrdering, ThrownErrorResult } from './connector.decorator.js';
 import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
 
 /** A connector provider found at start-up. */
@@ -24,6 +24,8 @@ export interface LoadedConnector {
   clearTranslationsAfterEachTask: boolean;
   /** Longest a handler call may take (R-DEL-4). */
   callTimeoutMs: number;
+  /** What a handler's throw answers (R-OUT-6). */
+  onThrow: ThrownErrorResult;
   /** When failed tasks are tried again and parked (R-DEL-5, R-DEL-6). */
   retry: RetryPolicy;
   /** One FIFO per connector or per object (R-ORD-1). */
@@ -127,6 +129,7 @@ export class ConnectorRegistry {
         subscriptions: runtime.subscriptions,
         clearTranslationsAfterEachTask: metadata.clearTranslationsAfterEachTask,
         callTimeoutMs: metadata.callTimeoutMs,
+        onThrow: metadata.onThrow,
         retry: metadata.retry,
         ordering: metadata.ordering,
         partitions: metadata.partitions,

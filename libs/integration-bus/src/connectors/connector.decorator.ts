@@ -1,4 +1,5 @@
 import { Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
+import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { InvalidConnectorError } from '../errors/invalid-connector.error.js';
 import { CONNECTOR_METADATA } from '../integration-bus.constants.js';
 import { RetryPolicy, type RetryOptions } from './retry-policy.js';
@@ -21,6 +22,14 @@ export interface ConnectorOptions {
    * a handler that passes it to `fetch` or its client stops waiting too. @default 60000
    */
   callTimeoutMs?: number;
+  /**
+   * What a handler that throws answers, with the error's message for the sync log (R-OUT-6).
+   * `Error` holds the connector's later tasks until the retry; `ErrorAndSkip` logs it and goes on
+   * with the next tasks, which suits a handler whose throws mean "this row could not be sent now"
+   * (an unreachable service, a refused request). A timeout is an Error either way, and a
+   * `ClaimLostError` from `task.fence()` is never an answer. @default IntegrationProcessResult.Error
+   */
+  onThrow?: ThrownErrorResult;
   /** How failed and postponed tasks are tried again, and when they are parked (R-DEL-5, R-DEL-6). */
   retry?: RetryOptions;
   /**
@@ -39,6 +48,9 @@ export interface ConnectorOptions {
   /** With `ordering: 'object'`: how many partitions one instance processes at once. @default 4 */
   concurrency?: number;
 }
+
+/** The results a thrown error may stand for (see `ConnectorOptions.onThrow`). */
+export type ThrownErrorResult = IntegrationProcessResult.Error | IntegrationProcessResult.ErrorAndSkip;
 
 /** What one FIFO of a connector covers (see `ConnectorOptions.ordering`). */
 export type ConnectorOrdering = 'connector' | 'object';
@@ -79,6 +91,12 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
       `${where}: partitions and concurrency apply only with ordering: 'object' (one FIFO per connector has one partition).`,
     );
   }
+  const onThrow = options.onThrow ?? IntegrationProcessResult.Error;
+  if (onThrow !== IntegrationProcessResult.Error && onThrow !== IntegrationProcessResult.ErrorAndSkip) {
+    throw new InvalidConnectorError(
+      `${where}: onThrow must be IntegrationProcessResult.Error or IntegrationProcessResult.ErrorAndSkip, got ${JSON.stringify(options.onThrow)}.`,
+    );
+  }
   const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
   const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
   const metadata: ConnectorMetadata = {
@@ -87,6 +105,7 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     enabled: options.enabled ?? true,
     clearTranslationsAfterEachTask: options.clearTranslationsAfterEachTask ?? true,
     callTimeoutMs,
+    onThrow,
     retry: new RetryPolicy(options.retry, where),
     ordering,
     // One FIFO per connector is one partition, processed by one instance at a time.

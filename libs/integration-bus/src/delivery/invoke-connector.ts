@@ -14,8 +14,8 @@ const RESULTS = new Set<string>(Object.values(IntegrationProcessResult));
 
 /**
  * Hands a task to the connector method that subscribed to it (or to `processInternalTaskAsync` /
- * `processInternalTaskSync`) and normalises the answer. A thrown exception counts as Error with its
- * message (R-OUT-6), except a queued task's `ClaimLostError` (see `OutgoingTask.fence`), which is
+ * `processInternalTaskSync`) and normalises the answer. A thrown exception counts as Error (or the
+ * connector's `onThrow`) with its message (R-OUT-6), except a queued task's `ClaimLostError` (see `OutgoingTask.fence`), which is
  * thrown on; an answer that is not a result is an Error naming the method. A method that
  * answers without a promise is answered without one: the drain awaits nothing for it, which keeps
  * a promise and an async frame per task off its hot path.
@@ -36,7 +36,7 @@ export function invokeConnector(
   // claim, so it propagates (the task stays queued for the queue's holder); any other throw is Error.
   const failed = (error: unknown): NormalizedOutcome => {
     if (!sync && error instanceof ClaimLostError) throw error;
-    return { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
+    return { result: connector.onThrow, errorMessage: describeError(error) };
   };
   let answer: unknown;
   try {
