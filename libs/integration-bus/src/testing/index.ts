@@ -6,6 +6,9 @@
 // oxlint-disable-next-line import/no-unassigned-import -- imported for its side effect, the check
 import '../runtime/check-node-version.js';
 
+// A database of the test's own
+export { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-database.js';
+
 // Driving the queue
 export { manualProcessing } from './manual-processing.js';
 export { runOutgoingTask } from './run-outgoing-task.js';
