@@ -7,6 +7,11 @@
 //
 //   node readme-quickstart.mjs extract <README.md> <app dir>
 //   node readme-quickstart.mjs check                 (cwd: the app dir, after `tsc`)
+//   node readme-quickstart.mjs same <README.md> <example dir>
+//
+// `same`: every code block of the sections "Worked example" and "Testing connectors" whose first
+// line is a `// src/…` or `// test/…` path comment must equal that file of the example app, byte
+// for byte: the app's tests then run exactly the code the README shows.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,10 +39,39 @@ if (command === 'extract') {
   }
   if (written === 0) throw new Error('No `// src/…` code blocks in the quick start.');
   console.log(`README quick start: ${written} files written to ${appDir}`);
+} else if (command === 'same') {
+  const [readmePath, exampleDir] = args;
+  const readme = readFileSync(readmePath, 'utf8');
+  const sections = ['\n## Worked example', '\n## Testing connectors'].map((heading) => {
+    const start = readme.indexOf(heading);
+    if (start < 0) throw new Error(`README has no "${heading.trim()}" section.`);
+    const end = readme.indexOf('\n## ', start + 1);
+    return readme.slice(start, end < 0 ? undefined : end);
+  });
+  const differing = [];
+  let compared = 0;
+  for (const section of sections) {
+    for (const [, code] of section.matchAll(/```ts\n([\s\S]*?)```/g)) {
+      const path = /^\/\/ ((?:src|test)\/\S+\.ts)\n/.exec(code)?.[1];
+      if (!path) continue;
+      compared++;
+      const file = readFileSync(join(exampleDir, path), 'utf8');
+      if (file !== code) differing.push(path);
+    }
+  }
+  if (compared === 0)
+    throw new Error('No `// src/…` or `// test/…` code blocks in the worked example or the testing section.');
+  if (differing.length > 0) {
+    console.error(`README blocks that differ from ${exampleDir}: ${differing.join(', ')}`);
+    process.exit(1);
+  }
+  console.log(`README worked example and test: ${compared} blocks are the files of ${exampleDir}`);
 } else if (command === 'check') {
   await check();
 } else {
-  console.error('usage: readme-quickstart.mjs extract <README.md> <app dir> | check');
+  console.error(
+    'usage: readme-quickstart.mjs extract <README.md> <app dir> | check | same <README.md> <example dir>',
+  );
   process.exit(2);
 }
 

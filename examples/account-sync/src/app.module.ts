@@ -1,3 +1,4 @@
+// src/app.module.ts
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
@@ -6,7 +7,8 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { IntegrationBusModule, type IntegrationBusModuleOptions } from 'nestjs-integration-bus';
-import { AccountApi, HttpAccountApi } from './account-api.js';
+import { AccountApi } from './account-api.js';
+import { HttpAccountApi } from './http-account-api.js';
 import { AccountSyncConnector } from './account-sync.connector.js';
 import { EmailPreferenceSync } from './entities/email-preference-sync.entity.js';
 import { UserSync } from './entities/user-sync.entity.js';
