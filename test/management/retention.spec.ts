@@ -175,7 +175,9 @@ describe('R-OPS-1 retention by age', () => {
     // dan: failed 20 days ago, not parked: kept.
     await setState(await syncOf('Crm', 'dan'), 'failed', 20, 1);
     // eve: waiting since long ago: never pruned.
-    await t.sql(`update integration_task set created_at = now() - interval '100 days' where title like '%eve%'`);
+    await t.sql(
+      `update integration_task set created_at = now() - interval '100 days' where title like '%eve%'`,
+    );
 
     const pass = await retention().prune();
     expectFinished(pass);
@@ -220,7 +222,9 @@ describe('R-OPS-1 retention by age', () => {
     expect(pass.removed.intakeSequences).toBe(1);
     const keys = await t.sql<{ key: string }>(`select sequence_key as key from integration_intake_sequence`);
     expect(keys).toEqual([{ key: 'young' }]);
-    const [connector] = await t.sql<{ id: number }>(`select id from integration_connector where code_name = 'Crm'`);
+    const [connector] = await t.sql<{ id: number }>(
+      `select id from integration_connector where code_name = 'Crm'`,
+    );
     const sequences = t.app.get(IntakeSequenceStore);
     const pool = t.app.get(BusDatabase).pool;
     // Sequence 3 is older than the 10 logged for both, but only "young" still knows it.
@@ -232,7 +236,13 @@ describe('R-OPS-1 retention by age', () => {
 describe('R-OPS-1 retention defaults and count cap', () => {
   it('R-OPS-1 keeps parked tasks and intake sequences for ever by default, and caps the event log at eventLogMaxRows', async () => {
     await withBusApp(
-      { providers, bus: { outgoing: { processAfterCommit: false }, retention: { eventLogMaxRows: 100 } } },
+      {
+        providers,
+        bus: {
+          outgoing: { processAfterCommit: false, sweepIntervalMs: 0 },
+          retention: { eventLogMaxRows: 100 },
+        },
+      },
       async (app) => {
         await createUsersOf(app, ['ann']);
         await app.sql(
@@ -336,7 +346,11 @@ describe('R-OPS-1 bounded batches, one instance at a time', () => {
   });
 
   it('R-OPS-1 two instances pruning at once remove each row once, without an error', async () => {
-    const second = await createBusApp({ databaseUrl: t.databaseUrl, providers });
+    const second = await createBusApp({
+      databaseUrl: t.databaseUrl,
+      providers,
+      bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
+    });
     try {
       await addEvents(t, 3_000, 40, 'old');
       await addEvents(t, 5, 0, 'new');
@@ -372,8 +386,7 @@ describe('R-OPS-1 retention options', () => {
       ['30 days', /retention must be an object/],
     ];
     for (const [value, message] of cases) {
-      const build = () =>
-        IntegrationBusModule.forRoot({ retention: value as { syncLogDays: number } });
+      const build = () => IntegrationBusModule.forRoot({ retention: value as { syncLogDays: number } });
       expect(build).toThrow(InvalidOptionsError);
       expect(build).toThrow(message);
     }
@@ -418,8 +431,9 @@ describe('R-OPS-1 retention in the API and the admin page', () => {
 
   it('R-OPS-1 documents the retention routes and shows a Retention card in the Settings tab', async () => {
     const docs = await http('GET', '/docs/openapi.json');
-    expect(docs.body.paths['/integration/retention'].get.responses['200'].content['application/json'].schema)
-      .toMatchObject({ properties: { settings: { properties: { parkedDays: { nullable: true } } } } });
+    expect(
+      docs.body.paths['/integration/retention'].get.responses['200'].content['application/json'].schema,
+    ).toMatchObject({ properties: { settings: { properties: { parkedDays: { nullable: true } } } } });
     expect(docs.body.paths['/integration/retention/prune'].post.responses['200']).toBeDefined();
     const page = await http('GET', '/admin', { token: null });
     expect(page.text).toContain('id="retention-facts"');

@@ -45,7 +45,13 @@ export interface RetainedOldest {
   idempotencyKey: Date | null;
 }
 
-type WalkRow = { locked: boolean; deleted: number; scanned: number; last: string | null; lastExpired: boolean };
+type WalkRow = {
+  locked: boolean;
+  deleted: number;
+  scanned: number;
+  last: string | null;
+  lastExpired: boolean;
+};
 
 /** The next start of an id walk: over when the window was short or its last row is kept. */
 function nextId(row: WalkRow | undefined, limit: number): PruneWalkBatch<string> {
@@ -80,12 +86,14 @@ export class RetentionStore {
        scan as materialized (
          select id, synchronization_id, time < now() - make_interval(days => $3::int) as expired
            from integration_sync_log where id > $1::bigint and (select locked from lock) order by id limit $2
+       ), kept as materialized (
+         -- Once per failed synchronization in the window, not once per entry: the rule reads as
+         -- many of its entries as it has failures.
+         select ${failingSinceEntrySql('s', 'id')} as id from integration_synchronization s
+          where s.id in (select synchronization_id from scan where expired) and s.state = 'failed'
        ), gone as (
          delete from integration_sync_log l using scan
-          where l.id = scan.id and scan.expired
-            and not exists (select 1 from integration_synchronization s
-                             where s.id = scan.synchronization_id and s.state = 'failed'
-                               and scan.id = ${failingSinceEntrySql('s', 'id')})
+          where l.id = scan.id and scan.expired and not exists (select 1 from kept where kept.id = scan.id)
          returning l.id
        )
        select (select locked from lock) as locked, (select count(*) from gone)::int as deleted,

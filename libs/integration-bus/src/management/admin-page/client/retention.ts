@@ -55,7 +55,9 @@ export async function loadRetention(): Promise<void> {
     fact('Event log', eventLog, status.oldest.eventLog),
     fact(
       'Parked tasks',
-      s.parkedDays === null ? 'kept until requeued or deleted' : `${days(s.parkedDays, '')} after their last attempt`,
+      s.parkedDays === null
+        ? 'kept until requeued or deleted'
+        : `${days(s.parkedDays, '')} after their last attempt`,
       status.oldest.parked,
     ),
     fact('Idempotency keys', duration(s.idempotencyWindowMs), status.oldest.idempotencyKey),
@@ -64,7 +66,7 @@ export async function loadRetention(): Promise<void> {
   const last = status.lastPass;
   const line: (Node | string)[] = [];
   if (last === null) {
-    line.push('No pass on this instance yet');
+    line.push('No pass on this instance yet.');
   } else {
     const removed = (Object.keys(REMOVED_NAMES) as (keyof RetentionRemoved)[])
       .filter((kind) => last.removed[kind] > 0)
@@ -75,6 +77,7 @@ export async function loadRetention(): Promise<void> {
       `: ${OUTCOMES[last.outcome]}${last.error ? ` (${last.error})` : ''}; removed ${removed.length ? removed.join(', ') : 'nothing'}.`,
     );
   }
-  if (status.nextPassAt) line.push(' Next pass ', timeNode(status.nextPassAt), '.');
+  // The relative time ends with its own period ("in 4 min.").
+  if (status.nextPassAt) line.push(' Next pass: ', timeNode(status.nextPassAt));
   clear($('#retention-last')).append(...line);
 }
