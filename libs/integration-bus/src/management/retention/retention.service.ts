@@ -230,7 +230,10 @@ export class IntegrationBusRetention implements OnApplicationBootstrap, BeforeAp
       });
     }
     kinds.push(async () => {
-      const batch = await this.store.pruneIdempotencyKeys(this.options.idempotencyWindowMs, RETENTION_BATCH_SIZE);
+      const batch = await this.store.pruneIdempotencyKeys(
+        this.options.idempotencyWindowMs,
+        RETENTION_BATCH_SIZE,
+      );
       removed.idempotencyKeys += batch.deleted;
       return { ...batch, over: batch.deleted < RETENTION_BATCH_SIZE };
     });

@@ -168,5 +168,10 @@ export interface RetentionStatus {
     error?: string;
   } | null;
   nextPassAt: string | null;
-  oldest: { syncLog: string | null; eventLog: string | null; parked: string | null; idempotencyKey: string | null };
+  oldest: {
+    syncLog: string | null;
+    eventLog: string | null;
+    parked: string | null;
+    idempotencyKey: string | null;
+  };
 }
