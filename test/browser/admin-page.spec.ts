@@ -286,6 +286,10 @@ describe.skipIf(!browserAvailable)('admin page in Chromium', () => {
     await expect
       .poll(() => page.locator('#status-pills').textContent())
       .toContain('Outgoing processing: off');
+    // What is kept (R-OPS-1): the defaults, read from GET /retention.
+    const retention = page.getByRole('region', { name: 'Retention' });
+    await expect.poll(() => retention.textContent()).toMatch(/Sync log\s*30 days/);
+    expect(await retention.textContent()).toMatch(/Parked tasks\s*kept until requeued or deleted/);
     await screenshot('settings');
 
     await openTab('Outgoing tasks');

@@ -34,6 +34,8 @@ const ADMIN_ROUTES: [string, string, unknown?][] = [
   ['GET', '/integration/settings'],
   ['PATCH', '/integration/settings', { enabled: false }],
   ['GET', '/integration/event-log'],
+  ['GET', '/integration/retention'],
+  ['POST', '/integration/retention/prune', {}],
   ['GET', '/integration/metrics'],
   ['GET', '/integration/docs/openapi.json'],
 ];

@@ -37,6 +37,7 @@ const FORM_BODIES: Readonly<Record<string, string>> = {
   'POST /tasks/{id}/requeue': 'connectorName=Crm',
   'DELETE /tasks/{id}': 'connectorName=Crm',
   'PATCH /settings': 'enabled=false',
+  'POST /retention/prune': 'now=true',
   'POST /notify': 'connectorName=Inbox',
   'POST /connectors/{codeName}/incoming': 'taskType=CREATEOBJ&object[login]=mallory',
 };

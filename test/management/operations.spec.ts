@@ -187,6 +187,8 @@ describe('API docs', () => {
         'GET /integration/health',
         'GET /integration/metrics',
         'GET /integration/overview',
+        'GET /integration/retention',
+        'POST /integration/retention/prune',
         'POST /integration/notify',
         'POST /integration/connectors/{codeName}/incoming',
       ].sort(),

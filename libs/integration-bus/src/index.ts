@@ -11,6 +11,7 @@ import './runtime/check-node-version.js';
 export { IntegrationBusModule } from './integration-bus.module.js';
 export type {
   IntegrationBusModuleOptions,
+  IntegrationBusRetentionOptions,
   IntegrationBusSettings,
 } from './interfaces/integration-bus-options.interface.js';
 
@@ -157,6 +158,14 @@ export {
 } from './management/health/integration-bus-health.indicator.js';
 export type { BusHealthReport, HealthStatus, QueueHealth } from './management/health/bus-health.service.js';
 export type { Overview, QueueOverview } from './management/overview/overview.service.js';
+export {
+  IntegrationBusRetention,
+  RETENTION_INTERVAL_MS,
+  type RetentionPass,
+  type RetentionRemoved,
+  type RetentionStatus,
+} from './management/retention/retention.service.js';
+export type { RetainedOldest } from './persistence/retention.store.js';
 export { RequestValidationError } from './management/validation/request-input.js';
 export type {
   BulkDeletionResult,

@@ -50,6 +50,7 @@ import { NotifyTokenGuard } from './management/guards/notify-token.guard.js';
 import { MANAGEMENT_CONTROLLERS, managementProviders } from './management/management.providers.js';
 import { BusMetrics } from './management/metrics/bus-metrics.service.js';
 import { IntegrationBusHealthIndicator } from './management/health/integration-bus-health.indicator.js';
+import { IntegrationBusRetention } from './management/retention/retention.service.js';
 import { Migration20261126000000TaskListIndexes } from './persistence/task-list-indexes.migration.js';
 import { Migration20261201000000DeliveryState } from './persistence/delivery-state.migration.js';
 import { Migration20261201100000Partitions } from './persistence/partitions.migration.js';
@@ -124,6 +125,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     IntegrationEventLog,
     BusMetrics,
     IntegrationBusHealthIndicator,
+    IntegrationBusRetention,
     AdminTokenGuard,
     NotifyTokenGuard,
     RESOLVED_OPTIONS,

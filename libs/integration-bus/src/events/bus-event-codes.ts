@@ -20,6 +20,11 @@ export const BusEventCodes = {
   BulkRequeue: 'BULKREQUEUE',
   /** A task failed `retry.maxAttempts` times and was parked (R-DEL-6). */
   TaskParked: 'TASKPARKED',
+  /**
+   * Retention removed parked synchronizations older than `retention.parkedDays` (R-OPS-1), and the
+   * tasks no connector was left queued for: one entry per pass.
+   */
+  ParkedPruned: 'PARKEDPRUNED',
   /** An incoming DeleteOnError task failed and was deleted with its sync log. */
   DeletedOnError: 'DELETEONERROR',
   /**

@@ -10,6 +10,37 @@ export interface IntegrationBusSettings {
   processIncoming: boolean;
 }
 
+/**
+ * How long the bus keeps its logs and leftovers (R-OPS-1). A pass prunes them every few minutes, in
+ * bounded batches, on one instance at a time; `null` keeps that kind for ever. Expired idempotency
+ * keys (older than `idempotencyWindowMs`) are always pruned.
+ */
+export interface IntegrationBusRetentionOptions {
+  /**
+   * Days a sync-log entry (the message of an attempt that did not succeed) is kept. A failed task
+   * keeps the entry its current run of failures began with, which dates how long it has blocked
+   * its queue; the task itself keeps its last message and attempt time whatever this says.
+   * @default 30
+   */
+  syncLogDays?: number | null;
+  /** Days an event-log entry is kept. @default 30 */
+  eventLogDays?: number | null;
+  /** Most event-log entries kept: beyond it, the oldest go. @default null (no cap) */
+  eventLogMaxRows?: number | null;
+  /**
+   * Days a parked synchronization is kept after its last attempt; then it is deleted, and its task
+   * too once no connector is left queued for it. @default null (kept until requeued or deleted)
+   */
+  parkedDays?: number | null;
+  /**
+   * Days an object's highest intake sequence (`integration_intake_sequence`, R-DEL-2) is kept after
+   * the last task logged for it. Once it is forgotten, a message older than the last one logged for
+   * that object is no longer recognised as older: a message arriving more than this late after the
+   * object's newest one may be applied again. @default null (kept for ever: never applied again)
+   */
+  intakeSequenceDays?: number | null;
+}
+
 /** Options of `IntegrationBusModule.forRoot` / `forRootAsync`. Every field is optional. */
 export interface IntegrationBusModuleOptions {
   /** Initial values of the switches, used until changed at run time. @default all `true` */
@@ -95,6 +126,8 @@ export interface IntegrationBusModuleOptions {
    * before 1.21, or without `max_prepared_statements`). @default true
    */
   preparedStatements?: boolean;
+  /** How long logs, expired idempotency keys and parked tasks are kept (R-OPS-1). */
+  retention?: IntegrationBusRetentionOptions;
 }
 
 /** Options after defaults and validation. */
@@ -111,4 +144,14 @@ export interface ResolvedIntegrationBusOptions {
   shutdownTimeoutMs: number;
   idempotencyWindowMs: number;
   preparedStatements: boolean;
+  retention: ResolvedRetentionOptions;
+}
+
+/** `retention` after defaults and validation; `null` keeps that kind for ever (no cap). */
+export interface ResolvedRetentionOptions {
+  syncLogDays: number | null;
+  eventLogDays: number | null;
+  eventLogMaxRows: number | null;
+  parkedDays: number | null;
+  intakeSequenceDays: number | null;
 }

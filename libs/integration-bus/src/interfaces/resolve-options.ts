@@ -5,6 +5,7 @@ import type {
   IntegrationBusModuleOptions,
   IntegrationBusSettings,
   ResolvedIntegrationBusOptions,
+  ResolvedRetentionOptions,
 } from './integration-bus-options.interface.js';
 
 /** Default of `idempotencyWindowMs`: 7 days, in milliseconds. */
@@ -41,6 +42,53 @@ function integer(value: unknown, name: string, fallback: number, min: number, ma
 function threshold(value: unknown, name: string, max: number): number | null {
   if (value === undefined || value === null) return null;
   return integer(value, name, 0, 0, max);
+}
+
+/** Longest retention in days that can be set (ten years); longer is better said with `null`. */
+const MAX_RETENTION_DAYS = 3650;
+
+/** Defaults of `retention` (SPEC R-OPS-1): 30 days of sync log and event log, the rest kept. */
+export const DEFAULT_RETENTION: ResolvedRetentionOptions = {
+  syncLogDays: 30,
+  eventLogDays: 30,
+  eventLogMaxRows: null,
+  parkedDays: null,
+  intakeSequenceDays: null,
+};
+
+/** A retention limit: a positive integer, `null` (kept for ever), or the default when left out. */
+function retentionLimit(value: unknown, name: string, fallback: number | null, max: number): number | null {
+  if (value === undefined) return fallback;
+  if (value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionsError(
+      `retention.${name} must be a whole number from 1 to ${max}, or null to keep for ever, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value;
+}
+
+function retention(value: unknown): ResolvedRetentionOptions {
+  if (value === undefined || value === null) return { ...DEFAULT_RETENTION };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionsError(`retention must be an object, got ${JSON.stringify(value)}.`);
+  }
+  const given = value as Record<string, unknown>;
+  const unknownKey = Object.keys(given).find((key) => !(key in DEFAULT_RETENTION));
+  if (unknownKey !== undefined) {
+    throw new InvalidOptionsError(
+      `retention.${unknownKey} is not an option; retention takes ${Object.keys(DEFAULT_RETENTION).join(', ')}.`,
+    );
+  }
+  const days = (key: keyof ResolvedRetentionOptions) =>
+    retentionLimit(given[key], key, DEFAULT_RETENTION[key], MAX_RETENTION_DAYS);
+  return {
+    syncLogDays: days('syncLogDays'),
+    eventLogDays: days('eventLogDays'),
+    eventLogMaxRows: retentionLimit(given.eventLogMaxRows, 'eventLogMaxRows', null, 1_000_000_000),
+    parkedDays: days('parkedDays'),
+    intakeSequenceDays: days('intakeSequenceDays'),
+  };
 }
 
 function promRegistry(value: unknown): Registry | undefined {
@@ -115,5 +163,6 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
       366 * 86_400_000,
     ),
     preparedStatements: boolean(options.preparedStatements, 'preparedStatements', true),
+    retention: retention(options.retention),
   };
 }

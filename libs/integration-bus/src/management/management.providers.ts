@@ -1,6 +1,7 @@
 import type { Provider, Type } from '@nestjs/common';
 import { ConnectorAdminStore } from '../persistence/connector-admin.store.js';
 import { QueueHealthStore } from '../persistence/queue-health.store.js';
+import { RetentionStore } from '../persistence/retention.store.js';
 import { TaskQueryStore } from '../persistence/task-query.store.js';
 import { BusHealth } from './health/bus-health.service.js';
 import { IntegrationBusHealthIndicator } from './health/integration-bus-health.indicator.js';
@@ -13,8 +14,10 @@ import { IncomingController } from './controllers/incoming.controller.js';
 import { MetricsController } from './controllers/metrics.controller.js';
 import { NotifyController } from './controllers/notify.controller.js';
 import { OverviewController } from './controllers/overview.controller.js';
+import { RetentionController } from './controllers/retention.controller.js';
 import { OverviewService } from './overview/overview.service.js';
 import { ThroughputRecorder } from './overview/throughput-recorder.js';
+import { IntegrationBusRetention } from './retention/retention.service.js';
 import { SettingsController } from './controllers/settings.controller.js';
 import { TasksController } from './controllers/tasks.controller.js';
 import { AdminTokenGuard } from './guards/admin-token.guard.js';
@@ -38,6 +41,7 @@ export const MANAGEMENT_CONTROLLERS: Type[] = [
   HealthController,
   MetricsController,
   OverviewController,
+  RetentionController,
   DocsController,
   AdminPageController,
   NotifyController,
@@ -59,6 +63,8 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     IntegrationBusHealthIndicator,
     ThroughputRecorder,
     OverviewService,
+    RetentionStore,
+    IntegrationBusRetention,
     AdminTokenGuard,
     NotifyTokenGuard,
     RequestParseErrors,

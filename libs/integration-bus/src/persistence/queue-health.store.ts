@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { holdsSql } from './queue-rules.js';
+import { failingSinceEntrySql, holdsSql } from './queue-rules.js';
 import { BusDatabase, sqlRows } from './bus-database.js';
 
 /** How one connector's queue in one direction stands, by the database's clock. */
@@ -71,8 +71,7 @@ export class QueueHealthStore {
                                                     where connector_id = c.id and partition = p) h))
            ) o) oo on true
          left join lateral (
-           select coalesce((select l.time from integration_sync_log l where l.synchronization_id = s.id
-                             order by l.id desc offset greatest(s.failures, 1) - 1 limit 1), s.last_run, now()) as since
+           select coalesce(${failingSinceEntrySql('s', 'time')}, s.last_run, now()) as since
              from integration_synchronization s
             where s.connector_id = c.id and ${holdsSql('s')}
             order by s.task_id limit 1) ob on true

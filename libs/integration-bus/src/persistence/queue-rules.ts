@@ -12,6 +12,8 @@ import { SqlStatement, type PlaceParameter } from './sql-statement.js';
  *   TypeScript `holdScope`. Parked and the other states hold nothing.
  * - Due (R-DEL-5, R-DEL-6): waiting, or unsuccessful and its `next_attempt_at` come; never parked:
  *   `dueSql`.
+ * - Blocked since (the health report, the Overview, and what retention keeps, R-OPS-1):
+ *   `failingSinceEntrySql`.
  * - Fenced (R-DEL-2): a write of a run's outcome holds only while the run's lease is still the one
  *   in the database: `leaseHeldSql`, `leaseReleaseSql`.
  */
@@ -88,6 +90,18 @@ export const BLOCKED_BY_SQL = `case when t.is_inbound or s.state is not null the
         when s.object_hash is not null
         then ${firstFailedSql({ connector: 's.connector_id', objectHash: 's.object_hash', before: 's.task_id' })}
         else ${firstFailedSql({ connector: 's.connector_id', before: 's.task_id' })} end`;
+
+/**
+ * SQL: the sync-log entry (its `column`) that dates when failed synchronization `sync`'s current run
+ * of failures began, what "blocked since" is read from: its `failures`-th newest entry. Once
+ * retention (R-OPS-1) has pruned the older entries of a long run, the oldest entry left, which
+ * retention keeps for this reason. Null when the synchronization has no entry.
+ */
+export function failingSinceEntrySql(sync: string, column: 'id' | 'time'): string {
+  const entries = `from integration_sync_log x where x.synchronization_id = ${sync}.id`;
+  return `coalesce((select x.${column} ${entries} order by x.id desc offset greatest(${sync}.failures, 1) - 1 limit 1),
+                   (select x.${column} ${entries} order by x.id limit 1))`;
+}
 
 /**
  * SQL: the one status of synchronization `s` of task `t` (R-DEL-7), as the lists, the counts, the

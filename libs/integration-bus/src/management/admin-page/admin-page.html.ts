@@ -78,6 +78,12 @@ export function adminPageHtml(assets: string): string {
 
   <section class="panel" id="panel-settings" role="tabpanel" aria-labelledby="tab-settings" hidden>
     <div class="card settings" id="settings-list"></div>
+    <div class="card retention" id="retention" role="region" aria-labelledby="retention-title">
+      <h2 id="retention-title">Retention</h2>
+      <p class="hint">What the bus keeps of its logs and parked tasks (option <code>retention</code>). Older rows are pruned every few minutes, in small batches, by one instance at a time.</p>
+      <dl class="facts" id="retention-facts"></dl>
+      <p class="hint" id="retention-last" aria-live="polite"></p>
+    </div>
   </section>
 
   <section class="panel" id="panel-events" role="tabpanel" aria-labelledby="tab-events" hidden>

@@ -168,6 +168,10 @@ input[type='checkbox'] { width: 16px; height: 16px; accent-color: var(--primary)
 .setting .desc { color: var(--muted); }
 .setting.dependent { padding-left: 22px; }
 .setting .state { width: 70px; text-align: right; color: var(--muted); font-size: 12.5px; }
+.retention { padding: 16px 22px; max-width: 820px; margin-top: 16px; display: grid; gap: 12px; }
+.retention h2 { margin: 0; font-size: 15px; }
+.retention .retention-fact { align-content: start; }
+.retention .sub { font-weight: 400; }
 
 .dialog { border: 0; border-radius: 14px; padding: 0; box-shadow: 0 20px 60px rgba(20, 27, 45, 0.3); color: var(--text); }
 .dialog::backdrop { background: rgba(20, 27, 45, 0.45); }

@@ -33,7 +33,7 @@ export function buildOpenApiDocument(options: {
     .setTitle('Integration bus')
     .setDescription(
       'Management API of nestjs-integration-bus: connectors, queued outgoing and incoming tasks, settings, ' +
-        'event log, health and metrics. Send the admin token as `Authorization: Bearer <token>`. ' +
+        'event log, retention, health and metrics. Send the admin token as `Authorization: Bearer <token>`. ' +
         'The endpoints external systems call (`notify`, `connectors/{codeName}/incoming`) take the notify ' +
         'token instead.',
     )

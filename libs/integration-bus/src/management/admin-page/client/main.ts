@@ -9,6 +9,7 @@ import { $ } from './dom.js';
 import { loadEvents } from './events.js';
 import { fail } from './notify.js';
 import { loadOverview } from './overview.js';
+import { loadRetention } from './retention.js';
 import { applySettings, loadSettings } from './settings.js';
 import { state } from './state.js';
 import { loadTasks, panelOf, setupTaskPanel } from './tasks.js';
@@ -71,7 +72,7 @@ function loadTab(name: string, refresh = false): Promise<void> {
   if (name === 'overview') return loadOverview(openList);
   if (name === 'outgoing' || name === 'incoming') return loadTasks(name, false, refresh);
   if (name === 'connectors') return loadConnectors();
-  if (name === 'settings') return loadSettings();
+  if (name === 'settings') return Promise.all([loadSettings(), loadRetention()]).then(() => undefined);
   if (name === 'events') return loadEvents(false);
   return Promise.resolve();
 }

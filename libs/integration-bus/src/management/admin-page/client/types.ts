@@ -137,3 +137,41 @@ export interface EventLogEntry {
 
 /** A count per processing result. */
 export type ResultCounts = Partial<Record<'OK' | 'ERROR' | 'ERRORANDSKIP' | 'SKIPNOW', number>>;
+
+/** What a retention pass removed, by kind. */
+export interface RetentionRemoved {
+  syncLog: number;
+  eventLog: number;
+  idempotencyKeys: number;
+  parkedSynchronizations: number;
+  parkedTasks: number;
+  intakeSequences: number;
+}
+
+/** `GET /retention` (R-OPS-1). */
+export interface RetentionStatus {
+  settings: {
+    syncLogDays: number | null;
+    eventLogDays: number | null;
+    eventLogMaxRows: number | null;
+    parkedDays: number | null;
+    intakeSequenceDays: number | null;
+    idempotencyWindowMs: number;
+  };
+  intervalMs: number;
+  lastPass: {
+    startedAt: string;
+    finishedAt: string;
+    outcome: 'done' | 'more' | 'skipped' | 'failed';
+    removed: RetentionRemoved;
+    batches: number;
+    error?: string;
+  } | null;
+  nextPassAt: string | null;
+  oldest: {
+    syncLog: string | null;
+    eventLog: string | null;
+    parked: string | null;
+    idempotencyKey: string | null;
+  };
+}
