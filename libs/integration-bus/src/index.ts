@@ -41,7 +41,7 @@ export {
   type PrepareInternalObjectContext,
   type SubscribeHelperOptions,
 } from './connectors/base-integration-connector.js';
-export type { OutgoingTask, ProcessOutcome } from './connectors/outgoing-task.interface.js';
+export type { BatchOutcome, OutgoingTask, ProcessOutcome } from './connectors/outgoing-task.interface.js';
 export { errorAndSkip, skipNow, type ProcessOutcomeWithMessage } from './connectors/process-outcomes.js';
 export { TranslationHelper } from './translation/translation-helper.js';
 export type { TranslationRecord } from './persistence/translation-record.js';
@@ -145,7 +145,11 @@ export { IntegrationEvents, type IntegrationEventName } from './events/integrati
 export { IntegrationEventLog } from './persistence/integration-event-log.service.js';
 export { BUS_EVENT_SOURCE, BusEventCodes, type BusEventCode } from './events/bus-event-codes.js';
 export type { EventLogEntry, EventLogLevel, NewEventLogEntry } from './persistence/event-log.store.js';
-export { IntegrationTaskEvent, type IntegrationTaskInfo } from './events/integration-task-event.js';
+export {
+  IntegrationTaskEvent,
+  type BatchPosition,
+  type IntegrationTaskInfo,
+} from './events/integration-task-event.js';
 
 // Management: REST API, admin page, metrics (under /{http.path})
 export { AdminTokenGuard } from './management/guards/admin-token.guard.js';

@@ -2,7 +2,7 @@ import { IntegrationProcessResult } from '../enums/integration-process-result.en
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskProcessType } from '../enums/task-process-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
-import type { OutgoingTask, ProcessOutcome } from './outgoing-task.interface.js';
+import type { BatchOutcome, OutgoingTask, ProcessOutcome } from './outgoing-task.interface.js';
 import type { AbstractIntegrationSubscription } from '../subscriptions/abstract-integration-subscription.js';
 import { DocumentIntegrationSubscription } from '../subscriptions/document-integration-subscription.js';
 import { ObjectIntegrationSubscription } from '../subscriptions/object-integration-subscription.js';
@@ -71,6 +71,18 @@ export abstract class BaseIntegrationConnector implements ExternalIdLookup {
     return {
       result: IntegrationProcessResult.Error,
       errorMessage: `${this.constructor.name} received ${task.taskType} ${task.objectType} but does not override processInternalTaskAsync().`,
+    };
+  }
+
+  /**
+   * Processes a batch of queued tasks, for a connector with `maxBatchSize` above 1 (R-EXT-1): at most
+   * one change per object, in queue order. Answer an outcome per task, in the same order (or one for
+   * all). Call each task's `fence()` right before the external write, as for one task.
+   */
+  processInternalTasksAsync(tasks: readonly OutgoingTask[]): MaybePromise<BatchOutcome> {
+    return {
+      result: IntegrationProcessResult.Error,
+      errorMessage: `${this.constructor.name} received a batch of ${tasks.length} tasks (maxBatchSize above 1) but does not override processInternalTasksAsync().`,
     };
   }
 

@@ -26,6 +26,10 @@ export interface LoadedConnector {
   callTimeoutMs: number;
   /** What a handler's throw answers (R-OUT-6). */
   onThrow: ThrownErrorResult;
+  /** Queued tasks per call: above 1, a batch connector (R-EXT-1). */
+  maxBatchSize: number;
+  /** How long a short batch waits for more tasks (R-EXT-1). */
+  maxBatchWaitMs: number;
   /** When failed tasks are tried again and parked (R-DEL-5, R-DEL-6). */
   retry: RetryPolicy;
   /** One FIFO per connector or per object (R-ORD-1). */
@@ -130,6 +134,8 @@ export class ConnectorRegistry {
         clearTranslationsAfterEachTask: metadata.clearTranslationsAfterEachTask,
         callTimeoutMs: metadata.callTimeoutMs,
         onThrow: metadata.onThrow,
+        maxBatchSize: metadata.maxBatchSize,
+        maxBatchWaitMs: metadata.maxBatchWaitMs,
         retry: metadata.retry,
         ordering: metadata.ordering,
         partitions: metadata.partitions,

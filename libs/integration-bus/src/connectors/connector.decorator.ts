@@ -33,6 +33,20 @@ export interface ConnectorOptions {
   /** How failed and postponed tasks are tried again, and when they are parked (R-DEL-5, R-DEL-6). */
   retry?: RetryOptions;
   /**
+   * Tasks handed over in one call (R-EXT-1). Above 1 the connector is a batch connector: its queued
+   * tasks reach `processInternalTasksAsync(tasks)` (class-level subscriptions) or the subscribed
+   * method as an array, and it answers an outcome per task. A batch is a prefix of the queue (of a
+   * partition with `ordering: 'object'`) holding at most one change per object, all for one handler.
+   * Synchronous (`SyncSnapshot`) tasks still come one at a time. @default 1 (1–1000)
+   */
+  maxBatchSize?: number;
+  /**
+   * With `maxBatchSize` above 1: how long a batch that found fewer tasks queued than
+   * `maxBatchSize` waits for more before it is handed over, in milliseconds. It trades latency for
+   * fuller batches under a trickle of changes. @default 0 (0–60000)
+   */
+  maxBatchWaitMs?: number;
+  /**
    * What one FIFO covers (R-ORD-1). `'connector'`: the whole connector, as in the original bus; an
    * Error stops all of its later tasks until the retry. `'object'`: each object (object type and
    * key, or document node); an Error holds only that object's later tasks while the others flow,
@@ -97,6 +111,13 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
       `${where}: onThrow must be IntegrationProcessResult.Error or IntegrationProcessResult.ErrorAndSkip, got ${JSON.stringify(options.onThrow)}.`,
     );
   }
+  const maxBatchSize = boundedInteger(where, 'maxBatchSize', options.maxBatchSize, 1, 1, 1000);
+  const maxBatchWaitMs = boundedInteger(where, 'maxBatchWaitMs', options.maxBatchWaitMs, 0, 0, 60_000);
+  if (maxBatchWaitMs > 0 && maxBatchSize === 1) {
+    throw new InvalidConnectorError(
+      `${where}: maxBatchWaitMs applies only to a batch connector (maxBatchSize above 1).`,
+    );
+  }
   const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
   const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
   const metadata: ConnectorMetadata = {
@@ -106,6 +127,8 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     clearTranslationsAfterEachTask: options.clearTranslationsAfterEachTask ?? true,
     callTimeoutMs,
     onThrow,
+    maxBatchSize,
+    maxBatchWaitMs,
     retry: new RetryPolicy(options.retry, where),
     ordering,
     // One FIFO per connector is one partition, processed by one instance at a time.

@@ -61,3 +61,9 @@ export interface OutgoingTask<T extends object = object> {
 /** What a connector's handler returns: a result, optionally with a message for the sync log. */
 export type ProcessOutcome =
   IntegrationProcessResult | { result: IntegrationProcessResult; errorMessage?: string };
+
+/**
+ * What a batch handler returns (R-EXT-1): an outcome per task, in the order of the tasks it was
+ * given, or one outcome for them all.
+ */
+export type BatchOutcome = readonly ProcessOutcome[] | ProcessOutcome;

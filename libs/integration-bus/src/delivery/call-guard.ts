@@ -7,17 +7,19 @@ export class CallInterrupted extends Error {}
 /**
  * Waits for a connector's pending answer for at most `timeoutMs` (R-DEL-4), or until one of
  * `interrupts` is aborted. A call that takes longer counts as Error ("timed out after N ms") and
- * `onGiveUp` tells the connector through its task's signal; an interruption rejects with
+ * `onGiveUp` tells the connector through its task's signal (`timedOut` widens that Error to a
+ * batch's answer); an interruption rejects with
  * `CallInterrupted` (the task is not counted: it stays queued and is delivered again). The call
  * itself cannot be stopped: its late answer is ignored.
  */
-export function guardCall(
-  pending: Promise<NormalizedOutcome>,
+export function guardCall<T = NormalizedOutcome>(
+  pending: Promise<T>,
   timeoutMs: number,
   interrupts: readonly AbortSignal[],
   onGiveUp: (reason: string) => void,
-): Promise<NormalizedOutcome> {
-  return new Promise<NormalizedOutcome>((resolve, reject) => {
+  timedOut: (outcome: NormalizedOutcome) => T = (outcome) => outcome as T,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     let settled = false;
     const finish = (): boolean => {
       if (settled) return false;
@@ -37,7 +39,7 @@ export function guardCall(
       if (!finish()) return;
       const message = `timed out after ${timeoutMs} ms`;
       onGiveUp(message);
-      resolve({ result: IntegrationProcessResult.Error, errorMessage: message });
+      resolve(timedOut({ result: IntegrationProcessResult.Error, errorMessage: message }));
     }, timeoutMs);
     // Handled before the interrupts are looked at: a call interrupted at once (its claim lost
     // before it was awaited, e.g. by the fence of a handler that threw) still has its rejection

@@ -2,7 +2,7 @@ import type { LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
-import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
+import type { BatchOutcome, OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 
 /** A connector's answer, normalised. */
 export interface NormalizedOutcome {
@@ -14,11 +14,10 @@ const RESULTS = new Set<string>(Object.values(IntegrationProcessResult));
 
 /**
  * Hands a task to the connector method that subscribed to it (or to `processInternalTaskAsync` /
- * `processInternalTaskSync`) and normalises the answer. A thrown exception counts as Error (or the
- * connector's `onThrow`) with its message (R-OUT-6), except a queued task's `ClaimLostError` (see `OutgoingTask.fence`), which is
- * thrown on; an answer that is not a result is an Error naming the method. A method that
- * answers without a promise is answered without one: the drain awaits nothing for it, which keeps
- * a promise and an async frame per task off its hot path.
+ * `processInternalTaskSync`) and normalises the answer (see `callHandler` for throws); an answer
+ * that is not a result is an Error naming the method. A method that answers without a promise is
+ * answered without one: the drain awaits nothing for it, which keeps a promise and an async frame
+ * per task off its hot path.
  */
 export function invokeConnector(
   connector: LoadedConnector,
@@ -27,25 +26,65 @@ export function invokeConnector(
   sync: boolean,
 ): NormalizedOutcome | Promise<NormalizedOutcome> {
   const name = handler ?? (sync ? 'processInternalTaskSync' : 'processInternalTaskAsync');
+  return callHandler(connector, name, task, !sync, readOne);
+}
+
+const readOne = (answer: unknown, where: string): NormalizedOutcome =>
+  normalize(answer as ProcessOutcome, where);
+
+/**
+ * The same for a batch connector (R-EXT-1): the queued `tasks` go to the subscribed method (or
+ * `processInternalTasksAsync`) in one call, and the answer is an outcome per task. A throw answers
+ * every task of the batch alike; an answer of the wrong length is an Error for every task.
+ */
+export function invokeConnectorBatch(
+  connector: LoadedConnector,
+  handler: string | null,
+  tasks: readonly OutgoingTask[],
+): NormalizedOutcome[] | Promise<NormalizedOutcome[]> {
+  const name = handler ?? 'processInternalTasksAsync';
+  const each = (outcome: NormalizedOutcome) => tasks.map(() => outcome);
+  return callHandler(
+    connector,
+    name,
+    tasks,
+    true,
+    (answer, where) => normalizeBatch(answer as BatchOutcome, tasks.length, where),
+    each,
+  );
+}
+
+/**
+ * Calls `connector[name](argument)` and normalises its answer with `read`, without a promise when
+ * the method answers without one. A thrown exception answers the connector's `onThrow` with its
+ * message (R-OUT-6), except a queued task's `ClaimLostError` (see `OutgoingTask.fence`), which is
+ * thrown on: not an outcome of the task but the end of the run's claim, so the task stays queued.
+ */
+function callHandler<T>(
+  connector: LoadedConnector,
+  name: string,
+  argument: unknown,
+  queued: boolean,
+  read: (answer: unknown, where: string) => T,
+  widen: (outcome: NormalizedOutcome) => T = (outcome) => outcome as T,
+): T | Promise<T> {
   const method = (connector.instance as unknown as Record<string, unknown>)[name];
   const where = `${connector.className}.${name}`;
   if (typeof method !== 'function') {
-    return { result: IntegrationProcessResult.Error, errorMessage: `${where} is not a method.` };
+    return widen({ result: IntegrationProcessResult.Error, errorMessage: `${where} is not a method.` });
   }
-  // A queued task's fence refused the write: not an outcome of the task but the end of the run's
-  // claim, so it propagates (the task stays queued for the queue's holder); any other throw is Error.
-  const failed = (error: unknown): NormalizedOutcome => {
-    if (!sync && error instanceof ClaimLostError) throw error;
-    return { result: connector.onThrow, errorMessage: describeError(error) };
+  const failed = (error: unknown): T => {
+    if (queued && error instanceof ClaimLostError) throw error;
+    return widen({ result: connector.onThrow, errorMessage: describeError(error) });
   };
   let answer: unknown;
   try {
-    answer = method.call(connector.instance, task);
+    answer = method.call(connector.instance, argument);
   } catch (error) {
     return failed(error);
   }
-  if (!isThenable(answer)) return normalize(answer as ProcessOutcome, where);
-  return Promise.resolve(answer).then((outcome) => normalize(outcome as ProcessOutcome, where), failed);
+  if (!isThenable(answer)) return read(answer, where);
+  return Promise.resolve(answer).then((value) => read(value, where), failed);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -64,6 +103,21 @@ function normalize(outcome: ProcessOutcome, where: string): NormalizedOutcome {
   }
   const message = typeof outcome === 'object' && outcome !== null ? (outcome.errorMessage ?? null) : null;
   return { result, errorMessage: message };
+}
+
+function normalizeBatch(answer: BatchOutcome, count: number, where: string): NormalizedOutcome[] {
+  if (!Array.isArray(answer)) {
+    const outcome = normalize(answer as ProcessOutcome, where);
+    return Array.from({ length: count }, () => outcome);
+  }
+  if (answer.length !== count) {
+    const outcome = {
+      result: IntegrationProcessResult.Error,
+      errorMessage: `${where} answered ${answer.length} outcomes for ${count} tasks; expected one per task, in order.`,
+    };
+    return Array.from({ length: count }, () => outcome);
+  }
+  return answer.map((outcome: ProcessOutcome) => normalize(outcome, where));
 }
 
 /** A count per result, as processing runs report them. */

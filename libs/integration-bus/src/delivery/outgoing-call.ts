@@ -8,7 +8,7 @@ import { IntegrationTaskEvent } from '../events/integration-task-event.js';
 import { taskInfoOf, type QueuedSynchronization } from '../persistence/queue.store.js';
 import { guardCall } from './call-guard.js';
 import { ConnectorCallHook } from './connector-call-hook.js';
-import { invokeConnector, type NormalizedOutcome } from './invoke-connector.js';
+import { invokeConnector, invokeConnectorBatch, type NormalizedOutcome } from './invoke-connector.js';
 import type { ProcessingClaim } from './processing-claim.js';
 import { QueuedOutgoingTask } from './queued-outgoing-task.js';
 
@@ -54,6 +54,112 @@ export class OutgoingCall {
       task.abort(reason),
     );
     return ConnectorCallHook.settle(guarded, watched);
+  }
+
+  /**
+   * Calls a batch connector with the tasks of `rows` in one call (R-EXT-1) and resolves with an
+   * outcome per row, in order. Each task has its events, its call-hook start and end, and its fence,
+   * as a task called alone; a task whose Before event is vetoed answers SkipNow and is left out of the
+   * call. The connector's `callTimeoutMs` covers the whole call. Rejects like `call` when interrupted
+   * or fenced off: no outcome of the batch is then known, and every task stays as it was.
+   */
+  async callBatch(
+    connector: LoadedConnector,
+    rows: readonly QueuedSynchronization[],
+    claim: ProcessingClaim,
+    interrupted: AbortSignal,
+  ): Promise<NormalizedOutcome[]> {
+    const watched = rows.map((row) => this.calls.start(connector, 'outgoing', row));
+    const tasks = rows.map((row) => new QueuedOutgoingTask(row, this.factory, claim, connector.codeName));
+    const settleAll = (outcomes: Promise<NormalizedOutcome[]>) =>
+      outcomes.then(
+        (answers) =>
+          answers.map((answer, i) => ConnectorCallHook.settle(answer, watched[i]) as NormalizedOutcome),
+        (error: unknown) => {
+          for (const end of watched)
+            void ConnectorCallHook.settle(Promise.reject(error), end).catch(() => {});
+          throw error;
+        },
+      );
+    const { Before, After } = IntegrationEvents.ProcessInternalTask;
+    const announced = this.events.has(Before) || this.events.has(After);
+    const pending = announced
+      ? this.announcedBatch(connector, rows, tasks, claim, interrupted)
+      : this.guardedBatch(connector, rows[0]!.handler, tasks, claim, interrupted);
+    return settleAll(pending);
+  }
+
+  /** The batch call under the connector's timeout and the claim's and shutdown's interruptions. */
+  private guardedBatch(
+    connector: LoadedConnector,
+    handler: string | null,
+    tasks: readonly QueuedOutgoingTask[],
+    claim: ProcessingClaim,
+    interrupted: AbortSignal,
+  ): Promise<NormalizedOutcome[]> {
+    let pending: NormalizedOutcome[] | Promise<NormalizedOutcome[]>;
+    try {
+      pending = invokeConnectorBatch(connector, handler, tasks);
+    } catch (error) {
+      pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const answered = Promise.resolve(pending).finally(() => {
+      if (connector.clearTranslationsAfterEachTask) connector.instance.clearInternalTranslations();
+    });
+    return guardCall(
+      answered,
+      connector.callTimeoutMs,
+      [claim.signal, interrupted],
+      (reason) => tasks.forEach((task) => task.abort(reason)),
+      (outcome) => tasks.map(() => outcome),
+    );
+  }
+
+  /** `guardedBatch` between each task's Before and After events. */
+  private async announcedBatch(
+    connector: LoadedConnector,
+    rows: readonly QueuedSynchronization[],
+    tasks: readonly QueuedOutgoingTask[],
+    claim: ProcessingClaim,
+    interrupted: AbortSignal,
+  ): Promise<NormalizedOutcome[]> {
+    const { Before, After } = IntegrationEvents.ProcessInternalTask;
+    const outcomes: (NormalizedOutcome | undefined)[] = rows.map(() => undefined);
+    const events: (IntegrationTaskEvent | undefined)[] = [];
+    const called: number[] = [];
+    for (const [i, row] of rows.entries()) {
+      let object: object;
+      try {
+        object = tasks[i]!.object;
+      } catch (error) {
+        outcomes[i] = { result: IntegrationProcessResult.Error, errorMessage: describeError(error) };
+        continue;
+      }
+      const event = new IntegrationTaskEvent(taskInfoOf(row, connector.codeName), object, connector.codeName);
+      events[i] = event;
+      if (await this.events.before(Before, event)) called.push(i);
+      else outcomes[i] = { result: IntegrationProcessResult.SkipNow, errorMessage: null };
+    }
+    if (called.length > 0) {
+      const answers = await this.guardedBatch(
+        connector,
+        rows[0]!.handler,
+        called.map((i) => tasks[i]!),
+        claim,
+        interrupted,
+      );
+      called.forEach((i, k) => (outcomes[i] = answers[k]));
+    }
+    for (const [index, i] of called.entries()) {
+      const { task: info, object: entity } = events[i]!;
+      const { result, errorMessage } = outcomes[i]!;
+      const batch = { index, size: called.length };
+      await this.events.after(
+        After,
+        new IntegrationTaskEvent(info, entity, connector.codeName, result, errorMessage ?? undefined, batch),
+      );
+    }
+    return outcomes as NormalizedOutcome[];
   }
 
   /** Builds detached entities: a fork whose identity map is never used (`merge: false`). */

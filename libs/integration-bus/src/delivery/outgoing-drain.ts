@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { LoadedConnector } from '../connectors/connector-registry.js';
 import type { RetryPolicy } from '../connectors/retry-policy.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
@@ -9,6 +10,7 @@ import type {
 } from '../persistence/queue.store.js';
 import { rowTaskIds } from '../persistence/synchronizations.js';
 import { CallInterrupted } from './call-guard.js';
+import { nextBatch } from './batch-cut.js';
 import { DrainFloor } from './drain-floor.js';
 import type { DrainResult, DrainRun, HandOver, ProcessingTarget } from './drainer.js';
 import { emptyCounts, type NormalizedOutcome } from './invoke-connector.js';
@@ -92,17 +94,12 @@ export class OutgoingDrain {
 
   /** Drains the queue until a batch ends the run; resolves with the counts and any hand-over. */
   async drain(): Promise<DrainResult> {
-    const { queue, batchSize } = this.context;
-    let batch = await queue.fetchOutgoing(
-      this.claim.token,
-      this.claim.claimedAt,
-      this.#floor.value,
-      batchSize,
-    );
+    let batch = await this.#read();
     for (;;) {
       const end = await this.#ending(await this.#process(batch), batch);
       if (end === 'read' || end === 'cut') {
         batch = await this.#writeBatch('next', batch);
+        if (this.#waitsForMore(batch)) batch = await this.#read(this.target.connector.maxBatchWaitMs);
         continue;
       }
       await this.#writeBatch(end === 'interrupted' ? 'keep' : 'last', batch);
@@ -112,10 +109,40 @@ export class OutgoingDrain {
     }
   }
 
-  /** Calls the connector for each row of `batch` that is not held back, until the batch must end. */
+  /** Rows per read: the module's `batchSize`, or a batch connector's `maxBatchSize` if larger. */
+  get #readSize(): number {
+    return Math.max(this.context.batchSize, this.target.connector.maxBatchSize);
+  }
+
+  /** Reads the head of the queue, after `waitMs` (cut short by the run's end). */
+  async #read(waitMs = 0): Promise<QueuedSynchronization[]> {
+    if (waitMs > 0) await delay(waitMs, undefined, { signal: this.run.interrupted }).catch(() => {});
+    const batch = await this.context.queue.fetchOutgoing(
+      this.claim.token,
+      this.claim.claimedAt,
+      this.#floor.value,
+      this.#readSize,
+    );
+    return waitMs === 0 && this.#waitsForMore(batch)
+      ? this.#read(this.target.connector.maxBatchWaitMs)
+      : batch;
+  }
+
+  /**
+   * Whether a batch connector waits `maxBatchWaitMs` for more before this read is handed over: the
+   * queue held some tasks, fewer than a full call (R-EXT-1). Nothing of the run is pending then (the
+   * previous batch is written), so reading again after the wait loses nothing.
+   */
+  #waitsForMore(batch: readonly QueuedSynchronization[]): boolean {
+    const { maxBatchWaitMs, maxBatchSize } = this.target.connector;
+    return maxBatchWaitMs > 0 && batch.length > 0 && batch.length < maxBatchSize;
+  }
+
+  /** Calls the connector for the rows of `batch` that are not held back, until the batch must end. */
   async #process(batch: readonly QueuedSynchronization[]): Promise<BatchEnd> {
-    const { connector } = this.target;
     const deadline = performance.now() + this.context.batchMaxDurationMs;
+    if (this.target.connector.maxBatchSize > 1) return this.#processInCalls(batch, deadline);
+    const { connector } = this.target;
     for (const row of batch) {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
@@ -133,17 +160,63 @@ export class OutgoingDrain {
         this.#interruption = error;
         return 'interrupted';
       }
-      this.#counts[outcome.result] += 1;
-      this.#done.push({ row, outcome });
-      // Error holds the connector's later tasks, unless this failure parked the task (R-DEL-6).
-      const holds =
-        outcome.result === IntegrationProcessResult.Error && !connector.retry.parksAfter(outcome.result, row);
-      if (holds && row.objectHash !== null) this.#heldObjects.add(row.objectHash);
-      else if (holds) return 'heldHead';
+      if (this.#record(row, outcome)) return 'heldHead';
       if (this.run.stopping()) return 'stopping';
       if (performance.now() >= deadline) return 'cut';
     }
     return 'read';
+  }
+
+  /**
+   * The same for a batch connector (R-EXT-1): the rows go to the connector a call at a time, each
+   * call a batch cut by `nextBatch`. An interrupted or fenced-off call leaves its whole batch queued
+   * as it was (the external system may have taken some of it: at most one batch is delivered twice).
+   */
+  async #processInCalls(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
+    const { connector } = this.target;
+    let next = 0;
+    while (next < batch.length) {
+      if (!this.claim.held()) return 'claimLost';
+      if (this.run.interrupted.aborted) return 'stopping';
+      const cut = nextBatch(batch, next, connector.maxBatchSize, this.#heldObjects);
+      next = cut.next;
+      if (cut.batch.length === 0) continue;
+      let outcomes: NormalizedOutcome[];
+      try {
+        outcomes = await this.context.call.callBatch(connector, cut.batch, this.claim, this.run.interrupted);
+      } catch (error) {
+        this.#interruption = error; // as in `#process`
+        return 'interrupted';
+      }
+      let heldHead = false;
+      for (const [i, row] of cut.batch.entries()) {
+        const outcome = outcomes[i]!;
+        // Behind an Error that holds the connector's queue, only what the external system took (OK)
+        // is done; the others stay queued behind it as they were, as if never handed over.
+        if (heldHead && outcome.result !== IntegrationProcessResult.OK) continue;
+        if (this.#record(row, outcome)) heldHead = true;
+      }
+      if (heldHead) return 'heldHead';
+      if (this.run.stopping()) return 'stopping';
+      if (performance.now() >= deadline) return 'cut';
+    }
+    return 'read';
+  }
+
+  /**
+   * Counts a task's outcome for the batch's write. Returns whether it holds the connector's later
+   * tasks: an Error does (R-OUT-6), unless it parked the task (R-DEL-6); in a partition it holds only
+   * its object's (R-ORD-1), whose later rows the run then passes over.
+   */
+  #record(row: QueuedSynchronization, outcome: NormalizedOutcome): boolean {
+    this.#counts[outcome.result] += 1;
+    this.#done.push({ row, outcome });
+    const holds =
+      outcome.result === IntegrationProcessResult.Error &&
+      !this.target.connector.retry.parksAfter(outcome.result, row);
+    if (!holds || row.objectHash === null) return holds;
+    this.#heldObjects.add(row.objectHash);
+    return false;
   }
 
   /** A batch that could go on may still end the run (see `batchEnding`). */
@@ -151,7 +224,7 @@ export class OutgoingDrain {
     if (end !== 'read' && end !== 'cut') return end;
     this.#handOver = this.run.handOverReason();
     return batchEnding(end, {
-      short: batch.length < this.context.batchSize,
+      short: batch.length < this.#readSize,
       retriedHead: batch.some((r) => r.state === 'failed'),
       handOver: this.#handOver,
       enabled: await this.context.enabled(),
@@ -168,7 +241,7 @@ export class OutgoingDrain {
     mode: 'next' | 'last' | 'keep',
     batch: readonly QueuedSynchronization[],
   ): Promise<QueuedSynchronization[]> {
-    const { queue, batchSize } = this.context;
+    const { queue } = this.context;
     const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
     const shared = this.#sharedDone(completion);
     const last = this.#done.at(-1);
@@ -188,7 +261,7 @@ export class OutgoingDrain {
       this.claim.token,
       this.claim.claimedAt,
       this.#floor.value,
-      batchSize,
+      this.#readSize,
     );
     this.#recheck = shared;
     return next;
@@ -242,7 +315,10 @@ export async function processOneOutgoing(
   row: QueuedSynchronization,
   interrupted: AbortSignal,
 ): Promise<IntegrationProcessResult> {
-  const pending = context.call.call(connector, row, claim, interrupted);
+  const pending =
+    connector.maxBatchSize > 1
+      ? context.call.callBatch(connector, [row], claim, interrupted).then(([answer]) => answer!)
+      : context.call.call(connector, row, claim, interrupted);
   const outcome = pending instanceof Promise ? await pending : pending;
   await context.queue.complete(completionOf(connector.retry, [{ row, outcome }]), claim.token);
   return outcome.result;

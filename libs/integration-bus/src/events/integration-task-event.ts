@@ -21,6 +21,14 @@ export interface IntegrationTaskInfo {
   connectorNames: string[];
 }
 
+/** Where a task stood in a batch connector's call (R-EXT-1). */
+export interface BatchPosition {
+  /** 0 for the first task of the call. */
+  index: number;
+  /** Tasks in the call. */
+  size: number;
+}
+
 /** Payload of every integration event. */
 export class IntegrationTaskEvent<T = unknown> {
   #cancelled = false;
@@ -32,6 +40,8 @@ export class IntegrationTaskEvent<T = unknown> {
     /** Set on ProcessInternalTask.After / ProcessExternalTask.After. */
     readonly result?: IntegrationProcessResult,
     readonly errorMessage?: string,
+    /** On ProcessInternalTask.After of a batch connector: the task's place in the call. */
+    readonly batch?: BatchPosition,
   ) {}
 
   /** Before events: nothing is logged, or the task is skipped this run. Ignored on After events. */

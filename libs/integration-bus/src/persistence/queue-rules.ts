@@ -27,6 +27,16 @@ export function objectKeySql(objectType: string, objectId: string, nodeId: strin
   return `(${objectType} || ':' || coalesce(${objectId}, ${nodeId}, ${title}))`;
 }
 
+/** The same key in TypeScript, from a queued row's columns (see `nextBatch`). */
+export function objectKeyOf(row: {
+  objectType: string;
+  objectId: string | null;
+  nodeId: string | null;
+  title: string;
+}): string {
+  return `${row.objectType}:${row.objectId ?? row.nodeId ?? row.title}`;
+}
+
 /** The partition (1..`partitions`) of an object hash, in SQL. */
 export function partitionOfSql(hash: string, partitions: string): string {
   return `(1 + ((${hash} & 9223372036854775807) % ${partitions}))::smallint`;

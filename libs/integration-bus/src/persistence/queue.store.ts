@@ -42,6 +42,8 @@ export interface QueuedSynchronization {
   taskType: TaskType;
   objectType: string;
   objectId: string | null;
+  /** The document node, for documents. */
+  nodeId: string | null;
   siteName: string | null;
   dataType: TaskDataType;
   processType: string;
@@ -160,7 +162,7 @@ const SNAPSHOT_COLUMN = `(select pg_snapshot_xmin(c) || ':' || pg_snapshot_xmax(
 /** A task's columns as a processor reads them. */
 const TASK_COLUMNS = `t.id as "taskId", t.guid, t.title,
          t.task_type as "taskType", t.object_type as "objectType", t.object_id as "objectId",
-         t.site_name as "siteName", t.data_type as "dataType", t.process_type as "processType",
+         t.node_id as "nodeId", t.site_name as "siteName", t.data_type as "dataType", t.process_type as "processType",
          t.is_inbound as "isInbound", t.data::text as "dataJson", t.trace_parent as "traceParent",
          (extract(epoch from t.created_at) * 1000)::float8 as "createdAtMs"`;
 const QUEUED_COLUMNS = `

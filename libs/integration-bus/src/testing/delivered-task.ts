@@ -1,5 +1,5 @@
 import type { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
-import type { IntegrationTaskInfo } from '../events/integration-task-event.js';
+import type { BatchPosition, IntegrationTaskInfo } from '../events/integration-task-event.js';
 
 /** One task a connector was handed, and what it answered. */
 export interface DeliveredTask<T = unknown> {
@@ -16,4 +16,6 @@ export interface DeliveredTask<T = unknown> {
   result: IntegrationProcessResult;
   /** The message that came with the result, if any. */
   errorMessage: string | null;
+  /** For a batch connector (`maxBatchSize` above 1): the task's place in the call that carried it. */
+  batch?: BatchPosition;
 }

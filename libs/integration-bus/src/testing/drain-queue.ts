@@ -26,6 +26,11 @@ export interface DrainResult {
   byConnector: Record<string, DeliveredTask[]>;
   /** Every delivery, in order. */
   deliveries: DeliveredTask[];
+  /**
+   * The deliveries grouped by connector call: one task per call, except for a batch connector
+   * (`maxBatchSize` above 1), whose calls carry its batches as it received them.
+   */
+  calls: DeliveredTask[][];
   /** A count per result over the whole drain. */
   counts: ResultCounts;
 }
@@ -57,5 +62,18 @@ export async function drainQueue(app: BusTarget, options: DrainQueueOptions = {}
   }
   const byConnector: Record<string, DeliveredTask[]> = {};
   for (const delivery of recording.deliveries) (byConnector[delivery.connectorName] ??= []).push(delivery);
-  return { byConnector, deliveries: recording.deliveries, counts };
+  // Connectors run side by side: a call's tasks are consecutive among its connector's deliveries.
+  const calls: DeliveredTask[][] = [];
+  const openCall = new Map<string, DeliveredTask[]>();
+  for (const delivery of recording.deliveries) {
+    const open = openCall.get(delivery.connectorName);
+    if (open && delivery.batch !== undefined && delivery.batch.index > 0) {
+      open.push(delivery);
+      continue;
+    }
+    const call = [delivery];
+    calls.push(call);
+    openCall.set(delivery.connectorName, call);
+  }
+  return { byConnector, deliveries: recording.deliveries, calls, counts };
 }

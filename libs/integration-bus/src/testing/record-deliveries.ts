@@ -26,6 +26,7 @@ export function recordDeliveries(app: BusTarget): DeliveryRecording {
       object: event.object,
       result: event.result,
       errorMessage: event.errorMessage ?? null,
+      ...(event.batch ? { batch: { ...event.batch } } : {}),
     });
   };
   const names = [IntegrationEvents.ProcessInternalTask.After, IntegrationEvents.ProcessExternalTask.After];
