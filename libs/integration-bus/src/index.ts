@@ -91,6 +91,7 @@ export {
   RabbitMqTaskConsumer,
   type RabbitMqTaskConsumerOptions,
 } from './consumers/rabbitmq-task-consumer.js';
+export { IntakeCounters, type IntakeCount, type IntakeOutcome } from './consumers/intake-counters.js';
 export {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
@@ -129,7 +130,11 @@ export { IntegrationProcessType } from './enums/integration-process-type.enum.js
 // Operating
 export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
 export type { ResultCounts } from './delivery/invoke-connector.js';
-export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
+export type {
+  ExternalTaskOptions,
+  ExternalTaskOutcome,
+  ExternalTaskSkipReason,
+} from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
 export { SEQUENCE_KEY_MAX_LENGTH } from './incoming/intake-sequence.js';

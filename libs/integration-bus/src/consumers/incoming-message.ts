@@ -10,7 +10,7 @@ export interface BrokerMessage {
   /** The raw body. */
   body: Uint8Array;
   /**
-   * The message's id: JetStream's `Nats-Msg-Id` header (else stream and sequence), RabbitMQ's
+   * The message's id: JetStream's `Nats-Msg-Id` header (else stream, stream creation time and sequence), RabbitMQ's
    * `messageId` property; null when the message has none.
    */
   messageId: string | null;
@@ -24,6 +24,11 @@ export interface BrokerMessage {
 export interface IncomingTaskRequest {
   object: unknown;
   options: Omit<ExternalTaskOptions, 'idempotencyKey'>;
+  /**
+   * The idempotency key, when the message carries its own identity: a CloudEvent's `source` and
+   * `id`. Without it the key is the broker's message id (`idempotencyKeyOfMessage`).
+   */
+  idempotencyKey?: string;
 }
 
 /**

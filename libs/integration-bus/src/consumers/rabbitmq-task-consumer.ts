@@ -15,6 +15,21 @@ export interface RabbitMqTaskConsumerOptions extends BrokerTaskConsumerOptions {
   bindings?: readonly { exchange: string; pattern: string }[];
   /** Wait between reconnection attempts after the connection was lost, in milliseconds. @default 1000 */
   reconnectDelayMs?: number;
+  /**
+   * What becomes of a poison message once it is in the event log: `'dead-letter'` rejects it without
+   * requeue (`nack(requeue=false)`), so that RabbitMQ moves it to the queue's dead-letter exchange
+   * (its `x-dead-letter-exchange` argument or a policy) where it can be inspected and replayed; on a
+   * queue without one RabbitMQ discards it, as an ack would. `'ack'` acknowledges it: it is gone even
+   * where a dead-letter exchange is configured.
+   * @default 'dead-letter'
+   */
+  poison?: 'dead-letter' | 'ack';
+  /**
+   * The queue's dead-letter exchange, declared with it (`x-dead-letter-exchange`) when the consumer
+   * declares the queue. RabbitMQ refuses a declaration whose arguments differ from the existing
+   * queue's: give it exactly when the queue has it, or set `assertQueue: false`.
+   */
+  deadLetterExchange?: string;
 }
 
 /** What the consumer holds while connected. */
@@ -28,7 +43,8 @@ interface RabbitConsumerSession {
  * message at a time (`prefetch(1)`, which keeps the queue's order). The idempotency key is the
  * message's `messageId` property (a message without one is logged without a key: RabbitMQ itself
  * drops no duplicates, so publishers should set it; the bus's relay does). A poison message is
- * acknowledged after being logged; a transient failure is requeued after `retryDelayMs`. A lost
+ * logged, then rejected without requeue so that the queue's dead-letter exchange keeps it (or
+ * acknowledged, `poison: 'ack'`); a transient failure is requeued after `retryDelayMs`. A lost
  * connection is opened again every `reconnectDelayMs`; the messages it had not acknowledged come
  * again, and their keys dedupe them.
  *
@@ -71,8 +87,13 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       // the connection too, which reconnects.
       channel.on('close', () => void model.close().catch(() => undefined));
       await channel.prefetch(1);
-      if (this.options.assertQueue !== false)
-        await channel.assertQueue(this.options.queue, { durable: true });
+      if (this.options.assertQueue !== false) {
+        const { deadLetterExchange } = this.options;
+        await channel.assertQueue(this.options.queue, {
+          durable: true,
+          ...(deadLetterExchange ? { deadLetterExchange } : {}),
+        });
+      }
       for (const binding of this.options.bindings ?? []) {
         await channel.bindQueue(this.options.queue, binding.exchange, binding.pattern);
       }
@@ -104,6 +125,14 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
     }, this.options.reconnectDelayMs ?? 1_000);
   }
 
+  private get deadLettersPoison(): boolean {
+    return (this.options.poison ?? 'dead-letter') === 'dead-letter';
+  }
+
+  protected override get poisonFate(): string {
+    return this.deadLettersPoison ? "rejected (to the queue's dead-letter exchange, if any)" : 'dropped';
+  }
+
   private async onMessage(channel: Channel, message: ConsumeMessage): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.properties.headers ?? {})) {
@@ -120,6 +149,8 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       if (disposition === 'retry') {
         await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
         channel.nack(message, false, true);
+      } else if (disposition === 'poison' && this.deadLettersPoison) {
+        channel.nack(message, false, false); // to the queue's dead-letter exchange, if it has one
       } else channel.ack(message);
     } catch (error) {
       // The channel is gone: the broker delivers the message again on the next connection.
