@@ -69,12 +69,40 @@ export {
   defaultRelayRoute,
   OBJECT_KEY_HEADER,
   OBJECT_TYPE_HEADER,
+  objectKeyRelayRoute,
+  RELAY_CONTENT_TYPE,
   routeToken,
   SEQUENCE_HEADER,
   TASK_TYPE_HEADER,
   type RelayMessage,
   type RelayRoute,
 } from './relay/relay-message.js';
+// Standard envelopes and schemas (R-ECO-5): CloudEvents 1.0 and the JSON Schemas of the bodies
+export {
+  buildRelayCloudEvent,
+  DEFAULT_CLOUDEVENT_TYPE_PREFIX,
+  type RelayCloudEventAttributes,
+  type RelayCloudEventData,
+  type RelayCloudEventOptions,
+  type RelayFormat,
+} from './relay/relay-cloud-event.js';
+export {
+  AMQP_CLOUDEVENT_PREFIX,
+  amqpCloudEventHeaders,
+  CLOUDEVENTS_JSON_TYPE,
+  NATS_CLOUDEVENT_PREFIX,
+  natsCloudEventHeaders,
+  readCloudEvent,
+  type CloudEventCarrier,
+  type ReceivedCloudEvent,
+} from './relay/cloud-event-binding.js';
+export {
+  RELAY_CLOUDEVENT_DATA_SCHEMA_ID,
+  RELAY_ENVELOPE_SCHEMA_ID,
+  RELAY_SCHEMA_FILES,
+  relaySchema,
+  type JsonSchemaDocument,
+} from './relay/relay-schemas.js';
 export { setRelayTraceContextInjector, type RelayTraceContextInjector } from './relay/trace-context.js';
 
 // Consuming from brokers (R-ECO-2, R-ECO-3): messages become incoming tasks, acknowledged after commit

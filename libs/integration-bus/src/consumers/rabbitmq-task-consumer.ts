@@ -143,6 +143,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       body: message.content,
       messageId,
       headers,
+      contentType: typeof message.properties.contentType === 'string' ? message.properties.contentType : null,
       origin: `queue ${this.options.queue}`,
     } satisfies BrokerMessage);
     try {
