@@ -6,6 +6,7 @@ import { IntegrationEventLog } from '../persistence/integration-event-log.servic
 import { describeError } from '../events/integration-event-publisher.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
 import { IntegrationBus } from '../integration-bus.service.js';
+import type { BrokerChannel } from '../relay/broker-channel.js';
 import { IntakeCounters } from './intake-counters.js';
 import {
   decodeIncomingTaskRequest,
@@ -86,6 +87,18 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   /** Wait before a transient failure's message comes again, in milliseconds. */
   protected get retryDelayMs(): number {
     return this.consumerOptions.retryDelayMs ?? 5_000;
+  }
+
+  /** Where this consumer reads, for the AsyncAPI document (R-ECO-5); the broker consumers say more. */
+  describeChannel(): BrokerChannel {
+    return {
+      action: 'receive',
+      protocol: null,
+      hosts: [],
+      address: null,
+      message: 'incoming',
+      description: `Incoming tasks for connector ${this.connectorName}.`,
+    };
   }
 
   /** Connects and starts consuming. */

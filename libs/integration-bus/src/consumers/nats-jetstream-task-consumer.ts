@@ -2,6 +2,7 @@ import type { ConsumerMessages, Consumers, JetStreamManager, JsMsg } from '@nats
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadNatsClient, openNatsConnection, type NatsClient } from '../relay/nats-client.js';
 import type { NatsServerOptions } from '../relay/nats-server-options.js';
+import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
 
@@ -67,6 +68,17 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
 
   protected constructor(private readonly options: NatsJetStreamTaskConsumerOptions) {
     super(options);
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    return {
+      ...base,
+      protocol: 'nats',
+      hosts: hostsOf(this.options.servers),
+      address: this.options.filterSubject ?? null,
+      description: `${base.description} JetStream stream ${this.options.stream}, durable consumer ${this.options.consumer}.`,
+    };
   }
 
   protected async start(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { loadAmqpClient, openAmqpConnection, type AmqpClient } from '../relay/amqp-client.js';
+import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
 
@@ -60,6 +61,20 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
 
   protected constructor(private readonly options: RabbitMqTaskConsumerOptions) {
     super(options);
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    return {
+      ...base,
+      protocol: 'amqp',
+      hosts: hostsOf(this.options.url),
+      address: this.options.queue,
+      bindings: {
+        amqp: { is: 'queue', queue: { name: this.options.queue, durable: true }, bindingVersion: '0.3.0' },
+      },
+      description: `${base.description} Queue ${this.options.queue}.`,
+    };
   }
 
   protected async start(): Promise<void> {

@@ -18,6 +18,7 @@ import {
   type RelayRoute,
 } from './relay-message.js';
 import { traceHeadersOf, type RelayTraceContextInjector } from './trace-context.js';
+import type { BrokerChannel } from './broker-channel.js';
 
 /** Options every broker relay takes. */
 export interface BrokerRelayOptions {
@@ -109,6 +110,27 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
 
   /** Closes the broker connection; the next task opens it again. */
   abstract close(): Promise<void>;
+
+  /**
+   * Where this relay publishes, for the AsyncAPI document (R-ECO-5). The broker relays say more;
+   * a subclass of another transport may override it.
+   */
+  describeChannel(): BrokerChannel {
+    return {
+      action: 'send',
+      protocol: null,
+      hosts: [],
+      address: this.routePattern,
+      message: this.baseOptions.format ?? 'envelope',
+      description: `Tasks relayed by connector ${this.connectorName} through ${this.brokerName}.`,
+    };
+  }
+
+  /** The route as an AsyncAPI address, its variable parts as parameters. */
+  protected get routePattern(): string {
+    if (this.baseOptions.route) return '{route}';
+    return this.baseOptions.routeBy === 'objectKey' ? '{objectType}.{objectKey}' : '{objectType}.{taskType}';
+  }
 
   override processInternalTaskAsync(task: OutgoingTask): Promise<ProcessOutcome> {
     return this.relay(task);

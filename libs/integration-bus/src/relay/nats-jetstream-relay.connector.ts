@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
 import type { NatsServerOptions } from './nats-server-options.js';
+import { hostsOf, type BrokerChannel } from './broker-channel.js';
 import { natsCloudEventHeaders } from './cloud-event-binding.js';
 import { RELAY_CONTENT_TYPE, type RelayMessage } from './relay-message.js';
 import { ReopeningSession } from './reopening-session.js';
@@ -85,6 +86,18 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
 
   close(): Promise<void> {
     return this.#session.close();
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    const stream = this.options.stream ? `, captured by stream ${this.options.stream.name}` : '';
+    return {
+      ...base,
+      protocol: 'nats',
+      hosts: hostsOf(this.options.servers),
+      address: `${this.options.subjectPrefix}.${this.routePattern}`,
+      description: `${base.description} JetStream subject with Nats-Msg-Id = task GUID:connector${stream}.`,
+    };
   }
 
   private async open(): Promise<NatsSession> {

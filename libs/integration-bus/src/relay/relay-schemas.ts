@@ -32,5 +32,5 @@ export function relaySchema(which: keyof typeof RELAY_SCHEMA_FILES): JsonSchemaD
     schema = createRequire(import.meta.url)(`../../schemas/${file}`) as JsonSchemaDocument;
     cache.set(file, schema);
   }
-  return schema;
+  return structuredClone(schema); // a copy: a caller that changes it changes no one else's
 }
