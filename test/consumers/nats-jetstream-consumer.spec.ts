@@ -113,6 +113,18 @@ async function publish(body: string, msgId: string): Promise<boolean> {
   return ack.duplicate;
 }
 
+/** Creates the re-creation test's stream (again). */
+const createRebornStream = () =>
+  jsm.streams.add({
+    name: REBORN_STREAM,
+    subjects: [`busre_${id}.>`],
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  });
+
+/** Publishes on the re-creation test's stream, without `Nats-Msg-Id` unless given one; the stream sequence. */
+const publishReborn = async (login: string, msgID?: string) =>
+  (await jetstream(nc).publish(REBORN_SUBJECT, personBody(login), msgID ? { msgID } : {})).seq;
+
 describe('NatsJetStreamTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   it('logs each message once, in order: a redelivery after a lost ack and a message stored twice make no second task', async () => {
     await withBusApp({ providers: [CrmInConnector, TestNatsConsumer] }, async (t) => {
@@ -177,28 +189,19 @@ describe('NatsJetStreamTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   }, 60_000);
 
   it('R-ECO-3 keys a message without Nats-Msg-Id by stream incarnation: after the stream is deleted and created again, sequence 1 is logged again; a real duplicate is dropped, logged at debug and counted', async () => {
-    const createStream = () =>
-      jsm.streams.add({
-        name: REBORN_STREAM,
-        subjects: [`busre_${id}.>`],
-        duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-      });
-    /** Publishes without `Nats-Msg-Id` unless given one; returns the stream sequence. */
-    const publishHere = async (login: string, msgID?: string) =>
-      (await jetstream(nc).publish(REBORN_SUBJECT, personBody(login), msgID ? { msgID } : {})).seq;
-    await createStream();
+    await createRebornStream();
     try {
       await withBusApp({ providers: [CrmInConnector, RebornStreamConsumer] }, async (t) => {
         const counters = t.app.get(IntakeCounters);
         expect(counters.of('RebornStreamConsumer')).toMatchObject({ accepted: 0, duplicate: 0, poison: 0 });
         const logger = t.app.get(RebornStreamConsumer)['logger'] as RecordingLogger;
-        expect(await publishHere('first-life')).toBe(1);
+        expect(await publishReborn('first-life')).toBe(1);
         await eventually(async () => expect(await loggedLogins(t)).toEqual(['first-life']), 10_000);
 
         await jsm.streams.delete(REBORN_STREAM);
-        await createStream();
+        await createRebornStream();
         // Sequence 1 again: with the old key (stream:sequence) this one was acked and dropped unseen.
-        expect(await publishHere('second-life')).toBe(1);
+        expect(await publishReborn('second-life')).toBe(1);
         await eventually(
           async () => expect(await loggedLogins(t)).toEqual(['first-life', 'second-life']),
           15_000,
@@ -207,10 +210,10 @@ describe('NatsJetStreamTaskConsumer (R-ECO-2, R-ECO-3)', () => {
         await expectUsersApplied(t, ['first-life', 'second-life']);
 
         // A real duplicate: one id stored twice (past JetStream's duplicate window).
-        await publishHere('stored-twice', 'twice-1');
+        await publishReborn('stored-twice', 'twice-1');
         await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS + 200));
-        await publishHere('stored-twice', 'twice-1');
-        await publishHere('after-the-duplicate');
+        await publishReborn('stored-twice', 'twice-1');
+        await publishReborn('after-the-duplicate');
         await eventually(
           async () => expect(await loggedLogins(t)).toEqual(['stored-twice', 'after-the-duplicate']),
           10_000,

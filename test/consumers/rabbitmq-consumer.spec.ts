@@ -105,6 +105,22 @@ async function queueEmpty(): Promise<void> {
   }, 10_000);
 }
 
+/** Takes every message of the dead-letter queue. */
+const deadLetters = async (): Promise<string[]> => {
+  const bodies: string[] = [];
+  for (;;) {
+    const message = await channel.get(DEAD_QUEUE, { noAck: true });
+    if (message === false) return bodies;
+    bodies.push(message.content.toString('utf8'));
+  }
+};
+/** Sends to the queue with a dead-letter exchange. */
+const sendHere = (body: string, messageId: string) =>
+  channel.sendToQueue(DLX_QUEUE, Buffer.from(body), { messageId, persistent: true });
+/** Waits until that queue is empty. */
+const emptied = () =>
+  eventually(async () => expect((await channel.checkQueue(DLX_QUEUE)).messageCount).toBe(0), 10_000);
+
 describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   it('logs each message once, in order: a requeue after a lost ack and a message published twice make no second task', async () => {
     source.url = RABBITMQ_URL;
@@ -145,19 +161,6 @@ describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   }, 60_000);
 
   it('R-ECO-2 rejects a poison message to the queue’s dead-letter exchange by default (logged at error level, counted); with poison: ack it is acknowledged', async () => {
-    const deadLetters = async (): Promise<string[]> => {
-      const bodies: string[] = [];
-      for (;;) {
-        const message = await channel.get(DEAD_QUEUE, { noAck: true });
-        if (message === false) return bodies;
-        bodies.push(message.content.toString('utf8'));
-      }
-    };
-    const sendHere = (body: string, messageId: string) =>
-      channel.sendToQueue(DLX_QUEUE, Buffer.from(body), { messageId, persistent: true });
-    const emptied = () =>
-      eventually(async () => expect((await channel.checkQueue(DLX_QUEUE)).messageCount).toBe(0), 10_000);
-
     delete poisonSetting.poison;
     await withBusApp({ providers: [CrmInConnector, DeadLetterConsumer] }, async (t) => {
       for (const [i, body] of POISON_BODIES.entries()) sendHere(body, `dl-poison-${i}`);

@@ -237,7 +237,9 @@ describe('relay formats (R-ECO-5)', () => {
     relayed.keyedNats = await readAll(nc, KEY_STREAM);
     relayed.ceRabbit = await drainQueue(queues.ce);
     relayed.keyedRabbit = await drainQueue(queues.key);
-    for (const list of Object.values(relayed)) expect(list).toHaveLength(USERS * ROUNDS);
+    for (const [name, list] of Object.entries(relayed)) {
+      if (list.length !== USERS * ROUNDS) throw new Error(`${name}: ${list.length} messages relayed`);
+    }
   }, 60_000);
 
   it('R-ECO-5 NATS: every message of format cloudevents is a CloudEvent 1.0 in binary mode the official SDK accepts, with the expected attributes; its data validates against the shipped JSON Schema', () => {
@@ -304,7 +306,7 @@ describe('relay formats (R-ECO-5)', () => {
       ['RabbitMQ', rabbit],
     ] as const) {
       for (const { route, envelope, taskTypeHeader } of messages) {
-        expect(route, broker).toBe(`cms.user.${envelope.objectKey}`);
+        expect(`${broker} ${route}`).toBe(`${broker} cms.user.${envelope.objectKey}`);
         expect(taskTypeHeader).toBe(envelope.taskType);
         expect(relayMessageId({ guid: envelope.taskGuid }, envelope.connector)).toMatch(/:Keyed/);
       }

@@ -118,7 +118,8 @@ describe('schemas and AsyncAPI beside the OpenAPI document (R-ECO-5)', () => {
         const { jetstreamManager } = await import('@nats-io/jetstream');
         const stored = await (await jetstreamManager(nc)).streams.getMessage(STREAM, { seq: 1 });
         const data: unknown = stored!.json();
-        expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
+        validate(data);
+        expect(validate.errors ?? null).toBeNull();
         // And the schema does say something: a body without its object fails.
         expect(validate({ ...(data as object), object: undefined })).toBe(false);
 
@@ -132,7 +133,8 @@ describe('schemas and AsyncAPI beside the OpenAPI document (R-ECO-5)', () => {
           new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false }),
         );
         const validAsyncApi = ajv.compile(asyncApiSpecs.schemas['3.0.0']!);
-        expect(validAsyncApi(asyncApi.body), JSON.stringify(validAsyncApi.errors?.slice(0, 5))).toBe(true);
+        validAsyncApi(asyncApi.body);
+        expect(validAsyncApi.errors ?? null).toBeNull();
         // The official schema does check: AsyncAPI 2's `publish` is no AsyncAPI 3 action.
         const op = { action: 'publish', channel: { $ref: '#/channels/relay-SchemaNatsRelay' } };
         expect(validAsyncApi({ ...asyncApi.body, operations: { old: op } })).toBe(false);
