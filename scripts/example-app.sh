@@ -23,6 +23,11 @@ echo "== npm pack =="
 tarball="$(cd libs/integration-bus && npm pack --silent --pack-destination "$work" | tail -n 1)"
 tarball="$work/$tarball"
 echo "$tarball: $(tar tzf "$tarball" | wc -l) files"
+# The JSON Schemas of the relayed bodies ship as files (R-ECO-5), read at run time by the docs routes.
+for schema in relay-envelope relay-cloudevent-data; do
+  tar tzf "$tarball" | grep -qx "package/schemas/$schema.schema.json" ||
+    { echo "The package lacks schemas/$schema.schema.json" >&2; exit 1; }
+done
 
 echo "== the package's README and CHANGELOG speak to users (no rule ids, no repository paths) =="
 if tar xzf "$tarball" -O package/README.md package/CHANGELOG.md |

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { Logger } from '@nestjs/common';
 import type { BrokerMessage } from 'nestjs-integration-bus';
 import type { BusTestApp } from '../support/bus-app.js';
 
@@ -55,3 +56,25 @@ export const POISON_REASONS = [
   /taskType must be one of/,
   /login is required/,
 ] as const;
+
+/** A Nest `Logger` that keeps what a consumer writes, level by level, to check its log lines. */
+export class RecordingLogger extends Logger {
+  readonly lines: { level: 'debug' | 'warn' | 'error'; message: string }[] = [];
+
+  override debug(message: unknown): void {
+    this.lines.push({ level: 'debug', message: String(message) });
+  }
+
+  override warn(message: unknown): void {
+    this.lines.push({ level: 'warn', message: String(message) });
+  }
+
+  override error(message: unknown): void {
+    this.lines.push({ level: 'error', message: String(message) });
+  }
+
+  /** The messages written at `level`. */
+  at(level: 'debug' | 'warn' | 'error'): string[] {
+    return this.lines.filter((line) => line.level === level).map((line) => line.message);
+  }
+}

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsJetStreamTaskConsumer, type BrokerMessage } from 'nestjs-integration-bus';
+import { IntakeCounters, NatsJetStreamTaskConsumer, type BrokerMessage } from 'nestjs-integration-bus';
 import { CrmInConnector } from '../incoming-http/incoming-http-app.js';
 import { withBusApp } from '../support/bus-app.js';
 import { eventually } from '../support/recording-connector.js';
@@ -17,6 +17,7 @@ import {
   POISON_BODIES,
   POISON_REASONS,
   poisonEntries,
+  RecordingLogger,
 } from './consumer-checks.js';
 
 const id = randomUUID().replaceAll('-', '').slice(0, 12);
@@ -30,6 +31,8 @@ const { seen, loseAckOnce } = acks;
 
 @Injectable()
 class TestNatsConsumer extends NatsJetStreamTaskConsumer {
+  protected override readonly logger = new RecordingLogger();
+
   constructor() {
     super({
       connectorName: 'Crm',
@@ -64,6 +67,25 @@ class PrivateServerConsumer extends NatsJetStreamTaskConsumer {
   }
 }
 
+/** The stream of the re-creation test: deleted and created again while the consumer runs. */
+const REBORN_STREAM = `BUSRE_${id}`;
+const REBORN_SUBJECT = `busre_${id}.people`;
+
+@Injectable()
+class RebornStreamConsumer extends NatsJetStreamTaskConsumer {
+  protected override readonly logger = new RecordingLogger();
+
+  constructor() {
+    super({
+      connectorName: 'Crm',
+      servers: SHARED_NATS_URL,
+      stream: REBORN_STREAM,
+      consumer: 'bus',
+      retryDelayMs: 100,
+    });
+  }
+}
+
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 
@@ -90,6 +112,18 @@ async function publish(body: string, msgId: string): Promise<boolean> {
   const ack = await jetstream(nc).publish(SUBJECT, body, { msgID: msgId, headers: h });
   return ack.duplicate;
 }
+
+/** Creates the re-creation test's stream (again). */
+const createRebornStream = () =>
+  jsm.streams.add({
+    name: REBORN_STREAM,
+    subjects: [`busre_${id}.>`],
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  });
+
+/** Publishes on the re-creation test's stream, without `Nats-Msg-Id` unless given one; the stream sequence. */
+const publishReborn = async (login: string, msgID?: string) =>
+  (await jetstream(nc).publish(REBORN_SUBJECT, personBody(login), msgID ? { msgID } : {})).seq;
 
 describe('NatsJetStreamTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   it('logs each message once, in order: a redelivery after a lost ack and a message stored twice make no second task', async () => {
@@ -121,7 +155,7 @@ describe('NatsJetStreamTaskConsumer (R-ECO-2, R-ECO-3)', () => {
     });
   }, 60_000);
 
-  it('logs a poison message to the event log and terminates it instead of redelivering it', async () => {
+  it('R-ECO-2 logs a poison message to the event log and the application log, counts it, and terminates it instead of redelivering it', async () => {
     await withBusApp({ providers: [CrmInConnector, TestNatsConsumer] }, async (t) => {
       const before = (await jsm.consumers.info(STREAM, 'bus')).num_redelivered;
       for (const [i, body] of POISON_BODIES.entries()) await publish(body, `poison-${i}`);
@@ -141,7 +175,57 @@ describe('NatsJetStreamTaskConsumer (R-ECO-2, R-ECO-3)', () => {
         redelivered: 0,
       });
       expect(await poisonEntries(t)).toHaveLength(POISON_BODIES.length);
+      // In the application log at error level too, and counted (issue 23).
+      const errors = (t.app.get(TestNatsConsumer)['logger'] as RecordingLogger).at('error');
+      expect(errors).toHaveLength(POISON_BODIES.length);
+      for (const [i, line] of errors.entries())
+        expect(line).toMatch(new RegExp(`^Message poison-${i} .*was dropped`));
+      expect(t.app.get(IntakeCounters).of('TestNatsConsumer')).toMatchObject({
+        accepted: 1,
+        duplicate: 0,
+        poison: 3,
+      });
     });
+  }, 60_000);
+
+  it('R-ECO-3 keys a message without Nats-Msg-Id by stream incarnation: after the stream is deleted and created again, sequence 1 is logged again; a real duplicate is dropped, logged at debug and counted', async () => {
+    await createRebornStream();
+    try {
+      await withBusApp({ providers: [CrmInConnector, RebornStreamConsumer] }, async (t) => {
+        const counters = t.app.get(IntakeCounters);
+        expect(counters.of('RebornStreamConsumer')).toMatchObject({ accepted: 0, duplicate: 0, poison: 0 });
+        const logger = t.app.get(RebornStreamConsumer)['logger'] as RecordingLogger;
+        expect(await publishReborn('first-life')).toBe(1);
+        await eventually(async () => expect(await loggedLogins(t)).toEqual(['first-life']), 10_000);
+
+        await jsm.streams.delete(REBORN_STREAM);
+        await createRebornStream();
+        // Sequence 1 again: with the old key (stream:sequence) this one was acked and dropped unseen.
+        expect(await publishReborn('second-life')).toBe(1);
+        await eventually(
+          async () => expect(await loggedLogins(t)).toEqual(['first-life', 'second-life']),
+          15_000,
+        );
+        // Applied, so the users exist (and the tasks are gone from the queue).
+        await expectUsersApplied(t, ['first-life', 'second-life']);
+
+        // A real duplicate: one id stored twice (past JetStream's duplicate window).
+        await publishReborn('stored-twice', 'twice-1');
+        await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS + 200));
+        await publishReborn('stored-twice', 'twice-1');
+        await publishReborn('after-the-duplicate');
+        await eventually(
+          async () => expect(await loggedLogins(t)).toEqual(['stored-twice', 'after-the-duplicate']),
+          10_000,
+        );
+        expect(counters.of('RebornStreamConsumer')).toMatchObject({ accepted: 4, duplicate: 1, poison: 0 });
+        const debug = logger.at('debug');
+        expect(debug).toHaveLength(1);
+        expect(debug[0]).toMatch(/^Message twice-1 from stream BUSRE_\w+ seq 3 is a duplicate for Crm/);
+      });
+    } finally {
+      await deleteStream(nc, REBORN_STREAM);
+    }
   }, 60_000);
 
   it('goes on consuming after the NATS server is killed and started again, applying a redelivered message once', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RabbitMqTaskConsumer, type BrokerMessage } from 'nestjs-integration-bus';
+import { IntakeCounters, RabbitMqTaskConsumer, type BrokerMessage } from 'nestjs-integration-bus';
 import { CrmInConnector } from '../incoming-http/incoming-http-app.js';
 import { withBusApp } from '../support/bus-app.js';
 import { eventually } from '../support/recording-connector.js';
@@ -16,6 +16,7 @@ import {
   POISON_BODIES,
   POISON_REASONS,
   poisonEntries,
+  RecordingLogger,
 } from './consumer-checks.js';
 
 const QUEUE = `bustest.in.${randomUUID().slice(0, 8)}`;
@@ -27,6 +28,8 @@ const { seen, loseAckOnce } = acks;
 
 @Injectable()
 class TestRabbitConsumer extends RabbitMqTaskConsumer {
+  protected override readonly logger = new RecordingLogger();
+
   constructor() {
     super({ connectorName: 'Crm', url: source.url, queue: QUEUE, retryDelayMs: 100, reconnectDelayMs: 200 });
   }
@@ -36,16 +39,47 @@ class TestRabbitConsumer extends RabbitMqTaskConsumer {
   }
 }
 
+/** A queue with a dead-letter exchange, whose dead letters go to `DEAD_QUEUE`. */
+const DLX_QUEUE = `${QUEUE}.dlx`;
+const DLX = `${QUEUE}.dead`;
+const DEAD_QUEUE = `${QUEUE}.dead-letters`;
+/** What the dead-letter consumer does with poison: its default, or `'ack'`. */
+const poisonSetting: { poison?: 'ack' | 'dead-letter' } = {};
+
+@Injectable()
+class DeadLetterConsumer extends RabbitMqTaskConsumer {
+  protected override readonly logger = new RecordingLogger();
+
+  constructor() {
+    // Declares the queue as it is (with its dead-letter exchange): RabbitMQ refuses other arguments.
+    super({
+      connectorName: 'Crm',
+      url: RABBITMQ_URL,
+      queue: DLX_QUEUE,
+      deadLetterExchange: DLX,
+      retryDelayMs: 100,
+      ...poisonSetting,
+    });
+  }
+}
+
 let admin: ChannelModel;
 let channel: Channel;
 
 beforeAll(async () => {
   ({ connection: admin, channel } = await openRabbitMqAdmin());
   await channel.assertQueue(QUEUE, { durable: true });
+  await channel.assertExchange(DLX, 'fanout', { durable: true });
+  await channel.assertQueue(DEAD_QUEUE, { durable: true });
+  await channel.bindQueue(DEAD_QUEUE, DLX, '');
+  await channel.assertQueue(DLX_QUEUE, { durable: true, deadLetterExchange: DLX });
 });
 
 afterAll(async () => {
   await channel?.deleteQueue(QUEUE);
+  await channel?.deleteQueue(DLX_QUEUE);
+  await channel?.deleteQueue(DEAD_QUEUE);
+  await channel?.deleteExchange(DLX);
   await admin?.close();
 });
 
@@ -71,6 +105,22 @@ async function queueEmpty(): Promise<void> {
   }, 10_000);
 }
 
+/** Takes every message of the dead-letter queue. */
+const deadLetters = async (): Promise<string[]> => {
+  const bodies: string[] = [];
+  for (;;) {
+    const message = await channel.get(DEAD_QUEUE, { noAck: true });
+    if (message === false) return bodies;
+    bodies.push(message.content.toString('utf8'));
+  }
+};
+/** Sends to the queue with a dead-letter exchange. */
+const sendHere = (body: string, messageId: string) =>
+  channel.sendToQueue(DLX_QUEUE, Buffer.from(body), { messageId, persistent: true });
+/** Waits until that queue is empty. */
+const emptied = () =>
+  eventually(async () => expect((await channel.checkQueue(DLX_QUEUE)).messageCount).toBe(0), 10_000);
+
 describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
   it('logs each message once, in order: a requeue after a lost ack and a message published twice make no second task', async () => {
     source.url = RABBITMQ_URL;
@@ -92,7 +142,7 @@ describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
     });
   }, 60_000);
 
-  it('logs a poison message to the event log and acknowledges it instead of requeuing it', async () => {
+  it('logs a poison message to the event log and settles it instead of requeuing it (a queue without a dead-letter exchange drops it)', async () => {
     source.url = RABBITMQ_URL;
     await withBusApp({ providers: [CrmInConnector, TestRabbitConsumer] }, async (t) => {
       for (const [i, body] of POISON_BODIES.entries()) send(body, `poison-${i}`);
@@ -107,6 +157,44 @@ describe('RabbitMqTaskConsumer (R-ECO-2, R-ECO-3)', () => {
       }
       await new Promise((r) => setTimeout(r, 300)); // several retry delays: nothing comes back
       expect(await poisonEntries(t)).toHaveLength(POISON_BODIES.length);
+    });
+  }, 60_000);
+
+  it('R-ECO-2 rejects a poison message to the queue’s dead-letter exchange by default (logged at error level, counted); with poison: ack it is acknowledged', async () => {
+    delete poisonSetting.poison;
+    await withBusApp({ providers: [CrmInConnector, DeadLetterConsumer] }, async (t) => {
+      for (const [i, body] of POISON_BODIES.entries()) sendHere(body, `dl-poison-${i}`);
+      sendHere(personBody('after-dead-letters'), 'dl-after');
+      await eventually(async () => expect(await loggedLogins(t)).toEqual(['after-dead-letters']), 10_000);
+      await emptied();
+      // The broker moved them, unchanged, to the dead-letter queue: nothing is lost.
+      await eventually(async () => expect(await deadLetters()).toEqual([...POISON_BODIES]), 5_000);
+      expect(await poisonEntries(t)).toHaveLength(POISON_BODIES.length);
+      const errors = (t.app.get(DeadLetterConsumer)['logger'] as RecordingLogger).at('error');
+      expect(errors).toHaveLength(POISON_BODIES.length);
+      for (const [i, line] of errors.entries()) {
+        expect(line).toMatch(
+          new RegExp(`^Message dl-poison-${i} from queue ${DLX_QUEUE} .*dead-letter exchange`),
+        );
+        expect(line).toMatch(POISON_REASONS[i]!);
+      }
+      expect(t.app.get(IntakeCounters).of('DeadLetterConsumer')).toMatchObject({
+        connectorName: 'Crm',
+        accepted: 1,
+        duplicate: 0,
+        poison: POISON_BODIES.length,
+      });
+    });
+
+    poisonSetting.poison = 'ack';
+    await withBusApp({ providers: [CrmInConnector, DeadLetterConsumer] }, async (t) => {
+      sendHere(POISON_BODIES[0], 'ack-poison');
+      sendHere(personBody('after-acked-poison'), 'ack-after');
+      await eventually(async () => expect(await loggedLogins(t)).toEqual(['after-acked-poison']), 10_000);
+      await emptied();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await deadLetters()).toEqual([]);
+      expect(t.app.get(IntakeCounters).of('DeadLetterConsumer')).toMatchObject({ accepted: 1, poison: 1 });
     });
   }, 60_000);
 

@@ -75,12 +75,40 @@ export {
   defaultRelayRoute,
   OBJECT_KEY_HEADER,
   OBJECT_TYPE_HEADER,
+  objectKeyRelayRoute,
+  RELAY_CONTENT_TYPE,
   routeToken,
   SEQUENCE_HEADER,
   TASK_TYPE_HEADER,
   type RelayMessage,
   type RelayRoute,
 } from './relay/relay-message.js';
+// Standard envelopes and schemas (R-ECO-5): CloudEvents 1.0 and the JSON Schemas of the bodies
+export {
+  buildRelayCloudEvent,
+  DEFAULT_CLOUDEVENT_TYPE_PREFIX,
+  type RelayCloudEventAttributes,
+  type RelayCloudEventData,
+  type RelayCloudEventOptions,
+  type RelayFormat,
+} from './relay/relay-cloud-event.js';
+export {
+  AMQP_CLOUDEVENT_PREFIX,
+  amqpCloudEventHeaders,
+  CLOUDEVENTS_JSON_TYPE,
+  NATS_CLOUDEVENT_PREFIX,
+  natsCloudEventHeaders,
+  readCloudEvent,
+  type CloudEventCarrier,
+  type ReceivedCloudEvent,
+} from './relay/cloud-event-binding.js';
+export {
+  RELAY_CLOUDEVENT_DATA_SCHEMA_ID,
+  RELAY_ENVELOPE_SCHEMA_ID,
+  RELAY_SCHEMA_FILES,
+  relaySchema,
+  type JsonSchemaDocument,
+} from './relay/relay-schemas.js';
 export { setRelayTraceContextInjector, type RelayTraceContextInjector } from './relay/trace-context.js';
 
 // Consuming from brokers (R-ECO-2, R-ECO-3): messages become incoming tasks, acknowledged after commit
@@ -97,6 +125,7 @@ export {
   RabbitMqTaskConsumer,
   type RabbitMqTaskConsumerOptions,
 } from './consumers/rabbitmq-task-consumer.js';
+export { IntakeCounters, type IntakeCount, type IntakeOutcome } from './consumers/intake-counters.js';
 export {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
@@ -135,7 +164,11 @@ export { IntegrationProcessType } from './enums/integration-process-type.enum.js
 // Operating
 export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
 export type { ResultCounts } from './delivery/invoke-connector.js';
-export type { ExternalTaskOptions, ExternalTaskSkipReason } from './incoming/external-task-logger.js';
+export type {
+  ExternalTaskOptions,
+  ExternalTaskOutcome,
+  ExternalTaskSkipReason,
+} from './incoming/external-task-logger.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
 export { SEQUENCE_KEY_MAX_LENGTH } from './incoming/intake-sequence.js';

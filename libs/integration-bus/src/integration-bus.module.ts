@@ -37,6 +37,7 @@ import { ConnectorLease } from './delivery/connector-lease.js';
 import { InstanceId } from './connectors/instance-id.js';
 import { InstanceMembership } from './delivery/instance-membership.js';
 import { ExternalTaskLogger } from './incoming/external-task-logger.js';
+import { IntakeCounters } from './consumers/intake-counters.js';
 import { IncomingApplier } from './incoming/incoming-applier.js';
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import { IncomingScheduler } from './incoming/incoming-scheduler.js';
@@ -117,12 +118,14 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     IncomingScheduler,
     IntegrationBus,
     IntegrationEventLog,
+    IntakeCounters,
     ...managementProviders(() => IntegrationBusModule),
   ],
   // RESOLVED_OPTIONS: the token guards resolve it in whatever module uses them with @UseGuards().
   exports: [
     IntegrationBus,
     IntegrationEventLog,
+    IntakeCounters,
     BusMetrics,
     IntegrationBusHealthIndicator,
     IntegrationBusRetention,

@@ -8,7 +8,11 @@ import { EventLogStore } from './persistence/event-log.store.js';
 import { IntegrationBusError } from './errors/integration-bus.error.js';
 import { TaskNotFoundError } from './errors/task-not-found.error.js';
 import type { IntegrationTaskInfo } from './events/integration-task-event.js';
-import { ExternalTaskLogger, type ExternalTaskOptions } from './incoming/external-task-logger.js';
+import {
+  ExternalTaskLogger,
+  type ExternalTaskOptions,
+  type ExternalTaskOutcome,
+} from './incoming/external-task-logger.js';
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import type { PlainIntegrationObject } from './metadata/integration-subject.js';
@@ -127,6 +131,20 @@ export class IntegrationBus {
     options: ExternalTaskOptions,
   ): Promise<IntegrationTaskInfo | null> {
     return this.externalLogger.log(connectorName, obj, options);
+  }
+
+  /**
+   * `processExternalTask`, telling what the call came to: the task and whether the idempotency key
+   * had already logged it (`duplicate`: nothing new was logged), or why nothing was logged. What the
+   * broker consumers use to count and log their intake.
+   * @throws as `processExternalTask`
+   */
+  processExternalTaskWithOutcome(
+    connectorName: string,
+    obj: unknown,
+    options: ExternalTaskOptions,
+  ): Promise<ExternalTaskOutcome> {
+    return this.externalLogger.logWithOutcome(connectorName, obj, options);
   }
 
   /** Processes the incoming queue of one connector or of all; resolves when the run is over. */

@@ -6,6 +6,8 @@ import { IntegrationEventLog } from '../persistence/integration-event-log.servic
 import { describeError } from '../events/integration-event-publisher.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
 import { IntegrationBus } from '../integration-bus.service.js';
+import type { BrokerChannel } from '../relay/broker-channel.js';
+import { IntakeCounters } from './intake-counters.js';
 import {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
@@ -56,9 +58,13 @@ function isPoison(error: unknown): boolean {
  * above the highest logged for that object (R-DEL-2): an older version arriving late (from a relay paused
  * past its lease that delivered after its successor) is dropped, acknowledged, and written to the
  * log at debug level, not retried. A poison message (not JSON, wrong shape, a bad `Bus-Sequence`,
- * refused by the connector) is written to the event log (`POISONMESSAGE`) and acknowledged instead
- * of coming back forever; a transient failure (database down, connector disabled) delivers the
- * message again after `retryDelayMs`. Messages are handled one at a time, in order.
+ * refused by the connector) is written to the event log (`POISONMESSAGE`) and to the application
+ * log at error level, then settled instead of coming back forever (JetStream: terminated; RabbitMQ:
+ * dead-lettered or acknowledged, its `poison` option); a transient failure (database down, connector
+ * disabled) delivers the message again after `retryDelayMs`. A message whose idempotency key had
+ * already logged a task (a redelivery, a message published twice) is acknowledged and written to the
+ * log at debug level. `IntakeCounters` counts each consumer's accepted, duplicate and poison
+ * messages. Messages are handled one at a time, in order.
  *
  * A Nest provider: register the subclass in a module; it starts consuming once the application has
  * started (`onApplicationBootstrap`: start-up fails if the broker cannot be reached) and stops
@@ -68,6 +74,7 @@ function isPoison(error: unknown): boolean {
 export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   @Inject(IntegrationBus) protected readonly bus!: IntegrationBus;
   @Inject(IntegrationEventLog) protected readonly eventLog!: IntegrationEventLog;
+  @Inject(IntakeCounters) protected readonly intakeCounters!: IntakeCounters;
   protected readonly logger = new Logger(this.constructor.name);
 
   protected constructor(private readonly consumerOptions: BrokerTaskConsumerOptions) {}
@@ -82,6 +89,18 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
     return this.consumerOptions.retryDelayMs ?? 5_000;
   }
 
+  /** Where this consumer reads, for the AsyncAPI document (R-ECO-5); the broker consumers say more. */
+  describeChannel(): BrokerChannel {
+    return {
+      action: 'receive',
+      protocol: null,
+      hosts: [],
+      address: null,
+      message: 'incoming',
+      description: `Incoming tasks for connector ${this.connectorName}.`,
+    };
+  }
+
   /** Connects and starts consuming. */
   protected abstract start(): Promise<void>;
 
@@ -89,6 +108,7 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   protected abstract stop(): Promise<void>;
 
   onApplicationBootstrap(): Promise<void> {
+    this.intakeCounters.register(this.constructor.name, this.connectorName);
     return this.start();
   }
 
@@ -103,6 +123,11 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
    */
   protected afterTaskLogged(_message: BrokerMessage): void | Promise<void> {}
 
+  /** What becomes of a poison message, for log lines: `dropped`, or `dead-lettered` where the broker keeps it. */
+  protected get poisonFate(): string {
+    return 'dropped';
+  }
+
   /** Turns one message into a task and says what to do with the message. */
   protected async handle(message: BrokerMessage): Promise<MessageDisposition> {
     try {
@@ -111,12 +136,25 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
       const decoded = options.sequence !== undefined || options.sequenceKey !== undefined;
       // A message dropped as an older version logs nothing and is acknowledged like any other that
       // logs nothing by design (the intake writes the debug line).
-      await this.bus.processExternalTask(this.connectorName, request.object, {
+      const idempotencyKey = request.idempotencyKey ?? idempotencyKeyOfMessage(message.messageId);
+      const outcome = await this.bus.processExternalTaskWithOutcome(this.connectorName, request.object, {
         ...(decoded ? {} : sequenceOfMessage(message)),
         ...options,
-        idempotencyKey: idempotencyKeyOfMessage(message.messageId),
+        idempotencyKey,
       });
       await this.afterTaskLogged(message);
+      if (outcome.duplicate) {
+        // Not silent (issue 23): a message dropped as a repeat is visible in the debug log and counted.
+        this.logger.debug(
+          `Message ${message.messageId ?? '(no id)'} from ${message.origin} is a duplicate for ` +
+            `${this.connectorName} (idempotency key ${idempotencyKey} logged task ${outcome.task.id}): acknowledged, nothing logged`,
+        );
+      }
+      this.intakeCounters.record(
+        this.constructor.name,
+        this.connectorName,
+        outcome.duplicate ? 'duplicate' : 'accepted',
+      );
       return 'ack';
     } catch (error) {
       if (isPoison(error)) return this.poison(message, error);
@@ -129,16 +167,19 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   }
 
   private async poison(message: BrokerMessage, error: unknown): Promise<MessageDisposition> {
+    const what =
+      `Message ${message.messageId ?? '(no id)'} from ${message.origin} cannot become a task and was ` +
+      `${this.poisonFate}: ${describeError(error)}`;
     try {
       await this.eventLog.write({
         level: 'error',
         source: BUS_EVENT_SOURCE,
         eventCode: BusEventCodes.PoisonMessage,
         connectorName: this.connectorName,
-        message:
-          `Message ${message.messageId ?? '(no id)'} from ${message.origin} cannot become a task and was ` +
-          `dropped: ${describeError(error)}. Body: ${Buffer.from(message.body).toString('utf8').slice(0, 1000)}`,
+        message: `${what}. Body: ${Buffer.from(message.body).toString('utf8').slice(0, 1000)}`,
       });
+      this.logger.error(`${what} (connector ${this.connectorName})`);
+      this.intakeCounters.record(this.constructor.name, this.connectorName, 'poison');
       return 'poison';
     } catch (logError) {
       // Not even logged: keep the message rather than lose the trace of it.

@@ -2,6 +2,7 @@ import type { ConsumerMessages, Consumers, JetStreamManager, JsMsg } from '@nats
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadNatsClient, openNatsConnection, type NatsClient } from '../relay/nats-client.js';
 import type { NatsServerOptions } from '../relay/nats-server-options.js';
+import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
 
@@ -37,7 +38,9 @@ export interface NatsJetStreamTaskConsumerOptions extends BrokerTaskConsumerOpti
 
 /**
  * Consumes a NATS JetStream stream into incoming tasks (see `BrokerTaskConsumer`). The idempotency
- * key is the message's `Nats-Msg-Id` header, or the stream and sequence when it has none. A poison
+ * key is the message's `Nats-Msg-Id` header, or when it has none the stream, the stream's creation
+ * time and the sequence (`BUS:2026-12-07T10:00:00.123456789Z:42`), so that a stream deleted and
+ * created again does not reuse keys. A poison
  * message is terminated (`term`), a transient failure negatively acknowledged with a delay (`nak`).
  *
  * Needs the optional packages `@nats-io/transport-node` and `@nats-io/jetstream`.
@@ -56,9 +59,26 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
   #messages: ConsumerMessages | null = null;
   #loop: Promise<void> | null = null;
   #stopping = false;
+  /**
+   * When the consumed stream was created (its info's `created`), read at each subscription: part of
+   * the key of a message without `Nats-Msg-Id`, since a stream deleted and created again numbers its
+   * messages from 1 again.
+   */
+  #streamCreated = '';
 
   protected constructor(private readonly options: NatsJetStreamTaskConsumerOptions) {
     super(options);
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    return {
+      ...base,
+      protocol: 'nats',
+      hosts: hostsOf(this.options.servers),
+      address: this.options.filterSubject ?? null,
+      description: `${base.description} JetStream stream ${this.options.stream}, durable consumer ${this.options.consumer}.`,
+    };
   }
 
   protected async start(): Promise<void> {
@@ -112,6 +132,9 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
         });
       }
     }
+    // Read after the consumer exists: a stream created again in between removed the consumer too,
+    // which ends this subscription, and the next one reads the new stream's time.
+    this.#streamCreated = (await manager.streams.info(this.options.stream)).created;
     const consumer = await consumers.get(this.options.stream, this.options.consumer);
     const messages = await consumer.consume({ max_messages: 16, abort_on_missing_resource: true });
     this.#messages = messages;
@@ -140,12 +163,22 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     }
   }
 
+  /**
+   * The id of a message without `Nats-Msg-Id`: stream, the stream's creation time and sequence. The
+   * sequence alone would collide across incarnations of a stream (deleted and created again, its
+   * sequences restart at 1): a new message would be dropped as a duplicate of an old one for the
+   * whole idempotency window (issue 23).
+   */
+  private keyOfUnnamed(message: JsMsg): string {
+    return `${message.info.stream}:${this.#streamCreated}:${message.info.streamSequence}`;
+  }
+
   private async onMessage(message: JsMsg): Promise<void> {
     const headers: Record<string, string> = {};
     for (const name of message.headers?.keys() ?? []) headers[name] = message.headers!.get(name);
     const brokerMessage: BrokerMessage = {
       body: message.data,
-      messageId: headers['Nats-Msg-Id'] || `${message.info.stream}:${message.info.streamSequence}`,
+      messageId: headers['Nats-Msg-Id'] || this.keyOfUnnamed(message),
       headers,
       origin: `stream ${message.info.stream} seq ${message.info.streamSequence}`,
     };

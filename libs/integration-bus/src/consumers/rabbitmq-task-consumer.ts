@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { loadAmqpClient, openAmqpConnection, type AmqpClient } from '../relay/amqp-client.js';
+import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
 
@@ -15,6 +16,21 @@ export interface RabbitMqTaskConsumerOptions extends BrokerTaskConsumerOptions {
   bindings?: readonly { exchange: string; pattern: string }[];
   /** Wait between reconnection attempts after the connection was lost, in milliseconds. @default 1000 */
   reconnectDelayMs?: number;
+  /**
+   * What becomes of a poison message once it is in the event log: `'dead-letter'` rejects it without
+   * requeue (`nack(requeue=false)`), so that RabbitMQ moves it to the queue's dead-letter exchange
+   * (its `x-dead-letter-exchange` argument or a policy) where it can be inspected and replayed; on a
+   * queue without one RabbitMQ discards it, as an ack would. `'ack'` acknowledges it: it is gone even
+   * where a dead-letter exchange is configured.
+   * @default 'dead-letter'
+   */
+  poison?: 'dead-letter' | 'ack';
+  /**
+   * The queue's dead-letter exchange, declared with it (`x-dead-letter-exchange`) when the consumer
+   * declares the queue. RabbitMQ refuses a declaration whose arguments differ from the existing
+   * queue's: give it exactly when the queue has it, or set `assertQueue: false`.
+   */
+  deadLetterExchange?: string;
 }
 
 /** What the consumer holds while connected. */
@@ -28,7 +44,8 @@ interface RabbitConsumerSession {
  * message at a time (`prefetch(1)`, which keeps the queue's order). The idempotency key is the
  * message's `messageId` property (a message without one is logged without a key: RabbitMQ itself
  * drops no duplicates, so publishers should set it; the bus's relay does). A poison message is
- * acknowledged after being logged; a transient failure is requeued after `retryDelayMs`. A lost
+ * logged, then rejected without requeue so that the queue's dead-letter exchange keeps it (or
+ * acknowledged, `poison: 'ack'`); a transient failure is requeued after `retryDelayMs`. A lost
  * connection is opened again every `reconnectDelayMs`; the messages it had not acknowledged come
  * again, and their keys dedupe them.
  *
@@ -44,6 +61,20 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
 
   protected constructor(private readonly options: RabbitMqTaskConsumerOptions) {
     super(options);
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    return {
+      ...base,
+      protocol: 'amqp',
+      hosts: hostsOf(this.options.url),
+      address: this.options.queue,
+      bindings: {
+        amqp: { is: 'queue', queue: { name: this.options.queue, durable: true }, bindingVersion: '0.3.0' },
+      },
+      description: `${base.description} Queue ${this.options.queue}.`,
+    };
   }
 
   protected async start(): Promise<void> {
@@ -71,8 +102,13 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       // the connection too, which reconnects.
       channel.on('close', () => void model.close().catch(() => undefined));
       await channel.prefetch(1);
-      if (this.options.assertQueue !== false)
-        await channel.assertQueue(this.options.queue, { durable: true });
+      if (this.options.assertQueue !== false) {
+        const { deadLetterExchange } = this.options;
+        await channel.assertQueue(this.options.queue, {
+          durable: true,
+          ...(deadLetterExchange ? { deadLetterExchange } : {}),
+        });
+      }
       for (const binding of this.options.bindings ?? []) {
         await channel.bindQueue(this.options.queue, binding.exchange, binding.pattern);
       }
@@ -104,6 +140,14 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
     }, this.options.reconnectDelayMs ?? 1_000);
   }
 
+  private get deadLettersPoison(): boolean {
+    return (this.options.poison ?? 'dead-letter') === 'dead-letter';
+  }
+
+  protected override get poisonFate(): string {
+    return this.deadLettersPoison ? "rejected (to the queue's dead-letter exchange, if any)" : 'dropped';
+  }
+
   private async onMessage(channel: Channel, message: ConsumeMessage): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.properties.headers ?? {})) {
@@ -114,12 +158,15 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       body: message.content,
       messageId,
       headers,
+      contentType: typeof message.properties.contentType === 'string' ? message.properties.contentType : null,
       origin: `queue ${this.options.queue}`,
     } satisfies BrokerMessage);
     try {
       if (disposition === 'retry') {
         await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
         channel.nack(message, false, true);
+      } else if (disposition === 'poison' && this.deadLettersPoison) {
+        channel.nack(message, false, false); // to the queue's dead-letter exchange, if it has one
       } else channel.ack(message);
     } catch (error) {
       // The channel is gone: the broker delivers the message again on the next connection.

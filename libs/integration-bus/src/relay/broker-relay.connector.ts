@@ -2,11 +2,14 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { BaseIntegrationConnector } from '../connectors/base-integration-connector.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 import { buildRelayEnvelope, objectKeyOf, relayMessageId } from './relay-envelope.js';
+import { buildRelayCloudEvent, type RelayCloudEventOptions, type RelayFormat } from './relay-cloud-event.js';
 import {
   defaultRelayRoute,
+  objectKeyRelayRoute,
   OBJECT_KEY_HEADER,
   OBJECT_TYPE_HEADER,
   SEQUENCE_HEADER,
@@ -15,6 +18,7 @@ import {
   type RelayRoute,
 } from './relay-message.js';
 import { traceHeadersOf, type RelayTraceContextInjector } from './trace-context.js';
+import type { BrokerChannel } from './broker-channel.js';
 
 /** Options every broker relay takes. */
 export interface BrokerRelayOptions {
@@ -23,6 +27,28 @@ export interface BrokerRelayOptions {
    * @default `<object type>.<task type>`, e.g. `cms.user.UPDATEOBJ` (see `defaultRelayRoute`)
    */
   route?: RelayRoute;
+  /**
+   * What the default route is made of, when `route` is not given: `'taskType'`,
+   * `<object type>.<task type>` (`cms.user.UPDATEOBJ`); or `'objectKey'`, `<object type>.<object
+   * key>` (`cms.user.42`, see `objectKeyRelayRoute`), the task type then only in the headers and
+   * body. Why the key: a consumer that filters by task type (`*.UPDATEOBJ`) receives an object's
+   * update without its create, or before it, on another subject or queue: per-object order holds
+   * only within one subject (JetStream) or queue (RabbitMQ). Keyed routes make "all changes of this
+   * object" one subject, and let the broker spread objects over partitions by key (a NATS subject
+   * mapping with `partition()`, RabbitMQ's consistent-hash exchange) with each object's order kept.
+   * @default 'taskType'
+   */
+  routeBy?: 'taskType' | 'objectKey';
+  /**
+   * The message layout: `'envelope'`, the bus's versioned JSON envelope (`RelayEnvelope`); or
+   * `'cloudevents'`, a CloudEvent 1.0 in binary content mode (R-ECO-5): the attributes as `ce-`
+   * headers on NATS and `cloudEvents:` application properties on AMQP, the data
+   * (`RelayCloudEventData`) as the body. The `Bus-*` headers and the message id are sent either way.
+   * @default 'envelope'
+   */
+  format?: RelayFormat;
+  /** `source`, `type` prefix and `dataschema` of the CloudEvents (with `format: 'cloudevents'`). */
+  cloudEvents?: RelayCloudEventOptions;
   /**
    * The object's key, sent in the `Bus-Object-Key` header and the envelope's `objectKey`.
    * @default the entity's primary key (a document's node GUID and culture); null for plain objects
@@ -64,6 +90,8 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
 
   protected constructor(private readonly baseOptions: BrokerRelayOptions) {
     super();
+    checkChoice('format', baseOptions.format, ['envelope', 'cloudevents']);
+    checkChoice('routeBy', baseOptions.routeBy, ['taskType', 'objectKey']);
   }
 
   /** How long one acknowledgement may take, in milliseconds. */
@@ -82,6 +110,27 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
 
   /** Closes the broker connection; the next task opens it again. */
   abstract close(): Promise<void>;
+
+  /**
+   * Where this relay publishes, for the AsyncAPI document (R-ECO-5). The broker relays say more;
+   * a subclass of another transport may override it.
+   */
+  describeChannel(): BrokerChannel {
+    return {
+      action: 'send',
+      protocol: null,
+      hosts: [],
+      address: this.routePattern,
+      message: this.baseOptions.format ?? 'envelope',
+      description: `Tasks relayed by connector ${this.connectorName} through ${this.brokerName}.`,
+    };
+  }
+
+  /** The route as an AsyncAPI address, its variable parts as parameters. */
+  protected get routePattern(): string {
+    if (this.baseOptions.route) return '{route}';
+    return this.baseOptions.routeBy === 'objectKey' ? '{objectType}.{objectKey}' : '{objectType}.{taskType}';
+  }
 
   override processInternalTaskAsync(task: OutgoingTask): Promise<ProcessOutcome> {
     return this.relay(task);
@@ -103,14 +152,26 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     };
     if (objectKey !== null) headers[OBJECT_KEY_HEADER] = objectKey;
     if (envelope.sequence !== undefined) headers[SEQUENCE_HEADER] = String(envelope.sequence);
-    return {
-      route: (this.baseOptions.route ?? defaultRelayRoute)(task),
-      messageId: relayMessageId(task, this.connectorName),
+    const messageId = relayMessageId(task, this.connectorName);
+    const { route, routeBy, format = 'envelope' } = this.baseOptions;
+    const message: RelayMessage = {
+      route: route
+        ? route(task)
+        : routeBy === 'objectKey'
+          ? objectKeyRelayRoute(task.objectType, objectKey)
+          : defaultRelayRoute(task),
+      messageId,
       objectKey,
       envelope,
       body: Buffer.from(JSON.stringify(envelope)),
       headers,
+      format,
     };
+    if (format === 'cloudevents') {
+      message.cloudEvent = buildRelayCloudEvent(envelope, messageId, headers, this.baseOptions.cloudEvents);
+      message.body = Buffer.from(JSON.stringify(message.cloudEvent.data));
+    }
+    return message;
   }
 
   /**
@@ -137,5 +198,14 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
   /** Closes the connection when the application stops. */
   async onApplicationShutdown(): Promise<void> {
     await this.close();
+  }
+}
+
+/** Throws when an option given is not one of its values (a typo would otherwise pass silently). */
+function checkChoice(name: string, value: string | undefined, allowed: readonly string[]): void {
+  if (value !== undefined && !allowed.includes(value)) {
+    throw new InvalidOptionsError(
+      `Relay option ${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}; got ${JSON.stringify(value)}.`,
+    );
   }
 }

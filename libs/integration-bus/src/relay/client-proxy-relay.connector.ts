@@ -31,6 +31,7 @@ export interface ClientProxyRelayPacket {
    * `Bus-Sequence`), as the broker relays send them.
    */
   headers: Record<string, string>;
+  /** The `RelayEnvelope`, or with `format: 'cloudevents'` the CloudEvent in the JSON event format. */
   envelope: unknown;
 }
 
@@ -67,7 +68,10 @@ export class ClientProxyRelayConnector extends BrokerRelayConnector {
       messageId: message.messageId,
       objectKey: message.objectKey,
       headers: message.headers,
-      envelope: message.envelope,
+      // CloudEvents: the structured form (the JSON event format), as the transport serialises the packet.
+      envelope: message.cloudEvent
+        ? { ...message.cloudEvent.attributes, data: message.cloudEvent.data }
+        : message.envelope,
     };
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
     await new Promise<void>((resolve, reject) => {

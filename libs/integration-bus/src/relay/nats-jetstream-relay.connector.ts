@@ -3,7 +3,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
 import type { NatsServerOptions } from './nats-server-options.js';
-import type { RelayMessage } from './relay-message.js';
+import { hostsOf, type BrokerChannel } from './broker-channel.js';
+import { natsCloudEventHeaders } from './cloud-event-binding.js';
+import { RELAY_CONTENT_TYPE, type RelayMessage } from './relay-message.js';
 import { ReopeningSession } from './reopening-session.js';
 
 /** Options of `NatsJetStreamRelayConnector`. */
@@ -66,6 +68,14 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
     const { jetstream, client } = await this.#session.get();
     const headers = client.core.headers();
     for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+    // Every message says what its body is (R-ECO-5); not `application/cloudevents`, which would
+    // mean structured mode to a CloudEvents reader, while the CloudEvents format is binary mode.
+    headers.set('Content-Type', RELAY_CONTENT_TYPE);
+    if (message.cloudEvent) {
+      for (const [name, value] of Object.entries(natsCloudEventHeaders(message.cloudEvent.attributes))) {
+        headers.set(name, value);
+      }
+    }
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
     await jetstream.publish(`${this.options.subjectPrefix}.${message.route}`, message.body, {
       msgID: message.messageId,
@@ -76,6 +86,18 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
 
   close(): Promise<void> {
     return this.#session.close();
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    const stream = this.options.stream ? `, captured by stream ${this.options.stream.name}` : '';
+    return {
+      ...base,
+      protocol: 'nats',
+      hosts: hostsOf(this.options.servers),
+      address: `${this.options.subjectPrefix}.${this.routePattern}`,
+      description: `${base.description} JetStream subject with Nats-Msg-Id = task GUID:connector${stream}.`,
+    };
   }
 
   private async open(): Promise<NatsSession> {

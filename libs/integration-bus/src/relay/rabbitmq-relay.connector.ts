@@ -1,7 +1,9 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadAmqpClient, openAmqpConnection } from './amqp-client.js';
-import { TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
+import { hostsOf, type BrokerChannel } from './broker-channel.js';
+import { amqpCloudEventHeaders } from './cloud-event-binding.js';
+import { RELAY_CONTENT_TYPE, TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
 import { ReopeningSession } from './reopening-session.js';
 
 /** Options of `RabbitMqRelayConnector`. */
@@ -66,9 +68,11 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
             persistent: true,
             mandatory: true,
             messageId: message.messageId,
-            contentType: 'application/json',
+            contentType: RELAY_CONTENT_TYPE, // also the CloudEvent's datacontenttype (AMQP binding)
             type: message.headers[TASK_TYPE_HEADER],
-            headers: message.headers,
+            headers: message.cloudEvent
+              ? { ...message.headers, ...amqpCloudEventHeaders(message.cloudEvent.attributes) }
+              : message.headers,
           },
           (error: unknown) => {
             clearTimeout(timer);
@@ -92,6 +96,27 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
 
   close(): Promise<void> {
     return this.#session.close();
+  }
+
+  override describeChannel(): BrokerChannel {
+    const base = super.describeChannel();
+    return {
+      ...base,
+      protocol: 'amqp',
+      hosts: hostsOf(this.options.url),
+      bindings: {
+        amqp: {
+          is: 'routingKey',
+          exchange: {
+            name: this.options.exchange,
+            type: this.options.exchangeType ?? 'topic',
+            durable: true,
+          },
+          bindingVersion: '0.3.0',
+        },
+      },
+      description: `${base.description} Routing key on exchange ${this.options.exchange}; persistent, messageId = task GUID:connector.`,
+    };
   }
 
   private async open(): Promise<RabbitSession> {

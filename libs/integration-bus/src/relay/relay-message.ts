@@ -1,4 +1,5 @@
 import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
+import type { RelayCloudEventAttributes, RelayCloudEventData, RelayFormat } from './relay-cloud-event.js';
 import type { RelayEnvelope } from './relay-envelope.js';
 
 /** What a relay hands its broker for one task. */
@@ -11,14 +12,21 @@ export interface RelayMessage {
   objectKey: string | null;
   /** The envelope, for transports that serialise messages themselves. */
   envelope: RelayEnvelope;
-  /** `envelope` as JSON, encoded. */
+  /** The body: `envelope` as JSON, or with `format: 'cloudevents'` the CloudEvent's data as JSON. */
   body: Uint8Array;
+  /** The relay's format. @default 'envelope' */
+  format?: RelayFormat;
+  /** With `format: 'cloudevents'`: the event's attributes (each broker maps them to its headers) and data. */
+  cloudEvent?: { attributes: RelayCloudEventAttributes; data: RelayCloudEventData };
   /**
    * Trace context and the bus's own headers (`Bus-Task-Type`, `Bus-Object-Type`, `Bus-Object-Key`,
    * `Bus-Sequence`), as text.
    */
   headers: Readonly<Record<string, string>>;
 }
+
+/** Content type of every relayed body (JSON), sent with each message (R-ECO-5). */
+export const RELAY_CONTENT_TYPE = 'application/json';
 
 /** Picks the subject / routing key of a task. */
 export type RelayRoute = (task: OutgoingTask) => string;
@@ -53,6 +61,17 @@ export const SEQUENCE_HEADER = 'Bus-Sequence';
  */
 export const defaultRelayRoute: RelayRoute = (task) =>
   `${routeToken(task.objectType)}.${routeToken(task.taskType)}`;
+
+/**
+ * The route with the object's key instead of the task type (`routeBy: 'objectKey'`):
+ * `<object type>.<object key>`, e.g. `cms.user.42`; `<object type>._` for an object without a key.
+ * The key becomes one token: characters other than letters, digits, `_` and `-` become `_` (a
+ * document's `<node GUID>:<culture>` → `<node GUID>_<culture>`).
+ */
+export function objectKeyRelayRoute(objectType: string, objectKey: string | null): string {
+  const key = objectKey === null || objectKey === '' ? '_' : objectKey.replace(/[^A-Za-z0-9_-]/g, '_');
+  return `${routeToken(objectType)}.${key}`;
+}
 
 /** One part of a subject or routing key, made safe (see `defaultRelayRoute`). */
 export function routeToken(value: string): string {

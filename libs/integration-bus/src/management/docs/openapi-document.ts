@@ -46,7 +46,7 @@ export function buildOpenApiDocument(options: {
 }
 
 /** The library's version, from its package.json (three levels up from `src/` and from `dist/`). */
-function libraryVersion(): string {
+export function libraryVersion(): string {
   const manifest = createRequire(import.meta.url)('../../../package.json') as { version?: string };
   return manifest.version ?? '0.0.0';
 }
