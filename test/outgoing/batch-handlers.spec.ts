@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BaseIntegrationConnector,
+  Connector,
+  IntegrationProcessResult,
+  InvalidConnectorError,
+  Subscribe,
+  type BatchOutcome,
+  type ConnectorOptions,
+  type OutgoingTask,
+  type ProcessOutcome,
+} from 'nestjs-integration-bus';
+import { ALL_SYNCHRONIZATIONS_SQL, drainQueue } from 'nestjs-integration-bus/testing';
+import { withBusApp, type BusTestApp } from '../support/bus-app.js';
+import { Role, User } from '../support/entities.js';
+
+const R = IntegrationProcessResult;
+const MANUAL = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } };
+
+/** A batch connector on users: records each call's tasks as `name:email`, answers with `answer`. */
+function batchConnector(codeName: string, options: ConnectorOptions) {
+  const calls: string[][] = [];
+  const control = {
+    answer: (tasks: readonly OutgoingTask<User>[]): BatchOutcome => tasks.map(() => R.OK),
+  };
+  @Connector(codeName, options)
+  class UserBatchConnector extends BaseIntegrationConnector {
+    @Subscribe({ entity: User })
+    users(tasks: readonly OutgoingTask<User>[]) {
+      calls.push(tasks.map((t) => `${t.object.userName}:${t.object.email}`));
+      return control.answer(tasks);
+    }
+  }
+  return { provider: UserBatchConnector, calls, control };
+}
+
+async function createUsers(t: BusTestApp, ...names: string[]): Promise<void> {
+  const em = t.em();
+  for (const userName of names) em.create(User, { userName, email: `${userName}@v1` });
+  await em.flush();
+}
+
+async function updateUser(t: BusTestApp, userName: string, email: string): Promise<void> {
+  const em = t.em();
+  const user = await em.findOneOrFail(User, { userName });
+  user.email = email;
+  await em.flush();
+}
+
+/** Each synchronization's state and attempts, by user name (from the task's title). */
+async function states(t: BusTestApp): Promise<Record<string, string>> {
+  const rows = await t.sql<{ title: string; state: string | null; attempts: number }>(
+    `select t.title, s.state, s.attempts from ${ALL_SYNCHRONIZATIONS_SQL} s
+       join integration_task t on t.id = s.task_id order by t.id`,
+  );
+  return Object.fromEntries(rows.map((r) => [nameIn(r.title), `${r.state ?? 'waiting'}/${r.attempts}`]));
+}
+
+/** The code name in a task title such as `Create User 'ada'`. */
+function nameIn(title: string): string {
+  return /'(.*)'/.exec(title)?.[1] ?? title;
+}
+
+describe('batch handlers (R-EXT-1)', () => {
+  it('R-EXT-1 a batch is a prefix of the queue cut before the second change of an object', async () => {
+    const c = batchConnector('Batches', { maxBatchSize: 10 });
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b');
+      await updateUser(t, 'a', 'a@v2');
+      await createUsers(t, 'c');
+      await updateUser(t, 'a', 'a@v3');
+      const counts = await t.bus.processOutgoingTasks('Batches');
+      expect(c.calls).toEqual([['a:a@v1', 'b:b@v1'], ['a:a@v2', 'c:c@v1'], ['a:a@v3']]);
+      expect(counts[R.OK]).toBe(5);
+      expect(await states(t)).toEqual({});
+    });
+  });
+
+  it('R-EXT-1 a batch holds at most maxBatchSize tasks', async () => {
+    const c = batchConnector('Small', { maxBatchSize: 2 });
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b', 'c', 'd', 'e');
+      await t.bus.processOutgoingTasks('Small');
+      expect(c.calls.map((call) => call.length)).toEqual([2, 2, 1]);
+    });
+  });
+
+  it("R-EXT-1 with ordering: 'connector', tasks after the first Error stay queued behind it unless answered OK", async () => {
+    const c = batchConnector('Ordered', { maxBatchSize: 10, retry: { initialDelayMs: 0 } });
+    c.control.answer = (tasks) =>
+      tasks.map((t): ProcessOutcome => {
+        const name = t.object.userName;
+        if (name === 'b') return { result: R.Error, errorMessage: 'b refused' };
+        if (name === 'd') return R.SkipNow;
+        if (name === 'e') return { result: R.ErrorAndSkip, errorMessage: 'e later' };
+        return R.OK;
+      });
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b', 'c', 'd', 'e', 'f');
+      await t.bus.processOutgoingTasks('Ordered');
+      // One call; a, c and f were taken; b failed and holds d and e, untouched, behind it.
+      expect(c.calls).toEqual([['a:a@v1', 'b:b@v1', 'c:c@v1', 'd:d@v1', 'e:e@v1', 'f:f@v1']]);
+      const s = await states(t);
+      expect(s).toEqual({ b: 'failed/1', d: 'waiting/0', e: 'waiting/0' });
+
+      // The retry takes the failed head first, alone (what it held back is read after it), then the rest.
+      c.control.answer = (tasks) => tasks.map(() => R.OK);
+      await t.bus.processOutgoingTasks('Ordered');
+      expect(c.calls.slice(1)).toEqual([['b:b@v1'], ['d:d@v1', 'e:e@v1']]);
+      expect(await states(t)).toEqual({});
+    });
+  });
+
+  it("R-EXT-1 with ordering: 'object', an Error holds its object's later changes only", async () => {
+    const c = batchConnector('PerObject', {
+      maxBatchSize: 10,
+      ordering: 'object',
+      partitions: 1,
+      retry: { initialDelayMs: 60_000 },
+    });
+    c.control.answer = (tasks) =>
+      tasks.map((t) => (t.object.email === 'a@v1' ? { result: R.Error, errorMessage: 'no' } : R.OK));
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b');
+      await updateUser(t, 'a', 'a@v2');
+      await createUsers(t, 'c');
+      await t.bus.processOutgoingTasks('PerObject');
+      // a's second change is never handed over while its first is failed; c still goes.
+      expect(c.calls.flat()).toEqual(['a:a@v1', 'b:b@v1', 'c:c@v1']);
+      // Left: a's two changes, in order, the first failed and the second never handed over.
+      const left = await t.sql<{ title: string; state: string | null; attempts: number }>(
+        `select t.title, s.state, s.attempts from ${ALL_SYNCHRONIZATIONS_SQL} s
+           join integration_task t on t.id = s.task_id order by t.id`,
+      );
+      expect(left.map((r) => [nameIn(r.title), r.state, r.attempts])).toEqual([
+        ['a', 'failed', 1],
+        ['a', null, 0],
+      ]);
+    });
+  });
+
+  it('R-EXT-1 a throw answers every task of the call (onThrow), a wrong number of outcomes is an Error for each', async () => {
+    const c = batchConnector('Throws', { maxBatchSize: 10, onThrow: R.ErrorAndSkip });
+    c.control.answer = () => {
+      throw new Error('bulk endpoint down');
+    };
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b');
+      const counts = await t.bus.processOutgoingTasks('Throws');
+      expect(counts[R.ErrorAndSkip]).toBe(2);
+      const messages = await t.sql<{ error_message: string }>(
+        `select error_message from integration_synchronization order by id`,
+      );
+      expect(messages.map((m) => m.error_message)).toEqual(['bulk endpoint down', 'bulk endpoint down']);
+
+      // By hand, a task goes alone: two outcomes for it are an Error naming the method.
+      const [first] = await t.sql<{ id: number }>(
+        `select min(task_id)::int as id from integration_synchronization`,
+      );
+      c.control.answer = () => [R.OK, R.OK];
+      expect((await t.bus.synchronizeTask(first!.id, 'Throws'))[R.Error]).toBe(1);
+      const [wrong] = await t.sql<{ error_message: string }>(
+        `select error_message from integration_synchronization where task_id = $1`,
+        [first!.id],
+      );
+      expect(wrong?.error_message).toBe(
+        'UserBatchConnector.users answered 2 outcomes for 1 tasks; expected one per task, in order.',
+      );
+    });
+  });
+
+  it('R-EXT-1 maxBatchWaitMs waits for more tasks when the queue holds fewer than a batch', async () => {
+    const c = batchConnector('Waits', { maxBatchSize: 10, maxBatchWaitMs: 400 });
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a');
+      const run = t.bus.processOutgoingTasks('Waits');
+      await new Promise((r) => setTimeout(r, 100));
+      await createUsers(t, 'b');
+      await run;
+      expect(c.calls).toEqual([['a:a@v1', 'b:b@v1']]);
+    });
+  });
+
+  it('R-EXT-1 drainQueue groups the deliveries by call, each with its outcome', async () => {
+    const c = batchConnector('Kit', { maxBatchSize: 3 });
+    c.control.answer = (tasks) => tasks.map((t) => (t.object.userName === 'b' ? R.SkipNow : R.OK));
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b', 'c', 'd');
+      const drained = await drainQueue(t.app, { connectorName: 'Kit' });
+      expect(drained.calls.map((call) => call.map((d) => [nameIn(d.task.title), d.result, d.batch]))).toEqual(
+        [
+          [
+            ['a', R.OK, { index: 0, size: 3 }],
+            ['b', R.SkipNow, { index: 1, size: 3 }],
+            ['c', R.OK, { index: 2, size: 3 }],
+          ],
+          [['d', R.OK, { index: 0, size: 1 }]],
+        ],
+      );
+    });
+  });
+
+  it('R-EXT-1 class-level subscriptions reach processInternalTasksAsync; without it every task is an Error', async () => {
+    const seen: string[][] = [];
+    @Connector('ClassBatch', { maxBatchSize: 5 })
+    @Subscribe({ entity: Role })
+    class ClassBatch extends BaseIntegrationConnector {
+      override processInternalTasksAsync(tasks: readonly OutgoingTask[]) {
+        seen.push(tasks.map((t) => nameIn(t.title)));
+        return R.OK;
+      }
+    }
+    @Connector('NoBatchHandler', { maxBatchSize: 5 })
+    @Subscribe({ entity: Role })
+    class NoBatchHandler extends BaseIntegrationConnector {}
+    await withBusApp({ providers: [ClassBatch, NoBatchHandler], bus: MANUAL }, async (t) => {
+      const em = t.em();
+      em.create(Role, { name: 'editor' });
+      em.create(Role, { name: 'admin' });
+      await em.flush();
+      expect((await t.bus.processOutgoingTasks('ClassBatch'))[R.OK]).toBe(2);
+      expect(seen).toEqual([['editor', 'admin']]);
+      expect((await t.bus.processOutgoingTasks('NoBatchHandler'))[R.Error]).toBe(1);
+      const [row] = await t.sql<{ error_message: string }>(
+        `select error_message from integration_synchronization s join integration_connector c on c.id = s.connector_id
+          where c.code_name = 'NoBatchHandler' limit 1`,
+      );
+      expect(row?.error_message).toMatch(/does not override processInternalTasksAsync/);
+    });
+  });
+
+  it('R-EXT-1 rejects batch options that cannot work', () => {
+    const declare = (options: ConnectorOptions) => () => {
+      @Connector('BadBatch', options)
+      class BadBatch extends BaseIntegrationConnector {}
+      return BadBatch;
+    };
+    expect(declare({ maxBatchSize: 0 })).toThrow(InvalidConnectorError);
+    expect(declare({ maxBatchSize: 1001 })).toThrow(/maxBatchSize must be an integer from 1 to 1000/);
+    expect(declare({ maxBatchWaitMs: 50 })).toThrow(/maxBatchWaitMs applies only to a batch connector/);
+  });
+});
