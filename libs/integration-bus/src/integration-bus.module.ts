@@ -61,6 +61,8 @@ import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
 import { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 import { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
 import { Migration20261207200000SkipCount } from './persistence/skip-count.migration.js';
+import { Migration20261207400000FlowControl } from './persistence/flow-control.migration.js';
+import { FlowControlStore } from './persistence/flow-control.store.js';
 import { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 import { IntakeSequenceStore } from './persistence/intake-sequence.store.js';
 
@@ -93,6 +95,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     TaskAdminStore,
     IdempotencyKeyStore,
     IntakeSequenceStore,
+    FlowControlStore,
     SettingStore,
     EventLogStore,
     SettingsService,
@@ -161,5 +164,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201400000_LoneTasks', class: Migration20261201400000LoneTasks },
     { name: 'Migration20261207100000_IntakeSequence', class: Migration20261207100000IntakeSequence },
     { name: 'Migration20261207200000_SkipCount', class: Migration20261207200000SkipCount },
+    { name: 'Migration20261207400000_FlowControl', class: Migration20261207400000FlowControl },
   ];
 }

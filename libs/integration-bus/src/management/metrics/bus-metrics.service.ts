@@ -239,7 +239,7 @@ export class BusMetrics {
       // The same rule the outgoing processor applies (R-DEL-6, R-EXT-4); incoming and synchronous
       // tasks are never parked.
       const queued = call.direction === 'outgoing' && !call.synchronous;
-      if (queued && call.connector.retry.parksAfter(end.result, call)) {
+      if (queued && call.connector.retry.parksAfter(end, call)) {
         this.#parked.inc(labels);
       }
     };
