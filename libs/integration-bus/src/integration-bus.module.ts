@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
 import { ConnectorCallHook } from './delivery/connector-call-hook.js';
+import { ConsumerIntakeHook } from './events/consumer-intake.js';
 import { ConnectorCallTracing } from './delivery/connector-call-tracing.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
@@ -100,6 +101,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     InstanceMembership,
     ConnectorCallHook,
     ConnectorCallTracing,
+    ConsumerIntakeHook,
     IntegrationEventPublisher,
     TasksCommitted,
     SyncTaskDispatcher,
@@ -121,6 +123,9 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
   exports: [
     IntegrationBus,
     IntegrationEventLog,
+    // What the broker consumers (host providers) inject besides the bus.
+    ExternalTaskLogger,
+    ConsumerIntakeHook,
     BusMetrics,
     IntegrationBusHealthIndicator,
     AdminTokenGuard,

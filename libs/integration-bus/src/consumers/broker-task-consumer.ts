@@ -1,7 +1,15 @@
-import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { InvalidBrokerMessageError } from '../errors/invalid-broker-message.error.js';
 import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
+import { ConsumerIntakeHook, type ConsumerIntakeOutcome } from '../events/consumer-intake.js';
+import { ExternalTaskLogger } from '../incoming/external-task-logger.js';
 import { IntegrationEventLog } from '../persistence/integration-event-log.service.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
@@ -13,6 +21,7 @@ import {
   type BrokerMessage,
   type IncomingTaskRequest,
 } from './incoming-message.js';
+import { traceMessageIntake } from './message-tracing.js';
 
 /** Options every broker consumer takes. */
 export interface BrokerTaskConsumerOptions {
@@ -68,6 +77,9 @@ function isPoison(error: unknown): boolean {
 export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   @Inject(IntegrationBus) protected readonly bus!: IntegrationBus;
   @Inject(IntegrationEventLog) protected readonly eventLog!: IntegrationEventLog;
+  // Tells whether a message logged a task or was a duplicate (the intake metrics, R-OPS-2).
+  @Inject(ExternalTaskLogger) private readonly externalTasks!: ExternalTaskLogger;
+  @Optional() @Inject(ConsumerIntakeHook) private readonly intake?: ConsumerIntakeHook;
   protected readonly logger = new Logger(this.constructor.name);
 
   protected constructor(private readonly consumerOptions: BrokerTaskConsumerOptions) {}
@@ -89,6 +101,7 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   protected abstract stop(): Promise<void>;
 
   onApplicationBootstrap(): Promise<void> {
+    this.intake?.started(this.intakeConsumer);
     return this.start();
   }
 
@@ -103,23 +116,33 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
    */
   protected afterTaskLogged(_message: BrokerMessage): void | Promise<void> {}
 
-  /** Turns one message into a task and says what to do with the message. */
-  protected async handle(message: BrokerMessage): Promise<MessageDisposition> {
+  /**
+   * Turns one message into a task and says what to do with the message, inside the span that
+   * continues the publisher's trace (R-ECO-4).
+   */
+  protected handle(message: BrokerMessage): Promise<MessageDisposition> {
+    return traceMessageIntake(message, this.connectorName, (failed) => this.take(message, failed));
+  }
+
+  private async take(message: BrokerMessage, failed: (error: unknown) => void): Promise<MessageDisposition> {
     try {
       const request = await (this.consumerOptions.decode ?? decodeIncomingTaskRequest)(message);
       const { options } = request;
       const decoded = options.sequence !== undefined || options.sequenceKey !== undefined;
       // A message dropped as an older version logs nothing and is acknowledged like any other that
       // logs nothing by design (the intake writes the debug line).
-      await this.bus.processExternalTask(this.connectorName, request.object, {
+      const logged = await this.externalTasks.logWithOutcome(this.connectorName, request.object, {
         ...(decoded ? {} : sequenceOfMessage(message)),
         ...options,
         idempotencyKey: idempotencyKeyOfMessage(message.messageId),
       });
       await this.afterTaskLogged(message);
+      this.took(logged.duplicate ? 'duplicate' : logged.reason === 'olderSequence' ? 'stale' : 'accepted');
       return 'ack';
     } catch (error) {
+      failed(error);
       if (isPoison(error)) return this.poison(message, error);
+      this.took('retried');
       this.logger.warn(
         `Message ${message.messageId ?? '(no id)'} from ${message.origin} not logged for ${this.connectorName}, ` +
           `delivered again in ${this.retryDelayMs} ms: ${describeError(error)}`,
@@ -139,13 +162,24 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
           `Message ${message.messageId ?? '(no id)'} from ${message.origin} cannot become a task and was ` +
           `dropped: ${describeError(error)}. Body: ${Buffer.from(message.body).toString('utf8').slice(0, 1000)}`,
       });
+      this.took('poison');
       return 'poison';
     } catch (logError) {
+      this.took('retried');
       // Not even logged: keep the message rather than lose the trace of it.
       this.logger.warn(
         `Poison message ${message.messageId ?? '(no id)'} not logged: ${describeError(logError)}`,
       );
       return 'retry';
     }
+  }
+
+  /** This consumer, as the intake metrics label it. */
+  private get intakeConsumer() {
+    return { consumer: this.constructor.name, connector: this.connectorName };
+  }
+
+  private took(outcome: ConsumerIntakeOutcome): void {
+    this.intake?.took(this.intakeConsumer, outcome);
   }
 }

@@ -148,6 +148,7 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
       messageId: headers['Nats-Msg-Id'] || `${message.info.stream}:${message.info.streamSequence}`,
       headers,
       origin: `stream ${message.info.stream} seq ${message.info.streamSequence}`,
+      destination: { system: 'nats', name: message.subject },
     };
     const disposition = await this.handle(brokerMessage);
     try {

@@ -115,6 +115,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       messageId,
       headers,
       origin: `queue ${this.options.queue}`,
+      destination: { system: 'rabbitmq', name: rabbitDestination(message, this.options.queue) },
     } satisfies BrokerMessage);
     try {
       if (disposition === 'retry') {
@@ -126,4 +127,13 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       this.logger.warn(`RabbitMQ ${this.options.queue}: ack failed: ${(error as Error).message}`);
     }
   }
+}
+
+/**
+ * `{exchange}:{routing key}:{queue}`, empty parts left out and the routing key once when it names
+ * the queue (the RabbitMQ semantic conventions for consumer spans).
+ */
+function rabbitDestination(message: ConsumeMessage, queue: string): string {
+  const { exchange, routingKey } = message.fields;
+  return [exchange, routingKey, routingKey === queue ? '' : queue].filter((part) => part !== '').join(':');
 }

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
 import type { NatsServerOptions } from './nats-server-options.js';
+import type { PublishDestination } from './publish-tracing.js';
 import type { RelayMessage } from './relay-message.js';
 import { ReopeningSession } from './reopening-session.js';
 
@@ -76,6 +77,11 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
 
   close(): Promise<void> {
     return this.#session.close();
+  }
+
+  /** The subject, for the publish span. */
+  protected override destinationOf(message: RelayMessage): PublishDestination {
+    return { system: 'nats', name: `${this.options.subjectPrefix}.${message.route}` };
   }
 
   private async open(): Promise<NatsSession> {

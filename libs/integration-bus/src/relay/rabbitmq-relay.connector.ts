@@ -1,6 +1,7 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadAmqpClient, openAmqpConnection } from './amqp-client.js';
+import type { PublishDestination } from './publish-tracing.js';
 import { TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
 import { ReopeningSession } from './reopening-session.js';
 
@@ -92,6 +93,15 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
 
   close(): Promise<void> {
     return this.#session.close();
+  }
+
+  /** `{exchange}:{routing key}` (the RabbitMQ semantic conventions), for the publish span. */
+  protected override destinationOf(message: RelayMessage): PublishDestination {
+    return {
+      system: 'rabbitmq',
+      name: `${this.options.exchange}:${message.route}`,
+      attributes: { 'messaging.rabbitmq.destination.routing_key': message.route },
+    };
   }
 
   private async open(): Promise<RabbitSession> {
