@@ -109,7 +109,10 @@ describe('OpenTelemetry with the official SDK (R-ECO-4)', () => {
     });
     // A versioned tracer: the package's name and version.
     expect(create!.instrumentationScope).toEqual(
-      expect.objectContaining({ name: 'nestjs-integration-bus', version: expect.stringMatching(/^\d+\.\d+\.\d+/) }),
+      expect.objectContaining({
+        name: 'nestjs-integration-bus',
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      }),
     );
     // Its W3C context is stored with the task.
     const [task] = await t.sql<{ guid: string; trace_parent: string }>(
@@ -138,7 +141,10 @@ describe('OpenTelemetry with the official SDK (R-ECO-4)', () => {
       },
     });
     expect(process!.links.map((l) => l.context)).toEqual([
-      expect.objectContaining({ traceId: create!.spanContext().traceId, spanId: create!.spanContext().spanId }),
+      expect.objectContaining({
+        traceId: create!.spanContext().traceId,
+        spanId: create!.spanContext().spanId,
+      }),
     ]);
   });
 
