@@ -33,6 +33,16 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** The samples of `series`, by series. */
+function samples(text: string, series: readonly string[]): Record<string, number | undefined> {
+  return Object.fromEntries(series.map((s) => [s, sample(text, s)]));
+}
+
+/** `series`, each at 0. */
+function zeros(series: readonly string[]): Record<string, number> {
+  return Object.fromEntries(series.map((s) => [s, 0]));
+}
+
 async function scrape(): Promise<string> {
   const res = await http('GET', '/metrics');
   expect(res.status).toBe(200);
@@ -60,12 +70,10 @@ describe('GET /metrics: every counter from 0, due tasks, settings (R-OPS-2)', ()
   // First in the file: the scrape right after start-up.
   it('R-OPS-2 a scrape right after start-up shows every counter at 0, per connector and direction', async () => {
     const text = await scrape();
-    for (const connector of ['Parking', 'Idle']) {
-      for (const direction of ['outgoing', 'incoming'] as const) {
-        for (const series of counterSeries(connector, direction))
-          expect(sample(text, series), series).toBe(0);
-      }
-    }
+    const series = ['Parking', 'Idle'].flatMap((connector) =>
+      (['outgoing', 'incoming'] as const).flatMap((direction) => counterSeries(connector, direction)),
+    );
+    expect(samples(text, series)).toEqual(zeros(series));
     // The first event then counts from that 0.
     await createUsers(['first']);
     await t.bus.processOutgoingTasks('Parking');
@@ -95,10 +103,10 @@ describe('GET /metrics: every counter from 0, due tasks, settings (R-OPS-2)', ()
   });
 
   it('R-OPS-2 exports the settings switches as gauges', async () => {
-    const before = await scrape();
-    for (const setting of ['enabled', 'logOutgoing', 'processOutgoing', 'logIncoming', 'processIncoming']) {
-      expect(sample(before, `integration_bus_setting_enabled{setting="${setting}"}`), setting).toBe(1);
-    }
+    const switches = ['enabled', 'logOutgoing', 'processOutgoing', 'logIncoming', 'processIncoming'].map(
+      (setting) => `integration_bus_setting_enabled{setting="${setting}"}`,
+    );
+    expect(samples(await scrape(), switches)).toEqual(Object.fromEntries(switches.map((s) => [s, 1])));
     expect((await http('PATCH', '/settings', { body: { processOutgoing: false } })).status).toBe(200);
     try {
       const after = await scrape();
@@ -193,9 +201,8 @@ describe('metrics.registry', () => {
       },
       async (app) => {
         // Every counter from 0 at start-up, before anything happened.
-        const started = await host.metrics();
-        for (const series of counterSeries('Hosted', 'outgoing'))
-          expect(sample(started, series), series).toBe(0);
+        const series = counterSeries('Hosted', 'outgoing');
+        expect(samples(await host.metrics(), series)).toEqual(zeros(series));
         const em = app.em();
         em.create(User, { userName: 'hosted' });
         await em.flush();

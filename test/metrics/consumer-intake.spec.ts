@@ -36,6 +36,9 @@ afterAll(async () => {
 const send = (body: string, messageId: string, headers?: Record<string, string>) =>
   channel.sendToQueue(QUEUE, Buffer.from(body), { messageId, contentType: 'application/json', headers });
 
+/** The headers the bus's relays send for version `sequence` of one object. */
+const version = (sequence: string) => ({ 'Bus-Sequence': sequence, 'Bus-Object-Key': '7' });
+
 /** The consumer's intake counters, by outcome. */
 async function intake(): Promise<Record<string, number>> {
   const text = await t.app.get(BusMetrics).render();
@@ -51,7 +54,6 @@ async function intake(): Promise<Record<string, number>> {
 describe('consumer intake metrics (R-OPS-2)', () => {
   it('R-OPS-2 counts accepted, duplicate, stale and poison messages per consumer, each from 0', async () => {
     expect(await intake()).toEqual({ accepted: 0, duplicate: 0, stale: 0, poison: 0, retried: 0 });
-    const version = (sequence: string) => ({ 'Bus-Sequence': sequence, 'Bus-Object-Key': '7' });
     send(personBody('intake-1'), 'intake-1');
     send(personBody('intake-1'), 'intake-1'); // published twice: one task
     send(personBody('intake-v5'), 'intake-v5', version('5'));

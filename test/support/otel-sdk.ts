@@ -48,12 +48,33 @@ export function registerOfficialSdk(): OfficialSdk {
   };
 }
 
+/**
+ * Each span of `chain` with its trace and parent, to compare with `asChain(chain)`: one trace, each
+ * span the child of the one before.
+ */
+export function linksOf(chain: readonly ReadableSpan[]): { span: string; trace: string; parent?: string }[] {
+  return chain.map((span) => ({
+    span: span.name,
+    trace: span.spanContext().traceId,
+    parent: parentIdOf(span),
+  }));
+}
+
+/** What `linksOf(chain)` is when the spans form one chain in one trace under the first one's parent. */
+export function asChain(chain: readonly ReadableSpan[]): { span: string; trace: string; parent?: string }[] {
+  return chain.map((span, i) => ({
+    span: span.name,
+    trace: chain[0]!.spanContext().traceId,
+    parent: i === 0 ? parentIdOf(span) : chain[i - 1]!.spanContext().spanId,
+  }));
+}
+
 /** The span's parent span id, or undefined for a root span. */
 export function parentIdOf(span: ReadableSpan): string | undefined {
   return span.parentSpanContext?.spanId;
 }
 
 /** A span's W3C `traceparent`, as the bus stores it. */
-export function traceParentOf(context: SpanContext): string {
-  return `00-${context.traceId}-${context.spanId}-${context.traceFlags.toString(16).padStart(2, '0')}`;
+export function traceParentOf(span: SpanContext): string {
+  return `00-${span.traceId}-${span.spanId}-${span.traceFlags.toString(16).padStart(2, '0')}`;
 }

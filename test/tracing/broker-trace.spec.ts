@@ -20,7 +20,7 @@ import { listen, type HttpClient } from '../management/http-client.js';
 import { openRabbitMqAdmin, RABBITMQ_URL } from '../relay/support/rabbitmq.js';
 import { useBusApp } from '../support/bus-app.js';
 import { User } from '../support/entities.js';
-import { parentIdOf } from '../support/otel-sdk.js';
+import { asChain, linksOf, parentIdOf } from '../support/otel-sdk.js';
 import { eventually } from '../support/recording-connector.js';
 
 const id = randomUUID().slice(0, 8);
@@ -103,7 +103,7 @@ afterAll(async () => {
 /** The one span matching `match`. */
 function only(match: (span: ReadableSpan) => boolean, what: string): ReadableSpan {
   const found = sdk.spans().filter(match);
-  expect(found, what).toHaveLength(1);
+  if (found.length !== 1) throw new Error(`${what}: ${found.length} spans, expected 1`);
   return found[0]!;
 }
 
@@ -148,13 +148,7 @@ describe('one trace from an HTTP request through the queue and RabbitMQ to the c
 
     // One trace, each span the child of the one before.
     const chain = [server, created, relayed, publish, amqpPublish, amqpProcess, consumed, incoming, applied];
-    const traceId = server.spanContext().traceId;
-    for (const span of chain) expect(span.spanContext().traceId, span.name).toBe(traceId);
-    for (let i = 1; i < chain.length; i++) {
-      expect(parentIdOf(chain[i]!), `${chain[i]!.name} under ${chain[i - 1]!.name}`).toBe(
-        chain[i - 1]!.spanContext().spanId,
-      );
-    }
+    expect(linksOf(chain)).toEqual(asChain(chain));
     expect(parentIdOf(server)).toBeUndefined();
 
     // The messaging semantic conventions.

@@ -156,7 +156,11 @@ export class ConnectorCallHook {
       },
       (error: unknown) => {
         // Interrupted (lease lost, shutdown): not an outcome, but the watcher's call ends here.
-        watched.end({ result: IntegrationProcessResult.Error, errorMessage: 'interrupted', interrupted: true });
+        watched.end({
+          result: IntegrationProcessResult.Error,
+          errorMessage: 'interrupted',
+          interrupted: true,
+        });
         throw error;
       },
     );

@@ -1,9 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import {
-  ConnectorCallHook,
-  type ConnectorCall,
-  type ConnectorCallObserver,
-} from './connector-call-hook.js';
+import { ConnectorCallHook, type ConnectorCall, type ConnectorCallObserver } from './connector-call-hook.js';
 import { IntegrationProcessResult } from '../enums/integration-process-result.enum.js';
 import { busTracer, MESSAGING_SYSTEM, parseTraceParent, tracingApi } from '../events/trace-context.js';
 

@@ -60,7 +60,10 @@ export function busTracer(otel: Api): OpenTelemetry.Tracer {
 
 function packageVersion(): string | undefined {
   try {
-    const manifest = createRequire(import.meta.url)('../../package.json') as { name?: string; version?: string };
+    const manifest = createRequire(import.meta.url)('../../package.json') as {
+      name?: string;
+      version?: string;
+    };
     return manifest.name === TRACER_NAME ? manifest.version : undefined;
   } catch {
     return undefined; // bundled without its package.json: an unversioned tracer

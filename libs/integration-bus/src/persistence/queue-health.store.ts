@@ -29,6 +29,11 @@ export interface DueTasksRow {
 /** The largest task id, for "no failed task before it". */
 const NO_FAILURE = '9223372036854775807';
 
+/** The queue's hold-back rule for a task of connector `c` (the statement's outer row). */
+function held(taskId: string, partition: string, objectHash: string): string {
+  return heldBackSql({ connector: 'c.id', partition, taskId, objectHash });
+}
+
 /**
  * Read-side SQL of the health checks and gauges: per connector and direction, the oldest task's
  * age, how long a failed head has blocked the queue, and whether a given instance holds the lease.
@@ -52,8 +57,6 @@ export class QueueHealthStore {
    * any work. Counted in the database at scrape time, like the queue depth.
    */
   async dueCounts(): Promise<DueTasksRow[]> {
-    const held = (taskId: string, partition: string, objectHash: string) =>
-      heldBackSql({ connector: 'c.id', partition, taskId, objectHash });
     const rows = await sqlRows<{ connectorName: string; outgoing: number; incoming: number }>(
       this.db.pool,
       `select c.code_name as "connectorName",

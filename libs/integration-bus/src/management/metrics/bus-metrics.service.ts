@@ -168,8 +168,8 @@ export class BusMetrics implements OnApplicationBootstrap {
         labelNames: ['setting'],
         registers: [],
         async collect() {
-          const settings = await readSettings();
-          for (const key of SETTING_KEYS) this.set({ setting: key }, settings[key] ? 1 : 0);
+          const stored = await readSettings();
+          for (const key of SETTING_KEYS) this.set({ setting: key }, stored[key] ? 1 : 0);
         },
       }),
     );
