@@ -17,6 +17,8 @@ export interface QueueHealthRow {
   blockedSeconds: number | null;
   /** How many leases of this queue `owner` holds now: 0 or 1, or its partitions with `ordering: 'object'`. */
   claimsHeld: number;
+  /** Whether the connector is enabled (its row's switch, R-CON). */
+  connectorEnabled: boolean;
 }
 
 /** Tasks one connector could take now, per direction (`QueueHealthStore.dueCounts`). */
@@ -87,6 +89,7 @@ export class QueueHealthStore {
   async read(owner: string): Promise<QueueHealthRow[]> {
     const rows = await sqlRows<{
       connectorName: string;
+      enabled: boolean;
       outgoingAge: number | null;
       outgoingBlocked: number | null;
       outgoingClaims: number;
@@ -95,7 +98,7 @@ export class QueueHealthStore {
       incomingClaims: number;
     }>(
       this.db.pool,
-      `select c.code_name as "connectorName",
+      `select c.code_name as "connectorName", c.enabled,
               extract(epoch from now() - oo.created_at)::float8 as "outgoingAge",
               extract(epoch from now() - ob.since)::float8 as "outgoingBlocked",
               coalesce(c.lease_owner = $1 and c.lease_until > now(), false)::int
@@ -144,6 +147,7 @@ export class QueueHealthStore {
         oldestTaskAgeSeconds: r.outgoingAge,
         blockedSeconds: r.outgoingBlocked,
         claimsHeld: r.outgoingClaims,
+        connectorEnabled: r.enabled,
       },
       {
         connectorName: r.connectorName,
@@ -151,6 +155,7 @@ export class QueueHealthStore {
         oldestTaskAgeSeconds: r.incomingAge,
         blockedSeconds: r.incomingBlocked,
         claimsHeld: r.incomingClaims,
+        connectorEnabled: r.enabled,
       },
     ]);
   }
