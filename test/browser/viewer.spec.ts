@@ -28,9 +28,11 @@ async function signIn(token: string): Promise<void> {
   await page.locator('table.tasks tbody tr').first().waitFor();
 }
 
+/** How many elements match `selector` and are visible. */
+const visible = (selector: string) => page.locator(`${selector}:visible`).count();
+
 /** What a viewer must not be offered, counted where it is visible. */
 async function visibleActions(): Promise<Record<string, number>> {
-  const visible = (selector: string) => page.locator(`${selector}:visible`).count();
   return {
     taskActions:
       (await visible('.panel:not([hidden]) td.actions .sync')) +
@@ -76,7 +78,9 @@ describe.skipIf(!browserAvailable)('admin page for a viewer (R-OPS-2)', () => {
     const switches = page.locator('#settings-list input[role=switch]');
     await switches.first().waitFor();
     expect(
-      await switches.evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).disabled)),
+      await switches.evaluateAll((inputs) =>
+        inputs.map((i) => (i as unknown as { disabled: boolean }).disabled),
+      ),
     ).toEqual([true, true, true, true, true]);
   });
 
