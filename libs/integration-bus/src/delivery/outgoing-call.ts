@@ -45,7 +45,9 @@ export class OutgoingCall {
     let pending: NormalizedOutcome | Promise<NormalizedOutcome>;
     try {
       // Inside the watchers' context: the process span is the parent of what the handler traces.
-      pending = ConnectorCallHook.run(watched, () => this.withEvents(connector, row, task));
+      pending = watched
+        ? watched.run(() => this.withEvents(connector, row, task))
+        : this.withEvents(connector, row, task);
     } catch (error) {
       // A fence refused the write (`ClaimLostError`, see invokeConnector): the call ends as interrupted.
       pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
