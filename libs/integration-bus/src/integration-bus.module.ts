@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
 import { ConnectorCallHook } from './delivery/connector-call-hook.js';
+import { ConsumerIntakeHook } from './events/consumer-intake.js';
 import { ConnectorCallTracing } from './delivery/connector-call-tracing.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
@@ -106,6 +107,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     InstanceMembership,
     ConnectorCallHook,
     ConnectorCallTracing,
+    ConsumerIntakeHook,
     IntegrationEventPublisher,
     TasksCommitted,
     SyncTaskDispatcher,
@@ -129,6 +131,8 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     IntegrationBus,
     IntegrationEventLog,
     IntakeCounters,
+    // What the broker consumers (host providers) inject besides the bus.
+    ConsumerIntakeHook,
     BusMetrics,
     IntegrationBusHealthIndicator,
     IntegrationBusRetention,
