@@ -6,7 +6,12 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 import { buildRelayEnvelope, objectKeyOf, relayMessageId } from './relay-envelope.js';
-import { buildRelayCloudEvent, type RelayCloudEventOptions, type RelayFormat } from './relay-cloud-event.js';
+import {
+  addTraceAttributes,
+  buildRelayCloudEvent,
+  type RelayCloudEventOptions,
+  type RelayFormat,
+} from './relay-cloud-event.js';
 import {
   defaultRelayRoute,
   objectKeyRelayRoute,
@@ -201,6 +206,8 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     const own = this.baseOptions.traceContext;
     const trace = span ? span.run(() => traceHeadersOf(task, own)) : traceHeadersOf(task, own);
     const message: RelayMessage = { ...untraced, headers: { ...trace, ...untraced.headers } };
+    if (message.cloudEvent)
+      addTraceAttributes(message.cloudEvent.attributes as Record<string, string>, trace);
     const fence = (): void => task.fence();
     try {
       fence();
