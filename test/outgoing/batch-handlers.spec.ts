@@ -61,6 +61,13 @@ function nameIn(title: string): string {
   return /'(.*)'/.exec(title)?.[1] ?? title;
 }
 
+/** Declares a connector class with `options`, when called. */
+const declare = (options: ConnectorOptions) => () => {
+  @Connector('BadBatch', options)
+  class BadBatch extends BaseIntegrationConnector {}
+  return BadBatch;
+};
+
 describe('batch handlers (R-EXT-1)', () => {
   it('R-EXT-1 a batch is a prefix of the queue cut before the second change of an object', async () => {
     const c = batchConnector('Batches', { maxBatchSize: 10 });
@@ -230,11 +237,6 @@ describe('batch handlers (R-EXT-1)', () => {
   });
 
   it('R-EXT-1 rejects batch options that cannot work', () => {
-    const declare = (options: ConnectorOptions) => () => {
-      @Connector('BadBatch', options)
-      class BadBatch extends BaseIntegrationConnector {}
-      return BadBatch;
-    };
     expect(declare({ maxBatchSize: 0 })).toThrow(InvalidConnectorError);
     expect(declare({ maxBatchSize: 1001 })).toThrow(/maxBatchSize must be an integer from 1 to 1000/);
     expect(declare({ maxBatchWaitMs: 50 })).toThrow(/maxBatchWaitMs applies only to a batch connector/);

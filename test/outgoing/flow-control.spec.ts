@@ -45,6 +45,13 @@ async function createUsers(t: BusTestApp, count: number, prefix = 'u'): Promise<
   await em.flush();
 }
 
+/** Declares a connector class with `options`, when called. */
+const declare = (options: ConnectorOptions) => () => {
+  @Connector('BadPace', options)
+  class BadPace extends BaseIntegrationConnector {}
+  return BadPace;
+};
+
 describe('flow control (R-EXT-2)', () => {
   it('R-EXT-2 rateLimit is held across two instances sharing the database', async () => {
     const c = pacedConnector('Paced', {
@@ -171,11 +178,6 @@ describe('flow control (R-EXT-2)', () => {
   });
 
   it('R-EXT-2 rejects a rate limit or a retryAfterMs that cannot work', async () => {
-    const declare = (options: ConnectorOptions) => () => {
-      @Connector('BadPace', options)
-      class BadPace extends BaseIntegrationConnector {}
-      return BadPace;
-    };
     expect(declare({ rateLimit: { requests: 0, perMs: 1000 } })).toThrow(InvalidConnectorError);
     expect(declare({ rateLimit: { requests: 5 } as never })).toThrow(/rateLimit\.perMs must be an integer/);
 

@@ -1,9 +1,9 @@
-import pg from 'pg';
+import { Client } from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from 'nestjs-integration-bus/testing';
 
 async function databaseExists(serverUrl: string, name: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: serverUrl });
+  const client = new Client({ connectionString: serverUrl });
   await client.connect();
   try {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
@@ -19,7 +19,7 @@ describe('createTestDatabase (nestjs-integration-bus/testing)', () => {
     const db = await createTestDatabase({ serverUrl, namePrefix: 'kit_test' });
     const name = new URL(db.url).pathname.slice(1);
     expect(name).toMatch(/^kit_test_[0-9a-f]{12}$/);
-    const leaked = new pg.Client({ connectionString: db.url });
+    const leaked = new Client({ connectionString: db.url });
     await leaked.connect();
     leaked.on('error', () => {}); // the drop terminates it
     const { rows } = await leaked.query(
