@@ -84,6 +84,14 @@ class TestNatsRelay extends NatsJetStreamRelayConnector {
   }
 }
 
+/** The same relay publishing batches of up to 25 tasks, pipelined (R-EXT-1). */
+@Connector('NatsBatchRelay', {
+  maxBatchSize: 25,
+  retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false },
+})
+@Subscribe({ objectType: 'cms.user' })
+class TestNatsBatchRelay extends TestNatsRelay {}
+
 let shared: NatsConnection;
 
 beforeAll(async () => {
@@ -140,6 +148,36 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
         `NATS relay: ${USERS * ROUNDS} tasks, ${stored.length} messages stored, ` +
           `${control.lostAcks.size} republished after a lost ack and dropped by JetStream's dedup`,
       );
+    } finally {
+      await deleteStream(shared, target.stream);
+    }
+  }, 60_000);
+
+  it('R-EXT-1 a batch relay pipelines its publishes: each change once, in per-object order, a lost ack retried', async () => {
+    useTarget(SHARED_NATS_URL);
+    control.lostAckEvery = 11;
+    const USERS = 60;
+    const ROUNDS = 4;
+    try {
+      await withBusApp({ providers: [TestNatsBatchRelay] }, async (t) => {
+        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
+        await drained(t, 30_000);
+      });
+      const stored = await readStream(shared, target.stream);
+      expectEachChangeOnceInOrder(
+        stored.map((m) => m.envelope),
+        USERS,
+        ROUNDS,
+      );
+      expectSequencesOfTasks(stored, attempts);
+      for (const guid of control.lostAcks) {
+        const calls = attempts.filter((a) => a.guid === guid);
+        expect(calls.map((c) => c.result)).toEqual([
+          IntegrationProcessResult.Error,
+          IntegrationProcessResult.OK,
+        ]);
+      }
+      expect(control.lostAcks.size).toBeGreaterThan(0);
     } finally {
       await deleteStream(shared, target.stream);
     }
