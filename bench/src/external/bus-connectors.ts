@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Type } from '@nestjs/common';
 import {
   BaseIntegrationConnector,
@@ -19,7 +20,18 @@ export type ExternalBusVariant = 'one-task' | 'batch' | 'batch-object' | 'batch-
 export const EXTERNAL_CONNECTOR = 'ExternalService';
 
 /** Told of every answer of the service, for the worker's own counts. */
-export type AnswerListener = (answer: PostAnswer, records: number) => void;
+export type AnswerListener = (answer: PostAnswer, call: CallTiming) => void;
+
+/** One call of the connector, timed (`performance.now()`). */
+export interface CallTiming {
+  records: number;
+  /** When the bus called the handler. */
+  startedAt: number;
+  /** When the records were built from the tasks (`task.object`) and the request went out. */
+  sentAt: number;
+  /** When the answer was in. */
+  answeredAt: number;
+}
 
 /**
  * What a 429 becomes (R-EXT-2): the connector waits the `Retry-After` the service gave, the whole
@@ -55,10 +67,12 @@ export function externalConnector(
   onAnswer: AnswerListener = () => {},
 ): Type<BaseIntegrationConnector> {
   const send = async (tasks: readonly OutgoingTask<BenchUser>[]): Promise<ProcessOutcome> => {
+    const startedAt = performance.now();
     const records = tasks.map((task) => ({ key: task.object.id, version: task.sequence }));
     for (const task of tasks) task.fence();
+    const sentAt = performance.now();
     const answer = await postRecords(serviceUrl, records, tasks[0]?.signal);
-    onAnswer(answer, records.length);
+    onAnswer(answer, { records: records.length, startedAt, sentAt, answeredAt: performance.now() });
     return outcomeOf(answer);
   };
 
