@@ -415,11 +415,20 @@ function externalScenario(objects: number, records: number, scale: number): Scen
     title: `8. To an external system: ${records.toLocaleString('en')} changes (${objects.toLocaleString('en')} objects × ${EXTERNAL_VERSIONS} versions) to a service taking 20 ms per request, 100 records per request, 50 requests/s`,
     subjects: [
       // One request per change: at 20 ms a request, about 50 records/s, so the run is time-limited.
-      subject('one-task', 'bus, one task per call, connector order (time-limited)', true, Math.max(5, Math.round(20 * scale)) * 1000),
+      subject(
+        'one-task',
+        'bus, one task per call, connector order (time-limited)',
+        true,
+        Math.max(5, Math.round(20 * scale)) * 1000,
+      ),
       subject('batch', 'bus, batch handler (maxBatchSize 100), connector order', true),
       subject('batch-object', "bus, batch handler, ordering: 'object' (16 partitions, concurrency 4)", true),
       subject('batch-3-instances', 'bus, batch handler, connector order, rateLimit 50/s, 3 instances', true),
-      subject('gw-batch', 'graphile-worker batch job (array payload, jobKey), 100 records per request', false),
+      subject(
+        'gw-batch',
+        'graphile-worker batch job (array payload, jobKey), 100 records per request',
+        false,
+      ),
       subject('pg-boss-batch', 'pg-boss batch worker (batchSize 100), retryDelay 1 s', false),
     ],
     comparisons: [
@@ -440,21 +449,17 @@ function externalScenario(objects: number, records: number, scale: number): Scen
         value: { metric: ref('batch-3-instances', 'recordsPerSecond') },
         unit: 'records/s',
       },
-      ...busIds.map(
-        (id): Comparison => ({
-          label: `${id}: out-of-order versions`,
-          value: { metric: ref(id, 'outOfOrder') },
-          unit: 'versions',
-          bar: { op: '<=', limit: 0 },
-        }),
-      ),
-      ...(['gw-batch', 'pg-boss-batch'] as const).map(
-        (id): Comparison => ({
-          label: `${id}: out-of-order versions`,
-          value: { metric: ref(id, 'outOfOrder') },
-          unit: 'versions',
-        }),
-      ),
+      ...busIds.map((id): Comparison => ({
+        label: `${id}: out-of-order versions`,
+        value: { metric: ref(id, 'outOfOrder') },
+        unit: 'versions',
+        bar: { op: '<=', limit: 0 },
+      })),
+      ...(['gw-batch', 'pg-boss-batch'] as const).map((id): Comparison => ({
+        label: `${id}: out-of-order versions`,
+        value: { metric: ref(id, 'outOfOrder') },
+        unit: 'versions',
+      })),
       {
         label: 'batch / one task per call',
         value: { ratio: [ref('batch', 'recordsPerSecond'), ref('one-task', 'recordsPerSecond')] },

@@ -77,7 +77,8 @@ export async function prepareGraphileBatch(
       });
     },
     finish: async (completed) => {
-      if (completed) await waitUntilEmpty(databaseUrl, 'select count(*)::int as n from graphile_worker._private_jobs');
+      if (completed)
+        await waitUntilEmpty(databaseUrl, 'select count(*)::int as n from graphile_worker._private_jobs');
       return { failedAttempts };
     },
     close: async () => {
@@ -114,7 +115,8 @@ export async function preparePgBossBatch(
       round.push({ data: record });
       perRound.set(record.version, round);
     }
-    for (const round of [...perRound.keys()].sort((a, b) => a - b)) await boss.insert(QUEUE, perRound.get(round)!);
+    for (const round of [...perRound.keys()].sort((a, b) => a - b))
+      await boss.insert(QUEUE, perRound.get(round)!);
   } catch (error) {
     await boss.stop({ graceful: false });
     throw error;

@@ -16,8 +16,7 @@ export interface ServiceRecord {
 
 /** How the service answered a `POST /records`. */
 export type PostAnswer =
-  | { ok: true }
-  | { ok: false; status: number; retryAfterMs: number | null; message: string };
+  { ok: true } | { ok: false; status: number; retryAfterMs: number | null; message: string };
 
 /** Most records the service takes per request. */
 export const MAX_RECORDS_PER_REQUEST = 100;

@@ -12,12 +12,7 @@ const WORKER = fileURLToPath(new URL('../external-worker.js', import.meta.url));
 
 /** The subjects of the `external` scenario. */
 export type ExternalSubject =
-  | 'one-task'
-  | 'batch'
-  | 'batch-object'
-  | 'batch-3-instances'
-  | 'gw-batch'
-  | 'pg-boss-batch';
+  'one-task' | 'batch' | 'batch-object' | 'batch-3-instances' | 'gw-batch' | 'pg-boss-batch';
 
 /** What each bus instance of the scenario is started with (JSON in argv). */
 export interface ExternalWorkerConfig {
@@ -96,11 +91,16 @@ export async function measureExternal(
   }
 }
 
-function isBusSubject(subject: ExternalSubject): subject is Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'> {
+function isBusSubject(
+  subject: ExternalSubject,
+): subject is Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'> {
   return subject !== 'gw-batch' && subject !== 'pg-boss-batch';
 }
 
-const VARIANTS: Record<Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'>, [ExternalBusVariant, number]> = {
+const VARIANTS: Record<
+  Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'>,
+  [ExternalBusVariant, number]
+> = {
   'one-task': ['one-task', 1],
   batch: ['batch', 1],
   'batch-object': ['batch-object', 1],
