@@ -92,8 +92,9 @@ function bump(map: Map<number, number>, second: number): number {
   return n;
 }
 
+const busiestSecond = (map: Map<number, number>): number => Math.max(0, ...map.values());
+
 function stats(): ServiceStats {
-  const max = (map: Map<number, number>): number => Math.max(0, ...map.values());
   const now = performance.now();
   return {
     records: state.records,
@@ -104,8 +105,8 @@ function stats(): ServiceStats {
     rejected400: state.rejected400,
     outOfOrder: state.outOfOrder,
     duplicates: state.duplicates,
-    maxRequestsInAnySecond: max(state.received),
-    maxAcceptedInAnySecond: max(state.accepted),
+    maxRequestsInAnySecond: busiestSecond(state.received),
+    maxAcceptedInAnySecond: busiestSecond(state.accepted),
     elapsedMs: now - state.startedAt,
     completedMs: state.completedAt === null ? null : state.completedAt - state.startedAt,
     expected: state.expected,
