@@ -7,6 +7,7 @@ import { listen, type HttpClient } from './http-client.js';
 
 const ADMIN = 'the-admin-token-0123456789';
 const NOTIFY = 'the-notify-token-abcdef';
+const VIEWER = 'the-viewer-token-read-only';
 
 /** Stands in for the notify endpoint: what `NotifyTokenGuard` protects. */
 @Controller('probe')
@@ -38,6 +39,7 @@ const ADMIN_ROUTES: [string, string, unknown?][] = [
   ['POST', '/integration/retention/prune', {}],
   ['GET', '/integration/metrics'],
   ['GET', '/integration/docs/openapi.json'],
+  ['GET', '/integration/access'],
 ];
 
 let db: { url: string; drop: () => Promise<void> };
@@ -121,6 +123,58 @@ describe('with an admin token and a notify token (R-SEC-1, R-SEC-2)', () => {
     const ok = await client.request('POST', '/probe', { token: NOTIFY });
     expect(ok.status).toBe(202);
     expect(ok.body).toEqual({ accepted: true });
+  });
+});
+
+describe('with a viewer token (R-OPS-2)', () => {
+  let client: HttpClient;
+  beforeAll(async () => {
+    client = await start({ adminToken: ADMIN, viewerToken: VIEWER, notifyToken: NOTIFY });
+  });
+
+  it('R-OPS-2 the viewer token reads the API, metrics and the OpenAPI document, and gets 403 on every write', async () => {
+    const answers = [];
+    for (const [method, path, body] of ADMIN_ROUTES) {
+      const res = await client.request(method, path, { body, token: VIEWER });
+      // A read is served (task 1 does not exist: 404); a write is refused before its body is read.
+      const refused = /viewer token .* needs the admin token/.test(String(res.body?.message));
+      answers.push({ route: `${method} ${path}`, status: res.status, refused });
+    }
+    expect(answers).toEqual(
+      ADMIN_ROUTES.map(([method, path]) => ({
+        route: `${method} ${path}`,
+        status: method !== 'GET' ? 403 : path === '/integration/tasks/1' ? 404 : 200,
+        refused: method !== 'GET',
+      })),
+    );
+    // Nothing was written.
+    expect((await client.request('GET', '/integration/connectors', { token: ADMIN })).body).toEqual([]);
+    expect((await client.request('GET', '/integration/settings', { token: ADMIN })).body.enabled).toBe(true);
+    // Health and the admin page are open to it like to anyone; the notify endpoints are not.
+    expect((await client.request('GET', '/integration/health', { token: VIEWER })).status).toBe(200);
+    expect((await client.request('GET', '/integration/admin', { token: VIEWER })).status).toBe(200);
+    expect((await client.request('POST', '/probe', { token: VIEWER })).status).toBe(401);
+  });
+
+  it('R-OPS-2 GET /access names the role of the token; the admin token still does everything', async () => {
+    expect((await client.request('GET', '/integration/access', { token: VIEWER })).body).toEqual({
+      role: 'viewer',
+    });
+    expect((await client.request('GET', '/integration/access', { token: ADMIN })).body).toEqual({
+      role: 'admin',
+    });
+    const patched = await client.request('PATCH', '/integration/settings', {
+      token: ADMIN,
+      body: { logIncoming: true },
+    });
+    expect(patched.status).toBe(200);
+    expect((await client.request('GET', '/integration/settings', { token: 'wrong' })).status).toBe(401);
+  });
+
+  it('R-OPS-2 refuses a viewer token equal to the admin token', () => {
+    expect(() => IntegrationBusModule.forRoot({ http: { adminToken: ADMIN, viewerToken: ADMIN } })).toThrow(
+      /http\.viewerToken must differ from http\.adminToken/,
+    );
   });
 });
 

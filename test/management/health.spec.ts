@@ -42,7 +42,7 @@ beforeAll(async () => {
     imports: [ReadinessModule],
     bus: {
       outgoing: { processAfterCommit: false, sweepIntervalMs: 0 },
-      health: { maxBlockedMs: 30_000 },
+      health: { maxBlockedMs: 30_000, maxTaskAgeMs: 60_000 },
     },
   });
   http = await listen(t.app, null);
@@ -109,6 +109,49 @@ describe('IntegrationBusHealthIndicator with @nestjs/terminus', () => {
     await t.sql(`delete from integration_task`);
     expect((await indicator.isHealthy()).integrationBus.status).toBe('up');
     expect((await http.request('GET', '/ready')).status).toBe(200);
+  });
+
+  it('R-OPS-2 names a switched-off direction or a disabled connector as the cause of an old queue', async () => {
+    const em = t.em();
+    em.create(User, { userName: 'waiting' });
+    await em.flush();
+    await t.sql(`update integration_task set created_at = now() - interval '90 seconds'`);
+    const indicator = t.app.get(IntegrationBusHealthIndicator);
+    const age = String.raw`the oldest task waits for \d+ ms \(health\.maxTaskAgeMs 60000\)\.$`;
+    try {
+      // Processing on: only the age.
+      const old = await indicator.isHealthy();
+      expect(old.integrationBus.problems).toEqual([
+        expect.stringMatching(new RegExp(`^Crm \\(outgoing\\): ${age}`)),
+      ]);
+      expect(old.integrationBus.queues[0]!.stoppedBy).toBeNull();
+
+      await t.bus.updateSettings({ processOutgoing: false });
+      const off = await indicator.isHealthy();
+      expect(off.integrationBus.queues.map((q) => [q.direction, q.stoppedBy])).toEqual([
+        ['outgoing', 'setting processOutgoing'],
+        ['incoming', null],
+      ]);
+      expect(off.integrationBus.problems).toEqual([
+        expect.stringMatching(
+          new RegExp(`^Crm \\(outgoing\\): not processed, setting processOutgoing is off; ${age}`),
+        ),
+      ]);
+
+      await t.bus.updateSettings({ processOutgoing: true });
+      await t.bus.updateConnector('Crm', { enabled: false });
+      const disabled = await indicator.isHealthy();
+      expect(disabled.integrationBus.queues[0]!.stoppedBy).toBe('connector disabled');
+      expect(disabled.integrationBus.problems).toEqual([
+        expect.stringMatching(
+          new RegExp(`^Crm \\(outgoing\\): not processed, the connector is disabled; ${age}`),
+        ),
+      ]);
+    } finally {
+      await t.bus.updateSettings({ processOutgoing: true });
+      await t.bus.updateConnector('Crm', { enabled: true });
+      await t.sql(`delete from integration_task`);
+    }
   });
 
   it('turns down while PostgreSQL is stopped, and up again once it is back', async () => {

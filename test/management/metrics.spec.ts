@@ -33,15 +33,94 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** The samples of `series`, by series. */
+function samples(text: string, series: readonly string[]): Record<string, number | undefined> {
+  return Object.fromEntries(series.map((s) => [s, sample(text, s)]));
+}
+
+/** `series`, each at 0. */
+function zeros(series: readonly string[]): Record<string, number> {
+  return Object.fromEntries(series.map((s) => [s, 0]));
+}
+
 async function scrape(): Promise<string> {
   const res = await http('GET', '/metrics');
   expect(res.status).toBe(200);
   return res.text;
 }
 
+/** Every counter series of a connector in one direction, as exported from 0 (R-OPS-2). */
+function counterSeries(connector: string, direction: 'outgoing' | 'incoming'): string[] {
+  const labels = `connector="${connector}",direction="${direction}"`;
+  return [
+    ...Object.values(R).map(
+      (result) => `integration_bus_tasks_processed_total{${labels},result="${result}"}`,
+    ),
+    ...Object.values(R).map(
+      (result) => `integration_bus_connector_call_duration_seconds_count{${labels},result="${result}"}`,
+    ),
+    `integration_bus_tasks_failed_total{${labels}}`,
+    `integration_bus_task_retries_total{${labels}}`,
+    `integration_bus_tasks_parked_total{${labels}}`,
+    `integration_bus_task_processing_seconds_count{${labels}}`,
+  ];
+}
+
+describe('GET /metrics: every counter from 0, due tasks, settings (R-OPS-2)', () => {
+  // First in the file: the scrape right after start-up.
+  it('R-OPS-2 a scrape right after start-up shows every counter at 0, per connector and direction', async () => {
+    const text = await scrape();
+    const series = ['Parking', 'Idle'].flatMap((connector) =>
+      (['outgoing', 'incoming'] as const).flatMap((direction) => counterSeries(connector, direction)),
+    );
+    expect(samples(text, series)).toEqual(zeros(series));
+    // The first event then counts from that 0.
+    await createUsers(['first']);
+    await t.bus.processOutgoingTasks('Parking');
+    const after = await scrape();
+    expect(
+      sample(
+        after,
+        'integration_bus_tasks_processed_total{connector="Parking",direction="outgoing",result="OK"}',
+      ),
+    ).toBe(1);
+  });
+
+  it('R-OPS-2 counts due tasks apart from those backing off or held behind a failed head', async () => {
+    await createUsers(['a', 'b']);
+    parking.control.respond = () => ({ result: R.Error, errorMessage: 'down' });
+    await t.bus.processOutgoingTasks('Parking'); // a fails and holds b
+    await t.sql(`update integration_synchronization set next_attempt_at = now() + interval '1 hour'`);
+    const backingOff = await scrape();
+    const parkingQueue = 'connector="Parking",direction="outgoing"';
+    expect(sample(backingOff, `integration_bus_queue_depth{${parkingQueue}}`)).toBe(2);
+    expect(sample(backingOff, `integration_bus_tasks_due{${parkingQueue}}`)).toBe(0);
+    expect(sample(backingOff, 'integration_bus_tasks_due{connector="Idle",direction="outgoing"}')).toBe(2);
+    expect(sample(backingOff, 'integration_bus_tasks_due{connector="Idle",direction="incoming"}')).toBe(0);
+    // Its retry time come: the failed head is due, b still waits behind it.
+    await t.sql(`update integration_synchronization set next_attempt_at = now() - interval '1 second'`);
+    expect(sample(await scrape(), `integration_bus_tasks_due{${parkingQueue}}`)).toBe(1);
+  });
+
+  it('R-OPS-2 exports the settings switches as gauges', async () => {
+    const switches = ['enabled', 'logOutgoing', 'processOutgoing', 'logIncoming', 'processIncoming'].map(
+      (setting) => `integration_bus_setting_enabled{setting="${setting}"}`,
+    );
+    expect(samples(await scrape(), switches)).toEqual(Object.fromEntries(switches.map((s) => [s, 1])));
+    expect((await http('PATCH', '/settings', { body: { processOutgoing: false } })).status).toBe(200);
+    try {
+      const after = await scrape();
+      expect(sample(after, 'integration_bus_setting_enabled{setting="processOutgoing"}')).toBe(0);
+      expect(sample(after, 'integration_bus_setting_enabled{setting="enabled"}')).toBe(1);
+    } finally {
+      await http('PATCH', '/settings', { body: { processOutgoing: true } });
+    }
+  });
+});
+
 describe('GET /metrics: issue 15 metrics', () => {
   it('counts retries, parked tasks and connector calls by result', async () => {
-    await scrape(); // the counters start with the first scrape
+    const before = await scrape(); // earlier tests of the file counted too: compare with this
     await createUsers(['poison', 'fine']);
     parking.control.respond = (task) =>
       nameOf(task) === 'poison' ? { result: R.Error, errorMessage: 'bad data' } : R.OK;
@@ -50,14 +129,13 @@ describe('GET /metrics: issue 15 metrics', () => {
 
     const text = await scrape();
     const labels = 'connector="Parking",direction="outgoing"';
-    expect(sample(text, `integration_bus_task_retries_total{${labels}}`)).toBe(1);
-    expect(sample(text, `integration_bus_tasks_parked_total{${labels}}`)).toBe(1);
-    expect(
-      sample(text, `integration_bus_connector_call_duration_seconds_count{${labels},result="ERROR"}`),
-    ).toBe(2);
-    expect(sample(text, `integration_bus_connector_call_duration_seconds_count{${labels},result="OK"}`)).toBe(
-      1,
+    const counted = (series: string) => sample(text, series)! - sample(before, series)!;
+    expect(counted(`integration_bus_task_retries_total{${labels}}`)).toBe(1);
+    expect(counted(`integration_bus_tasks_parked_total{${labels}}`)).toBe(1);
+    expect(counted(`integration_bus_connector_call_duration_seconds_count{${labels},result="ERROR"}`)).toBe(
+      2,
     );
+    expect(counted(`integration_bus_connector_call_duration_seconds_count{${labels},result="OK"}`)).toBe(1);
     expect(sample(text, `integration_bus_tasks{${labels},status="parked"}`)).toBe(1);
     // The parked task is not what the queue waits on: nothing is left to deliver.
     expect(sample(text, `integration_bus_oldest_task_age_seconds{${labels}}`)).toBe(0);
@@ -122,6 +200,9 @@ describe('metrics.registry', () => {
         bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 }, metrics: { registry: host } },
       },
       async (app) => {
+        // Every counter from 0 at start-up, before anything happened.
+        const series = counterSeries('Hosted', 'outgoing');
+        expect(samples(await host.metrics(), series)).toEqual(zeros(series));
         const em = app.em();
         em.create(User, { userName: 'hosted' });
         await em.flush();

@@ -168,6 +168,7 @@ describe('API docs', () => {
     );
     expect(routes.sort()).toEqual(
       [
+        'GET /integration/access',
         'GET /integration/connectors',
         'POST /integration/connectors',
         'PATCH /integration/connectors/{codeName}',

@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Controller, Module, Post, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,7 @@ import { listen, type HttpClient } from '../management/http-client.js';
 import { useBusApp } from '../support/bus-app.js';
 import { User } from '../support/entities.js';
 import { recordingConnector } from '../support/recording-connector.js';
-import { recordSpans, type RecordedSpan } from '../support/recording-tracer.js';
+import { asChain, linksOf, registerOfficialSdk, traceParentOf } from '../support/otel-sdk.js';
 
 const R = IntegrationProcessResult;
 const crm = recordingConnector('Crm', [{ objectType: 'cms.user' }], []);
@@ -27,7 +28,8 @@ const erp = recordingConnector(
     enabled: false,
   },
 );
-const recorder = recordSpans();
+const sdk = registerOfficialSdk();
+const tracer = trace.getTracer('host-app');
 
 /** A host endpoint that changes an entity, as an HTTP instrumentation would trace it. */
 @Controller('users')
@@ -49,7 +51,7 @@ class UsersModule implements NestModule {
     // What @opentelemetry/instrumentation-http does: a SERVER span active for the whole request.
     consumer
       .apply((req: IncomingMessage, res: ServerResponse, next: () => void) => {
-        recorder.tracer.startActiveSpan(`${req.method} /users`, { kind: SpanKind.SERVER }, (span) => {
+        tracer.startActiveSpan(`${req.method} /users`, { kind: SpanKind.SERVER }, (span) => {
           res.on('finish', () => span.end());
           next();
         });
@@ -71,26 +73,32 @@ beforeAll(async () => {
 
 afterEach(async () => {
   crm.control.respond = () => R.OK;
-  recorder.spans.length = 0;
+  sdk.exporter.reset();
   await t.sql(`delete from integration_task`);
   await t.sql(`delete from t_user`);
 });
 
-afterAll(() => recorder.stop());
+afterAll(() => sdk.stop());
 
-const named = (name: string): RecordedSpan[] => recorder.spans.filter((s) => s.name === name);
+const named = (name: string): ReadableSpan[] => sdk.named(name);
 
-describe('OpenTelemetry (R-ECO-4)', () => {
-  it('traces one change from the HTTP request through logging to the connector call, linked', async () => {
+/** Whether `child`'s parent is `parent`, in the same trace. */
+function expectChildOf(child: ReadableSpan | undefined, parent: ReadableSpan | undefined): void {
+  expect(child && parent && linksOf([parent, child])[1]).toEqual(
+    parent && child && asChain([parent, child])[1],
+  );
+  expect(child).toBeDefined();
+}
+
+describe('OpenTelemetry with the official SDK (R-ECO-4)', () => {
+  it('R-ECO-4 traces one change from the HTTP request through logging to the connector call, in one trace', async () => {
     expect((await http.request('POST', '/users')).status).toBe(201);
     const [request] = named('POST /users');
     const [create] = named('create cms.user');
-    expect(request).toBeDefined();
     // The create span is a child of the request's span, in the same trace.
+    expectChildOf(create, request);
     expect(create).toMatchObject({
       kind: SpanKind.PRODUCER,
-      parentSpanId: request!.context.spanId,
-      context: { traceId: request!.context.traceId },
       ended: true,
       attributes: {
         'messaging.system': 'integration_bus',
@@ -99,16 +107,24 @@ describe('OpenTelemetry (R-ECO-4)', () => {
         'integration_bus.task.type': 'CREATEOBJ',
       },
     });
+    // A versioned tracer: the package's name and version.
+    expect(create!.instrumentationScope).toEqual(
+      expect.objectContaining({
+        name: 'nestjs-integration-bus',
+        version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      }),
+    );
     // Its W3C context is stored with the task.
     const [task] = await t.sql<{ guid: string; trace_parent: string }>(
       `select guid, trace_parent from integration_task`,
     );
-    expect(task!.trace_parent).toBe(`00-${create!.context.traceId}-${create!.context.spanId}-01`);
+    expect(task!.trace_parent).toBe(traceParentOf(create!.spanContext()));
     expect(create!.attributes['messaging.message.id']).toBe(task!.guid);
 
-    // Processed later, outside the request: a process span linked to the create span.
+    // Processed later, outside the request: a process span continuing the create span's trace.
     await t.bus.processOutgoingTasks('Crm');
     const [process] = named('process Crm');
+    expectChildOf(process, create);
     expect(process).toMatchObject({
       kind: SpanKind.CONSUMER,
       ended: true,
@@ -116,6 +132,7 @@ describe('OpenTelemetry (R-ECO-4)', () => {
       attributes: {
         'messaging.system': 'integration_bus',
         'messaging.operation.type': 'process',
+        'messaging.destination.name': 'Crm',
         'messaging.consumer.group.name': 'Crm',
         'messaging.message.id': task!.guid,
         'integration_bus.direction': 'outgoing',
@@ -124,12 +141,38 @@ describe('OpenTelemetry (R-ECO-4)', () => {
       },
     });
     expect(process!.links.map((l) => l.context)).toEqual([
-      expect.objectContaining({ traceId: create!.context.traceId, spanId: create!.context.spanId }),
+      expect.objectContaining({
+        traceId: create!.spanContext().traceId,
+        spanId: create!.spanContext().spanId,
+      }),
     ]);
-    expect(process!.parentSpanId).toBeUndefined();
   });
 
-  it('traces a synchronous connector call inside the request, as a child of its span', async () => {
+  it('R-ECO-4 makes the process span the active context inside the handler, on retries too', async () => {
+    let attempt = 0;
+    crm.control.respond = () => {
+      // What an HTTP client instrumentation does inside the handler: a span of the active context.
+      tracer.startSpan(`handler call ${++attempt}`).end();
+      return attempt === 1 ? { result: R.Error, errorMessage: 'CRM is down' } : R.OK;
+    };
+    // The run is started inside another request's span: the handler's spans must not join it.
+    await tracer.startActiveSpan('unrelated request', async (unrelated) => {
+      await http.request('POST', '/users');
+      await t.bus.processOutgoingTasks('Crm');
+      await t.sql(`update integration_synchronization set next_attempt_at = now()`);
+      await t.bus.processOutgoingTasks('Crm');
+      unrelated.end();
+    });
+    const [create] = named('create cms.user');
+    const processes = named('process Crm');
+    expect(processes.map((p) => p.attributes['integration_bus.attempt'])).toEqual([1, 2]);
+    for (const [i, process] of processes.entries()) {
+      expectChildOf(process, create);
+      expectChildOf(named(`handler call ${i + 1}`)[0], process);
+    }
+  });
+
+  it('R-ECO-4 traces a synchronous connector call inside the request, as a child of its span', async () => {
     await t.bus.updateConnector('Erp', { enabled: true });
     try {
       await http.request('POST', '/users');
@@ -138,23 +181,22 @@ describe('OpenTelemetry (R-ECO-4)', () => {
     }
     const [request] = named('POST /users');
     const [sync] = named('process Erp');
+    expectChildOf(sync, request);
     expect(sync).toMatchObject({
       kind: SpanKind.CONSUMER,
-      parentSpanId: request!.context.spanId,
-      context: { traceId: request!.context.traceId },
       ended: true,
       attributes: { 'messaging.consumer.group.name': 'Erp', 'integration_bus.result': 'OK' },
     });
     expect(sync!.attributes['integration_bus.task.id']).toBeUndefined();
   });
 
-  it('marks the process span of a failed call as an error', async () => {
+  it('R-ECO-4 marks the process span of a failed call as an error, with error.type', async () => {
     crm.control.respond = () => ({ result: R.Error, errorMessage: 'CRM is down' });
     await http.request('POST', '/users');
     await t.bus.processOutgoingTasks('Crm');
     expect(named('process Crm')[0]).toMatchObject({
       status: { code: SpanStatusCode.ERROR, message: 'CRM is down' },
-      attributes: { 'integration_bus.result': 'ERROR' },
+      attributes: { 'integration_bus.result': 'ERROR', 'error.type': 'ERROR' },
     });
   });
 
@@ -174,7 +216,7 @@ describe('OpenTelemetry (R-ECO-4)', () => {
     expect(seen).toEqual(["Crm:Create User 'traced':OK"]);
   });
 
-  it('stores no trace context once no tracer provider is registered', async () => {
+  it('R-ECO-4 stores no trace context once no tracer provider is registered', async () => {
     trace.disable();
     try {
       await new Promise((r) => setTimeout(r, 1100)); // the bus looks again at most once a second
@@ -184,7 +226,7 @@ describe('OpenTelemetry (R-ECO-4)', () => {
       expect(named('create cms.user')).toEqual([]);
       expect(named('process Crm')).toEqual([]);
     } finally {
-      recordSpans();
+      trace.setGlobalTracerProvider(sdk.provider);
     }
   });
 });

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { MigrationObject } from '@mikro-orm/core';
 import { ConnectorCallHook } from './delivery/connector-call-hook.js';
+import { ConsumerIntakeHook } from './events/consumer-intake.js';
 import { ConnectorCallTracing } from './delivery/connector-call-tracing.js';
 import { ConnectorExplorer } from './connectors/connector.explorer.js';
 import { ConnectorRegistry } from './connectors/connector-registry.js';
@@ -61,6 +62,8 @@ import { IdempotencyKeyStore } from './persistence/idempotency-key.store.js';
 import { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 import { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
 import { Migration20261207200000SkipCount } from './persistence/skip-count.migration.js';
+import { Migration20261207400000FlowControl } from './persistence/flow-control.migration.js';
+import { FlowControlStore } from './persistence/flow-control.store.js';
 import { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 import { IntakeSequenceStore } from './persistence/intake-sequence.store.js';
 
@@ -93,6 +96,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     TaskAdminStore,
     IdempotencyKeyStore,
     IntakeSequenceStore,
+    FlowControlStore,
     SettingStore,
     EventLogStore,
     SettingsService,
@@ -103,6 +107,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     InstanceMembership,
     ConnectorCallHook,
     ConnectorCallTracing,
+    ConsumerIntakeHook,
     IntegrationEventPublisher,
     TasksCommitted,
     SyncTaskDispatcher,
@@ -126,6 +131,8 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     IntegrationBus,
     IntegrationEventLog,
     IntakeCounters,
+    // What the broker consumers (host providers) inject besides the bus.
+    ConsumerIntakeHook,
     BusMetrics,
     IntegrationBusHealthIndicator,
     IntegrationBusRetention,
@@ -161,5 +168,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201400000_LoneTasks', class: Migration20261201400000LoneTasks },
     { name: 'Migration20261207100000_IntakeSequence', class: Migration20261207100000IntakeSequence },
     { name: 'Migration20261207200000_SkipCount', class: Migration20261207200000SkipCount },
+    { name: 'Migration20261207400000_FlowControl', class: Migration20261207400000FlowControl },
   ];
 }

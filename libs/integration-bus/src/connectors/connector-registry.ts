@@ -7,11 +7,17 @@ import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { IntegrationSubject } from '../metadata/integration-subject.js';
 import { ConnectorStore, type ConnectorRecord } from '../persistence/connector.store.js';
+import { FlowControlStore } from '../persistence/flow-control.store.js';
 import { PartitionStore } from '../persistence/partition.store.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
-import type { ConnectorMetadata, ConnectorOrdering, ThrownErrorResult } from './connector.decorator.js';
+import type {
+  ConnectorMetadata,
+  ConnectorOrdering,
+  RateLimit,
+  ThrownErrorResult,
+} from './connector.decorator.js';
 import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
 
 /** A connector provider found at start-up. */
@@ -30,6 +36,8 @@ export interface LoadedConnector {
   maxBatchSize: number;
   /** How long a short batch waits for more tasks (R-EXT-1). */
   maxBatchWaitMs: number;
+  /** Its pace across instances, or null (R-EXT-2). */
+  rateLimit: RateLimit | null;
   /** When failed tasks are tried again and parked (R-DEL-5, R-DEL-6). */
   retry: RetryPolicy;
   /** One FIFO per connector or per object (R-ORD-1). */
@@ -63,6 +71,12 @@ export interface ConnectorStatus extends ConnectorRecord {
   ordering: ConnectorOrdering | null;
   /** Partitions of the outgoing queue (1 with one FIFO); null when no provider is loaded. */
   partitions: number | null;
+  /** Tasks per call (above 1: a batch connector, R-EXT-1); null when no provider is loaded. */
+  maxBatchSize: number | null;
+  /** Its pace across instances (R-EXT-2), or null. */
+  rateLimit: RateLimit | null;
+  /** Until when an answer with `pauseConnector` paused it (R-EXT-2), as ISO 8601; null when not paused. */
+  pausedUntil: string | null;
 }
 
 /** How long an instance may take to see a connector enabled or disabled elsewhere. */
@@ -80,6 +94,7 @@ export class ConnectorRegistry {
   constructor(
     private readonly store: ConnectorStore,
     private readonly partitions: PartitionStore,
+    private readonly flow: FlowControlStore,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {
     this.#rows = new RefreshingValue(
@@ -136,6 +151,7 @@ export class ConnectorRegistry {
         onThrow: metadata.onThrow,
         maxBatchSize: metadata.maxBatchSize,
         maxBatchWaitMs: metadata.maxBatchWaitMs,
+        rateLimit: metadata.rateLimit,
         retry: metadata.retry,
         ordering: metadata.ordering,
         partitions: metadata.partitions,
@@ -179,7 +195,8 @@ export class ConnectorRegistry {
 
   /** Rows of every connector, loaded or not, with their status. */
   async statuses(): Promise<ConnectorStatus[]> {
-    const rows = await this.#rows.refresh();
+    const [rows, paused] = await Promise.all([this.#rows.refresh(), this.flow.paused()]);
+    const pausedUntil = new Map(paused.map((p) => [p.connectorId, new Date(p.pausedUntilMs).toISOString()]));
     return [...rows.values()].map((row) => {
       const connector = this.#loaded.get(row.codeName);
       const loaded = connector !== undefined;
@@ -188,6 +205,9 @@ export class ConnectorRegistry {
         loaded,
         ordering: connector?.ordering ?? null,
         partitions: connector?.partitions ?? null,
+        maxBatchSize: connector?.maxBatchSize ?? null,
+        rateLimit: connector?.rateLimit ?? null,
+        pausedUntil: pausedUntil.get(row.id) ?? null,
         notLoadedReason: loaded
           ? null
           : `No provider decorated with @Connector('${row.codeName}') is registered in this application.`,

@@ -47,6 +47,12 @@ export interface ConnectorOptions {
    */
   maxBatchWaitMs?: number;
   /**
+   * At most `requests` calls per `perMs` milliseconds, counted across every instance sharing the
+   * database, not per process (R-EXT-2): calls start at least `perMs / requests` apart. A batch call
+   * is one call. It costs one round trip per call, and nothing without it. @default none
+   */
+  rateLimit?: RateLimit;
+  /**
    * What one FIFO covers (R-ORD-1). `'connector'`: the whole connector, as in the original bus; an
    * Error stops all of its later tasks until the retry. `'object'`: each object (object type and
    * key, or document node); an Error holds only that object's later tasks while the others flow,
@@ -63,6 +69,14 @@ export interface ConnectorOptions {
   concurrency?: number;
 }
 
+/** A connector's pace (see `ConnectorOptions.rateLimit`). */
+export interface RateLimit {
+  /** Calls allowed per `perMs` (1–100000). */
+  requests: number;
+  /** The window, in milliseconds (1–86400000). */
+  perMs: number;
+}
+
 /** The results a thrown error may stand for (see `ConnectorOptions.onThrow`). */
 export type ThrownErrorResult = IntegrationProcessResult.Error | IntegrationProcessResult.ErrorAndSkip;
 
@@ -70,9 +84,10 @@ export type ThrownErrorResult = IntegrationProcessResult.Error | IntegrationProc
 export type ConnectorOrdering = 'connector' | 'object';
 
 /** Metadata `@Connector` stores on the class. */
-export interface ConnectorMetadata extends Required<Omit<ConnectorOptions, 'retry'>> {
+export interface ConnectorMetadata extends Required<Omit<ConnectorOptions, 'retry' | 'rateLimit'>> {
   codeName: string;
   retry: RetryPolicy;
+  rateLimit: RateLimit | null;
 }
 
 /**
@@ -118,6 +133,7 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
       `${where}: maxBatchWaitMs applies only to a batch connector (maxBatchSize above 1).`,
     );
   }
+  const rateLimit = checkedRateLimit(where, options.rateLimit);
   const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
   const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
   const metadata: ConnectorMetadata = {
@@ -129,6 +145,7 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     onThrow,
     maxBatchSize,
     maxBatchWaitMs,
+    rateLimit,
     retry: new RetryPolicy(options.retry, where),
     ordering,
     // One FIFO per connector is one partition, processed by one instance at a time.
@@ -136,6 +153,19 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     concurrency: ordering === 'object' ? concurrency : 1,
   };
   return applyDecorators(Injectable(), SetMetadata(CONNECTOR_METADATA, metadata));
+}
+
+function checkedRateLimit(where: string, rateLimit: RateLimit | undefined): RateLimit | null {
+  if (rateLimit === undefined) return null;
+  if (typeof rateLimit !== 'object' || rateLimit === null) {
+    throw new InvalidConnectorError(
+      `${where}: rateLimit must be an object { requests, perMs }, got ${JSON.stringify(rateLimit)}.`,
+    );
+  }
+  return {
+    requests: boundedInteger(where, 'rateLimit.requests', rateLimit.requests, Number.NaN, 1, 100_000),
+    perMs: boundedInteger(where, 'rateLimit.perMs', rateLimit.perMs, Number.NaN, 1, 86_400_000),
+  };
 }
 
 function boundedInteger(

@@ -60,7 +60,22 @@ export interface OutgoingTask<T extends object = object> {
 
 /** What a connector's handler returns: a result, optionally with a message for the sync log. */
 export type ProcessOutcome =
-  IntegrationProcessResult | { result: IntegrationProcessResult; errorMessage?: string };
+  | IntegrationProcessResult
+  | {
+      result: IntegrationProcessResult;
+      errorMessage?: string;
+      /**
+       * The external system said when to come back (an HTTP 429 or 503 `Retry-After`, R-EXT-2): the
+       * task is due again this many milliseconds from now instead of after the backoff, and the
+       * attempt does not count towards `retry.maxAttempts` (a quota is not the task's fault).
+       */
+      retryAfterMs?: number;
+      /**
+       * With `retryAfterMs`: pause the whole connector for that long, on every instance (visible in
+       * the API, the admin page and the metrics), instead of letting its next task hit the same quota.
+       */
+      pauseConnector?: boolean;
+    };
 
 /**
  * What a batch handler returns (R-EXT-1): an outcome per task, in the order of the tasks it was

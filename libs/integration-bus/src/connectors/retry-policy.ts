@@ -21,6 +21,13 @@ export interface SkipNowRetryOptions {
   maxAttempts?: number | null;
 }
 
+/** An attempt's answer, as the parking rule reads it. */
+export interface AttemptAnswer {
+  result: IntegrationProcessResult;
+  /** Set when the external system said when to come back (R-EXT-2). */
+  retryAfterMs?: number;
+}
+
 /** What a task's synchronization has been through so far, as its parking rule counts it. */
 export interface AttemptCounts {
   /** Failed attempts (Error, ErrorAndSkip, a throw, a timeout) since it was last requeued. */
@@ -124,23 +131,36 @@ export class RetryPolicy {
 
   /**
    * The wait before a task is offered again after an attempt that did not succeed, `attempts` attempts
-   * in all: SkipNow's own delay when it has one (R-EXT-4), else the backoff.
+   * in all: what the external system said (`retryAfterMs`, R-EXT-2), else SkipNow's own delay when it
+   * has one (R-EXT-4), else the backoff.
    */
-  delayAfterAttempt(result: IntegrationProcessResult, attempts: number): number {
-    if (result === IntegrationProcessResult.SkipNow && this.skipDelayMs !== null) return this.skipDelayMs;
+  delayAfterAttempt(answer: AttemptAnswer, attempts: number): number {
+    if (answer.retryAfterMs !== undefined) return answer.retryAfterMs;
+    if (answer.result === IntegrationProcessResult.SkipNow && this.skipDelayMs !== null)
+      return this.skipDelayMs;
     return this.delayAfter(attempts);
   }
 
   /**
-   * Whether the attempt that just answered `result` parks the task (R-DEL-6, R-EXT-4): a failure
-   * once the failures reach `maxAttempts`, a SkipNow once the skips reach `skipNow.maxAttempts`.
-   * `before` counts the attempts before this one. OK never parks.
+   * Whether the attempt that just answered parks the task (R-DEL-6, R-EXT-4): a failure once the
+   * failures reach `maxAttempts`, a SkipNow once the skips reach `skipNow.maxAttempts`. `before`
+   * counts the attempts before this one. OK never parks, nor does an answer with `retryAfterMs`
+   * (R-EXT-2): the external system's quota is not the task's fault, and a 429 storm must not park.
    */
-  parksAfter(result: IntegrationProcessResult, before: AttemptCounts): boolean {
-    if (result === IntegrationProcessResult.OK) return false;
-    if (result === IntegrationProcessResult.SkipNow) {
+  parksAfter(answer: AttemptAnswer, before: AttemptCounts): boolean {
+    if (answer.result === IntegrationProcessResult.OK || answer.retryAfterMs !== undefined) return false;
+    if (answer.result === IntegrationProcessResult.SkipNow) {
       return this.maxSkips !== null && before.skips + 1 >= this.maxSkips;
     }
     return this.maxAttempts !== null && before.failures + 1 >= this.maxAttempts;
+  }
+
+  /** Whether the answer counts towards `maxAttempts`: a failure the external system did not pace. */
+  countsAsFailure(answer: AttemptAnswer): boolean {
+    return (
+      answer.result !== IntegrationProcessResult.OK &&
+      answer.result !== IntegrationProcessResult.SkipNow &&
+      answer.retryAfterMs === undefined
+    );
   }
 }

@@ -1,13 +1,19 @@
-import { Inject, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { InvalidBrokerMessageError } from '../errors/invalid-broker-message.error.js';
 import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
+import { ConsumerIntakeHook, type ConsumerIntakeOutcome } from '../events/consumer-intake.js';
 import { IntegrationEventLog } from '../persistence/integration-event-log.service.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
 import { IntegrationBus } from '../integration-bus.service.js';
 import type { BrokerChannel } from '../relay/broker-channel.js';
-import { IntakeCounters } from './intake-counters.js';
 import {
   decodeIncomingTaskRequest,
   idempotencyKeyOfMessage,
@@ -15,6 +21,7 @@ import {
   type BrokerMessage,
   type IncomingTaskRequest,
 } from './incoming-message.js';
+import { traceMessageIntake } from './message-tracing.js';
 
 /** Options every broker consumer takes. */
 export interface BrokerTaskConsumerOptions {
@@ -63,8 +70,8 @@ function isPoison(error: unknown): boolean {
  * dead-lettered or acknowledged, its `poison` option); a transient failure (database down, connector
  * disabled) delivers the message again after `retryDelayMs`. A message whose idempotency key had
  * already logged a task (a redelivery, a message published twice) is acknowledged and written to the
- * log at debug level. `IntakeCounters` counts each consumer's accepted, duplicate and poison
- * messages. Messages are handled one at a time, in order.
+ * log at debug level. Each message's outcome (accepted, duplicate, stale, poison, retried) is told
+ * to `ConsumerIntakeHook`, which `IntakeCounters` and the metrics watch. Messages are handled one at a time, in order.
  *
  * A Nest provider: register the subclass in a module; it starts consuming once the application has
  * started (`onApplicationBootstrap`: start-up fails if the broker cannot be reached) and stops
@@ -74,7 +81,8 @@ function isPoison(error: unknown): boolean {
 export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   @Inject(IntegrationBus) protected readonly bus!: IntegrationBus;
   @Inject(IntegrationEventLog) protected readonly eventLog!: IntegrationEventLog;
-  @Inject(IntakeCounters) protected readonly intakeCounters!: IntakeCounters;
+  // Where each message's outcome is told: the intake counts and metrics watch it (R-OPS-2).
+  @Optional() @Inject(ConsumerIntakeHook) private readonly intake?: ConsumerIntakeHook;
   protected readonly logger = new Logger(this.constructor.name);
 
   protected constructor(private readonly consumerOptions: BrokerTaskConsumerOptions) {}
@@ -108,7 +116,7 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   protected abstract stop(): Promise<void>;
 
   onApplicationBootstrap(): Promise<void> {
-    this.intakeCounters.register(this.constructor.name, this.connectorName);
+    this.intake?.started(this.intakeConsumer);
     return this.start();
   }
 
@@ -128,8 +136,15 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
     return 'dropped';
   }
 
-  /** Turns one message into a task and says what to do with the message. */
-  protected async handle(message: BrokerMessage): Promise<MessageDisposition> {
+  /**
+   * Turns one message into a task and says what to do with the message, inside the span that
+   * continues the publisher's trace (R-ECO-4).
+   */
+  protected handle(message: BrokerMessage): Promise<MessageDisposition> {
+    return traceMessageIntake(message, this.connectorName, (failed) => this.take(message, failed));
+  }
+
+  private async take(message: BrokerMessage, failed: (error: unknown) => void): Promise<MessageDisposition> {
     try {
       const request = await (this.consumerOptions.decode ?? decodeIncomingTaskRequest)(message);
       const { options } = request;
@@ -150,14 +165,12 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
             `${this.connectorName} (idempotency key ${idempotencyKey} logged task ${outcome.task.id}): acknowledged, nothing logged`,
         );
       }
-      this.intakeCounters.record(
-        this.constructor.name,
-        this.connectorName,
-        outcome.duplicate ? 'duplicate' : 'accepted',
-      );
+      this.took(outcome.duplicate ? 'duplicate' : outcome.reason === 'olderSequence' ? 'stale' : 'accepted');
       return 'ack';
     } catch (error) {
+      failed(error);
       if (isPoison(error)) return this.poison(message, error);
+      this.took('retried');
       this.logger.warn(
         `Message ${message.messageId ?? '(no id)'} from ${message.origin} not logged for ${this.connectorName}, ` +
           `delivered again in ${this.retryDelayMs} ms: ${describeError(error)}`,
@@ -179,14 +192,24 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
         message: `${what}. Body: ${Buffer.from(message.body).toString('utf8').slice(0, 1000)}`,
       });
       this.logger.error(`${what} (connector ${this.connectorName})`);
-      this.intakeCounters.record(this.constructor.name, this.connectorName, 'poison');
+      this.took('poison');
       return 'poison';
     } catch (logError) {
+      this.took('retried');
       // Not even logged: keep the message rather than lose the trace of it.
       this.logger.warn(
         `Poison message ${message.messageId ?? '(no id)'} not logged: ${describeError(logError)}`,
       );
       return 'retry';
     }
+  }
+
+  /** This consumer, as the intake metrics label it. */
+  private get intakeConsumer() {
+    return { consumer: this.constructor.name, connector: this.connectorName };
+  }
+
+  private took(outcome: ConsumerIntakeOutcome): void {
+    this.intake?.took(this.intakeConsumer, outcome);
   }
 }

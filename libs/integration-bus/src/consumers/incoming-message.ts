@@ -24,6 +24,11 @@ export interface BrokerMessage {
   contentType?: string | null;
   /** Where it came from, for log lines: `stream BUS seq 12`, `queue erp.in`. */
   origin: string;
+  /**
+   * Where it was consumed from, for the consumer's span (R-ECO-4): `messaging.system` and
+   * `messaging.destination.name` (the subject; `{exchange}:{routing key}:{queue}` on RabbitMQ).
+   */
+  destination?: { system: string; name: string };
 }
 
 /** What a message asks for: an external object and how to log it (`processExternalTask`). */

@@ -1,46 +1,43 @@
 import { Injectable } from '@nestjs/common';
+import {
+  CONSUMER_INTAKE_OUTCOMES,
+  ConsumerIntakeHook,
+  type ConsumerIntakeOutcome,
+  type ConsumerIntakeWatcher,
+  type IntakeConsumer,
+} from '../events/consumer-intake.js';
 
-/**
- * What became of one broker message (R-OPS-2 "consumer intake"): `accepted` — acknowledged after
- * its task committed (or after the intake logged nothing by design: incoming logging off, the
- * connector returned null, an older version of the object); `duplicate` — its idempotency key had
- * already logged a task, so nothing new was logged; `poison` — it can never become a task and was
- * dropped or dead-lettered.
- */
-export type IntakeOutcome = 'accepted' | 'duplicate' | 'poison';
+/** What became of one broker message (see `ConsumerIntakeOutcome`). */
+export type IntakeOutcome = ConsumerIntakeOutcome;
 
 /** The intake counts of one consumer since the application started. */
-export interface IntakeCount {
-  /** The consumer's class name. */
-  consumer: string;
-  /** The connector its messages are logged for. */
-  connectorName: string;
-  accepted: number;
-  duplicate: number;
-  poison: number;
-}
+export type IntakeCount = { consumer: string; connectorName: string } & Record<ConsumerIntakeOutcome, number>;
 
 /**
- * Counts what each broker consumer did with its messages (accepted, duplicate, poison), from 0 at
- * start-up: a consumer is listed with zeros as soon as it starts, before its first message, so that
- * a metric built on these counts exists from the start. In memory and per process, like any
- * counter a metrics scrape reads; `snapshot()` is what a metrics exporter reads.
+ * Counts what each broker consumer did with its messages (accepted, duplicate, stale, poison,
+ * retried), from 0 at start-up: a consumer is listed with zeros as soon as it starts, before its
+ * first message. In memory and per process, like any counter; it watches `ConsumerIntakeHook`, as
+ * the metrics do, and `snapshot()` is what an application reads to report them its own way.
  */
 @Injectable()
-export class IntakeCounters {
+export class IntakeCounters implements ConsumerIntakeWatcher {
   readonly #counts = new Map<string, IntakeCount>();
 
-  /** Lists a consumer with zero counts (idempotent: counts already made are kept). */
-  register(consumer: string, connectorName: string): void {
-    if (!this.#counts.has(consumer)) {
-      this.#counts.set(consumer, { consumer, connectorName, accepted: 0, duplicate: 0, poison: 0 });
-    }
+  constructor(hook: ConsumerIntakeHook) {
+    hook.watch(this);
   }
 
-  /** Counts one message of `consumer`. */
-  record(consumer: string, connectorName: string, outcome: IntakeOutcome): void {
-    this.register(consumer, connectorName);
-    this.#counts.get(consumer)![outcome]++;
+  /** A consumer started: listed with zero counts (counts already made are kept). */
+  started({ consumer, connector }: IntakeConsumer): void {
+    if (this.#counts.has(consumer)) return;
+    const zero = Object.fromEntries(CONSUMER_INTAKE_OUTCOMES.map((outcome) => [outcome, 0]));
+    this.#counts.set(consumer, { consumer, connectorName: connector, ...zero } as IntakeCount);
+  }
+
+  /** Counts one message of a consumer. */
+  took(consumer: IntakeConsumer, outcome: ConsumerIntakeOutcome): void {
+    this.started(consumer);
+    this.#counts.get(consumer.consumer)![outcome]++;
   }
 
   /** The counts of one consumer; undefined before it started. */

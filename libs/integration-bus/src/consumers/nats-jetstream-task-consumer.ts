@@ -181,6 +181,7 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
       messageId: headers['Nats-Msg-Id'] || this.keyOfUnnamed(message),
       headers,
       origin: `stream ${message.info.stream} seq ${message.info.streamSequence}`,
+      destination: { system: 'nats', name: message.subject },
     };
     const disposition = await this.handle(brokerMessage);
     try {

@@ -160,6 +160,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       headers,
       contentType: typeof message.properties.contentType === 'string' ? message.properties.contentType : null,
       origin: `queue ${this.options.queue}`,
+      destination: { system: 'rabbitmq', name: rabbitDestination(message, this.options.queue) },
     } satisfies BrokerMessage);
     try {
       if (disposition === 'retry') {
@@ -173,4 +174,13 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       this.logger.warn(`RabbitMQ ${this.options.queue}: ack failed: ${(error as Error).message}`);
     }
   }
+}
+
+/**
+ * `{exchange}:{routing key}:{queue}`, empty parts left out and the routing key once when it names
+ * the queue (the RabbitMQ semantic conventions for consumer spans).
+ */
+function rabbitDestination(message: ConsumeMessage, queue: string): string {
+  const { exchange, routingKey } = message.fields;
+  return [exchange, routingKey, routingKey === queue ? '' : queue].filter((part) => part !== '').join(':');
 }

@@ -37,19 +37,39 @@ export interface ConnectorCallEnd {
   interrupted?: boolean;
 }
 
+/**
+ * How a watcher follows one call: the function called with its end, or an object that may also
+ * run the call inside a context of its own (tracing makes its span the active one).
+ */
+export type ConnectorCallObserver =
+  | ((end: ConnectorCallEnd) => void)
+  | {
+      /** Runs the call, e.g. with the watcher's span active around it; returns what `call` returns. */
+      run<T>(call: () => T): T;
+      /** The call ended. */
+      ended(end: ConnectorCallEnd): void;
+    };
+
 /** Told when connector calls start and end (metrics, tracing). */
 export interface ConnectorCallWatcher {
   /** Whether it wants calls now; without it, always. Asked per call before anything is built. */
   enabled?(): boolean;
-  /** A call starts; the returned function, if any, is called once when it ends. */
-  started(call: ConnectorCall): ((end: ConnectorCallEnd) => void) | undefined;
+  /** A call starts; what it returns, if anything, hears of its end once (and may run the call). */
+  started(call: ConnectorCall): ConnectorCallObserver | undefined;
+}
+
+/** A call the watchers follow: run it through `run`, report its end to `end` once. */
+export interface WatchedCall {
+  /** Runs the connector call inside the watchers' contexts (the tracing span active). */
+  run<T>(call: () => T): T;
+  end(end: ConnectorCallEnd): void;
 }
 
 /**
  * The one place that watches connector calls: the processors report each call's start and end
- * here, and metrics (and later tracing) subscribe. With no watcher, `start` returns `undefined`
- * after one length check, so the drain's hot path allocates nothing for it; a watcher that throws
- * is ignored, since observing a call must never change its outcome.
+ * here, and metrics and tracing subscribe. With no watcher, `start` returns `undefined` after one
+ * length check, so the drain's hot path allocates nothing for it; a watcher that throws is ignored,
+ * since observing a call must never change its outcome.
  */
 @Injectable()
 export class ConnectorCallHook {
@@ -64,14 +84,14 @@ export class ConnectorCallHook {
   }
 
   /**
-   * A call starts: returns the function to call with its end, or `undefined` when nobody watches.
+   * A call starts: returns how to run it and report its end, or `undefined` when nobody watches.
    * The unwatched path builds no object.
    */
   start(
     connector: LoadedConnector,
     direction: LeaseDirection,
     row: ConnectorCallFacts,
-  ): ((end: ConnectorCallEnd) => void) | undefined {
+  ): WatchedCall | undefined {
     const watchers = this.#watchers;
     if (!watchers.some(wants)) return undefined;
     const call: ConnectorCall = {
@@ -86,47 +106,64 @@ export class ConnectorCallHook {
       synchronous: row.synchronous ?? false,
     };
     const ends: ((end: ConnectorCallEnd) => void)[] = [];
+    const runners: (<T>(call: () => T) => T)[] = [];
     for (const watcher of watchers) {
       if (!wants(watcher)) continue;
       try {
-        const end = watcher.started(call);
-        if (end) ends.push(end);
+        const observer = watcher.started(call);
+        if (typeof observer === 'function') ends.push(observer);
+        else if (observer) {
+          ends.push((end) => observer.ended(end));
+          runners.push((fn) => observer.run(fn));
+        }
       } catch {
         // A watcher's failure is its own: the call goes on.
       }
     }
-    return (end) => {
-      for (const finish of ends) {
-        try {
-          finish(end);
-        } catch {
-          // As above.
+    return {
+      run: (fn) => runners.reduce((inner, runner) => () => runner(inner), fn)(),
+      end: (end) => {
+        for (const finish of ends) {
+          try {
+            finish(end);
+          } catch {
+            // As above.
+          }
         }
-      }
+      },
     };
   }
 
+  /** Runs `call` through `watched` when the call is watched, else as it is. */
+  static run<T>(watched: WatchedCall | undefined, call: () => T): T {
+    return watched ? watched.run(call) : call();
+  }
+
   /**
-   * Reports `outcome`'s end to `end` (when given) once it settles, and returns it unchanged: a
+   * Reports `outcome`'s end to `watched` (when given) once it settles, and returns it unchanged: a
    * synchronous answer stays synchronous.
    */
   static settle<T extends ConnectorCallEnd>(
     outcome: T | Promise<T>,
-    end: ((end: ConnectorCallEnd) => void) | undefined,
+    watched: WatchedCall | undefined,
   ): T | Promise<T> {
-    if (!end) return outcome;
+    if (!watched) return outcome;
     if (!(outcome instanceof Promise)) {
-      end(outcome);
+      watched.end(outcome);
       return outcome;
     }
     return outcome.then(
       (value) => {
-        end(value);
+        watched.end(value);
         return value;
       },
       (error: unknown) => {
         // Interrupted (lease lost, shutdown): not an outcome, but the watcher's call ends here.
-        end({ result: IntegrationProcessResult.Error, errorMessage: 'interrupted', interrupted: true });
+        watched.end({
+          result: IntegrationProcessResult.Error,
+          errorMessage: 'interrupted',
+          interrupted: true,
+        });
         throw error;
       },
     );

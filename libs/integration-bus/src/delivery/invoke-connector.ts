@@ -8,6 +8,10 @@ import type { BatchOutcome, OutgoingTask, ProcessOutcome } from '../connectors/o
 export interface NormalizedOutcome {
   result: IntegrationProcessResult;
   errorMessage: string | null;
+  /** When the external system said to come back, in ms (R-EXT-2); absent for the backoff. */
+  retryAfterMs?: number;
+  /** Pause the whole connector for `retryAfterMs`. */
+  pauseConnector?: boolean;
 }
 
 const RESULTS = new Set<string>(Object.values(IntegrationProcessResult));
@@ -101,8 +105,19 @@ function normalize(outcome: ProcessOutcome, where: string): NormalizedOutcome {
       errorMessage: `${where} returned ${JSON.stringify(outcome)}; expected an IntegrationProcessResult.`,
     };
   }
-  const message = typeof outcome === 'object' && outcome !== null ? (outcome.errorMessage ?? null) : null;
-  return { result, errorMessage: message };
+  if (typeof outcome !== 'object' || outcome === null) return { result, errorMessage: null };
+  const normalized: NormalizedOutcome = { result, errorMessage: outcome.errorMessage ?? null };
+  const { retryAfterMs, pauseConnector } = outcome;
+  if (retryAfterMs === undefined) return normalized;
+  if (typeof retryAfterMs !== 'number' || !Number.isFinite(retryAfterMs) || retryAfterMs < 0) {
+    return {
+      result: IntegrationProcessResult.Error,
+      errorMessage: `${where} returned retryAfterMs ${JSON.stringify(retryAfterMs)}; expected a number of milliseconds ≥ 0.`,
+    };
+  }
+  normalized.retryAfterMs = retryAfterMs;
+  if (pauseConnector === true) normalized.pauseConnector = true;
+  return normalized;
 }
 
 function normalizeBatch(answer: BatchOutcome, count: number, where: string): NormalizedOutcome[] {

@@ -44,7 +44,10 @@ export class OutgoingCall {
     const task = new QueuedOutgoingTask(row, this.factory, claim, connector.codeName);
     let pending: NormalizedOutcome | Promise<NormalizedOutcome>;
     try {
-      pending = this.withEvents(connector, row, task);
+      // Inside the watchers' context: the process span is the parent of what the handler traces.
+      pending = watched
+        ? watched.run(() => this.withEvents(connector, row, task))
+        : this.withEvents(connector, row, task);
     } catch (error) {
       // A fence refused the write (`ClaimLostError`, see invokeConnector): the call ends as interrupted.
       pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));

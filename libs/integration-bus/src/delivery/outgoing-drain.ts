@@ -8,6 +8,7 @@ import type {
   QueueStore,
   UnsuccessfulAttempt,
 } from '../persistence/queue.store.js';
+import type { FlowControlStore } from '../persistence/flow-control.store.js';
 import { rowTaskIds } from '../persistence/synchronizations.js';
 import { CallInterrupted } from './call-guard.js';
 import { nextBatch } from './batch-cut.js';
@@ -31,6 +32,7 @@ import type { ProcessingClaim } from './processing-claim.js';
  *   now: what it held back is read next, so that is `read`).
  * - `heldHead`: an Error holds the connector's later tasks until its retry (R-OUT-6); in a
  *   partition the object's only, and the run goes on (R-ORD-1).
+ * - `paused`: an answer paused the connector (`pauseConnector`, R-EXT-2) on every instance.
  * - `handOver`: the partition goes to another instance or waits for its turn (R-ORD-3).
  * - `claimLost`: the claim can no longer be held by this process's clock (R-DEL-2); the write is
  *   refused by the database if another instance claimed the queue meanwhile.
@@ -44,6 +46,7 @@ export type BatchEnd =
   | 'cut'
   | 'exhausted'
   | 'heldHead'
+  | 'paused'
   | 'handOver'
   | 'claimLost'
   | 'stopping'
@@ -53,6 +56,8 @@ export type BatchEnd =
 /** What a drain needs besides its run: the queue, the connector call, and the batch settings. */
 export interface OutgoingDrainContext {
   queue: QueueStore;
+  /** The pace and pause of connectors across instances (R-EXT-2). */
+  flow: FlowControlStore;
   call: OutgoingCall;
   batchSize: number;
   batchMaxDurationMs: number;
@@ -147,6 +152,8 @@ export class OutgoingDrain {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
       if (row.objectHash !== null && this.#heldObjects.has(row.objectHash)) continue;
+      const unpaced = connector.rateLimit === null ? null : await this.#paced();
+      if (unpaced !== null) return unpaced;
       let outcome: NormalizedOutcome;
       try {
         // A synchronous answer is taken as it is: no promise, no tick per task (the hot path).
@@ -161,6 +168,7 @@ export class OutgoingDrain {
         return 'interrupted';
       }
       if (this.#record(row, outcome)) return 'heldHead';
+      if (outcome.pauseConnector) return this.#pause(outcome);
       if (this.run.stopping()) return 'stopping';
       if (performance.now() >= deadline) return 'cut';
     }
@@ -181,6 +189,8 @@ export class OutgoingDrain {
       const cut = nextBatch(batch, next, connector.maxBatchSize, this.#heldObjects);
       next = cut.next;
       if (cut.batch.length === 0) continue;
+      const unpaced = await this.#paced();
+      if (unpaced !== null) return unpaced;
       let outcomes: NormalizedOutcome[];
       try {
         outcomes = await this.context.call.callBatch(connector, cut.batch, this.claim, this.run.interrupted);
@@ -197,10 +207,40 @@ export class OutgoingDrain {
         if (this.#record(row, outcome)) heldHead = true;
       }
       if (heldHead) return 'heldHead';
+      const pausing = outcomes.find((outcome) => outcome.pauseConnector);
+      if (pausing) return this.#pause(pausing);
       if (this.run.stopping()) return 'stopping';
       if (performance.now() >= deadline) return 'cut';
     }
     return 'read';
+  }
+
+  /**
+   * Waits for the connector's next call slot under its `rateLimit` (R-EXT-2; see `FlowControlStore`
+   * for how it is held across instances). Resolves with null once the call may start, or with why the
+   * run must end first.
+   */
+  async #paced(): Promise<BatchEnd | null> {
+    const { rateLimit } = this.target.connector;
+    if (rateLimit === null) return null;
+    const intervalMs = rateLimit.perMs / rateLimit.requests;
+    for (;;) {
+      const waitMs = await this.context.flow.takeCallSlot(this.target.connectorId, intervalMs);
+      if (waitMs === 0) return null;
+      await delay(waitMs, undefined, { signal: this.run.interrupted }).catch(() => {});
+      if (this.run.interrupted.aborted) return 'stopping';
+      if (!this.claim.held()) return 'claimLost';
+    }
+  }
+
+  /**
+   * An answer asked to pause the whole connector (R-EXT-2): every instance's reads find nothing until
+   * then (`notPausedSql`), and the run ends. The answer's own task waits as long (`retryAfterMs`),
+   * which is what wakes the connector again.
+   */
+  async #pause(outcome: NormalizedOutcome): Promise<BatchEnd> {
+    await this.context.flow.pause(this.target.connectorId, outcome.retryAfterMs ?? 0);
+    return 'paused';
   }
 
   /**
@@ -213,7 +253,7 @@ export class OutgoingDrain {
     this.#done.push({ row, outcome });
     const holds =
       outcome.result === IntegrationProcessResult.Error &&
-      !this.target.connector.retry.parksAfter(outcome.result, row);
+      !this.target.connector.retry.parksAfter(outcome, row);
     if (!holds || row.objectHash === null) return holds;
     this.#heldObjects.add(row.objectHash);
     return false;
@@ -352,13 +392,14 @@ function unsuccessfulAttempt(
   outcome: NormalizedOutcome,
 ): UnsuccessfulAttempt {
   const skip = outcome.result === IntegrationProcessResult.SkipNow;
+  const failure = policy.countsAsFailure(outcome);
   const message = skip ? outcome.errorMessage : (outcome.errorMessage ?? outcome.result);
-  if (policy.parksAfter(outcome.result, row)) {
-    return { syncId: row.syncId, state: 'parked', message, retryInMs: null, failure: !skip, skip };
+  if (policy.parksAfter(outcome, row)) {
+    return { syncId: row.syncId, state: 'parked', message, retryInMs: null, failure, skip };
   }
-  const retryInMs = policy.delayAfterAttempt(outcome.result, row.attempts + 1);
+  const retryInMs = policy.delayAfterAttempt(outcome, row.attempts + 1);
   const state = skip ? 'skipped' : outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
-  return { syncId: row.syncId, state, message, retryInMs, failure: !skip, skip };
+  return { syncId: row.syncId, state, message, retryInMs, failure, skip };
 }
 
 /**

@@ -12,6 +12,7 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { PartitionStore } from '../persistence/partition.store.js';
+import { FlowControlStore } from '../persistence/flow-control.store.js';
 import { QueueStore, type QueuedSynchronization } from '../persistence/queue.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { ConnectorLease } from './connector-lease.js';
@@ -61,6 +62,7 @@ export class OutgoingProcessor
     private readonly signals: QueueSignals,
     private readonly call: OutgoingCall,
     private readonly committed: TasksCommitted,
+    private readonly flow: FlowControlStore,
   ) {
     this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs);
   }
@@ -141,6 +143,7 @@ export class OutgoingProcessor
     const { batchSize, batchMaxDurationMs } = this.options;
     const context = {
       queue: this.queue,
+      flow: this.flow,
       call: this.call,
       batchSize,
       batchMaxDurationMs,

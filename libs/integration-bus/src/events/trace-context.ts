@@ -14,6 +14,8 @@ type Api = typeof OpenTelemetry;
 export const MESSAGING_SYSTEM = 'integration_bus';
 
 const TRACER_NAME = 'nestjs-integration-bus';
+/** The package's version, the tracer's (its instrumentation scope): `../../package.json` from src/ and dist/ alike. */
+const TRACER_VERSION = packageVersion();
 /** How long the answer of `tracingActive` is kept: a provider registered later is seen this soon. */
 const RECHECK_MS = 1000;
 
@@ -51,9 +53,21 @@ function providerRegistered(otel: Api): boolean {
   return provider.getDelegate() !== new otel.ProxyTracerProvider().getDelegate();
 }
 
-/** The bus's tracer. */
+/** The bus's tracer, versioned: `nestjs-integration-bus` at the package's version. */
 export function busTracer(otel: Api): OpenTelemetry.Tracer {
-  return otel.trace.getTracer(TRACER_NAME);
+  return otel.trace.getTracer(TRACER_NAME, TRACER_VERSION);
+}
+
+function packageVersion(): string | undefined {
+  try {
+    const manifest = createRequire(import.meta.url)('../../package.json') as {
+      name?: string;
+      version?: string;
+    };
+    return manifest.name === TRACER_NAME ? manifest.version : undefined;
+  } catch {
+    return undefined; // bundled without its package.json: an unversioned tracer
+  }
 }
 
 /** The W3C `traceparent` of a span context: `00-<trace id>-<span id>-<flags>`. */

@@ -139,7 +139,7 @@ export class IncomingProcessor implements Drainer, OnApplicationShutdown {
     const watched = this.calls.start(connector, 'incoming', row); // metrics, tracing
     let error: string | null = null;
     try {
-      await this.applier.apply(connector.codeName, row, payload);
+      await ConnectorCallHook.run(watched, () => this.applier.apply(connector.codeName, row, payload));
       await this.tasks.complete(
         { done: [{ syncId: row.syncId, taskId: row.taskId }], unsuccessful: [] },
         claim.token,
@@ -149,7 +149,7 @@ export class IncomingProcessor implements Drainer, OnApplicationShutdown {
     }
     const step =
       error === null ? { result: R.OK, stop: false } : await this.fail(claim, connector.codeName, row, error);
-    watched?.({ result: step.result, errorMessage: error });
+    watched?.end({ result: step.result, errorMessage: error });
     await this.events.after(
       IntegrationEvents.ProcessExternalTask.After,
       new IntegrationTaskEvent(info, payload.fields, connector.codeName, step.result, error ?? undefined),

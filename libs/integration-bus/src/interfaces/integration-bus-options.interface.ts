@@ -62,6 +62,12 @@ export interface IntegrationBusModuleOptions {
     path?: string;
     /** Bearer token of the admin API and page. */
     adminToken?: string;
+    /**
+     * Read-only bearer token (R-OPS-2): the admin API's reads (`GET`), the admin page without its
+     * actions, the metrics and the OpenAPI document; any write with it is a 403. Must differ from
+     * `adminToken`. @default none
+     */
+    viewerToken?: string;
     /** Bearer token of `notify` and `incoming`. */
     notifyToken?: string;
     /** Serve the admin API without a token when none is configured. @default false */
@@ -135,7 +141,13 @@ export interface ResolvedIntegrationBusOptions {
   settings: IntegrationBusSettings;
   incoming: { cron: string; enabled: boolean };
   outgoing: { processAfterCommit: boolean; sweepIntervalMs: number };
-  http: { path: string; adminToken?: string; notifyToken?: string; allowUnauthenticated: boolean };
+  http: {
+    path: string;
+    adminToken?: string;
+    viewerToken?: string;
+    notifyToken?: string;
+    allowUnauthenticated: boolean;
+  };
   metrics: { registry?: Registry };
   health: { maxTaskAgeMs: number | null; maxBlockedMs: number | null; maxParked: number | null };
   batchSize: number;

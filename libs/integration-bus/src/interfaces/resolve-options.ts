@@ -115,6 +115,12 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
   if (!/^[A-Za-z0-9_\-/]+$/.test(path)) {
     throw new InvalidOptionsError(`http.path may hold letters, digits, '-', '_' and '/', got "${path}".`);
   }
+  const adminToken = optionalString(options.http?.adminToken, 'http.adminToken');
+  const viewerToken = optionalString(options.http?.viewerToken, 'http.viewerToken');
+  if (viewerToken !== undefined && viewerToken === adminToken) {
+    // One token cannot be both: a request with it could not be told read-only.
+    throw new InvalidOptionsError('http.viewerToken must differ from http.adminToken.');
+  }
   const cron = optionalString(options.incoming?.cron, 'incoming.cron') ?? '0 * * * * *';
   const cronCheck = validateCronExpression(cron);
   if (!cronCheck.valid) {
@@ -140,7 +146,8 @@ export function resolveOptions(options: IntegrationBusModuleOptions = {}): Resol
     },
     http: {
       path,
-      adminToken: optionalString(options.http?.adminToken, 'http.adminToken'),
+      adminToken,
+      viewerToken,
       notifyToken: optionalString(options.http?.notifyToken, 'http.notifyToken'),
       allowUnauthenticated: boolean(options.http?.allowUnauthenticated, 'http.allowUnauthenticated', false),
     },

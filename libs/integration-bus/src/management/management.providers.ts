@@ -5,6 +5,7 @@ import { RetentionStore } from '../persistence/retention.store.js';
 import { TaskQueryStore } from '../persistence/task-query.store.js';
 import { BusHealth } from './health/bus-health.service.js';
 import { IntegrationBusHealthIndicator } from './health/integration-bus-health.indicator.js';
+import { AccessController } from './controllers/access.controller.js';
 import { AdminPageController } from './controllers/admin-page.controller.js';
 import { ConnectorsController } from './controllers/connectors.controller.js';
 import { DocsController } from './controllers/docs.controller.js';
@@ -34,6 +35,7 @@ import { RequestParseErrors } from './validation/request-parse-errors.js';
  * systems call, mounted under `/{http.path}`.
  */
 export const MANAGEMENT_CONTROLLERS: Type[] = [
+  AccessController,
   ConnectorsController,
   TasksController,
   SettingsController,

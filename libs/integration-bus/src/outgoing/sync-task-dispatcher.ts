@@ -71,7 +71,7 @@ export class SyncTaskDispatcher {
           synchronous: true,
         });
         const outcome = await ConnectorCallHook.settle(
-          invokeConnector(match.connector, match.handler, task, true),
+          ConnectorCallHook.run(watched, () => invokeConnector(match.connector, match.handler, task, true)),
           watched,
         );
         await this.events.after(

@@ -140,6 +140,16 @@ export interface IntegrationIntakeSequenceRow {
   updatedAt: Date;
 }
 
+/**
+ * A row of `integration_flow_control` (R-EXT-2): when a connector's next call may start under its
+ * `rateLimit`, and until when it is paused; see `FlowControlStore`.
+ */
+export interface IntegrationFlowControlRow {
+  connector: IntegrationConnectorRow;
+  nextCallAt?: Date | null;
+  pausedUntil?: Date | null;
+}
+
 const now = { defaultRaw: 'now()', columnType: 'timestamptz' } as const;
 
 export const IntegrationConnectorSchema = new EntitySchema<IntegrationConnectorRow>({
@@ -344,6 +354,21 @@ export const IntegrationIntakeSequenceSchema = new EntitySchema<IntegrationIntak
   },
 });
 
+export const IntegrationFlowControlSchema = new EntitySchema<IntegrationFlowControlRow>({
+  name: 'IntegrationFlowControlRow',
+  tableName: 'integration_flow_control',
+  properties: {
+    connector: {
+      kind: 'm:1',
+      entity: () => IntegrationConnectorSchema,
+      primary: true,
+      deleteRule: 'cascade',
+    },
+    nextCallAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    pausedUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+  },
+});
+
 /** Every entity schema of the bus, for the host's MikroORM `entities`. */
 export const INTEGRATION_BUS_ENTITIES = [
   IntegrationConnectorSchema,
@@ -356,4 +381,5 @@ export const INTEGRATION_BUS_ENTITIES = [
   IntegrationInstanceSchema,
   IntegrationIdempotencyKeySchema,
   IntegrationIntakeSequenceSchema,
+  IntegrationFlowControlSchema,
 ] as const;

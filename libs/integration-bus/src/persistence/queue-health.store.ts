@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { failingSinceEntrySql, holdsSql } from './queue-rules.js';
+import { dueSql, failingSinceEntrySql, heldBackSql, holdsSql } from './queue-rules.js';
 import { BusDatabase, sqlRows } from './bus-database.js';
 
 /** How one connector's queue in one direction stands, by the database's clock. */
@@ -17,6 +17,23 @@ export interface QueueHealthRow {
   blockedSeconds: number | null;
   /** How many leases of this queue `owner` holds now: 0 or 1, or its partitions with `ordering: 'object'`. */
   claimsHeld: number;
+  /** Whether the connector is enabled (its row's switch, R-CON). */
+  connectorEnabled: boolean;
+}
+
+/** Tasks one connector could take now, per direction (`QueueHealthStore.dueCounts`). */
+export interface DueTasksRow {
+  connectorName: string;
+  isInbound: boolean;
+  due: number;
+}
+
+/** The largest task id, for "no failed task before it". */
+const NO_FAILURE = '9223372036854775807';
+
+/** The queue's hold-back rule for a task of connector `c` (the statement's outer row). */
+function held(taskId: string, partition: string, objectHash: string): string {
+  return heldBackSql({ connector: 'c.id', partition, taskId, objectHash });
 }
 
 /**
@@ -33,10 +50,46 @@ export interface QueueHealthRow {
 export class QueueHealthStore {
   constructor(private readonly db: BusDatabase) {}
 
+  /**
+   * Per connector and direction, the tasks a run would take now: outgoing ones due by the queue's
+   * rules (`dueSql`: waiting, or unsuccessful with their retry time come; never parked) and not held
+   * back behind a failed task (`heldBackSql`); incoming ones before the first in the Error process
+   * type, which waits for someone (R-IN-3). A queue that is only backing off, or blocked by a failed
+   * head waiting for its retry, has none: the "nobody processes" alert asks for due work, not for
+   * any work. Counted in the database at scrape time, like the queue depth.
+   */
+  async dueCounts(): Promise<DueTasksRow[]> {
+    const rows = await sqlRows<{ connectorName: string; outgoing: number; incoming: number }>(
+      this.db.pool,
+      `select c.code_name as "connectorName",
+              (select count(*) from integration_synchronization s join integration_task t on t.id = s.task_id
+                where s.connector_id = c.id and not t.is_inbound and ${dueSql('now()')}
+                  and not ${held('s.task_id', 's.partition', 's.object_hash')})::int
+              -- Lone tasks: queued for one connector, never attempted, so waiting.
+              + (select count(*) from integration_task t
+                  where t.connector_id = c.id and not ${held('t.id', 't.partition', 't.object_hash')})::int
+                as outgoing,
+              (select count(*) from integration_task t
+                 join integration_synchronization s on s.task_id = t.id and s.connector_id = c.id
+                where t.is_inbound and t.process_type <> 'ERROR'
+                  and t.id < coalesce((select min(e.id) from integration_task e
+                                         join integration_synchronization es on es.task_id = e.id
+                                        where es.connector_id = c.id and e.is_inbound
+                                          and e.process_type = 'ERROR'), ${NO_FAILURE}))::int as incoming
+         from integration_connector c
+        order by c.code_name`,
+    );
+    return rows.flatMap((r) => [
+      { connectorName: r.connectorName, isInbound: false, due: r.outgoing },
+      { connectorName: r.connectorName, isInbound: true, due: r.incoming },
+    ]);
+  }
+
   /** One row per connector and direction, ordered by connector. */
   async read(owner: string): Promise<QueueHealthRow[]> {
     const rows = await sqlRows<{
       connectorName: string;
+      enabled: boolean;
       outgoingAge: number | null;
       outgoingBlocked: number | null;
       outgoingClaims: number;
@@ -45,7 +98,7 @@ export class QueueHealthStore {
       incomingClaims: number;
     }>(
       this.db.pool,
-      `select c.code_name as "connectorName",
+      `select c.code_name as "connectorName", c.enabled,
               extract(epoch from now() - oo.created_at)::float8 as "outgoingAge",
               extract(epoch from now() - ob.since)::float8 as "outgoingBlocked",
               coalesce(c.lease_owner = $1 and c.lease_until > now(), false)::int
@@ -93,6 +146,7 @@ export class QueueHealthStore {
         oldestTaskAgeSeconds: r.outgoingAge,
         blockedSeconds: r.outgoingBlocked,
         claimsHeld: r.outgoingClaims,
+        connectorEnabled: r.enabled,
       },
       {
         connectorName: r.connectorName,
@@ -100,6 +154,7 @@ export class QueueHealthStore {
         oldestTaskAgeSeconds: r.incomingAge,
         blockedSeconds: r.incomingBlocked,
         claimsHeld: r.incomingClaims,
+        connectorEnabled: r.enabled,
       },
     ]);
   }

@@ -11,7 +11,7 @@ import { SqlStatement, type PlaceParameter } from './sql-statement.js';
  *   `ordering: 'object'` of its object only: `firstFailedSql`, `heldBackSql`, `blockedBySql`, and in
  *   TypeScript `holdScope`. Parked and the other states hold nothing.
  * - Due (R-DEL-5, R-DEL-6): waiting, or unsuccessful and its `next_attempt_at` come; never parked:
- *   `dueSql`.
+ *   `dueSql`; and the connector not paused (R-EXT-2): `notPausedSql`.
  * - Blocked since (the health report, the Overview, and what retention keeps, R-OPS-1):
  *   `failingSinceEntrySql`.
  * - Fenced (R-DEL-2): a write of a run's outcome holds only while the run's lease is still the one
@@ -133,6 +133,16 @@ export const STATUS_SQL = `case when not t.is_inbound then coalesce(s.state, 'wa
 export function dueSql(asOf: string): string {
   return `(s.state is null
              or (s.state <> 'parked' and coalesce(s.next_attempt_at, '-infinity') <= ${asOf}))`;
+}
+
+/**
+ * SQL: whether connector `connector` may be called now (R-EXT-2): not paused by an answer with
+ * `pauseConnector` (`FlowControlStore.pause`), on any instance. It does not depend on the rows:
+ * PostgreSQL evaluates it once per statement and, while the connector is paused, reads nothing.
+ */
+export function notPausedSql(connector: string): string {
+  return `not exists (select 1 from integration_flow_control f
+                       where f.connector_id = ${connector} and f.paused_until > now())`;
 }
 
 /**

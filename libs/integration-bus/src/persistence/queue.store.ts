@@ -12,6 +12,7 @@ import {
   leaseArguments,
   leaseHeldSql,
   leaseReleaseSql,
+  notPausedSql,
   perLeaseShape,
   type LeaseParameter,
 } from './queue-rules.js';
@@ -201,11 +202,12 @@ function selectOutgoing(
   const limit = param('limit', 'int');
   const held = (taskId: string, objectHash: string) =>
     heldBackSql({ connector, partition, taskId, objectHash, except: excluded });
+  const callable = notPausedSql(connector);
   return `select q.*, ${SNAPSHOT_COLUMN} from (
     (select ${QUEUED_COLUMNS}
        ${ROWS_FROM}
       where s.connector_id = ${connector} and s.partition = ${partition}${extra}
-        and not t.is_inbound and s.task_id > ${floor}
+        and not t.is_inbound and s.task_id > ${floor} and ${callable}
         and not ${held('s.task_id', 's.object_hash')}
         and ${dueSql(param('asOf', 'timestamptz'))}
         and s.id <> all(${excluded})
@@ -215,7 +217,7 @@ function selectOutgoing(
     (select ${LONE_COLUMNS}
        from integration_task t
       where t.connector_id = ${connector} and t.partition = ${partition}${extra}
-        and t.id > ${floor}
+        and t.id > ${floor} and ${callable}
         and not ${held('t.id', 't.object_hash')}
         and -t.id <> all(${excluded})
       order by t.id
@@ -461,9 +463,13 @@ export class QueueStore {
   async nextRetryInMs(connectorId: number): Promise<number | null> {
     const [row] = await sqlRows<{ due: number | null }>(
       this.db.pool,
-      `select (extract(epoch from min(next_attempt_at) - clock_timestamp()) * 1000)::float8 as due
-         from integration_synchronization
-        where connector_id = $1 and state in ('failed', 'retrying', 'skipped')`,
+      // While the connector is paused (R-EXT-2), nothing is due before the pause ends.
+      `select (extract(epoch from coalesce(
+                 (select paused_until from integration_flow_control
+                   where connector_id = $1 and paused_until > clock_timestamp()),
+                 (select min(next_attempt_at) from integration_synchronization
+                   where connector_id = $1 and state in ('failed', 'retrying', 'skipped'))
+               ) - clock_timestamp()) * 1000)::float8 as due`,
       [connectorId],
     );
     return row?.due ?? null;

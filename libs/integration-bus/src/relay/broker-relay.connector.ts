@@ -6,7 +6,12 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
 import type { OutgoingTask, ProcessOutcome } from '../connectors/outgoing-task.interface.js';
 import { buildRelayEnvelope, objectKeyOf, relayMessageId } from './relay-envelope.js';
-import { buildRelayCloudEvent, type RelayCloudEventOptions, type RelayFormat } from './relay-cloud-event.js';
+import {
+  addTraceAttributes,
+  buildRelayCloudEvent,
+  type RelayCloudEventOptions,
+  type RelayFormat,
+} from './relay-cloud-event.js';
 import {
   defaultRelayRoute,
   objectKeyRelayRoute,
@@ -17,6 +22,7 @@ import {
   type RelayMessage,
   type RelayRoute,
 } from './relay-message.js';
+import { startPublishSpan, type PublishDestination } from './publish-tracing.js';
 import { traceHeadersOf, type RelayTraceContextInjector } from './trace-context.js';
 import type { BrokerChannel } from './broker-channel.js';
 
@@ -132,6 +138,15 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     return this.baseOptions.routeBy === 'objectKey' ? '{objectType}.{objectKey}' : '{objectType}.{taskType}';
   }
 
+  /**
+   * Where a message goes, for its `publish` span (R-ECO-4): `messaging.system` and
+   * `messaging.destination.name`. Subclasses name their broker's destination (the subject,
+   * `{exchange}:{routing key}`); by default the route under the broker's name.
+   */
+  protected destinationOf(message: RelayMessage): PublishDestination {
+    return { system: this.brokerName.toLowerCase().replace(/[^a-z0-9]+/g, '_'), name: message.route };
+  }
+
   override processInternalTaskAsync(task: OutgoingTask): Promise<ProcessOutcome> {
     return this.relay(task);
   }
@@ -140,13 +155,19 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     return this.relay(task);
   }
 
-  /** The message a task is published as. */
-  protected toMessage(task: OutgoingTask): RelayMessage {
+  /**
+   * The message a task is published as.
+   * @param traceHeaders its trace context headers; by default those of `traceHeadersOf`
+   */
+  protected toMessage(
+    task: OutgoingTask,
+    traceHeaders: Readonly<Record<string, string>> = traceHeadersOf(task, this.baseOptions.traceContext),
+  ): RelayMessage {
     const envelope = buildRelayEnvelope(task, this.connectorName);
     const objectKey = this.baseOptions.objectKey ? this.baseOptions.objectKey(task) : objectKeyOf(task);
     envelope.objectKey = objectKey;
     const headers: Record<string, string> = {
-      ...traceHeadersOf(task, this.baseOptions.traceContext),
+      ...traceHeaders,
       [TASK_TYPE_HEADER]: task.taskType,
       [OBJECT_TYPE_HEADER]: task.objectType,
     };
@@ -179,13 +200,23 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
    * @throws ClaimLostError when the task's fence refused the write: nothing was published
    */
   protected async relay(task: OutgoingTask): Promise<ProcessOutcome> {
-    const message = this.toMessage(task);
+    const untraced = this.toMessage(task, {});
+    // The publish span, when tracing: the trace headers are its context, written inside it.
+    const span = startPublishSpan(task, untraced.messageId, this.destinationOf(untraced));
+    const own = this.baseOptions.traceContext;
+    const trace = span ? span.run(() => traceHeadersOf(task, own)) : traceHeadersOf(task, own);
+    const message: RelayMessage = { ...untraced, headers: { ...trace, ...untraced.headers } };
+    if (message.cloudEvent)
+      addTraceAttributes(message.cloudEvent.attributes as Record<string, string>, trace);
     const fence = (): void => task.fence();
     try {
       fence();
-      await this.publish(message, task.signal, fence);
+      const publish = () => this.publish(message, task.signal, fence);
+      await (span ? span.run(publish) : publish());
+      span?.end();
       return IntegrationProcessResult.OK;
     } catch (error) {
+      span?.end(error);
       // Not the broker's answer but the end of this run's claim: the task stays queued as it was.
       if (error instanceof ClaimLostError) throw error;
       return {

@@ -1,4 +1,5 @@
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
+import type { PublishDestination } from './publish-tracing.js';
 import type { RelayMessage } from './relay-message.js';
 
 /**
@@ -94,6 +95,12 @@ export class ClientProxyRelayConnector extends BrokerRelayConnector {
         complete: () => finish(),
       });
     });
+  }
+
+  /** The pattern emitted to, under the transport's name (`redis`, `kafka`), for the publish span. */
+  protected override destinationOf(message: RelayMessage): PublishDestination {
+    const transport = this.proxyOptions.transportName?.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    return { system: transport || 'nestjs_microservices', name: message.route };
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import type { NatsServerOptions } from './nats-server-options.js';
 import { hostsOf, type BrokerChannel } from './broker-channel.js';
 import { natsCloudEventHeaders } from './cloud-event-binding.js';
 import { RELAY_CONTENT_TYPE, type RelayMessage } from './relay-message.js';
+import type { PublishDestination } from './publish-tracing.js';
 import { ReopeningSession } from './reopening-session.js';
 
 /** Options of `NatsJetStreamRelayConnector`. */
@@ -98,6 +99,11 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
       address: `${this.options.subjectPrefix}.${this.routePattern}`,
       description: `${base.description} JetStream subject with Nats-Msg-Id = task GUID:connector${stream}.`,
     };
+  }
+
+  /** The subject, for the publish span. */
+  protected override destinationOf(message: RelayMessage): PublishDestination {
+    return { system: 'nats', name: `${this.options.subjectPrefix}.${message.route}` };
   }
 
   private async open(): Promise<NatsSession> {

@@ -4,6 +4,7 @@ import { loadAmqpClient, openAmqpConnection } from './amqp-client.js';
 import { hostsOf, type BrokerChannel } from './broker-channel.js';
 import { amqpCloudEventHeaders } from './cloud-event-binding.js';
 import { RELAY_CONTENT_TYPE, TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
+import type { PublishDestination } from './publish-tracing.js';
 import { ReopeningSession } from './reopening-session.js';
 
 /** Options of `RabbitMqRelayConnector`. */
@@ -116,6 +117,15 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
         },
       },
       description: `${base.description} Routing key on exchange ${this.options.exchange}; persistent, messageId = task GUID:connector.`,
+    };
+  }
+
+  /** `{exchange}:{routing key}` (the RabbitMQ semantic conventions), for the publish span. */
+  protected override destinationOf(message: RelayMessage): PublishDestination {
+    return {
+      system: 'rabbitmq',
+      name: `${this.options.exchange}:${message.route}`,
+      attributes: { 'messaging.rabbitmq.destination.routing_key': message.route },
     };
   }
 

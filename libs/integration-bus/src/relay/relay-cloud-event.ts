@@ -87,10 +87,7 @@ export function buildRelayCloudEvent(
   if (envelope.sequence !== undefined) {
     attributes.sequence = String(envelope.sequence).padStart(SEQUENCE_DIGITS, '0');
   }
-  for (const [name, value] of Object.entries(traceHeaders)) {
-    const lower = name.toLowerCase();
-    if (lower === 'traceparent' || lower === 'tracestate') attributes[lower] = value;
-  }
+  addTraceAttributes(attributes, traceHeaders);
   const data: RelayCloudEventData = {
     object: envelope.data,
     taskType: envelope.taskType,
@@ -102,4 +99,18 @@ export function buildRelayCloudEvent(
   };
   if (envelope.children) data.children = envelope.children;
   return { attributes, data };
+}
+
+/**
+ * Carries trace headers (`traceparent`, `tracestate`) as the distributed-tracing extension's
+ * attributes: at build time, or once the publish span has written its context (the relay).
+ */
+export function addTraceAttributes(
+  attributes: Record<string, string>,
+  traceHeaders: Readonly<Record<string, string>>,
+): void {
+  for (const [name, value] of Object.entries(traceHeaders)) {
+    const lower = name.toLowerCase();
+    if (lower === 'traceparent' || lower === 'tracestate') attributes[lower] = value;
+  }
 }

@@ -26,6 +26,7 @@ export function adminPageHtml(assets: string): string {
   </div>
   <div class="pills" id="status-pills" aria-live="polite"></div>
   <div class="top-actions">
+    <span class="role-badge" id="role-badge" hidden></span>
     <label class="top-link auto-refresh"><input type="checkbox" id="auto-refresh"> Auto-refresh</label>
     <a class="top-link" href="${assets === '' ? '../' : ''}docs" target="_blank" rel="noopener">API docs</a>
     <button type="button" class="top-link" id="sign-out" hidden>Sign out</button>
@@ -65,7 +66,7 @@ export function adminPageHtml(assets: string): string {
     <div class="toolbar">
       <p class="hint">Adding, editing or deleting a connector takes effect at once on every instance.</p>
       <span class="spacer"></span>
-      <button type="button" class="button primary" id="new-connector">New connector</button>
+      <button type="button" class="button primary admin-only" id="new-connector">New connector</button>
     </div>
     <div class="card table-wrap">
       <table class="grid" id="connectors-table">
@@ -128,7 +129,7 @@ export function adminPageHtml(assets: string): string {
   <div class="card table-wrap">
     <table class="grid tasks">
       <thead><tr>
-        <th class="check"><input type="checkbox" class="select-page" aria-label="Select all shown tasks"></th>
+        <th class="check admin-only"><input type="checkbox" class="select-page" aria-label="Select all shown tasks"></th>
         <th>Task title</th><th>Task type</th><th>Task time</th><th>Connector</th><th>Status</th><th class="actions">Actions</th>
       </tr></thead>
       <tbody></tbody>
@@ -136,7 +137,7 @@ export function adminPageHtml(assets: string): string {
     <p class="empty" hidden>No tasks are waiting.</p>
   </div>
   <div class="footer">
-    <div class="bulk">
+    <div class="bulk admin-only">
       <select class="bulk-scope" aria-label="Tasks to act on">
         <option value="selected">Selected tasks</option>
         <option value="all">All tasks</option>
@@ -159,8 +160,8 @@ export function adminPageHtml(assets: string): string {
 <dialog id="login-dialog" class="dialog narrow" aria-labelledby="login-title">
   <form id="login-form" class="dialog-body">
     <h2 id="login-title">Sign in</h2>
-    <p class="muted">Enter the admin token of the integration bus (<code>http.adminToken</code>). It is kept for this browser tab only.</p>
-    <label class="field">Admin token
+    <p class="muted">Enter the admin token of the integration bus (<code>http.adminToken</code>), or its read-only viewer token (<code>http.viewerToken</code>). It is kept for this browser tab only.</p>
+    <label class="field">Admin token (or viewer token)
       <input type="password" id="login-token" autocomplete="current-password" required>
     </label>
     <p class="form-error" id="login-error" role="alert" hidden></p>

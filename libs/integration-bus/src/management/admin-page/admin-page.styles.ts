@@ -50,6 +50,13 @@ code, .mono { font-family: ui-monospace, 'SFMono-Regular', Menlo, Consolas, mono
   padding: 6px 10px; border-radius: 6px; text-decoration: none;
 }
 .top-link:hover { background: rgba(255, 255, 255, 0.1); color: #fff; }
+.role-badge {
+  align-self: center; padding: 3px 10px; border-radius: 999px; font-size: 12px; font-weight: 600;
+  background: rgba(143, 176, 255, 0.18); color: #dbe5ff;
+}
+.role-badge.viewer { background: rgba(255, 196, 87, 0.2); color: #ffe2a8; }
+/* A viewer (http.viewerToken) reads: the page leaves out what would change something (R-OPS-2). */
+body[data-role='viewer'] .admin-only { display: none !important; }
 
 .tabs {
   display: flex; gap: 4px; padding: 0 24px;

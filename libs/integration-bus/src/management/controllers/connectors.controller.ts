@@ -26,7 +26,10 @@ export class ConnectorsController {
   constructor(private readonly connectors: ConnectorManagementService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Connectors with status (`loaded`, `notLoadedReason`)' })
+  @ApiOperation({
+    summary:
+      'Connectors with status (`loaded`, `notLoadedReason`), ordering, batch size, rate limit and pause (`pausedUntil`)',
+  })
   list(): Promise<ConnectorStatus[]> {
     return this.connectors.list();
   }

@@ -6,6 +6,8 @@ import type { ResolvedIntegrationBusOptions } from '../../interfaces/integration
 import { QueueListener } from '../../delivery/queue-listener.js';
 import { QueueHealthStore } from '../../persistence/queue-health.store.js';
 import { TaskQueryStore } from '../../persistence/task-query.store.js';
+import { SettingsService } from '../../settings/settings.service.js';
+import type { IntegrationBusSettings } from '../../interfaces/integration-bus-options.interface.js';
 import type { TaskDirection } from '../services/task-management.service.js';
 
 /** `up`, or `down` with the reason in the report's `problems`. */
@@ -26,6 +28,12 @@ export interface QueueHealth {
   parked: number;
   /** Whether this instance holds the queue's processing lease now. */
   claimHeld: boolean;
+  /**
+   * What stops this queue from being processed, when something does: `setting enabled`, `setting
+   * processOutgoing` / `setting processIncoming` (R-SET-1) or `connector disabled`; null when it
+   * runs. Named as the cause of the queue's problems: its tasks only age while it is switched off.
+   */
+  stoppedBy: string | null;
 }
 
 /** What the bus's health check found. */
@@ -55,6 +63,7 @@ export class BusHealth {
     private readonly queueHealth: QueueHealthStore,
     private readonly listener: QueueListener,
     private readonly instanceId: InstanceId,
+    private readonly settings: SettingsService,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedIntegrationBusOptions,
   ) {}
 
@@ -86,9 +95,10 @@ export class BusHealth {
   }
 
   private async readQueues(): Promise<QueueHealth[]> {
-    const [rows, counts] = await Promise.all([
+    const [rows, counts, settings] = await Promise.all([
       this.queueHealth.read(this.instanceId.value),
       this.query.statusCounts(),
+      this.settings.get(),
     ]);
     const count = (connector: string, isInbound: boolean, status: string): number =>
       counts
@@ -103,6 +113,7 @@ export class BusHealth {
       failed: count(row.connectorName, row.isInbound, 'failed'),
       parked: count(row.connectorName, row.isInbound, 'parked'),
       claimHeld: row.claimsHeld > 0,
+      stoppedBy: stoppedBy(settings, row.isInbound, row.connectorEnabled),
     }));
   }
 
@@ -123,8 +134,24 @@ export class BusHealth {
     if (maxParked !== null && queue.parked > maxParked) {
       problems.push(`${name}: ${queue.parked} parked tasks (health.maxParked ${maxParked}).`);
     }
-    return problems;
+    // A queue switched off only grows older: say so first, not only that it is old.
+    if (queue.stoppedBy === null) return problems;
+    const cause = `${name}: not processed, ${queue.stoppedBy === 'connector disabled' ? 'the connector is disabled' : `${queue.stoppedBy} is off`}`;
+    return problems.map((problem) => `${cause}; ${problem.slice(name.length + 2)}`);
   }
+}
+
+/** What switches a queue off (see `QueueHealth.stoppedBy`), the bus-wide switch first. */
+function stoppedBy(
+  settings: IntegrationBusSettings,
+  isInbound: boolean,
+  connectorEnabled: boolean,
+): string | null {
+  if (!settings.enabled) return 'setting enabled';
+  if (isInbound ? !settings.processIncoming : !settings.processOutgoing) {
+    return `setting ${isInbound ? 'processIncoming' : 'processOutgoing'}`;
+  }
+  return connectorEnabled ? null : 'connector disabled';
 }
 
 function milliseconds(seconds: number | null): number | null {

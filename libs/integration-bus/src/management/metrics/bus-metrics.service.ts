@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
@@ -6,13 +6,25 @@ import {
   type ConnectorCall,
   type ConnectorCallEnd,
 } from '../../delivery/connector-call-hook.js';
+import { ConnectorRegistry } from '../../connectors/connector-registry.js';
 import { InstanceId } from '../../connectors/instance-id.js';
+import {
+  CONSUMER_INTAKE_OUTCOMES,
+  ConsumerIntakeHook,
+  type IntakeConsumer,
+} from '../../events/consumer-intake.js';
 import { IntegrationProcessResult } from '../../enums/integration-process-result.enum.js';
 import { IntegrationEvents } from '../../events/integration-events.js';
 import type { IntegrationTaskEvent } from '../../events/integration-task-event.js';
 import { RESOLVED_OPTIONS } from '../../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../../interfaces/integration-bus-options.interface.js';
-import { QueueHealthStore, type QueueHealthRow } from '../../persistence/queue-health.store.js';
+import { SETTING_KEYS } from '../../interfaces/resolve-options.js';
+import {
+  QueueHealthStore,
+  type DueTasksRow,
+  type QueueHealthRow,
+} from '../../persistence/queue-health.store.js';
+import { SettingsService } from '../../settings/settings.service.js';
 import { TaskQueryStore, type QueueDepthRow } from '../../persistence/task-query.store.js';
 
 /** Processing starts remembered at most, for tasks whose After event never comes (cancelled). */
@@ -32,6 +44,8 @@ type TaskLabels = 'connector' | 'direction';
  * - `integration_bus_tasks{connector,direction,status}`: the same synchronizations by status
  *   (`waiting`, `failed`, `retrying`, `skipped`, `parked`, R-DEL-7): alert on `parked` > 0, or on
  *   `failed` staying above 0;
+ * - `integration_bus_tasks_due{connector,direction}`: of those, the ones a run would take now (not
+ *   backing off, not held behind a failed task), from the database: what "nobody processes" means;
  * - `integration_bus_tasks_processed_total{connector,direction,result}`: tasks this instance
  *   handed to a connector, by result;
  * - `integration_bus_tasks_failed_total{connector,direction}`: those that ended in Error or
@@ -47,16 +61,21 @@ type TaskLabels = 'connector' | 'direction';
  * - `integration_bus_connector_call_duration_seconds{connector,direction,result}`: connector calls
  *   of this instance (outgoing: the handler, timeout included; incoming: applying the task);
  * - `integration_bus_task_retries_total{connector,direction}`: calls of a task attempted before;
- * - `integration_bus_tasks_parked_total{connector,direction}`: tasks this instance parked (R-DEL-6).
+ * - `integration_bus_tasks_parked_total{connector,direction}`: tasks this instance parked (R-DEL-6);
+ * - `integration_bus_setting_enabled{setting}`: the five switches as stored, 1 on, 0 off (R-SET-1);
+ * - `integration_bus_consumer_messages_total{consumer,connector,outcome}`: broker messages this
+ *   instance's consumers took, by outcome (`accepted`, `duplicate`, `stale`, `poison`, `retried`).
  *
- * The counters listen to `IntegrationEvents.ProcessInternalTask` / `ProcessExternalTask` through
- * `@nestjs/event-emitter` (the host imports `EventEmitterModule`, as for any bus event) and to the
- * `ConnectorCallHook`. They start listening at the first scrape, not at start-up: until someone
- * reads the metrics, the processing hot path does not build event payloads for them. Counters
- * therefore start at zero with the first scrape, which Prometheus treats like a restart.
+ * Every counter is exported from 0 (R-OPS-2): per loaded connector, both directions and every
+ * result, and per consumer every outcome, from the moment the counters start, so that `rate()` and
+ * `increase()` see the first event. The counters listen to `IntegrationEvents.ProcessInternalTask` /
+ * `ProcessExternalTask` through `@nestjs/event-emitter` (the host imports `EventEmitterModule`, as
+ * for any bus event), to the `ConnectorCallHook` and to the `ConsumerIntakeHook`. They start at the
+ * first scrape, not at start-up: until someone reads the metrics, the processing hot path does not
+ * build event payloads for them. Prometheus takes that start like a restart.
  */
 @Injectable()
-export class BusMetrics {
+export class BusMetrics implements OnApplicationBootstrap {
   /** The registry holding the bus's metrics. */
   readonly registry = new Registry();
   readonly #processed: Counter<TaskLabels | 'result'>;
@@ -65,9 +84,13 @@ export class BusMetrics {
   readonly #callDuration: Histogram<TaskLabels | 'result'>;
   readonly #retries: Counter<TaskLabels>;
   readonly #parked: Counter<TaskLabels>;
+  readonly #intake: Counter<'consumer' | 'connector' | 'outcome'>;
+  /** Connectors whose series are exported from 0 already. */
+  readonly #zeroed = new Set<string>();
   readonly #starts = new Map<string, number>();
   #depth: Promise<QueueDepthRow[]> | undefined;
   #queues: Promise<QueueHealthRow[]> | undefined;
+  #due: Promise<DueTasksRow[]> | undefined;
   #listening = false;
 
   constructor(
@@ -75,6 +98,9 @@ export class BusMetrics {
     private readonly queueHealth: QueueHealthStore,
     private readonly instanceId: InstanceId,
     private readonly calls: ConnectorCallHook,
+    private readonly connectors: ConnectorRegistry,
+    private readonly settings: SettingsService,
+    private readonly intake: ConsumerIntakeHook,
     @Inject(RESOLVED_OPTIONS) options: ResolvedIntegrationBusOptions,
     @Optional() private readonly emitter?: EventEmitter2,
   ) {
@@ -119,6 +145,34 @@ export class BusMetrics {
       },
     });
     this.registry.registerMetric(byStatus);
+    const readDue = () => this.readDue();
+    this.registry.registerMetric(
+      new Gauge({
+        name: 'integration_bus_tasks_due',
+        help: 'Synchronizations a run would take now: not backing off, not held behind a failed task.',
+        labelNames: ['connector', 'direction'],
+        registers: [],
+        async collect() {
+          this.reset();
+          for (const row of await readDue()) {
+            this.set({ connector: row.connectorName, direction: directionOf(row.isInbound) }, row.due);
+          }
+        },
+      }),
+    );
+    const readSettings = () => this.settings.get();
+    this.registry.registerMetric(
+      new Gauge({
+        name: 'integration_bus_setting_enabled',
+        help: 'The bus switches (R-SET-1) as stored: 1 on, 0 off. The four others act only while enabled is on.',
+        labelNames: ['setting'],
+        registers: [],
+        async collect() {
+          const stored = await readSettings();
+          for (const key of SETTING_KEYS) this.set({ setting: key }, stored[key] ? 1 : 0);
+        },
+      }),
+    );
     this.#processed = new Counter({
       name: 'integration_bus_tasks_processed_total',
       help: 'Tasks handed to a connector by this instance, by result.',
@@ -154,6 +208,12 @@ export class BusMetrics {
       'Tasks parked by this instance after failing retry.maxAttempts times (or skipping retry.skipNow.maxAttempts times).',
       registers,
     );
+    this.#intake = new Counter({
+      name: 'integration_bus_consumer_messages_total',
+      help: 'Broker messages taken by the consumers of this instance, by outcome.',
+      labelNames: ['consumer', 'connector', 'outcome'],
+      registers,
+    });
     const queues = () => this.readQueues();
     const gauges: [string, string, (row: QueueHealthRow) => number][] = [
       [
@@ -194,14 +254,24 @@ export class BusMetrics {
   /** The metrics in the Prometheus text format; starts the counters on the first call. */
   render(): Promise<string> {
     this.listen();
+    this.zeroConnectors();
     return this.registry.metrics();
   }
 
-  /** Subscribes the counters to the connector calls and the processing events, once. */
+  /** With the host's registry, the counters count from start-up: every series from 0 once connectors are loaded. */
+  onApplicationBootstrap(): void {
+    if (this.#listening) this.zeroConnectors();
+  }
+
+  /** Subscribes the counters to the connector calls, the processing events and the consumers, once. */
   listen(): void {
     if (this.#listening) return;
     this.#listening = true;
     this.calls.watch({ started: (call) => this.callStarted(call) });
+    this.intake.watch({
+      started: (consumer) => this.zeroConsumer(consumer),
+      took: (consumer, outcome) => this.#intake.inc({ ...consumer, outcome }),
+    });
     if (!this.emitter) return;
     for (const events of [IntegrationEvents.ProcessInternalTask, IntegrationEvents.ProcessExternalTask]) {
       this.emitter.on(events.Before, (event: IntegrationTaskEvent) => this.started(event));
@@ -239,10 +309,43 @@ export class BusMetrics {
       // The same rule the outgoing processor applies (R-DEL-6, R-EXT-4); incoming and synchronous
       // tasks are never parked.
       const queued = call.direction === 'outgoing' && !call.synchronous;
-      if (queued && call.connector.retry.parksAfter(end.result, call)) {
+      if (queued && call.connector.retry.parksAfter(end, call)) {
         this.#parked.inc(labels);
       }
     };
+  }
+
+  /**
+   * Exports every counter series of each loaded connector from 0 (R-OPS-2): a series that appears
+   * only at its first increment hides that increment from `rate()`. Connectors loaded later (a
+   * reinitialization) are added at the next scrape.
+   */
+  private zeroConnectors(): void {
+    for (const { codeName: connector } of this.connectors.loaded) {
+      if (this.#zeroed.has(connector)) continue;
+      this.#zeroed.add(connector);
+      for (const direction of ['outgoing', 'incoming'] as const) {
+        const labels = { connector, direction };
+        for (const result of Object.values(IntegrationProcessResult)) {
+          this.#processed.inc({ ...labels, result }, 0);
+          this.#callDuration.zero({ ...labels, result });
+        }
+        this.#failed.inc(labels, 0);
+        this.#retries.inc(labels, 0);
+        this.#parked.inc(labels, 0);
+        this.#duration.zero(labels);
+      }
+    }
+  }
+
+  private zeroConsumer(consumer: IntakeConsumer): void {
+    for (const outcome of CONSUMER_INTAKE_OUTCOMES) this.#intake.inc({ ...consumer, outcome }, 0);
+  }
+
+  /** Like `readDepth`: one read of the due counts per scrape. */
+  private readDue(): Promise<DueTasksRow[]> {
+    this.#due ??= this.queueHealth.dueCounts().finally(() => (this.#due = undefined));
+    return this.#due;
   }
 
   /** Like `readDepth`: one read of the per-queue health rows per scrape. */

@@ -1,7 +1,7 @@
 import { api } from './api.js';
-import { $, clear, confirmAction, h, iconButton, toast } from './dom.js';
+import { $, adminOnly, clear, confirmAction, h, iconButton, toast } from './dom.js';
 import { fail } from './notify.js';
-import { state } from './state.js';
+import { canChange, state } from './state.js';
 import { panelOf } from './tasks.js';
 import type { Connector } from './types.js';
 import { orderingText, showPartitions } from './partitions.js';
@@ -28,6 +28,8 @@ function renderConnectors(): void {
   for (const c of state.connectors) {
     const toggle = h('input', { type: 'checkbox', role: 'switch', 'aria-label': `Enable ${c.codeName}` });
     toggle.checked = c.enabled;
+    // A viewer sees the switch, not changes it.
+    toggle.disabled = !canChange();
     toggle.addEventListener('change', () => {
       toggle.disabled = true;
       api('PATCH', `/connectors/${encodeURIComponent(c.codeName)}`, { enabled: toggle.checked })
@@ -64,13 +66,15 @@ function renderConnectors(): void {
             !c.loaded,
             'Only a loaded connector has partitions to show',
           ),
-          iconButton('edit', `Edit ${c.codeName}`, () => editConnector(c)),
-          iconButton(
-            'delete',
-            `Delete ${c.codeName}`,
-            () => void deleteConnector(c).catch(fail),
-            c.loaded,
-            'A loaded connector cannot be deleted: disable it instead',
+          adminOnly(iconButton('edit', `Edit ${c.codeName}`, () => editConnector(c))),
+          adminOnly(
+            iconButton(
+              'delete',
+              `Delete ${c.codeName}`,
+              () => void deleteConnector(c).catch(fail),
+              c.loaded,
+              'A loaded connector cannot be deleted: disable it instead',
+            ),
           ),
         ]),
       ]),

@@ -71,6 +71,12 @@ export function iconButton(
   return button;
 }
 
+/** Marks a control that changes something: left out of the page for a viewer (CSS `.admin-only`). */
+export function adminOnly<T extends HTMLElement | null>(element: T): T {
+  element?.classList.add('admin-only');
+  return element;
+}
+
 /** A value of a task's data: `null` greyed, objects as indented JSON. */
 export function valueNode(value: unknown): HTMLSpanElement {
   if (value === null || value === undefined) return h('span', { className: 'null', text: 'null' });

@@ -11,7 +11,7 @@ import { fail } from './notify.js';
 import { loadOverview } from './overview.js';
 import { loadRetention } from './retention.js';
 import { applySettings, loadSettings } from './settings.js';
-import { state } from './state.js';
+import { state, type Role } from './state.js';
 import { loadTasks, panelOf, setupTaskPanel } from './tasks.js';
 import type { Direction, Settings, SynchronizationStatus } from './types.js';
 
@@ -23,6 +23,7 @@ const AUTO_REFRESH_KEY = 'integration-bus.auto-refresh';
 function showLogin(message: string | null): void {
   $('#main').hidden = true;
   $('#sign-out').hidden = true;
+  $('#role-badge').hidden = true;
   const dialog = $<HTMLDialogElement>('#login-dialog');
   const error = $('#login-error');
   error.hidden = !message;
@@ -43,12 +44,35 @@ async function signIn(token: string | null): Promise<void> {
     return;
   }
   useToken(token, true);
+  // Shown as a viewer when unknown: the page then offers nothing the token might not allow.
+  const role = await api<{ role: Role }>('GET', '/access').then(
+    (access) => access.role,
+    (): Role => 'viewer',
+  );
+  applyRole(role);
   $<HTMLDialogElement>('#login-dialog').close();
   $('#sign-out').hidden = !token;
   $('#main').hidden = false;
   applySettings(settings);
   await loadConnectors();
   await selectTab(tabFromHash() ?? state.tab ?? 'outgoing');
+}
+
+/**
+ * Shows the token's role in the top bar and, for a viewer, leaves out every control that would
+ * change something (`.admin-only`, R-OPS-2): the API would refuse it with a 403 anyway.
+ */
+function applyRole(role: Role): void {
+  state.role = role;
+  document.body.dataset.role = role;
+  const badge = $('#role-badge');
+  badge.hidden = false;
+  badge.className = `role-badge ${role}`;
+  badge.textContent = role === 'viewer' ? 'Viewer · read-only' : 'Admin';
+  badge.title =
+    role === 'viewer'
+      ? 'Signed in with the viewer token (http.viewerToken): reads only'
+      : 'Signed in with the admin token: every action';
 }
 
 function tabFromHash(): string | null {

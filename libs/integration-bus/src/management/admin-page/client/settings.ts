@@ -1,7 +1,7 @@
 import { api } from './api.js';
 import { $, clear, h, toast } from './dom.js';
 import { fail } from './notify.js';
-import { processingOn, state } from './state.js';
+import { canChange, processingOn, state } from './state.js';
 import { renderTasks, setProcessingNote } from './tasks.js';
 import type { Settings } from './types.js';
 
@@ -69,6 +69,7 @@ function renderSettings(s: Settings): void {
     const id = `setting-${setting.key}`;
     const input = h('input', { type: 'checkbox', id, role: 'switch', 'aria-describedby': `${id}-desc` });
     input.checked = s[setting.key];
+    input.disabled = !canChange(); // a viewer sees the switches, not changes them
     input.addEventListener('change', () => {
       input.disabled = true;
       api<Settings>('PATCH', '/settings', { [setting.key]: input.checked })

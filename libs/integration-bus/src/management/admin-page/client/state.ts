@@ -17,8 +17,12 @@ export interface TaskList {
   search: string;
 }
 
+/** The role of the page's token (`GET /{path}/access`): a viewer only reads (R-OPS-2). */
+export type Role = 'admin' | 'viewer';
+
 /** What the page holds between renders. */
 export const state: {
+  role: Role;
   settings: Settings | null;
   connectors: Connector[];
   tab: string | null;
@@ -28,6 +32,7 @@ export const state: {
   /** When the Overview was last read (ISO 8601). */
   overviewAt: string | null;
 } = {
+  role: 'admin',
   settings: null,
   connectors: [],
   tab: null,
@@ -46,6 +51,11 @@ export function processingOn(direction: Direction): boolean {
   const s = state.settings;
   if (!s) return false;
   return s.enabled && (direction === 'incoming' ? s.processIncoming : s.processOutgoing);
+}
+
+/** Whether the page may change things: false for a viewer, whose actions are left out. */
+export function canChange(): boolean {
+  return state.role === 'admin';
 }
 
 /** Rows per page of the lists. */

@@ -1,5 +1,5 @@
 import { api, query } from './api.js';
-import { $, clear, confirmAction, h, iconButton, toast } from './dom.js';
+import { $, adminOnly, clear, confirmAction, h, iconButton, toast } from './dom.js';
 import { describeResults, fail, plural } from './notify.js';
 import { PAGE_SIZE, processingOn, state } from './state.js';
 import { statusDetails, statusNode } from './status.js';
@@ -114,7 +114,7 @@ export function renderTasks(direction: Direction): void {
         'data-connector': item.connectorName,
       },
       [
-        h('td', { className: 'check' }, [box]),
+        h('td', { className: 'check admin-only' }, [box]),
         h('td', { className: 'title-cell' }, [
           h('button', {
             type: 'button',
@@ -136,24 +136,30 @@ export function renderTasks(direction: Direction): void {
         ]),
         h('td', { className: 'actions' }, [
           iconButton('view', `View task ${item.taskId}`, () => void openTask(item.taskId).catch(fail)),
-          canRequeue
-            ? iconButton(
-                'requeue',
-                `Requeue task ${item.taskId}`,
-                () => void requeueOne(direction, item).catch(fail),
-              )
-            : null,
-          iconButton(
-            'sync',
-            `Synchronize task ${item.taskId}`,
-            () => void synchronizeOne(direction, item).catch(fail),
-            !canSync,
-            `Processing of ${direction} tasks is switched off`,
+          adminOnly(
+            canRequeue
+              ? iconButton(
+                  'requeue',
+                  `Requeue task ${item.taskId}`,
+                  () => void requeueOne(direction, item).catch(fail),
+                )
+              : null,
           ),
-          iconButton(
-            'delete',
-            `Delete task ${item.taskId}`,
-            () => void deleteOne(direction, item).catch(fail),
+          adminOnly(
+            iconButton(
+              'sync',
+              `Synchronize task ${item.taskId}`,
+              () => void synchronizeOne(direction, item).catch(fail),
+              !canSync,
+              `Processing of ${direction} tasks is switched off`,
+            ),
+          ),
+          adminOnly(
+            iconButton(
+              'delete',
+              `Delete task ${item.taskId}`,
+              () => void deleteOne(direction, item).catch(fail),
+            ),
           ),
         ]),
       ],

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { BusDatabase, sqlRows } from './bus-database.js';
+
+/** A connector's flow-control state, as the API shows it. */
+export interface FlowControlState {
+  connectorId: number;
+  /** Until when the connector is paused, in ms since the epoch. */
+  pausedUntilMs: number;
+}
+
+/**
+ * SQL over `integration_flow_control` (R-EXT-2): the pace of a connector's calls across every
+ * instance, and its pause.
+ *
+ * The rate limit is a generic cell rate algorithm without burst: a call may start once the database's
+ * clock has reached the connector's `next_call_at`, and starting it moves `next_call_at` one interval
+ * (`perMs / requests`) ahead. The check and the move are one `insert … on conflict do update … where`
+ * statement: two instances asking at once are serialized by the row lock, and the second sees the
+ * first's `next_call_at`. So the calls of all instances start at least an interval apart by the
+ * database's clock, and any window of `perMs` holds at most `requests` of them. The cost: one round
+ * trip per call (a batch call is one call), and none for a connector without `rateLimit`. A call
+ * reaches the external system a network delay after its start, so two calls may arrive a little less
+ * than an interval apart; a quota counted to the exact request needs a limit set a little below it.
+ */
+@Injectable()
+export class FlowControlStore {
+  constructor(private readonly db: BusDatabase) {}
+
+  /**
+   * Takes the connector's next call slot under a limit of one call per `intervalMs`.
+   * @returns 0 when the call may start now; else how long to wait before asking again, in ms
+   */
+  async takeCallSlot(connectorId: number, intervalMs: number): Promise<number> {
+    const [row] = await sqlRows<{ wait: number }>(
+      this.db.pool,
+      `with taken as (
+         insert into integration_flow_control as f (connector_id, next_call_at)
+         values ($1, clock_timestamp() + $2 * interval '1 millisecond')
+         on conflict (connector_id) do update set next_call_at = clock_timestamp() + $2 * interval '1 millisecond'
+          where f.next_call_at is null or f.next_call_at <= clock_timestamp()
+         returning 1)
+       select case when exists (select 1 from taken) then 0
+                   else (select greatest(1, extract(epoch from next_call_at - clock_timestamp()) * 1000)
+                           from integration_flow_control where connector_id = $1) end::float8 as wait`,
+      [connectorId, intervalMs],
+    );
+    return row?.wait ?? 0;
+  }
+
+  /** Pauses the connector for `ms` from now, on every instance (never shortens a longer pause). */
+  async pause(connectorId: number, ms: number): Promise<void> {
+    await sqlRows(
+      this.db.pool,
+      `insert into integration_flow_control as f (connector_id, paused_until)
+       values ($1, clock_timestamp() + $2 * interval '1 millisecond')
+       on conflict (connector_id) do update
+         set paused_until = greatest(f.paused_until, excluded.paused_until)`,
+      [connectorId, ms],
+    );
+  }
+
+  /** Lifts a pause now (an operator's resume, or a probe that found the system back). */
+  async resume(connectorId: number): Promise<void> {
+    await sqlRows(
+      this.db.pool,
+      `update integration_flow_control set paused_until = null where connector_id = $1`,
+      [connectorId],
+    );
+  }
+
+  /** The connectors that are paused now. */
+  paused(): Promise<FlowControlState[]> {
+    return sqlRows<FlowControlState>(
+      this.db.pool,
+      `select connector_id as "connectorId", (extract(epoch from paused_until) * 1000)::float8 as "pausedUntilMs"
+         from integration_flow_control where paused_until > clock_timestamp()`,
+    );
+  }
+}
