@@ -38,14 +38,12 @@ export interface CallTiming {
  * connector paused, rather than on the retry backoff.
  */
 function tooManyRequests(answer: Extract<PostAnswer, { ok: false }>): ProcessOutcome {
-  // TODO until R-EXT-2 lands: `retryAfterMs` and `pauseConnector` are not in ProcessOutcome yet (the
-  // bus ignores them and retries on its backoff); drop the cast once they are.
   return {
     result: IntegrationProcessResult.Error,
     errorMessage: answer.message,
     retryAfterMs: answer.retryAfterMs ?? 1000,
     pauseConnector: true,
-  } as ProcessOutcome;
+  };
 }
 
 /** The outcome of one request, for every task it carried. */
@@ -90,12 +88,8 @@ export function externalConnector(
   const options: Record<Exclude<ExternalBusVariant, 'one-task'>, ConnectorOptions> = {
     batch: { maxBatchSize: MAX_RECORDS_PER_REQUEST },
     'batch-object': { maxBatchSize: MAX_RECORDS_PER_REQUEST, ordering: 'object' },
-    // TODO until R-EXT-2 lands: `rateLimit` is not in ConnectorOptions yet (the bus ignores it); drop
-    // the cast once it is. At most 50 calls a second across every instance: the service's quota.
-    'batch-rate-limited': {
-      maxBatchSize: MAX_RECORDS_PER_REQUEST,
-      rateLimit: { requests: 50, perMs: 1000 },
-    } as ConnectorOptions,
+    // At most 50 calls a second across every instance: the service's quota.
+    'batch-rate-limited': { maxBatchSize: MAX_RECORDS_PER_REQUEST, rateLimit: { requests: 50, perMs: 1000 } },
   };
 
   @Connector(EXTERNAL_CONNECTOR, options[variant])
