@@ -1,3 +1,4 @@
+import type { ExternalSubject } from './measure/external.js';
 import type { MeasureJob } from './measure/job.js';
 
 /** A metric a subject reports, as the table shows it. */
@@ -31,7 +32,7 @@ export interface Comparison {
   label: string;
   /** A ratio of two medians, or one median alone. */
   value: { ratio: [MetricRef, MetricRef] } | { metric: MetricRef };
-  unit: '×' | 'ms' | 'MB' | 'tasks/s';
+  unit: '×' | 'ms' | 'MB' | 'tasks/s' | 'records/s' | 'requests' | 'versions';
   bar?: { op: '<=' | '>=' | '<'; limit: number };
 }
 
@@ -51,6 +52,11 @@ const LATENCY_LANES = 8;
 const FANOUT_TASKS = 100_000;
 const DRAIN_TASKS = 1_000_000;
 const RELAY_TASKS = 20_000;
+/** The external scenario's changes: every object changed this many times. */
+const EXTERNAL_OBJECTS = 2_000;
+const EXTERNAL_VERSIONS = 10;
+/** The fake service's capacity: 50 requests/s × 100 records per request. */
+const EXTERNAL_CAPACITY = 50 * 100;
 
 function scaled(count: number, scale: number, min: number): number {
   return Math.max(min, Math.round(count * scale));
@@ -67,7 +73,7 @@ const CPU: MetricSpec[] = [
   { key: 'postgresCpuMsPer1000', label: 'PG CPU ms/1k', digits: 0 },
 ];
 
-/** The scenarios of issues 6, 13 and 14, with the quality bars of SPEC §10. */
+/** The scenarios of issues 6, 13, 14 and 21, with the quality bars of SPEC §10. */
 export function buildScenarios(scale: number): Scenario[] {
   const tasks = scaled(THROUGHPUT_TASKS, scale, 1000);
   const fanout = scaled(FANOUT_TASKS, scale, 1000);
@@ -76,6 +82,8 @@ export function buildScenarios(scale: number): Scenario[] {
   const flushes = scaled(10, scale, 3);
   const scaleTasks = scaled(SCALE_OUT_TASKS, scale, 1000);
   const scaleObjects = scaled(SCALE_OUT_OBJECTS, scale, 100);
+  const externalObjects = scaled(EXTERNAL_OBJECTS, scale, 100);
+  const externalRecords = externalObjects * EXTERNAL_VERSIONS;
   const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 1 };
   const drainMetrics: MetricSpec[] = [
     { key: 'seconds', label: 'seconds', digits: 1 },
@@ -371,7 +379,104 @@ export function buildScenarios(scale: number): Scenario[] {
         },
       ],
     },
+    externalScenario(externalObjects, externalRecords, scale),
   ];
+}
+
+/**
+ * Issue 21 (SPEC §10, §14): the same changes delivered to a fake HTTP service in its own process
+ * (20 ms per request, at most 100 records per request, 50 requests/s, 429 + Retry-After beyond).
+ */
+function externalScenario(objects: number, records: number, scale: number): Scenario {
+  const job = (subject: ExternalSubject, timeLimitMs?: number): MeasureJob => ({
+    kind: 'external',
+    subject,
+    objects,
+    versions: EXTERNAL_VERSIONS,
+    ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
+  });
+  const metrics: MetricSpec[] = [
+    perSecond('recordsPerSecond', 'records/s'),
+    { key: 'maxRequestsInAnySecond', label: 'max requests in a second', digits: 0 },
+    { key: 'outOfOrder', label: 'out-of-order versions', digits: 0 },
+    { key: 'rejected429', label: '429 answers', digits: 0 },
+    { key: 'seconds', label: 'seconds', digits: 1 },
+  ];
+  const subject = (id: ExternalSubject, label: string, bus: boolean, timeLimitMs?: number): Subject => ({
+    id,
+    label,
+    job: job(id, timeLimitMs),
+    metrics,
+    bus,
+  });
+  const busIds: ExternalSubject[] = ['one-task', 'batch', 'batch-object', 'batch-3-instances'];
+  return {
+    name: 'external',
+    title: `8. To an external system: ${records.toLocaleString('en')} changes (${objects.toLocaleString('en')} objects × ${EXTERNAL_VERSIONS} versions) to a service taking 20 ms per request, 100 records per request, 50 requests/s`,
+    subjects: [
+      // One request per change: at 20 ms a request, about 50 records/s, so the run is time-limited.
+      subject(
+        'one-task',
+        'bus, one task per call, connector order (time-limited)',
+        true,
+        Math.max(5, Math.round(20 * scale)) * 1000,
+      ),
+      subject('batch', 'bus, batch handler (maxBatchSize 100), connector order', true),
+      subject('batch-object', "bus, batch handler, ordering: 'object' (16 partitions, concurrency 4)", true),
+      subject('batch-3-instances', 'bus, batch handler, connector order, rateLimit 50/s, 3 instances', true),
+      subject(
+        'gw-batch',
+        'graphile-worker batch job (array payload, jobKey), 100 records per request',
+        false,
+      ),
+      subject('pg-boss-batch', 'pg-boss batch worker (batchSize 100), retryDelay 1 s', false),
+    ],
+    comparisons: [
+      {
+        label: 'batch handler, connector order: ≥ 90 % of the service capacity',
+        value: { metric: ref('batch', 'recordsPerSecond') },
+        unit: 'records/s',
+        bar: { op: '>=', limit: EXTERNAL_CAPACITY * 0.9 },
+      },
+      {
+        label: '3 instances with rateLimit: requests in any second',
+        value: { metric: ref('batch-3-instances', 'maxRequestsInAnySecond') },
+        unit: 'requests',
+        bar: { op: '<=', limit: 50 },
+      },
+      {
+        label: '3 instances with rateLimit: records/s',
+        value: { metric: ref('batch-3-instances', 'recordsPerSecond') },
+        unit: 'records/s',
+      },
+      ...busIds.map((id): Comparison => ({
+        label: `${id}: out-of-order versions`,
+        value: { metric: ref(id, 'outOfOrder') },
+        unit: 'versions',
+        bar: { op: '<=', limit: 0 },
+      })),
+      ...(['gw-batch', 'pg-boss-batch'] as const).map((id): Comparison => ({
+        label: `${id}: out-of-order versions`,
+        value: { metric: ref(id, 'outOfOrder') },
+        unit: 'versions',
+      })),
+      {
+        label: 'batch / one task per call',
+        value: { ratio: [ref('batch', 'recordsPerSecond'), ref('one-task', 'recordsPerSecond')] },
+        unit: '×',
+      },
+      {
+        label: 'batch / graphile-worker batch job',
+        value: { ratio: [ref('batch', 'recordsPerSecond'), ref('gw-batch', 'recordsPerSecond')] },
+        unit: '×',
+      },
+      {
+        label: 'batch / pg-boss batch worker',
+        value: { ratio: [ref('batch', 'recordsPerSecond'), ref('pg-boss-batch', 'recordsPerSecond')] },
+        unit: '×',
+      },
+    ],
+  };
 }
 
 function ref(subject: string, metric: string): MetricRef {

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { MikroORM } from '@mikro-orm/core';
@@ -31,6 +31,8 @@ export interface HostOptions {
   behaviour?: ConnectorBehaviour;
   /** Register the connectors as relays to this broker instead of no-op connectors. */
   relay?: RelayTarget;
+  /** Connector classes of the scenario's own, registered beside `connectors`. */
+  providers?: Type[];
 }
 
 /** A running host: Nest application context, its MikroORM, and the bus when imported. */
@@ -99,11 +101,14 @@ class BenchHostModule {
           : []),
       ],
       providers: options.withBus
-        ? (options.connectors ?? []).map((name) =>
-            options.relay
-              ? relayConnector(name, options.relay)
-              : noopConnector(name, options.onCall, options.readObject, options.behaviour),
-          )
+        ? [
+            ...(options.connectors ?? []).map((name) =>
+              options.relay
+                ? relayConnector(name, options.relay)
+                : noopConnector(name, options.onCall, options.readObject, options.behaviour),
+            ),
+            ...(options.providers ?? []),
+          ]
         : [],
     };
   }

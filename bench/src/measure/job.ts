@@ -1,3 +1,5 @@
+import type { ExternalSubject } from './external.js';
+
 /** One measurement, run in a child process of its own on a fresh database. */
 export type MeasureJob =
   | { kind: 'flush'; withBus: boolean; entities: number; flushes: number; warmup: number }
@@ -15,7 +17,8 @@ export type MeasureJob =
       partitions: number;
       concurrency: number;
     }
-  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' };
+  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' }
+  | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number };
 
 /** graphile-worker configurations compared. */
 export type GraphileMode = 'defaults' | 'batched' | 'fifo';

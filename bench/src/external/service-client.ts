@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { ServiceStats } from './fake-service.js';
+
+export type { ServiceStats } from './fake-service.js';
+
+const SERVICE = fileURLToPath(new URL('./fake-service.js', import.meta.url));
+
+/** One record the external service takes: an object's key and the version of its change. */
+export interface ServiceRecord {
+  key: string | number;
+  version: number;
+}
+
+/** How the service answered a `POST /records`. */
+export type PostAnswer =
+  { ok: true } | { ok: false; status: number; retryAfterMs: number | null; message: string };
+
+/** Most records the service takes per request. */
+export const MAX_RECORDS_PER_REQUEST = 100;
+
+/**
+ * Sends records to the service's bulk endpoint, as a connector or a job would: a 429 comes back
+ * with its `Retry-After` in milliseconds, anything else but 200 with its status and body.
+ */
+export async function postRecords(
+  serviceUrl: string,
+  records: readonly ServiceRecord[],
+  signal?: AbortSignal,
+): Promise<PostAnswer> {
+  const res = await fetch(`${serviceUrl}/records`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(records),
+    signal,
+  });
+  const body = await res.text();
+  if (res.ok) return { ok: true };
+  return {
+    ok: false,
+    status: res.status,
+    retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+    message: `${res.status} ${res.statusText}: ${body}`,
+  };
+}
+
+/** `Retry-After` (seconds, or an HTTP date) in milliseconds from now; null when absent or unreadable. */
+function retryAfterMs(header: string | null): number | null {
+  if (header === null) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** The fake service, running in a process of its own. */
+export interface FakeService {
+  url: string;
+  /** Clears the counts and starts the service's clock; it notes when `expected` distinct records are in. */
+  reset(expected: number): Promise<void>;
+  stats(): Promise<ServiceStats>;
+  stop(): void;
+}
+
+/** Starts `fake-service.js` on a random loopback port. */
+export async function startFakeService(): Promise<FakeService> {
+  const child = spawn(process.execPath, [SERVICE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const port = /^listening (\d+)$/.exec(first.done ? '' : first.value)?.[1];
+  if (!port) {
+    child.kill();
+    throw new Error(`The fake service did not start (said ${JSON.stringify(first.value)}).`);
+  }
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    reset: async (expected) => {
+      const res = await fetch(`${url}/reset`, { method: 'POST', body: JSON.stringify({ expected }) });
+      if (!res.ok) throw new Error(`POST /reset answered ${res.status}.`);
+    },
+    stats: async () => {
+      const res = await fetch(`${url}/stats`);
+      if (!res.ok) throw new Error(`GET /stats answered ${res.status}.`);
+      return (await res.json()) as ServiceStats;
+    },
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/**
+ * Polls the service every 50 ms until every expected record is in, or until `timeLimitMs` has
+ * passed since the reset (then the run is measured over that time); throws after `timeoutMs`.
+ */
+export async function waitForRecords(
+  service: FakeService,
+  options: { timeLimitMs?: number; timeoutMs: number },
+): Promise<ServiceStats> {
+  for (;;) {
+    const stats = await service.stats();
+    if (stats.completedMs !== null) return stats;
+    if (options.timeLimitMs !== undefined && stats.elapsedMs >= options.timeLimitMs) return stats;
+    if (stats.elapsedMs > options.timeoutMs) {
+      throw new Error(
+        `Only ${stats.distinctRecords} of ${stats.expected} records reached the service in ${Math.round(stats.elapsedMs / 1000)} s.`,
+      );
+    }
+    await sleep(50);
+  }
+}
