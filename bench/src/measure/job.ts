@@ -17,7 +17,7 @@ export type MeasureJob =
       partitions: number;
       concurrency: number;
     }
-  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' }
+  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq'; window: number }
   | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number };
 
 /** graphile-worker configurations compared. */

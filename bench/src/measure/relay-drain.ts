@@ -58,16 +58,19 @@ async function rabbitSink(): Promise<Sink> {
 /**
  * Relay throughput: `tasks` tasks queued (seeded in SQL) for one relay connector, then one
  * `processOutgoingTasks()`, timed until every task has been published and confirmed by the broker
- * (JetStream PubAck / RabbitMQ publisher confirm, one at a time, in order). The broker's count is
- * checked against the tasks afterwards.
+ * (JetStream PubAck / RabbitMQ publisher confirm). With `window` 1 each publish waits for the one
+ * before's confirm; above 1 the relay is a batch connector (`maxBatchSize: window`) whose batches
+ * are pipelined, each task OK once its own message is confirmed. The broker's count is checked
+ * against the tasks afterwards.
  */
 export async function measureRelayDrain(
   databaseUrl: string,
-  job: { tasks: number; broker: 'nats' | 'rabbitmq' },
+  job: { tasks: number; broker: 'nats' | 'rabbitmq'; window: number },
 ): Promise<MeasureResult> {
   const sink = job.broker === 'nats' ? await natsSink() : await rabbitSink();
   try {
-    const host = await startHost({ databaseUrl, withBus: true, connectors: [CONNECTOR], relay: sink.target });
+    const relay = { ...sink.target, maxBatchSize: job.window };
+    const host = await startHost({ databaseUrl, withBus: true, connectors: [CONNECTOR], relay });
     try {
       await seedBusTasks(databaseUrl, job.tasks, [CONNECTOR]);
       const cpu = await CpuMeter.start(databaseUrl);
@@ -82,7 +85,7 @@ export async function measureRelayDrain(
         throw new Error(`The broker holds ${stored} messages for ${job.tasks} tasks.`);
       return {
         values: { ms, tasksPerSecond: (job.tasks / ms) * 1000, ...cpuPer1000(nodeMs, postgresMs, job.tasks) },
-        notes: { broker: job.broker, stored },
+        notes: { broker: job.broker, window: job.window, stored },
       };
     } finally {
       await host.close();
