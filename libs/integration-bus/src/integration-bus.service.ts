@@ -20,6 +20,8 @@ import { OutgoingProcessor } from './delivery/outgoing-processor.js';
 import { ChangeLogger } from './outgoing/change-logger.js';
 import { ChangeFlushSubscriber } from './outgoing/flush-subscriber.js';
 import { QueueSignals } from './delivery/queue-signal.js';
+import type { ResyncOptions, ResyncProgress } from './resync/resync-progress.js';
+import { ResyncService } from './resync/resync.service.js';
 import { SettingsService } from './settings/settings.service.js';
 
 /** Options of `IntegrationBus.logInternalTask`. */
@@ -48,6 +50,7 @@ export class IntegrationBus {
     private readonly incoming: IncomingProcessor,
     private readonly signals: QueueSignals,
     private readonly eventLog: EventLogStore,
+    private readonly resyncs: ResyncService,
   ) {}
 
   /**
@@ -82,6 +85,41 @@ export class IntegrationBus {
     if (transaction) this.flushes.deferUntilCommit(transaction, logged.afterCommit);
     else await logged.afterCommit();
     return logged.taskIds;
+  }
+
+  /**
+   * Brings a connector up to date with the rows that already exist (R-RES-1): every row of
+   * `options.objectType` (those `options.where` selects) becomes an outgoing task for this connector
+   * only, in the data type its subscription asks for, chunk after chunk, in the background. The
+   * position is stored: after a crash or restart an instance goes on from there (at most one chunk
+   * repeated). A row changed meanwhile reaches the connector in commit order with its resync task,
+   * so a resync never overwrites a newer change (R-RES-2). Tasks are `UpdateObject` (or
+   * `UpdateDocument`), titled `Resync …`.
+   * @returns the resync, just started; follow it with `getResync` / `getResyncs`
+   * @throws ConnectorNotFoundError, ConnectorDisabledError, InvalidResyncError (the object type is
+   *   no integration entity or is not subscribed to by the connector, a bad `where` or `chunkSize`),
+   *   ResyncConflictError when a resync of this connector and object type is running
+   */
+  resync(connectorName: string, options: ResyncOptions): Promise<ResyncProgress> {
+    return this.resyncs.start(connectorName, options);
+  }
+
+  /**
+   * Cancels the running resync of an object type for a connector; the tasks already logged stay.
+   * @throws ResyncNotFoundError when none is running
+   */
+  cancelResync(connectorName: string, objectType: string): Promise<ResyncProgress> {
+    return this.resyncs.cancel(connectorName, objectType);
+  }
+
+  /** One resync: rows done and total, rate and ETA. @throws ResyncNotFoundError */
+  getResync(id: number): Promise<ResyncProgress> {
+    return this.resyncs.get(id);
+  }
+
+  /** The resyncs of one connector (or of all), newest first. */
+  getResyncs(connectorName?: string): Promise<ResyncProgress[]> {
+    return this.resyncs.list(connectorName);
   }
 
   /** Processes the outgoing queue of one connector or of all; resolves when the run is over. */
