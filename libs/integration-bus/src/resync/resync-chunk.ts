@@ -3,7 +3,7 @@ import { LockMode, MikroORM, type EntityManager, type FilterQuery } from '@mikro
 import { ConnectorRegistry, type ConnectorMatch } from '../connectors/connector-registry.js';
 import { TaskProcessType, isAsyncProcessType } from '../enums/task-process-type.enum.js';
 import { ConnectorDisabledError } from '../errors/connector-disabled.error.js';
-import { sqlRows, type SqlExecutor } from '../persistence/bus-database.js';
+import { BusDatabase, sqlRows, type SqlExecutor } from '../persistence/bus-database.js';
 import { ChangeLogger, type AfterCommitWork, type OutgoingChange } from '../outgoing/change-logger.js';
 import { EntityRowReader } from '../translation/entity-row-reader.js';
 import { ResyncStore, type ResyncToken } from './resync.store.js';
@@ -122,6 +122,7 @@ export class ResyncChunks {
     private readonly registry: ConnectorRegistry,
     private readonly changes: ChangeLogger,
     private readonly store: ResyncStore,
+    private readonly db: BusDatabase,
   ) {}
 
   /**
@@ -141,13 +142,14 @@ export class ResyncChunks {
     const order = keyOrder(meta);
     const after = position === null ? undefined : keyBound(meta, position, 'after');
     let afterCommit: AfterCommitWork | undefined;
-    const first = await this.transaction(options.leaseMs, async (em, trx) => {
+    const first = await this.transaction(async (em, trx) => {
       // The next keys, unlocked: they fix the chunk's range (position, upper].
       const keyed = await em.find(meta.class, allOf(plan.target.base, plan.where, after), {
         fields: meta.primaryKeys as never[],
         orderBy: order,
         limit: plan.chunkSize,
         disableIdentityMap: true,
+        ctx: trx as never,
       });
       if (keyed.length === 0) return undefined;
       const keys = keyed.map((row) => keyOf(meta, row));
@@ -156,7 +158,7 @@ export class ResyncChunks {
       const rows = await em.find(
         meta.class,
         allOf(plan.target.base, plan.where, after, keyBound(meta, upper, 'upTo')),
-        { orderBy: order, ...this.lock(plan, LockMode.PESSIMISTIC_PARTIAL_READ) },
+        { orderBy: order, ctx: trx as never, ...this.lock(plan, LockMode.PESSIMISTIC_PARTIAL_READ) },
       );
       const read = new Set(rows.map((row) => keyText(keyOf(meta, row))));
       const left = keys.filter((key) => !read.has(keyText(key)));
@@ -184,14 +186,12 @@ export class ResyncChunks {
       for (;;) {
         if (options.stopped()) throw new ResyncStopped('the runner is stopping');
         try {
-          const single = await this.transaction(options.leaseMs, async (em, trx) => {
+          const single = await this.transaction(async (em, trx) => {
             await sqlRows(trx, `select set_config('lock_timeout', $1, true)`, [String(ROW_LOCK_TIMEOUT_MS)]);
             const found = await em.find(
               meta.class,
               allOf(plan.target.base, plan.where, keyEquals(meta, key)),
-              {
-                ...this.lock(plan, LockMode.PESSIMISTIC_READ),
-              },
+              { ctx: trx as never, ...this.lock(plan, LockMode.PESSIMISTIC_READ) },
             );
             const done = await this.log(plan, found, trx);
             const moved = next === undefined ? first.keys.at(-1)! : first.keys[upTo - 1]!;
@@ -217,19 +217,15 @@ export class ResyncChunks {
     return { finished: false, position: reached, rows, logged };
   }
 
-  /** Runs `work` in a transaction of an entity manager of its own, bounded like the bus's own. */
-  private async transaction<T>(
-    leaseMs: number,
-    work: (em: EntityManager, trx: SqlExecutor) => Promise<T>,
-  ): Promise<T> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const trx = em.getTransactionContext<SqlExecutor>()!;
-      // Row locks must not outlive a process stopped in the middle (see `BusDatabase.transaction`).
-      await sqlRows(trx, `select set_config('idle_in_transaction_session_timeout', $1, true)`, [
-        String(Math.ceil(leaseMs / 2)),
-      ]);
-      return work(em, trx);
-    });
+  /**
+   * Runs `work` in one of the bus's own transactions (its row locks cannot outlive a process stopped
+   * in the middle, see `BusDatabase.transaction`), with an entity manager of its own whose reads pass
+   * that transaction as their `ctx`. Not `em.transactional`: a connection PostgreSQL cut off under it
+   * (a paused runner's, past the idle limit) stayed checked out of the pool for good, which then kept
+   * the application from closing.
+   */
+  private transaction<T>(work: (em: EntityManager, trx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.db.transaction((trx) => work(this.orm.em.fork(), trx));
   }
 
   /** The lock of a read: on the entity's own rows only, not on the rows a filter joins. */
