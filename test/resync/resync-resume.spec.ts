@@ -91,15 +91,15 @@ describe('resync position, takeover, cancel (R-RES-1)', () => {
     const paused = await instance([]);
     let resume!: () => void;
     const resumed = new Promise<void>((resolve) => (resume = resolve));
-    let hung = false;
+    const state = { hung: false };
     onEachChunk(paused, 25, async (chunk) => {
       if (chunk !== 4) return;
-      hung = true;
+      state.hung = true;
       await resumed;
     });
     try {
       const started = await paused.bus.resync('Erp', { objectType: 'test.counter', chunkSize: 25 });
-      while (!hung) await sleep(10);
+      while (!state.hung) await sleep(10);
       // Paused past the idle limit (half a lease): PostgreSQL ends its session and its locks.
       await sleep(1200);
       // As if the runner had stopped answering: its lease runs out and another instance claims it.
