@@ -189,6 +189,10 @@ describe('API docs', () => {
         'GET /integration/overview',
         'POST /integration/notify',
         'POST /integration/connectors/{codeName}/incoming',
+        'POST /integration/connectors/{codeName}/resync',
+        'GET /integration/connectors/{codeName}/resync',
+        'POST /integration/connectors/{codeName}/resync/cancel',
+        'GET /integration/resyncs',
       ].sort(),
     );
   });

@@ -13,6 +13,7 @@ import { IncomingController } from './controllers/incoming.controller.js';
 import { MetricsController } from './controllers/metrics.controller.js';
 import { NotifyController } from './controllers/notify.controller.js';
 import { OverviewController } from './controllers/overview.controller.js';
+import { ResyncController } from './controllers/resync.controller.js';
 import { OverviewService } from './overview/overview.service.js';
 import { ThroughputRecorder } from './overview/throughput-recorder.js';
 import { SettingsController } from './controllers/settings.controller.js';
@@ -21,6 +22,7 @@ import { AdminTokenGuard } from './guards/admin-token.guard.js';
 import { NotifyTokenGuard } from './guards/notify-token.guard.js';
 import { managementRoutesProvider } from './management-routes.js';
 import { BusMetrics } from './metrics/bus-metrics.service.js';
+import { ResyncMetrics } from './metrics/resync-metrics.js';
 import { ConnectorManagementService } from './services/connector-management.service.js';
 import { IncomingIntakeService } from './services/incoming-intake.service.js';
 import { TaskManagementService } from './services/task-management.service.js';
@@ -32,6 +34,7 @@ import { RequestParseErrors } from './validation/request-parse-errors.js';
  */
 export const MANAGEMENT_CONTROLLERS: Type[] = [
   ConnectorsController,
+  ResyncController,
   TasksController,
   SettingsController,
   EventLogController,
@@ -54,6 +57,7 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     TaskManagementService,
     IncomingIntakeService,
     BusMetrics,
+    ResyncMetrics,
     QueueHealthStore,
     BusHealth,
     IntegrationBusHealthIndicator,
