@@ -22,6 +22,10 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Slows a resync down to a few milliseconds per row, so that it is still running when looked at. */
+const slow = async (event: IntegrationTaskEvent) => {
+  if (event.task.title.startsWith('Resync')) await sleep(2);
+};
 
 describe('POST /connectors/:codeName/resync (R-RES-1)', () => {
   it('R-RES-1 starts a resync: 201 with its progress, then GET shows rows done of total', async () => {
@@ -130,9 +134,6 @@ describe('POST /connectors/:codeName/resync (R-RES-1)', () => {
   it('R-RES-1 a second resync of the same connector and object type while one runs is a 409; cancel ends it', async () => {
     await seedCounters(t, 200);
     const emitter = t.app.get(EventEmitter2);
-    const slow = async (event: IntegrationTaskEvent) => {
-      if (event.task.title.startsWith('Resync')) await sleep(2);
-    };
     emitter.on(IntegrationEvents.LogInternalTask.Before, slow);
     try {
       const first = await http('POST', '/connectors/Erp/resync', {
