@@ -208,6 +208,7 @@ export { TaskNotFoundError } from './errors/task-not-found.error.js';
 export { InvalidResyncError } from './errors/invalid-resync.error.js';
 export { ResyncConflictError } from './errors/resync-conflict.error.js';
 export { ResyncNotFoundError } from './errors/resync-not-found.error.js';
+export { TaskRefreshError } from './errors/task-refresh.error.js';
 export { TranslationError } from './errors/translation.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer-dependency.error.js';
 export { InvalidBrokerMessageError } from './errors/invalid-broker-message.error.js';

@@ -67,6 +67,8 @@ import { ResyncChunks } from './resync/resync-chunk.js';
 import { ResyncRunner } from './resync/resync-runner.js';
 import { ResyncService } from './resync/resync.service.js';
 import { ResyncStore } from './resync/resync.store.js';
+import { TaskRefresh } from './resync/task-refresh.js';
+import { TaskRefreshStore } from './resync/task-refresh.store.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -124,6 +126,8 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     ResyncChunks,
     ResyncRunner,
     ResyncService,
+    TaskRefreshStore,
+    TaskRefresh,
     IntegrationBus,
     IntegrationEventLog,
     ...managementProviders(() => IntegrationBusModule),

@@ -22,6 +22,7 @@ import { ChangeFlushSubscriber } from './outgoing/flush-subscriber.js';
 import { QueueSignals } from './delivery/queue-signal.js';
 import type { ResyncOptions, ResyncProgress } from './resync/resync-progress.js';
 import { ResyncService } from './resync/resync.service.js';
+import { TaskRefresh } from './resync/task-refresh.js';
 import { SettingsService } from './settings/settings.service.js';
 
 /** Options of `IntegrationBus.logInternalTask`. */
@@ -51,6 +52,7 @@ export class IntegrationBus {
     private readonly signals: QueueSignals,
     private readonly eventLog: EventLogStore,
     private readonly resyncs: ResyncService,
+    private readonly refresh: TaskRefresh,
   ) {}
 
   /**
@@ -187,18 +189,30 @@ export class IntegrationBus {
    * Makes a parked, failed, retrying or skipped task waiting again for one connector or for all
    * (R-DEL-6): its backoff and failure count are cleared (the attempts and the log are kept), and
    * its connectors process it at once, on whichever instance holds them.
+   *
+   * With `options.refresh` (R-RES-3), a SimpleSnapshot or Snapshot task goes back with the object's
+   * current state instead of its stored snapshot (the row was fixed since it failed or was
+   * skipped): its synchronization is replaced by a new task for that connector, read and logged in
+   * commit order with the object's live changes, like a resync's (so never older than them).
    * @returns the number of synchronizations requeued (0 when none was parked, failed or postponed)
-   * @throws TaskNotFoundError when the task does not exist
+   * @throws TaskNotFoundError when the task does not exist; with `refresh`, TaskRefreshError when it
+   *   cannot be refreshed (incoming, Simple, a delete, a plain object, its object gone)
    */
-  async requeueTask(taskId: number, connectorName?: string): Promise<number> {
+  async requeueTask(
+    taskId: number,
+    connectorName?: string,
+    options: { refresh?: boolean } = {},
+  ): Promise<number> {
     const direction = await this.tasks.direction(taskId);
     if (!direction) throw new TaskNotFoundError(taskId, connectorName);
     const connectorId = await this.connectorIdOf(connectorName);
-    const { count, connectorIds } = await this.tasks.requeue({
-      isInbound: direction === 'incoming',
-      connectorId,
-      taskIds: [taskId],
-    });
+    const { count, connectorIds } = options.refresh
+      ? await this.refresh.requeue(taskId, connectorId)
+      : await this.tasks.requeue({
+          isInbound: direction === 'incoming',
+          connectorId,
+          taskIds: [taskId],
+        });
     await this.wake(connectorIds);
     return count;
   }

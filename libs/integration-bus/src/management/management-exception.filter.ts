@@ -17,6 +17,7 @@ import { ProcessingDisabledError } from '../errors/processing-disabled.error.js'
 import { InvalidResyncError } from '../errors/invalid-resync.error.js';
 import { ResyncConflictError } from '../errors/resync-conflict.error.js';
 import { ResyncNotFoundError } from '../errors/resync-not-found.error.js';
+import { TaskRefreshError } from '../errors/task-refresh.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
 import { RequestValidationError } from './validation/request-input.js';
@@ -39,7 +40,11 @@ export function httpErrorOf(error: IntegrationBusError): HttpException | undefin
     return new ConflictException(error.message);
   }
   if (error instanceof InvalidOptionsError) return new BadRequestException(error.message);
-  if (error instanceof InvalidExternalTaskError || error instanceof InvalidResyncError)
+  if (
+    error instanceof InvalidExternalTaskError ||
+    error instanceof InvalidResyncError ||
+    error instanceof TaskRefreshError
+  )
     return new RequestValidationError(error.field, error.problem);
   if (error instanceof ExternalObjectError) {
     return new RequestValidationError(
