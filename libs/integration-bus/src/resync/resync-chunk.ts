@@ -75,6 +75,19 @@ import {
  * only to the key before the first of them; each one-by-one transaction moves it to the key before
  * the next one left, the last to the chunk's upper key. A crash in between repeats the rows of
  * that one chunk logged after the position: at most one chunk.
+ *
+ * Two chunks at once
+ * ------------------
+ * A chunk alternates between the database (the locked read, the insert, the commit) and this
+ * process (building the tasks); the runner overlaps two chunks so that each side works while the
+ * other does. Chunk k+1 starts once chunk k's locked read is done and left no key for the one-by-one
+ * pass (its range, and so k+1's start, is then fixed); k+1 reads, locks and logs its own range,
+ * disjoint from k's, and writes its position only after k has committed (`after`), so positions
+ * still advance in key order, and a failure of k rolls k+1 back with it (at most one chunk is left
+ * to repeat, as above). k+1 waits for k in this process, not in the database; that cannot close a
+ * cycle with a live transaction, because k then waits for no row lock (its read skips locked rows,
+ * it left no key to wait for, and its insert and position write take no lock a live change holds).
+ * When k does leave keys, the runner lets it finish, one-by-one pass included, before k+1 starts.
  */
 
 /** What one resync reads and logs, fixed for its life. */
@@ -84,6 +97,32 @@ export interface ResyncPlan {
   where: FilterQuery<object> | undefined;
   connectorName: string;
   chunkSize: number;
+}
+
+/** How a chunk runs beside the runner. */
+export interface ChunkOptions {
+  leaseMs: number;
+  /** Rows per second to record with the position (the runner's measure). */
+  rate: number | null;
+  /** Whether the runner must stop (checked between one-by-one reads). */
+  stopped: () => boolean;
+  /**
+   * The chunk before this one, still committing: this one's position is written only once it has
+   * (and not at all if it failed), so that positions advance in key order.
+   */
+  after?: Promise<unknown>;
+  /**
+   * Called once the chunk's locked read is done, with the upper key of its range and whether keys
+   * were left for the one-by-one pass (`null`: no row was left after the position). From then on
+   * the next chunk may start, when none was left (see "Two chunks at once" above).
+   */
+  onRead?: (read: ChunkRead | null) => void;
+}
+
+/** A chunk's range, once read: its upper key, and whether it left keys for the one-by-one pass. */
+export interface ChunkRead {
+  upper: RowKey;
+  leftovers: boolean;
 }
 
 /** What a chunk did. */
@@ -127,8 +166,6 @@ export class ResyncChunks {
 
   /**
    * Does the next chunk after `position`: its rows' tasks and the new position, committed together.
-   * @param rate rows per second to record with the position (the runner's measure)
-   * @param stopped whether the runner must stop (between one-by-one reads)
    * @throws ResyncStopped when the runner no longer holds the resync, or must stop (nothing of the
    *   step under way commits)
    */
@@ -136,7 +173,7 @@ export class ResyncChunks {
     plan: ResyncPlan,
     token: ResyncToken,
     position: RowKey | null,
-    options: { leaseMs: number; rate: number | null; stopped: () => boolean },
+    options: ChunkOptions,
   ): Promise<ChunkResult> {
     const { meta } = plan.target;
     const order = keyOrder(meta);
@@ -163,8 +200,11 @@ export class ResyncChunks {
       const read = new Set(rows.map((row) => keyText(keyOf(meta, row))));
       const left = keys.filter((key) => !read.has(keyText(key)));
       const firstLeft = left.length === 0 ? keys.length : keys.findIndex((k) => k === left[0]);
+      options.onRead?.({ upper, leftovers: left.length > 0 });
       const logged = await this.log(plan, rows, trx);
       afterCommit = logged.afterCommit;
+      // The chunk before commits first: positions advance in order.
+      await options.after;
       const reached = firstLeft === keys.length ? upper : firstLeft === 0 ? position : keys[firstLeft - 1]!;
       await this.advance(trx, token, {
         position: reached,
@@ -175,7 +215,11 @@ export class ResyncChunks {
       });
       return { keys, left, reached, rows: rows.length, logged: logged.count };
     });
-    if (!first) return { finished: true, position, rows: 0, logged: 0 };
+    if (!first) {
+      options.onRead?.(null);
+      await options.after;
+      return { finished: true, position, rows: 0, logged: 0 };
+    }
     await afterCommit?.();
     let { reached, rows, logged } = first;
     // The keys left, one by one, each waiting for its row's lock with nothing else held.

@@ -15,7 +15,13 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { EventLogStore } from '../persistence/event-log.store.js';
-import { ResyncChunks, ResyncStopped, type ResyncPlan } from './resync-chunk.js';
+import {
+  ResyncChunks,
+  ResyncStopped,
+  type ChunkRead,
+  type ChunkResult,
+  type ResyncPlan,
+} from './resync-chunk.js';
 import { isRowKey, resolveResyncTarget, type RowKey } from './resync-target.js';
 import { ResyncStore, type ResyncRecord, type ResyncToken } from './resync.store.js';
 
@@ -167,15 +173,54 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
     let position: RowKey | null = isRowKey(plan.target.meta, record.position) ? record.position : null;
     let rate = record.rate;
     let failures = 0;
+    let lastAt = performance.now();
     const stopped = () => run.stopped || lost || this.#stopping;
+    const completed = (result: ChunkResult): void => {
+      failures = 0;
+      const now = performance.now();
+      const seconds = (now - lastAt) / 1000;
+      lastAt = now;
+      if (result.rows === 0 || seconds <= 0) return;
+      const current = result.rows / seconds;
+      rate = rate === null ? current : rate * (1 - RATE_WEIGHT) + current * RATE_WEIGHT;
+    };
+    /** The chunk the current one overlaps: read, still logging or committing (see resync-chunk.ts). */
+    let committing: Promise<ChunkResult> | undefined;
     try {
       while (!stopped()) {
-        const startedAt = performance.now();
-        let result;
+        let onRead!: (read: ChunkRead | null) => void;
+        const read = new Promise<ChunkRead | null>((resolve) => (onRead = resolve));
+        const chunk = this.chunks.next(plan, token, position, {
+          leaseMs,
+          rate,
+          stopped,
+          after: committing,
+          onRead,
+        });
+        // A chunk that fails before its read never calls onRead.
+        chunk.catch(() => onRead(null));
         try {
-          result = await this.chunks.next(plan, token, position, { leaseMs, rate, stopped });
+          const ahead = await read;
+          if (committing) completed(await committing);
+          committing = undefined;
+          if (ahead && !ahead.leftovers && !stopped()) {
+            // Its range is fixed: the next chunk may start while this one logs and commits.
+            committing = chunk;
+            position = ahead.upper;
+            continue;
+          }
+          const result = await chunk;
+          if (result.finished) {
+            finished = await this.end(token, record, 'done', null);
+            break;
+          }
+          completed(result);
+          position = result.position;
         } catch (error) {
-          // Cancelled, taken over, or stopping: the chunk under way rolled back whole.
+          // Both chunks in flight settle first: neither is left half-way.
+          await Promise.allSettled([committing, chunk]);
+          committing = undefined;
+          // Cancelled, taken over, or stopping: the chunks under way rolled back whole.
           if (error instanceof ResyncStopped || stopped()) break;
           failures += 1;
           const fatal = error instanceof ConnectorDisabledError || failures >= MAX_FAILURES;
@@ -185,20 +230,13 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
           }
           this.#logger.warn(`Resync ${token.id}, chunk failed (${failures}): ${describeError(error)}`);
           await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** failures));
-          continue;
-        }
-        failures = 0;
-        if (result.finished) {
-          finished = await this.end(token, record, 'done', null);
-          break;
-        }
-        position = result.position;
-        const seconds = (performance.now() - startedAt) / 1000;
-        if (result.rows > 0 && seconds > 0) {
-          const now = result.rows / seconds;
-          rate = rate === null ? now : rate * (1 - RATE_WEIGHT) + now * RATE_WEIGHT;
+          // On from what committed.
+          const stored = await this.store.get(token.id);
+          if (stored?.status !== 'running') break;
+          position = isRowKey(plan.target.meta, stored.position) ? stored.position : null;
         }
       }
+      await committing?.catch(() => undefined);
     } finally {
       clearInterval(renewal);
       // Given back so that the next instance (or this one, restarted) goes on at once; the release
