@@ -31,7 +31,7 @@ export interface Comparison {
   label: string;
   /** A ratio of two medians, or one median alone. */
   value: { ratio: [MetricRef, MetricRef] } | { metric: MetricRef };
-  unit: '×' | 'ms' | 'MB' | 'tasks/s';
+  unit: '×' | 'ms' | 'MB' | 'tasks/s' | 'rows/s';
   bar?: { op: '<=' | '>=' | '<'; limit: number };
 }
 
@@ -51,6 +51,7 @@ const LATENCY_LANES = 8;
 const FANOUT_TASKS = 100_000;
 const DRAIN_TASKS = 1_000_000;
 const RELAY_TASKS = 20_000;
+const RESYNC_ROWS = 200_000;
 
 function scaled(count: number, scale: number, min: number): number {
   return Math.max(min, Math.round(count * scale));
@@ -73,6 +74,7 @@ export function buildScenarios(scale: number): Scenario[] {
   const fanout = scaled(FANOUT_TASKS, scale, 1000);
   const drain = scaled(DRAIN_TASKS, scale, 1000);
   const relayed = scaled(RELAY_TASKS, scale, 500);
+  const resynced = scaled(RESYNC_ROWS, scale, 1000);
   const flushes = scaled(10, scale, 3);
   const scaleTasks = scaled(SCALE_OUT_TASKS, scale, 1000);
   const scaleObjects = scaled(SCALE_OUT_OBJECTS, scale, 100);
@@ -368,6 +370,31 @@ export function buildScenarios(scale: number): Scenario[] {
           label: 'RabbitMQ relay / no-op connector',
           value: { ratio: [ref('relay-rabbitmq', 'tasksPerSecond'), ref('relay-noop', 'tasksPerSecond')] },
           unit: '×',
+        },
+      ],
+    },
+    {
+      name: 'resync',
+      title: `8. Resync: ${resynced.toLocaleString('en')} existing rows to one no-op connector (R-RES-1)`,
+      subjects: [
+        {
+          id: 'bus',
+          label: 'bus.resync, chunks of 1,000, delivered as it goes (processAfterCommit on)',
+          job: { kind: 'resync', rows: resynced, chunkSize: 1000 },
+          metrics: [
+            perSecond('rowsPerSecond', 'rows/s delivered'),
+            perSecond('loggedRowsPerSecond', 'rows/s logged'),
+            ...CPU,
+          ],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        {
+          label: 'resync, call to last delivery',
+          value: { metric: ref('bus', 'rowsPerSecond') },
+          unit: 'rows/s',
+          bar: { op: '>=', limit: 20_000 },
         },
       ],
     },

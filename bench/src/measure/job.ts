@@ -15,7 +15,8 @@ export type MeasureJob =
       partitions: number;
       concurrency: number;
     }
-  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' };
+  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq' }
+  | { kind: 'resync'; rows: number; chunkSize: number };
 
 /** graphile-worker configurations compared. */
 export type GraphileMode = 'defaults' | 'batched' | 'fifo';
