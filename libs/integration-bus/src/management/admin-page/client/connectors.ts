@@ -5,6 +5,7 @@ import { state } from './state.js';
 import { panelOf } from './tasks.js';
 import type { Connector } from './types.js';
 import { orderingText, showPartitions } from './partitions.js';
+import { resyncButton } from './resync.js';
 
 /** Reads the connectors: their tab and the lists' connector filters. */
 export async function loadConnectors(): Promise<void> {
@@ -64,6 +65,7 @@ function renderConnectors(): void {
             !c.loaded,
             'Only a loaded connector has partitions to show',
           ),
+          resyncButton(c),
           iconButton('edit', `Edit ${c.codeName}`, () => editConnector(c)),
           iconButton(
             'delete',

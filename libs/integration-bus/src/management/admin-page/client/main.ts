@@ -9,6 +9,7 @@ import { $ } from './dom.js';
 import { loadEvents } from './events.js';
 import { fail } from './notify.js';
 import { loadOverview } from './overview.js';
+import { setupRequeueRefresh, setupResync } from './resync.js';
 import { applySettings, loadSettings } from './settings.js';
 import { state } from './state.js';
 import { loadTasks, panelOf, setupTaskPanel } from './tasks.js';
@@ -115,6 +116,8 @@ function start(): void {
   whenUnauthorized(showLogin);
   setupTaskPanel('outgoing');
   setupTaskPanel('incoming');
+  setupRequeueRefresh(panelOf('outgoing'));
+  setupResync();
   const tabs = [...document.querySelectorAll<HTMLElement>('[role=tab]')];
   for (const tab of tabs) {
     tab.addEventListener('click', () => void selectTab(tab.dataset.tab ?? 'outgoing'));
