@@ -21,6 +21,7 @@ const layers = [
   ['connectors'],
   ['delivery'],
   ['outgoing', 'incoming'],
+  ['resync'],
   ['integration-bus.service.ts'],
   ['relay', 'consumers'],
   ['management'],

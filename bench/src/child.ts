@@ -27,6 +27,8 @@ async function measure({ databaseUrl, job }: ChildRequest): Promise<MeasureResul
       return (await import('./measure/relay-drain.js')).measureRelayDrain(databaseUrl, job);
     case 'external':
       return (await import('./measure/external.js')).measureExternal(databaseUrl, job);
+    case 'resync':
+      return (await import('./measure/resync.js')).measureResync(databaseUrl, job);
   }
 }
 

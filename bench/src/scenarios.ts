@@ -32,7 +32,7 @@ export interface Comparison {
   label: string;
   /** A ratio of two medians, or one median alone. */
   value: { ratio: [MetricRef, MetricRef] } | { metric: MetricRef };
-  unit: '×' | 'ms' | 'MB' | 'tasks/s' | 'records/s' | 'requests' | 'versions';
+  unit: '×' | 'ms' | 'MB' | 'tasks/s' | 'records/s' | 'requests' | 'versions' | 'rows/s';
   bar?: { op: '<=' | '>=' | '<'; limit: number };
 }
 
@@ -59,6 +59,7 @@ const EXTERNAL_OBJECTS = 2_000;
 const EXTERNAL_VERSIONS = 10;
 /** The fake service's capacity: 50 requests/s × 100 records per request. */
 const EXTERNAL_CAPACITY = 50 * 100;
+const RESYNC_ROWS = 200_000;
 
 function scaled(count: number, scale: number, min: number): number {
   return Math.max(min, Math.round(count * scale));
@@ -81,6 +82,7 @@ export function buildScenarios(scale: number): Scenario[] {
   const fanout = scaled(FANOUT_TASKS, scale, 1000);
   const drain = scaled(DRAIN_TASKS, scale, 1000);
   const relayed = scaled(RELAY_TASKS, scale, 500);
+  const resynced = scaled(RESYNC_ROWS, scale, 1000);
   const flushes = scaled(10, scale, 3);
   const scaleTasks = scaled(SCALE_OUT_TASKS, scale, 1000);
   const scaleObjects = scaled(SCALE_OUT_OBJECTS, scale, 100);
@@ -407,6 +409,31 @@ export function buildScenarios(scale: number): Scenario[] {
       ],
     },
     externalScenario(externalObjects, externalRecords, scale),
+    {
+      name: 'resync',
+      title: `9. Resync: ${resynced.toLocaleString('en')} existing rows to one no-op connector (R-RES-1)`,
+      subjects: [
+        {
+          id: 'bus',
+          label: 'bus.resync, chunks of 1,000, delivered as it goes (processAfterCommit on)',
+          job: { kind: 'resync', rows: resynced, chunkSize: 1000 },
+          metrics: [
+            perSecond('rowsPerSecond', 'rows/s delivered'),
+            perSecond('loggedRowsPerSecond', 'rows/s logged'),
+            ...CPU,
+          ],
+          bus: true,
+        },
+      ],
+      comparisons: [
+        {
+          label: 'resync, call to last delivery',
+          value: { metric: ref('bus', 'rowsPerSecond') },
+          unit: 'rows/s',
+          bar: { op: '>=', limit: 20_000 },
+        },
+      ],
+    },
   ];
 }
 

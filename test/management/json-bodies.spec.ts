@@ -40,6 +40,8 @@ const FORM_BODIES: Readonly<Record<string, string>> = {
   'POST /retention/prune': 'now=true',
   'POST /notify': 'connectorName=Inbox',
   'POST /connectors/{codeName}/incoming': 'taskType=CREATEOBJ&object[login]=mallory',
+  'POST /connectors/{codeName}/resync': 'objectType=cms.user',
+  'POST /connectors/{codeName}/resync/cancel': 'objectType=cms.user',
 };
 
 /** The operations of the OpenAPI document: method, path under `/integration`, and its token. */

@@ -192,6 +192,10 @@ describe('API docs', () => {
         'POST /integration/retention/prune',
         'POST /integration/notify',
         'POST /integration/connectors/{codeName}/incoming',
+        'POST /integration/connectors/{codeName}/resync',
+        'GET /integration/connectors/{codeName}/resync',
+        'POST /integration/connectors/{codeName}/resync/cancel',
+        'GET /integration/resyncs',
       ].sort(),
     );
   });

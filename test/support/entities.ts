@@ -133,6 +133,17 @@ export class Note {
   @Property() text!: string;
 }
 
+/** An object with a version that every change raises: what the resync tests compare (R-RES-2). */
+@Entity({ tableName: 't_counter' })
+@IntegrationObject({ objectType: 'test.counter', codeName: 'code', site: 'site.name' })
+export class Counter {
+  @PrimaryKey() id!: number;
+  @Property() code!: string;
+  @Property() version!: number;
+  @Property({ nullable: true }) tag?: string | null;
+  @ManyToOne(() => Site, { nullable: true, createForeignKeyConstraint: false }) site?: Rel<Site> | null;
+}
+
 export const TEST_ENTITIES = [
   Site,
   User,
@@ -145,4 +156,5 @@ export const TEST_ENTITIES = [
   PageTag,
   Article,
   Note,
+  Counter,
 ];

@@ -18,7 +18,8 @@ export type MeasureJob =
       concurrency: number;
     }
   | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq'; window: number }
-  | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number };
+  | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number }
+  | { kind: 'resync'; rows: number; chunkSize: number };
 
 /** graphile-worker configurations compared. */
 export type GraphileMode = 'defaults' | 'batched' | 'fifo';

@@ -163,6 +163,8 @@ export { IntegrationProcessType } from './enums/integration-process-type.enum.js
 
 // Operating
 export { IntegrationBus, type LogInternalTaskOptions } from './integration-bus.service.js';
+export type { ResyncOptions, ResyncProgress } from './resync/resync-progress.js';
+export type { ResyncStatus } from './resync/resync.store.js';
 export type { ResultCounts } from './delivery/invoke-connector.js';
 export type {
   ExternalTaskOptions,
@@ -234,7 +236,9 @@ export { Migration20261201200000Idempotency } from './persistence/idempotency.mi
 export { Migration20261201300000TraceContext } from './persistence/trace-context.migration.js';
 export { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
 export { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
+export { Migration20261207300000Resync } from './persistence/resync.migration.js';
 export * from './persistence/integration-bus.entities.js';
+export { IntegrationResyncSchema, type IntegrationResyncRow } from './persistence/resync.entity.js';
 
 // Errors
 export { IntegrationBusError } from './errors/integration-bus.error.js';
@@ -247,6 +251,10 @@ export { ClaimLostError } from './errors/claim-lost.error.js';
 export { ConnectorDisabledError } from './errors/connector-disabled.error.js';
 export { ProcessingDisabledError } from './errors/processing-disabled.error.js';
 export { TaskNotFoundError } from './errors/task-not-found.error.js';
+export { InvalidResyncError } from './errors/invalid-resync.error.js';
+export { ResyncConflictError } from './errors/resync-conflict.error.js';
+export { ResyncNotFoundError } from './errors/resync-not-found.error.js';
+export { TaskRefreshError } from './errors/task-refresh.error.js';
 export { TranslationError } from './errors/translation.error.js';
 export { MissingPeerDependencyError } from './errors/missing-peer-dependency.error.js';
 export { InvalidBrokerMessageError } from './errors/invalid-broker-message.error.js';

@@ -66,6 +66,14 @@ import { Migration20261207400000FlowControl } from './persistence/flow-control.m
 import { FlowControlStore } from './persistence/flow-control.store.js';
 import { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 import { IntakeSequenceStore } from './persistence/intake-sequence.store.js';
+import { Migration20261207300000Resync } from './persistence/resync.migration.js';
+import { IntegrationResyncSchema } from './persistence/resync.entity.js';
+import { ResyncChunks } from './resync/resync-chunk.js';
+import { ResyncRunner } from './resync/resync-runner.js';
+import { ResyncService } from './resync/resync.service.js';
+import { ResyncStore } from './resync/resync.store.js';
+import { TaskRefresh } from './resync/task-refresh.js';
+import { TaskRefreshStore } from './resync/task-refresh.store.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_OPTIONS,
@@ -121,6 +129,12 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     IncomingApplier,
     IncomingProcessor,
     IncomingScheduler,
+    ResyncStore,
+    ResyncChunks,
+    ResyncRunner,
+    ResyncService,
+    TaskRefreshStore,
+    TaskRefresh,
     IntegrationBus,
     IntegrationEventLog,
     IntakeCounters,
@@ -152,7 +166,7 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
   }
 
   /** The bus's entity schemas, for the host's MikroORM `entities`. */
-  static readonly entities = [...INTEGRATION_BUS_ENTITIES];
+  static readonly entities = [...INTEGRATION_BUS_ENTITIES, IntegrationResyncSchema];
 
   /** The bus's migrations, for the host's MikroORM `migrations.migrationsList`. */
   static readonly migrations: MigrationObject[] = [
@@ -168,6 +182,7 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261201400000_LoneTasks', class: Migration20261201400000LoneTasks },
     { name: 'Migration20261207100000_IntakeSequence', class: Migration20261207100000IntakeSequence },
     { name: 'Migration20261207200000_SkipCount', class: Migration20261207200000SkipCount },
+    { name: 'Migration20261207300000_Resync', class: Migration20261207300000Resync },
     { name: 'Migration20261207400000_FlowControl', class: Migration20261207400000FlowControl },
   ];
 }

@@ -24,6 +24,9 @@ import { OutgoingProcessor } from './delivery/outgoing-processor.js';
 import { ChangeLogger } from './outgoing/change-logger.js';
 import { ChangeFlushSubscriber } from './outgoing/flush-subscriber.js';
 import { QueueSignals } from './delivery/queue-signal.js';
+import type { ResyncOptions, ResyncProgress } from './resync/resync-progress.js';
+import { ResyncService } from './resync/resync.service.js';
+import { TaskRefresh } from './resync/task-refresh.js';
 import { SettingsService } from './settings/settings.service.js';
 
 /** Options of `IntegrationBus.logInternalTask`. */
@@ -52,6 +55,8 @@ export class IntegrationBus {
     private readonly incoming: IncomingProcessor,
     private readonly signals: QueueSignals,
     private readonly eventLog: EventLogStore,
+    private readonly resyncs: ResyncService,
+    private readonly refresh: TaskRefresh,
   ) {}
 
   /**
@@ -86,6 +91,41 @@ export class IntegrationBus {
     if (transaction) this.flushes.deferUntilCommit(transaction, logged.afterCommit);
     else await logged.afterCommit();
     return logged.taskIds;
+  }
+
+  /**
+   * Brings a connector up to date with the rows that already exist (R-RES-1): every row of
+   * `options.objectType` (those `options.where` selects) becomes an outgoing task for this connector
+   * only, in the data type its subscription asks for, chunk after chunk, in the background. The
+   * position is stored: after a crash or restart an instance goes on from there (at most one chunk
+   * repeated). A row changed meanwhile reaches the connector in commit order with its resync task,
+   * so a resync never overwrites a newer change (R-RES-2). Tasks are `UpdateObject` (or
+   * `UpdateDocument`), titled `Resync …`.
+   * @returns the resync, just started; follow it with `getResync` / `getResyncs`
+   * @throws ConnectorNotFoundError, ConnectorDisabledError, InvalidResyncError (the object type is
+   *   no integration entity or is not subscribed to by the connector, a bad `where` or `chunkSize`),
+   *   ResyncConflictError when a resync of this connector and object type is running
+   */
+  resync(connectorName: string, options: ResyncOptions): Promise<ResyncProgress> {
+    return this.resyncs.start(connectorName, options);
+  }
+
+  /**
+   * Cancels the running resync of an object type for a connector; the tasks already logged stay.
+   * @throws ResyncNotFoundError when none is running
+   */
+  cancelResync(connectorName: string, objectType: string): Promise<ResyncProgress> {
+    return this.resyncs.cancel(connectorName, objectType);
+  }
+
+  /** One resync: rows done and total, rate and ETA. @throws ResyncNotFoundError */
+  getResync(id: number): Promise<ResyncProgress> {
+    return this.resyncs.get(id);
+  }
+
+  /** The resyncs of one connector (or of all), newest first. */
+  getResyncs(connectorName?: string): Promise<ResyncProgress[]> {
+    return this.resyncs.list(connectorName);
   }
 
   /** Processes the outgoing queue of one connector or of all; resolves when the run is over. */
@@ -167,18 +207,30 @@ export class IntegrationBus {
    * Makes a parked, failed, retrying or skipped task waiting again for one connector or for all
    * (R-DEL-6): its backoff and failure count are cleared (the attempts and the log are kept), and
    * its connectors process it at once, on whichever instance holds them.
+   *
+   * With `options.refresh` (R-RES-3), a SimpleSnapshot or Snapshot task goes back with the object's
+   * current state instead of its stored snapshot (the row was fixed since it failed or was
+   * skipped): its synchronization is replaced by a new task for that connector, read and logged in
+   * commit order with the object's live changes, like a resync's (so never older than them).
    * @returns the number of synchronizations requeued (0 when none was parked, failed or postponed)
-   * @throws TaskNotFoundError when the task does not exist
+   * @throws TaskNotFoundError when the task does not exist; with `refresh`, TaskRefreshError when it
+   *   cannot be refreshed (incoming, Simple, a delete, a plain object, its object gone)
    */
-  async requeueTask(taskId: number, connectorName?: string): Promise<number> {
+  async requeueTask(
+    taskId: number,
+    connectorName?: string,
+    options: { refresh?: boolean } = {},
+  ): Promise<number> {
     const direction = await this.tasks.direction(taskId);
     if (!direction) throw new TaskNotFoundError(taskId, connectorName);
     const connectorId = await this.connectorIdOf(connectorName);
-    const { count, connectorIds } = await this.tasks.requeue({
-      isInbound: direction === 'incoming',
-      connectorId,
-      taskIds: [taskId],
-    });
+    const { count, connectorIds } = options.refresh
+      ? await this.refresh.requeue(taskId, connectorId)
+      : await this.tasks.requeue({
+          isInbound: direction === 'incoming',
+          connectorId,
+          taskIds: [taskId],
+        });
     await this.wake(connectorIds);
     return count;
   }

@@ -12,6 +12,8 @@ export interface Delivery {
   attempt: number;
   /** The worker process that made the call. */
   pid: number;
+  /** Whether the task was logged by a resync (its title starts with `Resync`). */
+  resync?: boolean;
   /** When the connector made the call (epoch ms, the worker's clock: the same machine's). */
   sentAt: number;
   /** When the request arrived (epoch ms, this process's clock). */

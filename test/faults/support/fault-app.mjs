@@ -67,6 +67,7 @@ function connectorClass(
           taskId: task.id,
           sequence: task.sequence,
           attempt: task.attempt,
+          resync: task.title.startsWith('Resync'),
           pid: process.pid,
           sentAt,
         });
@@ -192,7 +193,7 @@ export async function migrate(config, objects) {
     );
     await connection.execute(
       `insert into fault_item (id, code, version)
-       select i, 'item-' || lpad(i::text, 5, '0'), 1 from generate_series(1, ${Number(objects)}) as g(i)`,
+       select i, 'item-' || lpad(i::text, greatest(5, length(i::text)), '0'), 1 from generate_series(1, ${Number(objects)}) as g(i)`,
     );
   } finally {
     await orm.close(true);

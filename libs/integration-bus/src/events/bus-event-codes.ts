@@ -32,6 +32,14 @@ export const BusEventCodes = {
    * expected shape, refused by the connector): logged here and acknowledged, not redelivered.
    */
   PoisonMessage: 'POISONMESSAGE',
+  /** A resync of an object type for a connector started (R-RES-1). */
+  ResyncStarted: 'RESYNCSTARTED',
+  /** A resync logged a task for every row and finished. */
+  ResyncFinished: 'RESYNCFINISHED',
+  /** A resync was cancelled. */
+  ResyncCancelled: 'RESYNCCANCELLED',
+  /** A resync stopped on an error it could not get past. */
+  ResyncFailed: 'RESYNCFAILED',
 } as const;
 
 /** One of `BusEventCodes`. */

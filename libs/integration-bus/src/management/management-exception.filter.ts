@@ -14,24 +14,37 @@ import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { InvalidExternalTaskError } from '../errors/invalid-external-task.error.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { ProcessingDisabledError } from '../errors/processing-disabled.error.js';
+import { InvalidResyncError } from '../errors/invalid-resync.error.js';
+import { ResyncConflictError } from '../errors/resync-conflict.error.js';
+import { ResyncNotFoundError } from '../errors/resync-not-found.error.js';
+import { TaskRefreshError } from '../errors/task-refresh.error.js';
 import { TaskNotFoundError } from '../errors/task-not-found.error.js';
 import { ExternalObjectError } from '../incoming/external-object.error.js';
 import { RequestValidationError } from './validation/request-input.js';
 
 /** The HTTP error a library error means, or `undefined` for one that is a server fault (500). */
 export function httpErrorOf(error: IntegrationBusError): HttpException | undefined {
-  if (error instanceof ConnectorNotFoundError || error instanceof TaskNotFoundError) {
+  if (
+    error instanceof ConnectorNotFoundError ||
+    error instanceof TaskNotFoundError ||
+    error instanceof ResyncNotFoundError
+  ) {
     return new NotFoundException(error.message);
   }
   if (
     error instanceof ProcessingDisabledError ||
     error instanceof ConnectorBusyError ||
-    error instanceof ConnectorDisabledError
+    error instanceof ConnectorDisabledError ||
+    error instanceof ResyncConflictError
   ) {
     return new ConflictException(error.message);
   }
   if (error instanceof InvalidOptionsError) return new BadRequestException(error.message);
-  if (error instanceof InvalidExternalTaskError)
+  if (
+    error instanceof InvalidExternalTaskError ||
+    error instanceof InvalidResyncError ||
+    error instanceof TaskRefreshError
+  )
     return new RequestValidationError(error.field, error.problem);
   if (error instanceof ExternalObjectError) {
     return new RequestValidationError(

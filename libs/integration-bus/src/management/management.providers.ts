@@ -16,6 +16,7 @@ import { MetricsController } from './controllers/metrics.controller.js';
 import { NotifyController } from './controllers/notify.controller.js';
 import { OverviewController } from './controllers/overview.controller.js';
 import { RetentionController } from './controllers/retention.controller.js';
+import { ResyncController } from './controllers/resync.controller.js';
 import { OverviewService } from './overview/overview.service.js';
 import { ThroughputRecorder } from './overview/throughput-recorder.js';
 import { IntegrationBusRetention } from './retention/retention.service.js';
@@ -25,6 +26,7 @@ import { AdminTokenGuard } from './guards/admin-token.guard.js';
 import { NotifyTokenGuard } from './guards/notify-token.guard.js';
 import { managementRoutesProvider } from './management-routes.js';
 import { BusMetrics } from './metrics/bus-metrics.service.js';
+import { ResyncMetrics } from './metrics/resync-metrics.js';
 import { ConnectorManagementService } from './services/connector-management.service.js';
 import { IncomingIntakeService } from './services/incoming-intake.service.js';
 import { TaskManagementService } from './services/task-management.service.js';
@@ -37,6 +39,7 @@ import { RequestParseErrors } from './validation/request-parse-errors.js';
 export const MANAGEMENT_CONTROLLERS: Type[] = [
   AccessController,
   ConnectorsController,
+  ResyncController,
   TasksController,
   SettingsController,
   EventLogController,
@@ -60,6 +63,7 @@ export function managementProviders(moduleClass: () => Type): Provider[] {
     TaskManagementService,
     IncomingIntakeService,
     BusMetrics,
+    ResyncMetrics,
     QueueHealthStore,
     BusHealth,
     IntegrationBusHealthIndicator,

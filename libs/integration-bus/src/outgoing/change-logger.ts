@@ -43,6 +43,8 @@ export interface OutgoingChange {
   matches: ConnectorMatch[];
   /** Data captured when the change was seen (deletes: before the rows are gone). */
   payload?: TaskPayload;
+  /** The first word of the task's title, instead of the task type's (a resync's: `Resync`). */
+  verb?: string;
 }
 
 /** Work to run once the logging transaction has committed. */
@@ -254,7 +256,7 @@ export class ChangeLogger {
    * The subject of an entity, its site read through relations that are not loaded when the path
    * crosses one (`reader`: on the transaction the change is in, so it sees rows written before).
    */
-  private async describe(
+  async describe(
     meta: EntityMetadata,
     entity: object,
     descriptor: IntegrationDescriptor,
@@ -324,7 +326,9 @@ function buildTask(change: OutgoingChange, processType: TaskProcessType, matches
   const label = subject.isDocument ? '' : ` ${meta?.className ?? subject.objectType}`;
   return {
     guid: randomUUID(),
-    title: `${VERBS[change.taskType] ?? change.taskType}${label} ${name ?? ''}`.trim().slice(0, 450),
+    title: `${change.verb ?? VERBS[change.taskType] ?? change.taskType}${label} ${name ?? ''}`
+      .trim()
+      .slice(0, 450),
     taskType: change.taskType,
     objectType: subject.objectType,
     objectId,

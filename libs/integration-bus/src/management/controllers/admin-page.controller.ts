@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { adminPageHtml } from '../admin-page/admin-page.html.js';
 import { adminPageModules } from '../admin-page/admin-page-modules.js';
 import { ADMIN_PAGE_STYLES } from '../admin-page/admin-page.styles.js';
+import { RESYNC_STYLES } from '../admin-page/resync.styles.js';
 import { PageHeaders } from './page-headers.decorator.js';
 import { pathOf, type RequestWithUrl } from './request-url.js';
 
@@ -35,7 +36,7 @@ export class AdminPageController {
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Cache-Control', 'no-cache')
   styles(): string {
-    return ADMIN_PAGE_STYLES;
+    return ADMIN_PAGE_STYLES + RESYNC_STYLES;
   }
 
   /** The other modules of the page, by file name; anything else is a 404. */

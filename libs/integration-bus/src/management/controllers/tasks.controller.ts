@@ -200,14 +200,25 @@ export class TasksController {
 
   @Post(':id/requeue')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Make one parked, failed or postponed task waiting again (R-DEL-6)' })
+  @ApiOperation({
+    summary: 'Make one parked, failed or postponed task waiting again (R-DEL-6)',
+    description:
+      "With `refresh: true`, a SimpleSnapshot or Snapshot task goes back with the object's current state instead of its stored snapshot (R-RES-3).",
+  })
   @ApiParam({ name: 'id', type: 'integer' })
-  @ApiBody({ required: false, schema: { type: 'object', properties: { connectorName: { type: 'string' } } } })
+  @ApiBody({
+    required: false,
+    schema: {
+      type: 'object',
+      properties: { connectorName: { type: 'string' }, refresh: { type: 'boolean', default: false } },
+    },
+  })
   @ApiNotFoundResponse({ description: 'No task has this id, or no connector this code name.' })
   async requeue(@Param('id') id: string, @Body() body: unknown): Promise<{ requeued: number }> {
     const task = taskId(id);
-    const input = RequestInput.body(body, ['connectorName'], { optional: true });
-    return { requeued: await this.tasks.requeue(task, input.string('connectorName', CODE_NAME_RULE)) };
+    const input = RequestInput.body(body, ['connectorName', 'refresh'], { optional: true });
+    const connectorName = input.string('connectorName', CODE_NAME_RULE);
+    return { requeued: await this.tasks.requeue(task, connectorName, input.boolean('refresh')) };
   }
 
   @Delete(':id')

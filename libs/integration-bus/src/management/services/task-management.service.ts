@@ -226,11 +226,12 @@ export class TaskManagementService {
   }
 
   /**
-   * Makes one task waiting again, for one connector or for all (R-DEL-6).
+   * Makes one task waiting again, for one connector or for all (R-DEL-6); with `refresh`, with the
+   * object's current state (R-RES-3).
    * @returns synchronizations requeued
    */
-  requeue(taskId: number, connectorName?: string): Promise<number> {
-    return this.bus.requeueTask(taskId, connectorName);
+  requeue(taskId: number, connectorName?: string, refresh?: boolean): Promise<number> {
+    return this.bus.requeueTask(taskId, connectorName, { refresh });
   }
 
   /**

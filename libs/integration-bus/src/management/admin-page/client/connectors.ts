@@ -5,6 +5,7 @@ import { canChange, state } from './state.js';
 import { panelOf } from './tasks.js';
 import type { Connector } from './types.js';
 import { orderingText, showPartitions } from './partitions.js';
+import { resyncButton } from './resync.js';
 
 /** Reads the connectors: their tab and the lists' connector filters. */
 export async function loadConnectors(): Promise<void> {
@@ -66,6 +67,7 @@ function renderConnectors(): void {
             !c.loaded,
             'Only a loaded connector has partitions to show',
           ),
+          adminOnly(resyncButton(c)),
           adminOnly(iconButton('edit', `Edit ${c.codeName}`, () => editConnector(c))),
           adminOnly(
             iconButton(

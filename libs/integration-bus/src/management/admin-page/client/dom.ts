@@ -48,6 +48,8 @@ const ICONS = {
   partitions:
     '<svg viewBox="0 0 24 24"><path d="M4 5h16M4 10h16M4 15h16M4 20h16"/><path d="M9 3v19M15 3v19"/></svg>',
   requeue: '<svg viewBox="0 0 24 24"><path d="M4 7h11a5 5 0 0 1 0 10H8"/><path d="M8 3L4 7l4 4"/></svg>',
+  resync:
+    '<svg viewBox="0 0 24 24"><path d="M4 6h12M4 12h9M4 18h6"/><path d="M19 9v10M15.5 15.5L19 19l3.5-3.5"/></svg>',
 } as const;
 
 /** An icon button; its label is its accessible name and tooltip. */

@@ -10,6 +10,7 @@ import { loadEvents } from './events.js';
 import { fail } from './notify.js';
 import { loadOverview } from './overview.js';
 import { loadRetention } from './retention.js';
+import { setupRequeueRefresh, setupResync } from './resync.js';
 import { applySettings, loadSettings } from './settings.js';
 import { state, type Role } from './state.js';
 import { loadTasks, panelOf, setupTaskPanel } from './tasks.js';
@@ -140,6 +141,8 @@ function start(): void {
   whenUnauthorized(showLogin);
   setupTaskPanel('outgoing');
   setupTaskPanel('incoming');
+  setupRequeueRefresh(panelOf('outgoing'));
+  setupResync();
   const tabs = [...document.querySelectorAll<HTMLElement>('[role=tab]')];
   for (const tab of tabs) {
     tab.addEventListener('click', () => void selectTab(tab.dataset.tab ?? 'outgoing'));

@@ -3,6 +3,7 @@ import { $, adminOnly, clear, confirmAction, h, iconButton, toast } from './dom.
 import { describeResults, fail, plural } from './notify.js';
 import { PAGE_SIZE, processingOn, state } from './state.js';
 import { statusDetails, statusNode } from './status.js';
+import { requeueWithCurrentData } from './resync.js';
 import { openLog, openTask } from './task-detail.js';
 import { timeNode } from './time.js';
 import type { Direction, Page, ResultCounts, SynchronizationStatus, TaskListItem } from './types.js';
@@ -207,6 +208,7 @@ async function synchronizeOne(direction: Direction, item: TaskListItem): Promise
 async function requeueOne(direction: Direction, item: TaskListItem): Promise<void> {
   const answer = await api<{ requeued: number }>('POST', `/tasks/${item.taskId}/requeue`, {
     connectorName: item.connectorName,
+    refresh: requeueWithCurrentData(panelOf(direction)) || undefined,
   });
   toast(answer.requeued ? `Requeued "${item.title}".` : `"${item.title}" was already waiting.`);
   await loadTasks(direction, false);
