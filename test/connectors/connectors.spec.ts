@@ -137,7 +137,7 @@ describe('module options', () => {
   });
 
   it('exposes its entities and migration for the host config', () => {
-    expect(IntegrationBusModule.entities.length).toBe(10); // with integration_intake_sequence (R-DEL-2)
+    expect(IntegrationBusModule.entities.length).toBe(11); // with integration_resync (R-RES-1)
     expect(IntegrationBusModule.migrations[0]!.name).toMatch(/IntegrationBus/);
   });
 });
