@@ -137,8 +137,8 @@ describe('module options', () => {
   });
 
   it('exposes its entities and migration for the host config', () => {
-    // with integration_intake_sequence (R-DEL-2) and integration_flow_control (R-EXT-2)
-    expect(IntegrationBusModule.entities.length).toBe(11);
+    // with integration_intake_sequence (R-DEL-2), integration_flow_control (R-EXT-2), integration_resync (R-RES-1)
+    expect(IntegrationBusModule.entities.length).toBe(12);
     expect(IntegrationBusModule.migrations[0]!.name).toMatch(/IntegrationBus/);
   });
 });

@@ -53,7 +53,9 @@ import {
  * What this cannot order is a task logged without a write to R's row (`logInternalTask` on an
  * unchanged entity, or a change of a child alone): no row lock is involved there, only the
  * advisory lock `logInternalTask` takes per object, which a chunk does not take (a thousand lock
- * entries per chunk would exhaust the shared lock table).
+ * entries per chunk would exhaust the shared lock table). Nor a flush with MikroORM's
+ * `implicitTransactions` off, whose rows commit before its tasks are logged (the bus's own per-object
+ * order, R-DEL-1, needs the transaction too).
  *
  * Never waiting while holding locks
  * ---------------------------------

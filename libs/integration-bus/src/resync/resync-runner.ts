@@ -28,6 +28,9 @@ import { ResyncStore, type ResyncRecord, type ResyncToken } from './resync.store
 /** Consecutive failed chunks after which a resync is marked failed (the database back for good or not). */
 const MAX_FAILURES = 5;
 
+/** How long an instance without a resync's connector leaves it to the others before looking again. */
+const NOT_HERE_RETRY_MS = 30_000;
+
 /** Weight of the last chunk in the rate a resync shows (an exponential moving average). */
 const RATE_WEIGHT = 0.3;
 
@@ -54,8 +57,11 @@ interface Run {
 export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly #logger = new Logger('IntegrationBus');
   readonly #runs = new Map<number, Run>();
-  /** Resyncs this instance cannot run (its connector or entity is not loaded here). */
-  readonly #notHere = new Set<number>();
+  /**
+   * Resyncs this instance cannot run (its connector or entity is not loaded here), with when it
+   * looks again (a connector may be added meanwhile).
+   */
+  readonly #notHere = new Map<number, number>();
   #poll: NodeJS.Timeout | undefined;
   #polling = false;
   #stopping = false;
@@ -123,7 +129,7 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       for (const id of await this.store.orphans()) {
         if (this.#stopping) break;
-        if (this.#runs.has(id) || this.#notHere.has(id)) continue;
+        if (this.#runs.has(id) || (this.#notHere.get(id) ?? 0) > Date.now()) continue;
         const epoch = await this.store.claim(id, this.owner, this.options.leaseMs);
         if (epoch !== null) this.launch({ id, owner: this.owner, epoch });
       }
@@ -152,7 +158,7 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
     const plan = this.planOf(record);
     if (!plan) {
       // Another application shares the database: let an instance that has the connector run it.
-      this.#notHere.add(token.id);
+      this.#notHere.set(token.id, Date.now() + NOT_HERE_RETRY_MS);
       await this.store.release(token);
       return;
     }
