@@ -161,11 +161,17 @@ describe('resync position, takeover, cancel (R-RES-1)', () => {
       const ended = await settled(a.bus, started.id);
       expect(cancelling).toBeDefined();
       await cancelling;
-      expect(ended).toMatchObject({ status: 'cancelled', done: 40 });
+      // Cancelled while chunk 5 was logged; chunk 4 may still have been under way beside it (two
+      // chunks run at once), and then rolls back too. What committed is a prefix, every row once.
+      expect(ended.status).toBe('cancelled');
+      expect([30, 40]).toContain(ended.done);
       expect(ended.finishedAt).not.toBeNull();
       await sleep(300);
       const counts = await resyncTaskCounts(a);
-      expect([...counts.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect([...counts.keys()].sort((x, y) => x - y)).toEqual(
+        Array.from({ length: ended.done }, (_, i) => i + 1),
+      );
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
     } finally {
       stop();
     }
