@@ -102,6 +102,7 @@ export class OutgoingCall {
   ): Promise<NormalizedOutcome[]> {
     let pending: NormalizedOutcome[] | Promise<NormalizedOutcome[]>;
     try {
+      tasks[0]?.fence(); // as in `invoke`: the claim asked again right before the handler
       pending = invokeConnectorBatch(connector, handler, tasks);
     } catch (error) {
       pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -222,6 +223,9 @@ export class OutgoingCall {
     row: QueuedSynchronization,
     task: QueuedOutgoingTask,
   ): NormalizedOutcome | Promise<NormalizedOutcome> {
+    // The run asked `held()` before this call; asked again here, right before the handler, so that a
+    // process paused in between (SIGSTOP, a GC pause) calls nobody beside its successor (R-DEL-2).
+    task.fence();
     const outcome = invokeConnector(connector, row.handler, task, false);
     if (!connector.clearTranslationsAfterEachTask) return outcome;
     if (outcome instanceof Promise) {
