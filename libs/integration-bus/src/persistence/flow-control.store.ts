@@ -59,15 +59,6 @@ export class FlowControlStore {
     );
   }
 
-  /** Lifts a pause now (an operator's resume, or a probe that found the system back). */
-  async resume(connectorId: number): Promise<void> {
-    await sqlRows(
-      this.db.pool,
-      `update integration_flow_control set paused_until = null where connector_id = $1`,
-      [connectorId],
-    );
-  }
-
   /** The connectors that are paused now. */
   paused(): Promise<FlowControlState[]> {
     return sqlRows<FlowControlState>(
