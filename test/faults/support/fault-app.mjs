@@ -73,7 +73,18 @@ function connectorClass(
         });
       const signal = ignoreSignal ? undefined : task.signal;
       const { status, text } = fence
-        ? await postFenced(`${externalUrl}/deliver`, body, signal, () => task.fence()).catch((error) => {
+        ? await postFenced(
+            `${externalUrl}/deliver`,
+            body,
+            signal,
+            () => task.fence(),
+            (gapMs) => {
+              if (gapMs >= PAUSE_MS)
+                console.log(
+                  `paused between fence and write ${name} task ${task.id} for ${Math.round(gapMs)} ms`,
+                );
+            },
+          ).catch((error) => {
             // Refused before writing: by the fence, or by the task's signal, which the claim aborts
             // when it runs out (whichever the resumed process reached first).
             if (task.signal.aborted) console.log(`fence refused ${name} task ${task.id}: ${error.message}`);
@@ -106,11 +117,19 @@ async function post(url, body, signal) {
 const keepAlive = new Agent({ keepAlive: true });
 
 /**
- * A POST whose `fence` runs at the last moment: once the socket is connected, in the same tick as
- * the write of the request, so that a pause cannot fall between a passing fence and the bytes
- * leaving the process (with `fetch`, a new connection's handshake lies between them).
+ * A gap this long between a passing fence and the write returning, which runs in one tick, can only
+ * be a pause of the process: the one pause fencing cannot see (R-DEL-2). The test tells such a call
+ * from a fence that passed when it should not have by this line of the worker's own monotonic clock.
  */
-function postFenced(url, body, signal, fence) {
+const PAUSE_MS = 100;
+
+/**
+ * A POST whose `fence` runs at the last moment: once the socket is connected, in the same tick as
+ * the write of the request, so that only a pause within those microseconds falls between a passing
+ * fence and the bytes leaving the process (with `fetch`, a new connection's handshake lies between
+ * them). `wrote` learns how long they took.
+ */
+function postFenced(url, body, signal, fence, wrote) {
   return new Promise((resolve, reject) => {
     const request = httpRequest(url, {
       method: 'POST',
@@ -127,6 +146,7 @@ function postFenced(url, body, signal, fence) {
       response.on('error', reject);
     });
     const write = () => {
+      const fencedAt = performance.now(); // before the fence: a pause right after it is measured too
       try {
         fence();
       } catch (error) {
@@ -134,7 +154,8 @@ function postFenced(url, body, signal, fence) {
         reject(error);
         return;
       }
-      request.end(body(Date.now()));
+      request.end(body(Date.now())); // the bytes leave in this call: the socket is connected
+      wrote(performance.now() - fencedAt);
     };
     request.on('socket', (socket) => {
       if (socket.connecting) socket.once('connect', write);
