@@ -111,7 +111,7 @@ describe.skipIf(!browserAvailable)('admin page: Overview, search, links, layouts
     expect(await crmRow.locator('td.oldest').textContent()).toMatch(/^2 h.*blocked for \d+ s$/);
     expect(await crmRow.getAttribute('class')).toContain('blocked');
     expect(await crmRow.locator('svg.sparkline').getAttribute('aria-label')).toBe(
-      '0 calls in the last 15 minutes',
+      '0 tasks in the last 15 minutes',
     );
     expect(await page.locator('#overview-note').isVisible()).toBe(true);
 

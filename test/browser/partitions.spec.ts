@@ -2,7 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IntegrationProcessResult } from 'nestjs-integration-bus';
+import {
+  BaseIntegrationConnector,
+  Connector,
+  IntegrationProcessResult,
+  Subscribe,
+  type BatchOutcome,
+} from 'nestjs-integration-bus';
 import { User } from '../support/entities.js';
 import { recordingConnector } from '../support/recording-connector.js';
 import { ADMIN_TOKEN, useManagementApp } from '../management/management-app.js';
@@ -18,7 +24,24 @@ const search = recordingConnector('Search', [{ objectType: 'cms.user' }], [], {
   retry: { initialDelayMs: 600_000, maxDelayMs: 600_000, jitter: false },
 });
 const crm = recordingConnector('Crm', [{ objectType: 'cms.user' }], [], { displayName: 'CRM' });
-const app = useManagementApp({ providers: [search.provider, crm.provider] });
+/** A bulk API with a quota that answers 429: it asks the whole connector to pause (R-EXT-2). */
+@Connector('Quota', {
+  displayName: 'Quota API',
+  maxBatchSize: 50,
+  rateLimit: { requests: 20, perMs: 60_000 },
+})
+class QuotaConnector extends BaseIntegrationConnector {
+  @Subscribe({ entity: User })
+  users(): BatchOutcome {
+    return {
+      result: IntegrationProcessResult.Error,
+      errorMessage: 'HTTP 429',
+      retryAfterMs: 600_000,
+      pauseConnector: true,
+    };
+  }
+}
+const app = useManagementApp({ providers: [search.provider, crm.provider, QuotaConnector] });
 const { t } = app;
 
 let browser: Browser;
@@ -52,6 +75,7 @@ beforeAll(async () => {
       ? { result: IntegrationProcessResult.Error, errorMessage: 'index rejected stuck: HTTP 400' }
       : IntegrationProcessResult.OK;
   await t.bus.processOutgoingTasks('Search');
+  await t.bus.processOutgoingTasks('Quota');
   browser = await launchChromium();
 }, 60_000);
 
@@ -60,15 +84,20 @@ afterAll(async () => {
 });
 
 describe.skipIf(!browserAvailable)('admin page: partitions of a connector (R-ORD-1..3)', () => {
-  it('shows each connector’s ordering, its partitions, and the objects a failed task holds back', async () => {
+  it('shows each connector’s ordering, batch size, pace and pause (R-EXT-1, R-EXT-2), its partitions, and the objects a failed task holds back', async () => {
     for (const width of [1360, 420]) {
       const page = await newPage(width);
       const searchRow = page.locator('#connectors-table tr[data-connector="Search"]');
       await searchRow.waitFor();
       expect(await searchRow.textContent()).toContain('Per object · 4 partitions');
-      expect(await page.locator('#connectors-table tr[data-connector="Crm"]').textContent()).toContain(
-        'One FIFO',
-      );
+      const crmRow = await page.locator('#connectors-table tr[data-connector="Crm"]').textContent();
+      expect(crmRow).toContain('One FIFO');
+      expect(crmRow).toContain('One task per call');
+      expect(crmRow).not.toContain('Paused');
+      // Batch size, pace and pause of a connector (R-EXT-1, R-EXT-2).
+      const quotaRow = page.locator('#connectors-table tr[data-connector="Quota"]');
+      expect(await quotaRow.textContent()).toContain('Batches of ≤ 50 · 20 calls / 1 min');
+      expect(await quotaRow.locator('.warn-mark').textContent()).toMatch(/^Paused until in (9|10) min/);
 
       await searchRow.getByRole('button', { name: 'Partitions of Search' }).click();
       const dialog = page.getByRole('dialog', { name: 'Partitions of Search index' });

@@ -11,6 +11,7 @@ import {
   type ProcessOutcome,
 } from 'nestjs-integration-bus';
 import { ALL_SYNCHRONIZATIONS_SQL, drainQueue } from 'nestjs-integration-bus/testing';
+import { ThroughputRecorder } from '../../libs/integration-bus/src/management/overview/throughput-recorder.js';
 import { withBusApp, type BusTestApp } from '../support/bus-app.js';
 import { Role, User } from '../support/entities.js';
 
@@ -204,6 +205,19 @@ describe('batch handlers (R-EXT-1)', () => {
           [['d', R.OK, { index: 0, size: 1 }]],
         ],
       );
+    });
+  });
+
+  it('R-EXT-1 the Overview counts the tasks a batch call delivered, not the calls', async () => {
+    const c = batchConnector('Counted', { maxBatchSize: 10 });
+    await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+      const recorder = t.app.get(ThroughputRecorder);
+      recorder.read('Counted', 'outgoing', 2); // recording starts at the first read
+      await createUsers(t, 'a', 'b', 'c', 'd');
+      await t.bus.processOutgoingTasks('Counted');
+      expect(c.calls).toHaveLength(1);
+      const { perMinute } = recorder.read('Counted', 'outgoing', 2);
+      expect(perMinute[0]! + perMinute[1]!).toBe(4);
     });
   });
 

@@ -45,6 +45,14 @@ async function createUsers(t: BusTestApp, count: number, prefix = 'u'): Promise<
   await em.flush();
 }
 
+/** `integration_bus_connector_paused_seconds` of the Pausing connector in a metrics answer. */
+function pausedSeconds(metrics: { status: number; text: string }): number {
+  expect(metrics.status).toBe(200);
+  const line = /^integration_bus_connector_paused_seconds\{connector="Pausing"\} (\S+)$/m.exec(metrics.text);
+  expect(line, 'the paused gauge of Pausing').not.toBeNull();
+  return Number(line![1]);
+}
+
 /** Declares a connector class with `options`, when called. */
 const declare = (options: ConnectorOptions) => () => {
   @Connector('BadPace', options)
@@ -159,6 +167,7 @@ describe('flow control (R-EXT-2)', () => {
           (row) => row.codeName === 'Pausing',
         );
         expect(Date.parse(pausing!.pausedUntil!)).toBeGreaterThan(Date.now() + 300);
+        expect(pausedSeconds(await client.request('GET', '/integration/metrics'))).toBeGreaterThan(0.3);
 
         quotaLeft = 10;
         await t.bus.processOutgoingTasks('Pausing');
@@ -173,8 +182,33 @@ describe('flow control (R-EXT-2)', () => {
             (r) => r.codeName === 'Pausing',
           )?.pausedUntil,
         ).toBeNull();
+        expect(pausedSeconds(await client.request('GET', '/integration/metrics'))).toBe(0);
       },
     );
+  });
+
+  it('R-EXT-2 pauseConnector on an Error that holds a one-FIFO queue pauses the connector too, batch or not', async () => {
+    for (const maxBatchSize of [1, 10]) {
+      const codeName = `Held${maxBatchSize}`;
+      const calls: number[] = [];
+      @Connector(codeName, { maxBatchSize, retry: { initialDelayMs: 0 } })
+      class QuotaConnector extends BaseIntegrationConnector {
+        @Subscribe({ entity: User })
+        users(tasks: OutgoingTask<User> | readonly OutgoingTask<User>[]): ProcessOutcome {
+          calls.push(Array.isArray(tasks) ? tasks.length : 1);
+          return { result: R.Error, errorMessage: '429', retryAfterMs: 60_000, pauseConnector: true };
+        }
+      }
+      await withBusApp({ providers: [QuotaConnector], bus: MANUAL }, async (t) => {
+        await createUsers(t, 2);
+        await t.bus.processOutgoingTasks(codeName);
+        const paused = await t.app.get(FlowControlStore).paused();
+        expect(paused, `maxBatchSize ${maxBatchSize}`).toHaveLength(1);
+        expect(paused[0]!.pausedUntilMs).toBeGreaterThan(Date.now() + 50_000);
+        await t.bus.processOutgoingTasks(codeName);
+        expect(calls).toEqual([maxBatchSize === 1 ? 1 : 2]); // nothing called while paused
+      });
+    }
   });
 
   it('R-EXT-2 rejects a rate limit or a retryAfterMs that cannot work', async () => {

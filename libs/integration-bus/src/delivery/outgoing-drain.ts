@@ -167,8 +167,11 @@ export class OutgoingDrain {
         this.#interruption = error;
         return 'interrupted';
       }
-      if (this.#record(row, outcome)) return 'heldHead';
+      const holds = this.#record(row, outcome);
+      // A pause is written even when the answer also holds the queue: it is what every instance
+      // and the admin page see (R-EXT-2).
       if (outcome.pauseConnector) return this.#pause(outcome);
+      if (holds) return 'heldHead';
       if (this.run.stopping()) return 'stopping';
       if (performance.now() >= deadline) return 'cut';
     }
@@ -206,9 +209,9 @@ export class OutgoingDrain {
         if (heldHead && outcome.result !== IntegrationProcessResult.OK) continue;
         if (this.#record(row, outcome)) heldHead = true;
       }
-      if (heldHead) return 'heldHead';
       const pausing = outcomes.find((outcome) => outcome.pauseConnector);
-      if (pausing) return this.#pause(pausing);
+      if (pausing) return this.#pause(pausing); // as in `#process`, before a held head ends the run
+      if (heldHead) return 'heldHead';
       if (this.run.stopping()) return 'stopping';
       if (performance.now() >= deadline) return 'cut';
     }

@@ -70,7 +70,7 @@ export function adminPageHtml(assets: string): string {
     </div>
     <div class="card table-wrap">
       <table class="grid" id="connectors-table">
-        <thead><tr><th>Display name</th><th>Code name</th><th>Class name</th><th>Ordering</th><th>Enabled</th><th>Status</th><th class="actions">Actions</th></tr></thead>
+        <thead><tr><th>Display name</th><th>Code name</th><th>Class name</th><th>Ordering</th><th>Delivery</th><th>Enabled</th><th>Status</th><th class="actions">Actions</th></tr></thead>
         <tbody></tbody>
       </table>
       <p class="empty" hidden>No connectors are registered.</p>

@@ -119,6 +119,7 @@ main { padding: 22px 28px 60px; max-width: 1400px; margin: 0 auto; }
 .status-parked { color: #6b3fa0; font-weight: 650; }
 .status-details { max-width: 36ch; overflow-wrap: anywhere; }
 .ok-text { color: var(--ok); font-weight: 600; }
+.pace { display: inline-flex; flex-wrap: wrap; gap: 4px 10px; }
 .warn-mark { color: var(--warn); font-weight: 650; cursor: help; display: inline-flex; align-items: center; gap: 5px; }
 .sub { display: block; color: var(--muted); font-size: 12px; margin-top: 2px; }
 

@@ -62,6 +62,8 @@ type TaskLabels = 'connector' | 'direction';
  *   of this instance (outgoing: the handler, timeout included; incoming: applying the task);
  * - `integration_bus_task_retries_total{connector,direction}`: calls of a task attempted before;
  * - `integration_bus_tasks_parked_total{connector,direction}`: tasks this instance parked (R-DEL-6);
+ * - `integration_bus_connector_paused_seconds{connector}`: seconds until an answer with
+ *   `pauseConnector` stops pausing the connector (R-EXT-2), from the database; 0 when not paused;
  * - `integration_bus_setting_enabled{setting}`: the five switches as stored, 1 on, 0 off (R-SET-1);
  * - `integration_bus_consumer_messages_total{consumer,connector,outcome}`: broker messages this
  *   instance's consumers took, by outcome (`accepted`, `duplicate`, `stale`, `poison`, `retried`).
@@ -156,6 +158,24 @@ export class BusMetrics implements OnApplicationBootstrap {
           this.reset();
           for (const row of await readDue()) {
             this.set({ connector: row.connectorName, direction: directionOf(row.isInbound) }, row.due);
+          }
+        },
+      }),
+    );
+    const readConnectors = () => this.connectors.statuses();
+    this.registry.registerMetric(
+      new Gauge({
+        name: 'integration_bus_connector_paused_seconds',
+        help: 'Seconds until an answer with pauseConnector stops pausing the connector (R-EXT-2); 0 when not paused.',
+        labelNames: ['connector'],
+        registers: [],
+        async collect() {
+          this.reset();
+          const now = Date.now();
+          for (const c of await readConnectors()) {
+            if (!c.loaded) continue;
+            const left = c.pausedUntil === null ? 0 : (Date.parse(c.pausedUntil) - now) / 1000;
+            this.set({ connector: c.codeName }, Math.max(0, left));
           }
         },
       }),

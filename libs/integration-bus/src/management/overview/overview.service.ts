@@ -19,7 +19,7 @@ export interface QueueOverview {
   blockedMs: number | null;
   /** When this instance last finished a call of this connector in this direction; null if not since the Overview was first opened. */
   lastRunAt: string | null;
-  /** Connector calls this instance finished per minute, oldest first, the current minute last. */
+  /** Tasks this instance's connector calls finished per minute (a batch call counts each of its tasks), oldest first, the current minute last. */
   throughput: number[];
 }
 

@@ -7,15 +7,16 @@ export const THROUGHPUT_MINUTES_KEPT = 60;
 
 const MINUTE_MS = 60_000;
 
-/** One queue's recent connector calls on this instance. */
+/** One queue's recently finished tasks on this instance. */
 interface QueueActivity {
-  /** Calls that ended, by minute (`Math.floor(epoch ms / 60,000)`). */
+  /** Tasks whose call ended, by minute (`Math.floor(epoch ms / 60,000)`). */
   perMinute: Map<number, number>;
   lastRunAt: number | null;
 }
 
 /**
- * Connector calls this instance made, per connector and direction and per minute, for the admin
+ * Tasks this instance's connector calls finished (each task of a batch call counted: the call hook
+ * starts and ends once per task), per connector and direction and per minute, for the admin
  * page's Overview: finished tasks leave no row behind, so throughput cannot be read from the
  * queue. It starts recording at the first `read` (the first time someone opens the Overview), so
  * an instance nobody looks at pays nothing on its processing path; it keeps an hour.
@@ -28,7 +29,7 @@ export class ThroughputRecorder {
   constructor(private readonly calls: ConnectorCallHook) {}
 
   /**
-   * Calls per minute over the last `minutes` (oldest first, the current minute last) and when the
+   * Tasks finished per minute over the last `minutes` (oldest first, the current minute last) and when the
    * last call ended; starts recording on the first read.
    */
   read(

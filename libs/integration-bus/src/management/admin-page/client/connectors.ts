@@ -4,6 +4,7 @@ import { fail } from './notify.js';
 import { canChange, state } from './state.js';
 import { panelOf } from './tasks.js';
 import type { Connector } from './types.js';
+import { deliveryPace } from './delivery-pace.js';
 import { orderingText, showPartitions } from './partitions.js';
 import { resyncButton } from './resync.js';
 
@@ -57,6 +58,7 @@ function renderConnectors(): void {
         h('td', {}, [h('code', { text: c.codeName })]),
         h('td', { text: c.className || '' }),
         h('td', { text: orderingText(c) }),
+        h('td', {}, [deliveryPace(c)]),
         h('td', {}, [h('label', { className: 'switch' }, [toggle, h('span', { className: 'track' })])]),
         h('td', {}, [status]),
         h('td', { className: 'actions' }, [

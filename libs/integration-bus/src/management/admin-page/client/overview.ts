@@ -51,7 +51,7 @@ export async function loadOverview(
   const body = clear($('#overview-table tbody'));
   for (const q of overview.queues) {
     const idle = COLUMNS.every((status) => q.counts[status] === 0) && q.throughput.every((n) => n === 0);
-    const calls = q.throughput.reduce((sum, n) => sum + n, 0);
+    const tasks = q.throughput.reduce((sum, n) => sum + n, 0);
     body.appendChild(
       h(
         'tr',
@@ -94,8 +94,8 @@ export async function loadOverview(
           ]),
           h('td', { className: 'nowrap', 'data-label': 'Last run' }, [timeNode(q.lastRunAt, '—')]),
           h('td', { className: 'throughput', 'data-label': `Last ${overview.minutes} min` }, [
-            sparkline(q.throughput, `${calls} calls in the last ${overview.minutes} minutes`),
-            h('span', { className: 'sub', text: `${calls} / ${overview.minutes} min` }),
+            sparkline(q.throughput, `${tasks} tasks in the last ${overview.minutes} minutes`),
+            h('span', { className: 'sub', text: `${tasks} / ${overview.minutes} min` }),
           ]),
         ],
       ),

@@ -26,6 +26,12 @@ export interface Connector {
   /** One FIFO per connector or per object; null when no provider is loaded. */
   ordering: 'connector' | 'object' | null;
   partitions: number | null;
+  /** Tasks per call (above 1: batches); null when no provider is loaded. */
+  maxBatchSize: number | null;
+  /** Its pace across instances, or null. */
+  rateLimit: { requests: number; perMs: number } | null;
+  /** Until when an answer paused it (ISO 8601), or null. */
+  pausedUntil: string | null;
 }
 
 /** `GET /connectors/:codeName/partitions`. */
