@@ -24,8 +24,18 @@ export interface Delivery {
   closedAt?: number;
 }
 
-/** `ok`: 200 (a delivery); `fail`: 503 (the connector returns Error); `hang`: never answers. */
-export type Outcome = 'ok' | 'fail' | 'hang';
+/**
+ * `ok`: 200 (a delivery); `fail`: 503 (the connector returns Error); `hang`: never answers;
+ * `quota`: 429 with `Retry-After: 1` (the connector pauses itself that long).
+ */
+export type Outcome = 'ok' | 'fail' | 'hang' | 'quota';
+
+/** One HTTP request as the external system saw it: a bulk request carries several calls. */
+export interface ReceivedRequest {
+  at: number;
+  calls: number;
+  outcome: Outcome;
+}
 
 type Call = Omit<Delivery, 'at' | 'outcome' | 'closedAt'>;
 
@@ -40,6 +50,10 @@ export class ExternalSystem {
   behaviour: (call: Call) => Outcome = () => 'ok';
   /** Milliseconds an `ok` answer takes: how long a delivery lasts for the connector. */
   answerDelayMs = 0;
+  /** Every request, in arrival order. */
+  readonly requests: ReceivedRequest[] = [];
+  /** A quota: beyond `requests` answered within `perMs`, a request gets `quota` (429). */
+  quota: { requests: number; perMs: number } | null = null;
   readonly #server: Server;
   readonly #hung = new Set<ServerResponse>();
   #url = '';
@@ -75,22 +89,41 @@ export class ExternalSystem {
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      const call = JSON.parse(body) as Call;
-      const outcome = this.behaviour(call);
-      const delivery: Delivery = { ...call, at: Date.now(), outcome };
-      this.calls.push(delivery);
+      // One call, or a bulk request's array of calls: they share the request's outcome.
+      const parsed = JSON.parse(body) as Call | Call[];
+      const calls = Array.isArray(parsed) ? parsed : [parsed];
+      const at = Date.now();
+      const outcome = calls.map((c) => this.behaviour(c)).find((o) => o !== 'ok') ?? this.#admit(at);
+      this.requests.push({ at, calls: calls.length, outcome });
+      const deliveries: Delivery[] = calls.map((call) => ({ ...call, at, outcome }));
+      this.calls.push(...deliveries);
       if (outcome === 'hang') {
         this.#hung.add(res);
         res.on('close', () => {
-          delivery.closedAt = Date.now();
+          for (const delivery of deliveries) delivery.closedAt = Date.now();
           this.#hung.delete(res);
         });
         return;
       }
-      const status = outcome === 'ok' ? 200 : 503;
-      const answer = () => res.writeHead(status, { 'content-type': 'text/plain' }).end(outcome);
+      const status = outcome === 'ok' ? 200 : outcome === 'quota' ? 429 : 503;
+      const headers = {
+        'content-type': 'text/plain',
+        ...(outcome === 'quota' ? { 'retry-after': '1' } : {}),
+      };
+      const answer = () => res.writeHead(status, headers).end(outcome);
       if (outcome === 'ok' && this.answerDelayMs > 0) setTimeout(answer, this.answerDelayMs);
       else answer();
     });
+  }
+
+  /** `ok` while the quota (if any) has room at `at`, counting the requests it let through. */
+  #admit(at: number): Outcome {
+    if (!this.quota) return 'ok';
+    const since = at - this.quota.perMs;
+    let admitted = 0;
+    for (let i = this.requests.length - 1; i >= 0 && this.requests[i]!.at > since; i--) {
+      if (this.requests[i]!.outcome === 'ok') admitted++;
+    }
+    return admitted < this.quota.requests ? 'ok' : 'quota';
   }
 }

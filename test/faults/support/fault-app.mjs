@@ -55,24 +55,12 @@ function connectorClass(
 ) {
   const FaultConnector = class extends BaseIntegrationConnector {
     async processInternalTaskAsync(task) {
-      const item = task.object;
       if (prepareMs > 0) await new Promise((resolve) => setTimeout(resolve, prepareMs));
       // When the connector made the call: a call made before a pause can reach the external system
       // after it (its bytes were not yet written when the process was stopped).
-      const body = (sentAt) =>
-        JSON.stringify({
-          connector: name,
-          objectId: item.id,
-          version: item.version,
-          taskId: task.id,
-          sequence: task.sequence,
-          attempt: task.attempt,
-          resync: task.title.startsWith('Resync'),
-          pid: process.pid,
-          sentAt,
-        });
+      const body = (sentAt) => JSON.stringify(callOf(task, sentAt));
       const signal = ignoreSignal ? undefined : task.signal;
-      const { status, text } = fence
+      const answer = fence
         ? await postFenced(
             `${externalUrl}/deliver`,
             body,
@@ -91,13 +79,32 @@ function connectorClass(
             throw error;
           })
         : await post(`${externalUrl}/deliver`, body(Date.now()), signal);
-      if (status === 200) return IntegrationProcessResult.OK;
-      return {
-        result: IntegrationProcessResult.Error,
-        errorMessage: `external system answered ${status} ${text}`,
-      };
+      return outcomeOf(answer);
+    }
+
+    /** With `maxBatchSize` above 1: the whole batch in one request to the bulk endpoint (R-EXT-1). */
+    async processInternalTasksAsync(tasks) {
+      if (prepareMs > 0) await new Promise((resolve) => setTimeout(resolve, prepareMs));
+      const signal = ignoreSignal ? undefined : tasks[0].signal;
+      for (const task of tasks) task.fence();
+      const now = Date.now();
+      return outcomeOf(
+        await post(`${externalUrl}/deliver`, JSON.stringify(tasks.map((t) => callOf(t, now))), signal),
+      );
     }
   };
+  /** What the external system records of a task's call. */
+  const callOf = (task, sentAt) => ({
+    connector: name,
+    objectId: task.object.id,
+    version: task.object.version,
+    taskId: task.id,
+    sequence: task.sequence,
+    attempt: task.attempt,
+    resync: task.title.startsWith('Resync'),
+    pid: process.pid,
+    sentAt,
+  });
   Object.defineProperty(FaultConnector, 'name', { value: `Fault${name}Connector` });
   Connector(name, options)(FaultConnector);
   Subscribe({ objectType: 'fault.item' })(FaultConnector);
@@ -111,7 +118,29 @@ async function post(url, body, signal) {
     body,
     signal,
   });
-  return { status: response.status, text: await response.text() };
+  return {
+    status: response.status,
+    text: await response.text(),
+    retryAfter: response.headers.get('retry-after'),
+  };
+}
+
+/**
+ * OK on 200; a 429 with `Retry-After` (seconds) pauses the whole connector that long, as a quota
+ * asks (R-EXT-2); anything else is an Error.
+ */
+function outcomeOf({ status, text, retryAfter }) {
+  if (status === 200) return IntegrationProcessResult.OK;
+  const errorMessage = `external system answered ${status} ${text}`;
+  if (status === 429 && retryAfter !== null && retryAfter !== undefined) {
+    return {
+      result: IntegrationProcessResult.Error,
+      errorMessage,
+      retryAfterMs: Number(retryAfter) * 1000,
+      pauseConnector: true,
+    };
+  }
+  return { result: IntegrationProcessResult.Error, errorMessage };
 }
 
 const keepAlive = new Agent({ keepAlive: true });
@@ -142,7 +171,9 @@ function postFenced(url, body, signal, fence, wrote) {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode, text }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode, text, retryAfter: response.headers['retry-after'] }),
+      );
       response.on('error', reject);
     });
     const write = () => {
