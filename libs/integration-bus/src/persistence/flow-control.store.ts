@@ -40,11 +40,13 @@ export class FlowControlStore {
           where f.next_call_at is null or f.next_call_at <= clock_timestamp()
          returning 1)
        select case when exists (select 1 from taken) then 0
-                   else (select greatest(1, extract(epoch from next_call_at - clock_timestamp()) * 1000)
-                           from integration_flow_control where connector_id = $1) end::float8 as wait`,
+                   else coalesce((select greatest(1, extract(epoch from next_call_at - clock_timestamp()) * 1000)
+                                    from integration_flow_control where connector_id = $1), $2) end::float8 as wait`,
       [connectorId, intervalMs],
     );
-    return row?.wait ?? 0;
+    // Not taken and no row in sight: another session created the row (took the first slot) after
+    // this statement's snapshot. That is a wait, not a slot: one interval, then ask again.
+    return row!.wait;
   }
 
   /** Pauses the connector for `ms` from now, on every instance (never shortens a longer pause). */
