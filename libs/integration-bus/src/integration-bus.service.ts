@@ -192,10 +192,12 @@ export class IntegrationBus {
    * A batch of `size` incoming tasks of `connectorName` logged in one transaction (what the broker
    * consumers use for their batches of messages): each item is given with `add(position, object,
    * options)`, which resolves with the item's outcome, as `processExternalTaskWithOutcome` would
-   * answer it, once the batch committed. See `ExternalTaskBatch`.
+   * answer it, once the batch committed. With `after` (the `done` of the batch before), its
+   * transaction waits for that one's: a batch can be prepared while the one before commits. See
+   * `ExternalTaskBatch`.
    */
-  externalTaskBatch(connectorName: string, size: number): ExternalTaskBatch {
-    return new ExternalTaskBatch(this.externalLogger, connectorName, size);
+  externalTaskBatch(connectorName: string, size: number, after?: Promise<unknown>): ExternalTaskBatch {
+    return new ExternalTaskBatch(this.externalLogger, connectorName, size, after);
   }
 
   /** Processes the incoming queue of one connector or of all; resolves when the run is over. */

@@ -21,7 +21,7 @@ import {
   type BrokerMessage,
   type IncomingTaskRequest,
 } from './incoming-message.js';
-import { consumerBatching, type ConsumerBatching } from './message-batches.js';
+import { consumerBatching, type ConsumerBatching, type MessageBatches } from './message-batches.js';
 import { traceMessageIntake, type DeliveryContext } from './message-tracing.js';
 import type { ExternalTaskBatch } from '../incoming/external-task-batch.js';
 
@@ -48,7 +48,7 @@ export interface BrokerTaskConsumerOptions {
    * Messages taken at once (R-ECO-2, R-ECO-3): the tasks of a batch are logged in one transaction,
    * and each message is acknowledged only once that transaction committed. 1 to 1,000; 1 logs each
    * message in a transaction of its own, one message at a time, as before batches existed.
-   * @default 100
+   * @default 500
    */
   batchSize?: number;
   /**
@@ -90,7 +90,8 @@ function isPoison(error: unknown): boolean {
  * Messages are taken in batches of up to `batchSize` (waiting at most `maxBatchWaitMs` for a batch
  * to fill): the batch's tasks are logged in one transaction, in the order of the messages (the
  * intake order per object), and each message is acknowledged once that transaction committed, never
- * before. Within a batch each message keeps its own outcome: a poison message is settled as poison
+ * before. The next batch is read and prepared while one commits; the transactions follow each
+ * other in the order of the batches. Within a batch each message keeps its own outcome: a poison message is settled as poison
  * and the others are logged; a repeat of a message earlier in the batch is a duplicate; should the
  * batch's transaction fail, its tasks are logged one by one, so that a message the database refuses
  * is delivered again alone. A message delivered again after a transient failure can be logged after
@@ -109,6 +110,14 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
   // Where each message's outcome is told: the intake counts and metrics watch it (R-OPS-2).
   @Optional() @Inject(ConsumerIntakeHook) private readonly intake?: ConsumerIntakeHook;
   protected readonly logger = new Logger(this.constructor.name);
+
+  /** The batch handled last: the next one's transaction follows its. */
+  #lastBatch: Promise<void> = Promise.resolve();
+
+  /** Batches handled at once: one is prepared while the one before commits. */
+  protected get batchesInFlight(): number {
+    return this.batching.batchSize === 1 ? 1 : 2;
+  }
 
   /** How messages are cut into batches, checked. */
   protected readonly batching: ConsumerBatching;
@@ -171,22 +180,33 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
    * Turns one message into a task and says what to do with the message, inside the span that
    * continues the publisher's trace (R-ECO-4).
    */
-  protected handle(message: BrokerMessage, delivered?: DeliveryContext): Promise<MessageDisposition> {
-    return traceMessageIntake(message, this.connectorName, (failed) => this.take(message, failed), delivered);
+  protected async handle(message: BrokerMessage, delivered?: DeliveryContext): Promise<MessageDisposition> {
+    return traceMessageIntake(
+      message,
+      this.connectorName,
+      async (failed) => {
+        const outcome = await this.take(message, failed);
+        return typeof outcome === 'string' ? outcome : this.poison(message, outcome.poison);
+      },
+      delivered,
+    );
   }
 
   /**
    * Turns a batch of messages into tasks logged in one transaction (see the class) and says what to
    * do with each message, in order; each message's intake runs inside its own span (R-ECO-4),
-   * continuing from the context it was delivered in (`delivered`, by position) when given.
+   * continuing from the context it was delivered in (`delivered`, by position) when given. Batches
+   * may be handled while the one before is not done (up to `batchesInFlight`): each one's
+   * transaction waits for the one before's, so the intake order stays the order of the messages.
    */
-  protected handleBatch(
+  protected async handleBatch(
     messages: readonly BrokerMessage[],
     delivered: readonly DeliveryContext[] = [],
   ): Promise<MessageDisposition[]> {
-    if (messages.length === 1) return Promise.all([this.handle(messages[0]!, delivered[0])]);
-    const batch = this.bus.externalTaskBatch(this.connectorName, messages.length);
-    return Promise.all(
+    if (this.batching.batchSize === 1) return Promise.all([this.handle(messages[0]!, delivered[0])]);
+    const batch = this.bus.externalTaskBatch(this.connectorName, messages.length, this.#lastBatch);
+    this.#lastBatch = batch.done;
+    const taken = await Promise.all(
       messages.map((message, position) =>
         traceMessageIntake(
           message,
@@ -196,13 +216,50 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
         ),
       ),
     );
+    // Poison messages are written down in the order they came, one after the other.
+    const dispositions: MessageDisposition[] = [];
+    for (const [position, outcome] of taken.entries()) {
+      dispositions.push(
+        typeof outcome === 'string' ? outcome : await this.poison(messages[position]!, outcome.poison),
+      );
+    }
+    return dispositions;
+  }
+
+  /**
+   * Takes the batches of `batches` until it closes, handing each to `handle` with up to
+   * `batchesInFlight` handled at once; returns once the last one is done.
+   * @param refused what to do with a batch taken once `stopping()` (not handled)
+   */
+  protected async takeBatches<T>(
+    batches: MessageBatches<T>,
+    handle: (batch: T[]) => Promise<void>,
+    stopping: () => boolean,
+    refused: (batch: T[]) => void = () => undefined,
+  ): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    for (let batch = await batches.next(); batch; batch = await batches.next()) {
+      if (stopping()) {
+        refused(batch);
+        break;
+      }
+      const handled: Promise<void> = handle(batch)
+        .catch((error: unknown) => {
+          // Not expected (each message's failure is a disposition): its messages come again.
+          this.logger.warn(`A batch of ${batch.length} messages was not handled: ${describeError(error)}`);
+        })
+        .finally(() => inFlight.delete(handled));
+      inFlight.add(handled);
+      if (inFlight.size >= this.batchesInFlight) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
   }
 
   private async take(
     message: BrokerMessage,
     failed: (error: unknown) => void,
     within?: { batch: ExternalTaskBatch; position: number },
-  ): Promise<MessageDisposition> {
+  ): Promise<Exclude<MessageDisposition, 'poison'> | { poison: unknown }> {
     try {
       let request;
       try {
@@ -239,7 +296,7 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
       return 'ack';
     } catch (error) {
       failed(error);
-      if (isPoison(error)) return this.poison(message, error);
+      if (isPoison(error)) return { poison: error };
       this.took('retried');
       this.logger.warn(
         `Message ${message.messageId ?? '(no id)'} from ${message.origin} not logged for ${this.connectorName}, ` +

@@ -51,8 +51,7 @@ export interface NatsJetStreamTaskConsumerOptions extends BrokerTaskConsumerOpti
  * time and the sequence (`BUS:2026-12-07T10:00:00.123456789Z:42`), so that a stream deleted and
  * created again does not reuse keys. Messages are taken in batches of up to `batchSize`, with up to
  * `maxAckPending` unacknowledged. A poison message is terminated (`term`), a transient failure
- * negatively acknowledged with a delay (`nak`), a logged one acknowledged (`ackAck`, the acks of a
- * batch sent together).
+ * negatively acknowledged with a delay (`nak`), a logged one acknowledged (`ack`).
  *
  * Needs the optional packages `@nats-io/transport-node` and `@nats-io/jetstream`.
  *
@@ -207,7 +206,7 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
   }
 
   /**
-   * Reads the subscription into batches and handles them one after the other, until it ends. What
+   * Reads the subscription into batches and handles them (see `takeBatches`), until it ends. What
    * was read and not handled then is given back (`nak`), to come again at once rather than after
    * the ack wait.
    * @throws what ended the subscription
@@ -222,31 +221,24 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
       }
     })();
     reading.catch(() => undefined); // awaited below, once the batch in hand is done
-    for (let batch = await batches.next(); batch; batch = await batches.next()) {
-      if (this.#stopping) {
-        for (const message of batch) giveBack(message);
-        break;
-      }
-      await this.onMessages(batch);
-    }
+    await this.takeBatches(
+      batches,
+      (batch) => this.onMessages(batch),
+      () => this.#stopping,
+      (batch) => batch.forEach(giveBack),
+    );
     await reading;
   }
 
   private async onMessages(batch: readonly JsMsg[]): Promise<void> {
     const messages = batch.map((message) => this.toBrokerMessage(message));
     const dispositions = await this.handleBatch(messages);
-    const acks: Promise<unknown>[] = [];
     for (const [i, message] of batch.entries()) {
       const disposition = dispositions[i];
       try {
-        if (disposition === 'ack') {
-          acks.push(
-            message.ackAck().catch((error: unknown) => {
-              // The ack did not arrive: the message comes again and its idempotency key dedupes it.
-              this.logger.warn(`Ack of ${messages[i]!.origin} failed: ${(error as Error).message}`);
-            }),
-          );
-        }
+        // Not confirmed (`ack`, not `ackAck`): an ack that does not arrive brings the message again,
+        // and its idempotency key dedupes it; waiting for each confirm would cost a round trip per message.
+        if (disposition === 'ack') message.ack();
         // No reason string: servers before 2.10.4 ignore a `+TERM` that carries one.
         else if (disposition === 'poison') message.term();
         else message.nak(this.retryDelayMs);
@@ -254,7 +246,6 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
         this.logger.warn(`Ack of ${messages[i]!.origin} failed: ${(error as Error).message}`);
       }
     }
-    await Promise.all(acks);
   }
 
   private toBrokerMessage(message: JsMsg): BrokerMessage {

@@ -184,19 +184,17 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
     return this.deadLettersPoison ? "rejected (to the queue's dead-letter exchange, if any)" : 'dropped';
   }
 
-  /** Takes the batches of messages one after the other until `stop`. */
-  private async work(deliveries: MessageBatches<Delivery>): Promise<void> {
-    for (let batch = await deliveries.next(); batch; batch = await deliveries.next()) {
-      // A message of a closed channel can no longer be acknowledged: the broker delivers it again.
-      const live = batch.filter((delivery) => delivery.channel === this.#session?.channel);
-      if (live.length === 0) continue;
-      try {
-        await this.onMessages(live);
-      } catch (error) {
-        // Not expected (each message's failure is a disposition): the messages come again.
-        this.logger.warn(`RabbitMQ ${this.options.queue}: batch not handled: ${(error as Error).message}`);
-      }
-    }
+  /** Takes the batches of messages until `stop`. */
+  private work(deliveries: MessageBatches<Delivery>): Promise<void> {
+    return this.takeBatches(
+      deliveries,
+      async (batch) => {
+        // A message of a closed channel can no longer be acknowledged: the broker delivers it again.
+        const live = batch.filter((delivery) => delivery.channel === this.#session?.channel);
+        if (live.length > 0) await this.onMessages(live);
+      },
+      () => false,
+    );
   }
 
   private async onMessages(deliveries: readonly Delivery[]): Promise<void> {

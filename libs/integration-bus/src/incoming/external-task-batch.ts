@@ -59,7 +59,7 @@ interface Slot {
  *    that one and repeats its outcome (a duplicate of its task);
  * 2. prepares each remaining item (its connector's `prepareInternalObject`, the
  *    `LogExternalTask.Before` listeners): an item that throws fails alone;
- * 3. once every item is prepared or done, logs the prepared ones in one transaction
+ * 3. once every item is prepared or done, and the batch it comes `after` is over, logs the prepared ones in one transaction
  *    (`ExternalTaskLogger.commitMany`), in the order of their positions, which is then the intake
  *    order per object. Should that transaction fail, each item is logged in a transaction of its
  *    own, in order, so that one item the database refuses fails alone and the others are logged;
@@ -83,6 +83,12 @@ export class ExternalTaskBatch {
     readonly connectorName: string,
     /** How many items the batch waits for. */
     readonly size: number,
+    /**
+     * What this batch's transaction waits for: the batch before it, when batches are prepared
+     * while the one before commits. Its tasks then take their ids after that batch's, so the
+     * intake order per object stays the order of the batches.
+     */
+    private readonly after: Promise<unknown> = Promise.resolve(),
   ) {
     this.#slots = Array.from({ length: size }, () => ({
       arrived: false,
@@ -91,6 +97,14 @@ export class ExternalTaskBatch {
       prepared: null,
       settled: deferred<ExternalTaskOutcome>(),
     }));
+  }
+
+  /** Settles once this batch's transaction is over (committed, or failed and retried one by one). */
+  get done(): Promise<void> {
+    return this.#committed.promise.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**
@@ -196,6 +210,7 @@ export class ExternalTaskBatch {
   }
 
   async #commit(): Promise<void> {
+    await this.after.catch(() => undefined);
     const positions = this.#slots.flatMap((slot, position) => (slot.prepared ? [position] : []));
     const results = new Map<number, ExternalTaskOutcome | { error: unknown }>();
     if (positions.length > 0) {

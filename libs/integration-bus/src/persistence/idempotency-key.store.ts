@@ -120,12 +120,14 @@ export class IdempotencyKeyStore {
     ids: readonly { key: string; id: number }[],
   ): Promise<void> {
     if (ids.length === 0) return;
+    // `key = any(…)`, not a join with the list: an index scan of the batch's keys, where a join
+    // planned against the whole table grows with it.
     await sqlRows(
       trx,
-      `update integration_idempotency_key k set task = jsonb_set(k.task, '{id}', to_jsonb(v.id))
-         from json_to_recordset($2::json) as v(key text, id bigint)
-        where k.connector_id = $1 and k.key = v.key`,
-      [connectorId, JSON.stringify(ids)],
+      `update integration_idempotency_key k
+          set task = jsonb_set(k.task, '{id}', to_jsonb(($3::bigint[])[array_position($2::text[], k.key::text)]))
+        where k.connector_id = $1 and k.key = any($2::text[])`,
+      [connectorId, ids.map((i) => i.key), ids.map((i) => i.id)],
     );
   }
 
