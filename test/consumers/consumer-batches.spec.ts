@@ -17,7 +17,13 @@ import { eventually } from '../support/recording-connector.js';
 import { openRabbitMqAdmin, RABBITMQ_URL } from '../relay/support/rabbitmq.js';
 import { SHARED_NATS_URL } from '../relay/support/nats-server.js';
 import { deleteStream, natsClient } from '../relay/support/stream-reader.js';
-import { loggedLogins, personBody, POISON_BODIES, poisonEntries, RecordingLogger } from './consumer-checks.js';
+import {
+  loggedLogins,
+  personBody,
+  POISON_BODIES,
+  poisonEntries,
+  RecordingLogger,
+} from './consumer-checks.js';
 
 const id = randomUUID().replaceAll('-', '').slice(0, 12);
 const QUEUE = `bustest.batch.${id}`;
@@ -143,7 +149,10 @@ describe('broker consumers take messages in batches (R-ECO-2, R-ECO-3)', () => {
       send(personBody('v3'), 'v3', version(3));
       send(personBody('v2'), 'v2', version(2)); // older than v3, before it in the batch
       send(personBody('v4'), 'v4', version(4));
-      await eventually(async () => expect(await loggedLogins(t)).toEqual(['dup-a', 'dup-b', 'v1', 'v3', 'v4']), 10_000);
+      await eventually(
+        async () => expect(await loggedLogins(t)).toEqual(['dup-a', 'dup-b', 'v1', 'v3', 'v4']),
+        10_000,
+      );
       await settled();
       expect(await transactionsOfTasks(t)).toBe(1);
       expect(intake(t, 'BatchRabbitConsumer')).toMatchObject({ accepted: 5, duplicate: 1, stale: 1 });
@@ -175,7 +184,11 @@ describe('broker consumers take messages in batches (R-ECO-2, R-ECO-3)', () => {
       expect(await poisonEntries(t)).toHaveLength(POISON_BODIES.length);
       const dead: string[] = [];
       await eventually(async () => {
-        for (let m = await channel.get(DEAD_QUEUE, { noAck: true }); m; m = await channel.get(DEAD_QUEUE, { noAck: true }))
+        for (
+          let m = await channel.get(DEAD_QUEUE, { noAck: true });
+          m;
+          m = await channel.get(DEAD_QUEUE, { noAck: true })
+        )
           dead.push(m.content.toString('utf8'));
         expect(dead).toEqual([...POISON_BODIES]);
       }, 5_000);
@@ -219,7 +232,14 @@ describe('broker consumers take messages in batches (R-ECO-2, R-ECO-3)', () => {
       await t.sql(`drop trigger test_refuse_commit on integration_task`);
       await eventually(async () => expect(await loggedLogins(t)).toContain('refused'), 10_000);
       await settled();
-      expect((await loggedLogins(t)).sort()).toEqual(['commit-1', 'commit-2', 'commit-3', 'commit-4', 'commit-5', 'refused']);
+      expect((await loggedLogins(t)).sort()).toEqual([
+        'commit-1',
+        'commit-2',
+        'commit-3',
+        'commit-4',
+        'commit-5',
+        'refused',
+      ]);
       expect(intake(t, 'BatchRabbitConsumer')).toMatchObject({ accepted: 6, duplicate: 0, poison: 0 });
     });
   }, 60_000);
@@ -238,21 +258,13 @@ describe('broker consumers take messages in batches (R-ECO-2, R-ECO-3)', () => {
         const info = await jsm.consumers.info(STREAM, 'bus');
         expect(info.num_pending + info.num_ack_pending).toBe(0);
       }, 10_000);
-      expect(info(await jsm.consumers.info(STREAM, 'bus'))).toEqual({ maxAckPending: 100 });
+      expect(ackPendingOf(await jsm.consumers.info(STREAM, 'bus'))).toEqual({ maxAckPending: 100 });
       expect(await transactionsOfTasks(t)).toBe(1);
       expect(intake(t, 'BatchNatsConsumer')).toMatchObject({ accepted: 40, duplicate: 0 });
     });
   }, 60_000);
 
   it('checks the batch options: batchSize 1 to 1000, maxBatchWaitMs 0 to 60000, prefetch at least batchSize', () => {
-    const make = (options: Record<string, unknown>) => {
-      class Probe extends RabbitMqTaskConsumer {
-        constructor() {
-          super({ connectorName: 'Crm', url: RABBITMQ_URL, queue: 'q', ...options });
-        }
-      }
-      return () => new Probe();
-    };
     expect(make({ batchSize: 0 })).toThrow(InvalidOptionsError);
     expect(make({ batchSize: 1.5 })).toThrow(/batchSize must be an integer from 1 to 1000/);
     expect(make({ batchSize: 1001 })).toThrow(InvalidOptionsError);
@@ -263,6 +275,16 @@ describe('broker consumers take messages in batches (R-ECO-2, R-ECO-3)', () => {
 });
 
 /** The consumer's `max_ack_pending`, as the consumer set it. */
-function info(consumer: { config: { max_ack_pending?: number } }) {
+function ackPendingOf(consumer: { config: { max_ack_pending?: number } }) {
   return { maxAckPending: consumer.config.max_ack_pending };
+}
+
+/** Constructs a RabbitMQ consumer with `options`, later. */
+function make(options: Record<string, unknown>): () => RabbitMqTaskConsumer {
+  class Probe extends RabbitMqTaskConsumer {
+    constructor() {
+      super({ connectorName: 'Crm', url: RABBITMQ_URL, queue: 'q', ...options });
+    }
+  }
+  return () => new Probe();
 }

@@ -12,7 +12,14 @@ import {
 import { createBusApp, type BusTestApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { PrivateNatsServer } from '../relay/support/nats-server.js';
-import { changeUsers, drained, expectRetried, expectSequencesOfTasks, recordAttempt, type RelayAttempt } from '../relay/support/relay-traffic.js';
+import {
+  changeUsers,
+  drained,
+  expectRetried,
+  expectSequencesOfTasks,
+  recordAttempt,
+  type RelayAttempt,
+} from '../relay/support/relay-traffic.js';
 import { natsClient, readStream } from '../relay/support/stream-reader.js';
 import { PostgresServer, seconds, sleep, waitFor } from './support/harness.js';
 
@@ -40,11 +47,19 @@ let server: PrivateNatsServer;
 /** Stops the server once, from inside the relay, at the `KILL_AT`-th publish. */
 let killed: Promise<number> | null = null;
 
-@Connector('FaultRelay', { maxBatchSize: WINDOW, retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false } })
+@Connector('FaultRelay', {
+  maxBatchSize: WINDOW,
+  retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false },
+})
 @Subscribe({ objectType: 'cms.user' })
 class FaultRelay extends NatsJetStreamRelayConnector {
   constructor() {
-    super({ servers: target.url, subjectPrefix: target.prefix, stream: { name: target.stream }, publishTimeoutMs: 1000 });
+    super({
+      servers: target.url,
+      subjectPrefix: target.prefix,
+      stream: { name: target.stream },
+      publishTimeoutMs: 1000,
+    });
   }
 
   protected override async relay(task: OutgoingTask): Promise<ProcessOutcome> {

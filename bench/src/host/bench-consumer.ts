@@ -12,8 +12,7 @@ export const INBOUND_CONNECTOR = 'Inbound1';
 
 /** Where a bench consumer reads: a queue, or a stream (its durable consumer named `bench`). */
 export type ConsumerSource =
-  | { broker: 'nats'; servers: string; stream: string }
-  | { broker: 'rabbitmq'; url: string; queue: string };
+  { broker: 'nats'; servers: string; stream: string } | { broker: 'rabbitmq'; url: string; queue: string };
 
 /** A consumer whose start the scenario triggers itself (`go`), so that the app's start-up is not timed. */
 export interface BenchConsumer {
@@ -36,7 +35,12 @@ export function benchConsumer(source: ConsumerSource): Type<BenchConsumer> {
     @Injectable()
     class BenchNatsConsumer extends NatsJetStreamTaskConsumer implements BenchConsumer {
       constructor() {
-        super({ connectorName: INBOUND_CONNECTOR, servers: nats.servers, stream: nats.stream, consumer: 'bench' });
+        super({
+          connectorName: INBOUND_CONNECTOR,
+          servers: nats.servers,
+          stream: nats.stream,
+          consumer: 'bench',
+        });
       }
 
       override onApplicationBootstrap(): Promise<void> {
@@ -66,4 +70,3 @@ export function benchConsumer(source: ConsumerSource): Type<BenchConsumer> {
   }
   return BenchRabbitConsumer;
 }
-

@@ -21,7 +21,10 @@ const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5
 
 /** The body of message `i`: what the HTTP ingest route takes too. */
 const bodyOf = (i: number) =>
-  JSON.stringify({ object: { userName: `user-${i}`, email: `user-${i}@example.com` }, taskType: 'CREATEOBJ' });
+  JSON.stringify({
+    object: { userName: `user-${i}`, email: `user-${i}@example.com` },
+    taskType: 'CREATEOBJ',
+  });
 
 /** Where the messages wait: filled beforehand by an independent client, removed afterwards. */
 interface Backlog {
@@ -89,7 +92,11 @@ export async function measureConsumerDrain(
   const backlog = job.broker === 'nats' ? await natsBacklog(job.messages) : await rabbitBacklog(job.messages);
   try {
     const consumerClass = benchConsumer(backlog.source);
-    const host = await startHost({ databaseUrl, withBus: true, providers: [InboundConnector, consumerClass] });
+    const host = await startHost({
+      databaseUrl,
+      withBus: true,
+      providers: [InboundConnector, consumerClass],
+    });
     try {
       const counters = host.app.get(IntakeCounters);
       const consumer = host.app.get<BenchConsumer>(consumerClass);
@@ -99,7 +106,8 @@ export async function measureConsumerDrain(
       for (;;) {
         const count = counters.of(consumerClass.name);
         if (count && count.accepted + count.duplicate >= job.messages) break;
-        if (performance.now() - start > 300_000) throw new Error(`Consumer stalled: ${JSON.stringify(count)}`);
+        if (performance.now() - start > 300_000)
+          throw new Error(`Consumer stalled: ${JSON.stringify(count)}`);
         await sleep(2);
       }
       const ms = performance.now() - start;

@@ -203,7 +203,7 @@ export abstract class BrokerTaskConsumer implements OnApplicationBootstrap, Befo
     messages: readonly BrokerMessage[],
     delivered: readonly DeliveryContext[] = [],
   ): Promise<MessageDisposition[]> {
-    if (this.batching.batchSize === 1) return Promise.all([this.handle(messages[0]!, delivered[0])]);
+    if (this.batching.batchSize === 1) return [await this.handle(messages[0]!, delivered[0])];
     const batch = this.bus.externalTaskBatch(this.connectorName, messages.length, this.#lastBatch);
     this.#lastBatch = batch.done;
     const taken = await Promise.all(

@@ -82,7 +82,9 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     const { maxAckPending } = options;
     if (
       maxAckPending !== undefined &&
-      (!Number.isSafeInteger(maxAckPending) || maxAckPending < this.batching.batchSize || maxAckPending > 100_000)
+      (!Number.isSafeInteger(maxAckPending) ||
+        maxAckPending < this.batching.batchSize ||
+        maxAckPending > 100_000)
     ) {
       throw new InvalidOptionsError(
         `NatsJetStreamTaskConsumer option maxAckPending must be an integer from batchSize (${this.batching.batchSize}) to 100000; got ${JSON.stringify(maxAckPending)}.`,
@@ -147,7 +149,8 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     if (this.options.createConsumer !== false) {
       let pending: number | undefined;
       try {
-        pending = (await manager.consumers.info(this.options.stream, this.options.consumer)).config.max_ack_pending;
+        pending = (await manager.consumers.info(this.options.stream, this.options.consumer)).config
+          .max_ack_pending;
       } catch {
         await manager.consumers.add(this.options.stream, {
           durable_name: this.options.consumer,
@@ -168,7 +171,10 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     // which ends this subscription, and the next one reads the new stream's time.
     this.#streamCreated = (await manager.streams.info(this.options.stream)).created;
     const consumer = await consumers.get(this.options.stream, this.options.consumer);
-    const messages = await consumer.consume({ max_messages: this.maxAckPending, abort_on_missing_resource: true });
+    const messages = await consumer.consume({
+      max_messages: this.maxAckPending,
+      abort_on_missing_resource: true,
+    });
     this.#messages = messages;
     return messages;
   }

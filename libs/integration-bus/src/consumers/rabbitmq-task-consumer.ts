@@ -82,7 +82,10 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
   protected constructor(private readonly options: RabbitMqTaskConsumerOptions) {
     super(options);
     const { prefetch } = options;
-    if (prefetch !== undefined && (!Number.isSafeInteger(prefetch) || prefetch < this.batching.batchSize || prefetch > 65_535)) {
+    if (
+      prefetch !== undefined &&
+      (!Number.isSafeInteger(prefetch) || prefetch < this.batching.batchSize || prefetch > 65_535)
+    ) {
       throw new InvalidOptionsError(
         `RabbitMqTaskConsumer option prefetch must be an integer from batchSize (${this.batching.batchSize}) to 65535; got ${JSON.stringify(prefetch)}.`,
       );

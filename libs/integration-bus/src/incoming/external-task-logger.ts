@@ -138,7 +138,12 @@ export class ExternalTaskLogger {
     if (!target.logging) return { task: null, reason: 'loggingOff' };
     if (checked.key !== null) {
       // A retry of a request already served: answered before the connector or a listener sees it.
-      const logged = await this.idempotencyKeys.find(this.db.pool, target.connectorId, checked.key, this.windowMs);
+      const logged = await this.idempotencyKeys.find(
+        this.db.pool,
+        target.connectorId,
+        checked.key,
+        this.windowMs,
+      );
       if (logged) return { task: logged, duplicate: true };
     }
     const prepared = await this.prepare(target, obj, checked);
@@ -205,7 +210,10 @@ export class ExternalTaskLogger {
     const info: IntegrationTaskInfo = {
       id: 0,
       guid: randomUUID(),
-      title: `${taskType} ${subject.objectType} '${subject.codeName ?? ''}' from ${connectorName}`.slice(0, 450),
+      title: `${taskType} ${subject.objectType} '${subject.codeName ?? ''}' from ${connectorName}`.slice(
+        0,
+        450,
+      ),
       taskType,
       objectType: subject.objectType,
       objectId: null,
@@ -261,7 +269,10 @@ export class ExternalTaskLogger {
         // sequence row, so of two versions of one object logged at once the newer also gets the
         // higher id, the order incoming processing applies them in. An older one rolls back, its
         // idempotency key with it.
-        if (sequence !== null && !(await this.sequences.raise(trx, connectorId, sequence.key, sequence.sequence))) {
+        if (
+          sequence !== null &&
+          !(await this.sequences.raise(trx, connectorId, sequence.key, sequence.sequence))
+        ) {
           throw new OlderSequence();
         }
         const ids = await this.tasks.insert(trx, [task]);
@@ -298,7 +309,8 @@ export class ExternalTaskLogger {
       outcomes.fill(undefined);
       // Keys: the first of each key in the batch claims it; a later one repeats the first.
       const firstOfKey = new Map<string, number>();
-      for (const [i, { key }] of batch.entries()) if (key !== null && !firstOfKey.has(key)) firstOfKey.set(key, i);
+      for (const [i, { key }] of batch.entries())
+        if (key !== null && !firstOfKey.has(key)) firstOfKey.set(key, i);
       const claims = [...firstOfKey].map(([key, i]) => ({ key, task: batch[i]!.info }));
       const holders = await this.idempotencyKeys.claimMany(trx, connectorId, claims, this.windowMs);
       const live = batch.map((p, i) => {
@@ -319,7 +331,10 @@ export class ExternalTaskLogger {
       }
       await this.idempotencyKeys.release(trx, connectorId, released);
       const logged = batch.filter((_, i) => live[i]);
-      const ids = await this.tasks.insert(trx, logged.map((p) => p.task));
+      const ids = await this.tasks.insert(
+        trx,
+        logged.map((p) => p.task),
+      );
       const named: { key: string; id: number }[] = [];
       for (const [i, p] of batch.entries()) {
         if (!live[i]) continue;

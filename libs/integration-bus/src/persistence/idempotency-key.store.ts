@@ -137,10 +137,11 @@ export class IdempotencyKeyStore {
    */
   async release(trx: SqlExecutor, connectorId: number, keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await sqlRows(trx, `delete from integration_idempotency_key where connector_id = $1 and key = any($2::text[])`, [
-      connectorId,
-      keys,
-    ]);
+    await sqlRows(
+      trx,
+      `delete from integration_idempotency_key where connector_id = $1 and key = any($2::text[])`,
+      [connectorId, keys],
+    );
   }
 
   /** Records the id the claimed key's task got (known only after the task's insert). */
