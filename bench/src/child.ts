@@ -25,6 +25,8 @@ async function measure({ databaseUrl, job }: ChildRequest): Promise<MeasureResul
       return (await import('./measure/scale-out.js')).measureScaleOut(databaseUrl, job);
     case 'relay-drain':
       return (await import('./measure/relay-drain.js')).measureRelayDrain(databaseUrl, job);
+    case 'consumer-drain':
+      return (await import('./measure/consumer-drain.js')).measureConsumerDrain(databaseUrl, job);
     case 'external':
       return (await import('./measure/external.js')).measureExternal(databaseUrl, job);
     case 'resync':

@@ -18,6 +18,7 @@ export type MeasureJob =
       concurrency: number;
     }
   | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq'; window: number }
+  | { kind: 'consumer-drain'; messages: number; broker: 'nats' | 'rabbitmq' }
   | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number }
   | { kind: 'resync'; rows: number; chunkSize: number };
 

@@ -171,6 +171,7 @@ export type {
   ExternalTaskOutcome,
   ExternalTaskSkipReason,
 } from './incoming/external-task-logger.js';
+export { ExternalTaskBatch } from './incoming/external-task-batch.js';
 export { INCOMING_JOB_NAME } from './incoming/incoming-scheduler.js';
 export { IDEMPOTENCY_KEY_MAX_LENGTH } from './incoming/idempotency-key.js';
 export { SEQUENCE_KEY_MAX_LENGTH } from './incoming/intake-sequence.js';

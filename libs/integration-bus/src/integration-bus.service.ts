@@ -13,6 +13,7 @@ import {
   type ExternalTaskOptions,
   type ExternalTaskOutcome,
 } from './incoming/external-task-logger.js';
+import { ExternalTaskBatch } from './incoming/external-task-batch.js';
 import { IncomingProcessor } from './incoming/incoming-processor.js';
 import type { IntegrationBusSettings } from './interfaces/integration-bus-options.interface.js';
 import type { PlainIntegrationObject } from './metadata/integration-subject.js';
@@ -185,6 +186,18 @@ export class IntegrationBus {
     options: ExternalTaskOptions,
   ): Promise<ExternalTaskOutcome> {
     return this.externalLogger.logWithOutcome(connectorName, obj, options);
+  }
+
+  /**
+   * A batch of `size` incoming tasks of `connectorName` logged in one transaction (what the broker
+   * consumers use for their batches of messages): each item is given with `add(position, object,
+   * options)`, which resolves with the item's outcome, as `processExternalTaskWithOutcome` would
+   * answer it, once the batch committed. With `after` (the `done` of the batch before), its
+   * transaction waits for that one's: a batch can be prepared while the one before commits. See
+   * `ExternalTaskBatch`.
+   */
+  externalTaskBatch(connectorName: string, size: number, after?: Promise<unknown>): ExternalTaskBatch {
+    return new ExternalTaskBatch(this.externalLogger, connectorName, size, after);
   }
 
   /** Processes the incoming queue of one connector or of all; resolves when the run is over. */

@@ -2,6 +2,18 @@ import { contextOfHeaders, errorTypeOf } from '../events/message-trace-context.j
 import { busTracer, MESSAGING_SYSTEM, tracingApi } from '../events/trace-context.js';
 import type { BrokerMessage } from './incoming-message.js';
 
+/** The tracing context active where a message was delivered, opaque; undefined without tracing. */
+export type DeliveryContext = unknown;
+
+/**
+ * The context active now, where the broker client hands a message over: a consumer that handles
+ * the message later (in a batch) continues from it, so that an instrumentation's span around the
+ * delivery stays the parent of the message's span.
+ */
+export function deliveryContext(): DeliveryContext {
+  return tracingApi()?.context.active();
+}
+
 /**
  * Runs the intake of one broker message inside a CONSUMER span `process {destination}` (R-ECO-4,
  * the messaging semantic conventions) that continues the publisher's trace: its parent is the
@@ -10,18 +22,20 @@ import type { BrokerMessage } from './incoming-message.js';
  * the call (`@opentelemetry/instrumentation-amqplib`'s `process` span is then active), the span
  * nests under it instead. The task logged inside gets its `create` span as a child, so the trace
  * runs on to the connector that processes the task. `failed` marks the span failed (`error.type`);
- * without a tracer provider `run` is called as it is.
+ * without a tracer provider `run` is called as it is. `delivered` is the context where the message
+ * was handed over (`deliveryContext`), when it is handled later than that; by default the active one.
  */
 export async function traceMessageIntake<T>(
   message: BrokerMessage,
   connectorName: string,
   run: (failed: (error: unknown) => void) => Promise<T>,
+  delivered?: DeliveryContext,
 ): Promise<T> {
   const otel = tracingApi();
   if (!otel) return run(() => undefined);
   const published = contextOfHeaders(otel, message.headers);
   const publishedSpan = published ? otel.trace.getSpanContext(published) : undefined;
-  const active = otel.context.active();
+  const active = (delivered as ReturnType<typeof otel.context.active> | undefined) ?? otel.context.active();
   const activeSpan = otel.trace.getSpanContext(active);
   const parent =
     published && !(activeSpan && activeSpan.traceId === publishedSpan?.traceId) ? published : active;

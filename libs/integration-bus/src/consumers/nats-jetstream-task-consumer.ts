@@ -5,6 +5,8 @@ import type { NatsServerOptions } from '../relay/nats-server-options.js';
 import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
+import { MessageBatches } from './message-batches.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 
 /** What the consumer subscribes with. */
 interface NatsConsumerSession {
@@ -22,26 +24,34 @@ export interface NatsJetStreamTaskConsumerOptions extends BrokerTaskConsumerOpti
   /** Only the stream's messages on these subjects (when the consumer is created here). */
   filterSubject?: string;
   /**
-   * Create the durable consumer when it does not exist, with explicit acks and one message in
-   * flight at a time (`max_ack_pending: 1`), which keeps the stream's order through redeliveries.
+   * Create the durable consumer when it does not exist, with explicit acks and `maxAckPending`
+   * messages in flight; a consumer that exists with another `max_ack_pending` is updated to it.
    * @default true
    */
   createConsumer?: boolean;
   /**
-   * How long JetStream waits for an ack before delivering again, in milliseconds. With one message
-   * in flight it is also the longest stall after a server crash that lost an ack: the message
-   * comes again after it (and is dropped by its idempotency key), then the rest follows.
+   * How long JetStream waits for an ack before delivering again, in milliseconds: also the longest
+   * stall after a server crash that lost acks (the messages come again after it and are dropped by
+   * their idempotency keys).
    * @default 30000
    */
   ackWaitMs?: number;
+  /**
+   * Unacknowledged messages the server hands over at most (the consumer's `max_ack_pending`, and
+   * what the subscription pulls at a time): the next batch arrives while one commits. At least
+   * `batchSize`; `batchSize: 1` with `maxAckPending: 1` keeps the stream's order through any
+   * redelivery. @default twice `batchSize`
+   */
+  maxAckPending?: number;
 }
 
 /**
  * Consumes a NATS JetStream stream into incoming tasks (see `BrokerTaskConsumer`). The idempotency
  * key is the message's `Nats-Msg-Id` header, or when it has none the stream, the stream's creation
  * time and the sequence (`BUS:2026-12-07T10:00:00.123456789Z:42`), so that a stream deleted and
- * created again does not reuse keys. A poison
- * message is terminated (`term`), a transient failure negatively acknowledged with a delay (`nak`).
+ * created again does not reuse keys. Messages are taken in batches of up to `batchSize`, with up to
+ * `maxAckPending` unacknowledged. A poison message is terminated (`term`), a transient failure
+ * negatively acknowledged with a delay (`nak`), a logged one acknowledged (`ack`).
  *
  * Needs the optional packages `@nats-io/transport-node` and `@nats-io/jetstream`.
  *
@@ -66,8 +76,25 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
    */
   #streamCreated = '';
 
+  /** @throws InvalidOptionsError for a `batchSize`, `maxBatchWaitMs` or `maxAckPending` out of range */
   protected constructor(private readonly options: NatsJetStreamTaskConsumerOptions) {
     super(options);
+    const { maxAckPending } = options;
+    if (
+      maxAckPending !== undefined &&
+      (!Number.isSafeInteger(maxAckPending) ||
+        maxAckPending < this.batching.batchSize ||
+        maxAckPending > 100_000)
+    ) {
+      throw new InvalidOptionsError(
+        `NatsJetStreamTaskConsumer option maxAckPending must be an integer from batchSize (${this.batching.batchSize}) to 100000; got ${JSON.stringify(maxAckPending)}.`,
+      );
+    }
+  }
+
+  /** Unacknowledged messages handed over at most. */
+  private get maxAckPending(): number {
+    return this.options.maxAckPending ?? 2 * this.batching.batchSize;
   }
 
   override describeChannel(): BrokerChannel {
@@ -120,15 +147,23 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
    */
   private async subscribe({ client, manager, consumers }: NatsConsumerSession): Promise<ConsumerMessages> {
     if (this.options.createConsumer !== false) {
+      let pending: number | undefined;
       try {
-        await manager.consumers.info(this.options.stream, this.options.consumer);
+        pending = (await manager.consumers.info(this.options.stream, this.options.consumer)).config
+          .max_ack_pending;
       } catch {
         await manager.consumers.add(this.options.stream, {
           durable_name: this.options.consumer,
           ack_policy: client.jetstream.AckPolicy.Explicit,
-          max_ack_pending: 1,
+          max_ack_pending: this.maxAckPending,
           ack_wait: client.core.nanos(this.options.ackWaitMs ?? 30_000),
           ...(this.options.filterSubject ? { filter_subject: this.options.filterSubject } : {}),
+        });
+      }
+      // A consumer created before batches (max_ack_pending 1), or with another batch size.
+      if (pending !== undefined && pending !== this.maxAckPending) {
+        await manager.consumers.update(this.options.stream, this.options.consumer, {
+          max_ack_pending: this.maxAckPending,
         });
       }
     }
@@ -136,7 +171,10 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     // which ends this subscription, and the next one reads the new stream's time.
     this.#streamCreated = (await manager.streams.info(this.options.stream)).created;
     const consumer = await consumers.get(this.options.stream, this.options.consumer);
-    const messages = await consumer.consume({ max_messages: 16, abort_on_missing_resource: true });
+    const messages = await consumer.consume({
+      max_messages: this.maxAckPending,
+      abort_on_missing_resource: true,
+    });
     this.#messages = messages;
     return messages;
   }
@@ -151,7 +189,7 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     while (!this.#stopping) {
       try {
         messages ??= await this.subscribe(session);
-        for await (const message of messages) await this.onMessage(message);
+        await this.consumeInBatches(messages);
       } catch (error) {
         if (this.#stopping) return;
         this.logger.warn(
@@ -173,25 +211,67 @@ export abstract class NatsJetStreamTaskConsumer extends BrokerTaskConsumer {
     return `${message.info.stream}:${this.#streamCreated}:${message.info.streamSequence}`;
   }
 
-  private async onMessage(message: JsMsg): Promise<void> {
+  /**
+   * Reads the subscription into batches and handles them (see `takeBatches`), until it ends. What
+   * was read and not handled then is given back (`nak`), to come again at once rather than after
+   * the ack wait.
+   * @throws what ended the subscription
+   */
+  private async consumeInBatches(messages: ConsumerMessages): Promise<void> {
+    const batches = new MessageBatches<JsMsg>(this.batching);
+    const reading = (async () => {
+      try {
+        for await (const message of messages) batches.push(message);
+      } finally {
+        for (const message of batches.close()) giveBack(message);
+      }
+    })();
+    reading.catch(() => undefined); // awaited below, once the batch in hand is done
+    await this.takeBatches(
+      batches,
+      (batch) => this.onMessages(batch),
+      () => this.#stopping,
+      (batch) => batch.forEach(giveBack),
+    );
+    await reading;
+  }
+
+  private async onMessages(batch: readonly JsMsg[]): Promise<void> {
+    const messages = batch.map((message) => this.toBrokerMessage(message));
+    const dispositions = await this.handleBatch(messages);
+    for (const [i, message] of batch.entries()) {
+      const disposition = dispositions[i];
+      try {
+        // Not confirmed (`ack`, not `ackAck`): an ack that does not arrive brings the message again,
+        // and its idempotency key dedupes it; waiting for each confirm would cost a round trip per message.
+        if (disposition === 'ack') message.ack();
+        // No reason string: servers before 2.10.4 ignore a `+TERM` that carries one.
+        else if (disposition === 'poison') message.term();
+        else message.nak(this.retryDelayMs);
+      } catch (error) {
+        this.logger.warn(`Ack of ${messages[i]!.origin} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private toBrokerMessage(message: JsMsg): BrokerMessage {
     const headers: Record<string, string> = {};
     for (const name of message.headers?.keys() ?? []) headers[name] = message.headers!.get(name);
-    const brokerMessage: BrokerMessage = {
+    return {
       body: message.data,
       messageId: headers['Nats-Msg-Id'] || this.keyOfUnnamed(message),
       headers,
       origin: `stream ${message.info.stream} seq ${message.info.streamSequence}`,
       destination: { system: 'nats', name: message.subject },
     };
-    const disposition = await this.handle(brokerMessage);
-    try {
-      if (disposition === 'ack') await message.ackAck();
-      // No reason string: servers before 2.10.4 ignore a `+TERM` that carries one.
-      else if (disposition === 'poison') message.term();
-      else message.nak(this.retryDelayMs);
-    } catch (error) {
-      // The ack did not arrive: the message comes again and its idempotency key dedupes it.
-      this.logger.warn(`Ack of ${brokerMessage.origin} failed: ${(error as Error).message}`);
-    }
+  }
+}
+
+/** Gives an unhandled message back to come again at once; on a closed connection it comes after the ack wait. */
+function giveBack(message: JsMsg): void {
+  try {
+    message.nak();
+  } catch {
+    // The connection is gone: the server delivers it again after the ack wait.
   }
 }

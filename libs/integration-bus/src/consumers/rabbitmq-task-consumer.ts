@@ -3,6 +3,9 @@ import { loadAmqpClient, openAmqpConnection, type AmqpClient } from '../relay/am
 import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
+import { MessageBatches } from './message-batches.js';
+import { deliveryContext, type DeliveryContext } from './message-tracing.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 
 /** Options of `RabbitMqTaskConsumer`. */
 export interface RabbitMqTaskConsumerOptions extends BrokerTaskConsumerOptions {
@@ -31,6 +34,19 @@ export interface RabbitMqTaskConsumerOptions extends BrokerTaskConsumerOptions {
    * queue's: give it exactly when the queue has it, or set `assertQueue: false`.
    */
   deadLetterExchange?: string;
+  /**
+   * Unacknowledged messages the broker hands over at most (`basic.qos`): the next batch arrives
+   * while one commits. At least `batchSize`. @default twice `batchSize`
+   */
+  prefetch?: number;
+}
+
+/** A message and the channel it came on (acknowledged there, or not at all once that channel closed). */
+interface Delivery {
+  channel: Channel;
+  message: ConsumeMessage;
+  /** The context amqplib's instrumentation (if any) delivered it in. */
+  context: DeliveryContext;
 }
 
 /** What the consumer holds while connected. */
@@ -40,8 +56,9 @@ interface RabbitConsumerSession {
 }
 
 /**
- * Consumes a RabbitMQ queue into incoming tasks (see `BrokerTaskConsumer`), one unacknowledged
- * message at a time (`prefetch(1)`, which keeps the queue's order). The idempotency key is the
+ * Consumes a RabbitMQ queue into incoming tasks (see `BrokerTaskConsumer`), in batches of up to
+ * `batchSize` messages, with up to `prefetch` unacknowledged messages handed over (with `batchSize:
+ * 1` and `prefetch: 1`, one message at a time, as before batches existed). The idempotency key is the
  * message's `messageId` property (a message without one is logged without a key: RabbitMQ itself
  * drops no duplicates, so publishers should set it; the bus's relay does). A poison message is
  * logged, then rejected without requeue so that the queue's dead-letter exchange keeps it (or
@@ -56,11 +73,28 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
   #session: RabbitConsumerSession | null = null;
   #stopping = false;
   #reconnectTimer: NodeJS.Timeout | null = null;
-  /** The message in hand: messages are handled one after the other. */
-  #inHand: Promise<void> = Promise.resolve();
+  /** Messages delivered and not yet taken. */
+  #deliveries: MessageBatches<Delivery> | null = null;
+  /** Takes the batches one after the other until `stop`. */
+  #work: Promise<void> = Promise.resolve();
 
+  /** @throws InvalidOptionsError for a `batchSize`, `maxBatchWaitMs` or `prefetch` out of range */
   protected constructor(private readonly options: RabbitMqTaskConsumerOptions) {
     super(options);
+    const { prefetch } = options;
+    if (
+      prefetch !== undefined &&
+      (!Number.isSafeInteger(prefetch) || prefetch < this.batching.batchSize || prefetch > 65_535)
+    ) {
+      throw new InvalidOptionsError(
+        `RabbitMqTaskConsumer option prefetch must be an integer from batchSize (${this.batching.batchSize}) to 65535; got ${JSON.stringify(prefetch)}.`,
+      );
+    }
+  }
+
+  /** Unacknowledged messages handed over at most. */
+  private get prefetch(): number {
+    return this.options.prefetch ?? Math.min(2 * this.batching.batchSize, 65_535);
   }
 
   override describeChannel(): BrokerChannel {
@@ -80,14 +114,19 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
   protected async start(): Promise<void> {
     this.#stopping = false;
     this.#client = await loadAmqpClient('RabbitMqTaskConsumer');
+    const deliveries = new MessageBatches<Delivery>(this.batching);
+    this.#deliveries = deliveries;
     await this.connect();
+    this.#work = this.work(deliveries);
   }
 
   protected async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
-    await this.#inHand;
+    // What was delivered and not taken goes back to the queue when the connection closes.
+    this.#deliveries?.close();
+    await this.#work;
     const session = this.#session;
     this.#session = null;
     await session?.model.close().catch(() => undefined);
@@ -101,7 +140,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       // A channel the broker closed (the connection still open) would consume nothing more: close
       // the connection too, which reconnects.
       channel.on('close', () => void model.close().catch(() => undefined));
-      await channel.prefetch(1);
+      await channel.prefetch(this.prefetch);
       if (this.options.assertQueue !== false) {
         const { deadLetterExchange } = this.options;
         await channel.assertQueue(this.options.queue, {
@@ -120,7 +159,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       this.#session = session;
       await channel.consume(this.options.queue, (message) => {
         if (message === null) return void model.close().catch(() => undefined); // cancelled by the broker
-        this.#inHand = this.#inHand.then(() => this.onMessage(channel, message));
+        this.#deliveries?.push({ channel, message, context: deliveryContext() });
       });
     } catch (error) {
       await model.close().catch(() => undefined);
@@ -148,31 +187,57 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
     return this.deadLettersPoison ? "rejected (to the queue's dead-letter exchange, if any)" : 'dropped';
   }
 
-  private async onMessage(channel: Channel, message: ConsumeMessage): Promise<void> {
+  /** Takes the batches of messages until `stop`. */
+  private work(deliveries: MessageBatches<Delivery>): Promise<void> {
+    return this.takeBatches(
+      deliveries,
+      async (batch) => {
+        // A message of a closed channel can no longer be acknowledged: the broker delivers it again.
+        const live = batch.filter((delivery) => delivery.channel === this.#session?.channel);
+        if (live.length > 0) await this.onMessages(live);
+      },
+      () => false,
+    );
+  }
+
+  private async onMessages(deliveries: readonly Delivery[]): Promise<void> {
+    const dispositions = await this.handleBatch(
+      deliveries.map(({ message }) => this.toBrokerMessage(message)),
+      deliveries.map(({ context }) => context),
+    );
+    const retried: Delivery[] = [];
+    try {
+      for (const [i, delivery] of deliveries.entries()) {
+        const disposition = dispositions[i];
+        if (disposition === 'retry') retried.push(delivery);
+        else if (disposition === 'poison' && this.deadLettersPoison) {
+          delivery.channel.nack(delivery.message, false, false); // to the queue's dead-letter exchange, if it has one
+        } else delivery.channel.ack(delivery.message);
+      }
+      if (retried.length === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      // Requeued in order: RabbitMQ puts each back at its place in the queue.
+      for (const { channel, message } of retried) channel.nack(message, false, true);
+    } catch (error) {
+      // The channel is gone: the broker delivers the messages again on the next connection.
+      this.logger.warn(`RabbitMQ ${this.options.queue}: ack failed: ${(error as Error).message}`);
+    }
+  }
+
+  private toBrokerMessage(message: ConsumeMessage): BrokerMessage {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.properties.headers ?? {})) {
       if (value !== undefined && value !== null) headers[name] = String(value);
     }
     const messageId = typeof message.properties.messageId === 'string' ? message.properties.messageId : null;
-    const disposition = await this.handle({
+    return {
       body: message.content,
       messageId,
       headers,
       contentType: typeof message.properties.contentType === 'string' ? message.properties.contentType : null,
       origin: `queue ${this.options.queue}`,
       destination: { system: 'rabbitmq', name: rabbitDestination(message, this.options.queue) },
-    } satisfies BrokerMessage);
-    try {
-      if (disposition === 'retry') {
-        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
-        channel.nack(message, false, true);
-      } else if (disposition === 'poison' && this.deadLettersPoison) {
-        channel.nack(message, false, false); // to the queue's dead-letter exchange, if it has one
-      } else channel.ack(message);
-    } catch (error) {
-      // The channel is gone: the broker delivers the message again on the next connection.
-      this.logger.warn(`RabbitMQ ${this.options.queue}: ack failed: ${(error as Error).message}`);
-    }
+    };
   }
 }
 

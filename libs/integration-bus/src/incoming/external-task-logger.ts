@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
+import type { LoadedConnector } from '../connectors/connector-registry.js';
 import { IntegrationProcessType } from '../enums/integration-process-type.enum.js';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { TaskType } from '../enums/task-type.enum.js';
@@ -20,7 +21,7 @@ import { ChangeLogStore, type NewTask } from '../persistence/change-log.store.js
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { checkIdempotencyKey } from './idempotency-key.js';
-import { checkIntakeSequence } from './intake-sequence.js';
+import { checkIntakeSequence, type IntakeSequence } from './intake-sequence.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { buildIncomingPayload } from './incoming-snapshot.js';
 import { assertIncomingTaskFits } from './incoming-task-rules.js';
@@ -132,32 +133,68 @@ export class ExternalTaskLogger {
     obj: unknown,
     options: ExternalTaskOptions,
   ): Promise<ExternalTaskOutcome> {
-    const processType = options.processType ?? IntegrationProcessType.Default;
-    const dataType = options.dataType ?? TaskDataType.Simple;
-    validate(options.taskType, processType, dataType);
-    const key = options.idempotencyKey === undefined ? null : checkIdempotencyKey(options.idempotencyKey);
-    const sequence = checkIntakeSequence(options.sequence, options.sequenceKey);
+    const checked = checkExternalTaskOptions(options);
+    const target = await this.target(connectorName);
+    if (!target.logging) return { task: null, reason: 'loggingOff' };
+    if (checked.key !== null) {
+      // A retry of a request already served: answered before the connector or a listener sees it.
+      const logged = await this.idempotencyKeys.find(
+        this.db.pool,
+        target.connectorId,
+        checked.key,
+        this.windowMs,
+      );
+      if (logged) return { task: logged, duplicate: true };
+    }
+    const prepared = await this.prepare(target, obj, checked);
+    if (!('entity' in prepared)) return prepared;
+    const outcome = await this.commitOne(prepared);
+    if (outcome.task && !outcome.duplicate) await this.announce(prepared);
+    return outcome;
+  }
+
+  /** How long an idempotency key holds, in milliseconds. */
+  get windowMs(): number {
+    return this.options.idempotencyWindowMs;
+  }
+
+  /**
+   * The connector an intake is for, checked: loaded and enabled, and whether incoming logging is on.
+   * @throws ConnectorNotFoundError, ConnectorDisabledError
+   */
+  async target(connectorName: string): Promise<IntakeTarget> {
     const connector = this.registry.get(connectorName);
     const row = await this.registry.row(connectorName);
     if (!row?.enabled) throw new ConnectorDisabledError(connectorName);
-    if (!(await this.settings.effective()).logIncoming) return { task: null, reason: 'loggingOff' };
-    const windowMs = this.options.idempotencyWindowMs;
-    if (key !== null) {
-      // A retry of a request already served: answered before the connector or a listener sees it.
-      const logged = await this.idempotencyKeys.find(this.db.pool, row.id, key, windowMs);
-      if (logged) return { task: logged, duplicate: true };
-    }
+    const logging = (await this.settings.effective()).logIncoming;
+    return { connectorName, connector, connectorId: row.id, logging };
+  }
 
-    const siteName = options.siteName ?? null;
+  /** The tasks that live idempotency keys logged, by key: `find` for a batch's keys in one query. */
+  findLogged(connectorId: number, keys: readonly string[]): Promise<Map<string, IntegrationTaskInfo>> {
+    return this.idempotencyKeys.findMany(this.db.pool, connectorId, keys, this.windowMs);
+  }
+
+  /**
+   * Turns the external object into the task to insert: the connector's `prepareInternalObject`,
+   * translation data, the `LogExternalTask.Before` listeners and the task's create span (in the
+   * caller's trace, R-ECO-4). Nothing is written.
+   * @returns the prepared task, or the outcome when nothing is to be logged (`notPrepared`, `cancelled`)
+   * @throws IntegrationBusError for an entity the bus cannot log; whatever `prepareInternalObject` throws
+   */
+  async prepare(
+    target: IntakeTarget,
+    obj: unknown,
+    checked: CheckedExternalTaskOptions,
+  ): Promise<PreparedExternalTask | ExternalTaskOutcome> {
+    const { connectorName, connector } = target;
+    const { taskType, dataType, processType } = checked;
+    const siteName = checked.siteName ?? null;
     const alreadyInternal =
       typeof obj === 'object' && obj !== null && getIntegrationDescriptor(obj.constructor);
     const entity = alreadyInternal
       ? (obj as object)
-      : await connector.instance.prepareInternalObject(obj, {
-          taskType: options.taskType,
-          dataType,
-          siteName,
-        });
+      : await connector.instance.prepareInternalObject(obj, { taskType, dataType, siteName });
     if (entity === null || entity === undefined) return { task: null, reason: 'notPrepared' };
     const descriptor = getIntegrationDescriptor(entity.constructor);
     const meta = this.orm.getMetadata().find(entity.constructor);
@@ -168,17 +205,16 @@ export class ExternalTaskLogger {
       );
     }
     const subject = describeEntity(entity, descriptor);
-    assertIncomingTaskFits(options.taskType, descriptor, meta.className, siteName ?? subject.siteName);
+    assertIncomingTaskFits(taskType, descriptor, meta.className, siteName ?? subject.siteName);
     const data = await buildIncomingPayload(connector.instance, meta, entity, dataType);
     const info: IntegrationTaskInfo = {
       id: 0,
       guid: randomUUID(),
-      title:
-        `${options.taskType} ${subject.objectType} '${subject.codeName ?? ''}' from ${connectorName}`.slice(
-          0,
-          450,
-        ),
-      taskType: options.taskType,
+      title: `${taskType} ${subject.objectType} '${subject.codeName ?? ''}' from ${connectorName}`.slice(
+        0,
+        450,
+      ),
+      taskType,
       objectType: subject.objectType,
       objectId: null,
       siteName: siteName ?? subject.siteName,
@@ -210,16 +246,23 @@ export class ExternalTaskLogger {
       processType,
       data,
       // Incoming tasks keep one FIFO per connector (R-IN-2).
-      synchronizations: [{ connectorId: row.id, handler: null, partitions: 0 }],
+      synchronizations: [{ connectorId: target.connectorId, handler: null, partitions: 0 }],
     };
     traceTaskCreation([task]); // its create span, in the caller's trace (R-ECO-4)
+    return { target, key: checked.key, sequence: checked.sequence, info, entity, task };
+  }
+
+  /** Logs one prepared task in a transaction of its own. */
+  async commitOne(prepared: PreparedExternalTask): Promise<ExternalTaskOutcome> {
+    const { target, key, sequence, info, task } = prepared;
+    const connectorId = target.connectorId;
     let logged: IntegrationTaskInfo | null;
     try {
       logged = await this.db.transaction(async (trx) => {
         // The key first: a concurrent call with the same key waits here for this transaction, then
         // gets this task instead of logging its own (the table's primary key decides, not a read).
         if (key !== null) {
-          const holder = await this.idempotencyKeys.claim(trx, row.id, key, info, windowMs);
+          const holder = await this.idempotencyKeys.claim(trx, connectorId, key, info, this.windowMs);
           if (holder) return holder;
         }
         // Then the sequence, before the insert: the task's id is taken under the lock of the object's
@@ -228,33 +271,155 @@ export class ExternalTaskLogger {
         // idempotency key with it.
         if (
           sequence !== null &&
-          !(await this.sequences.raise(trx, row.id, sequence.key, sequence.sequence))
+          !(await this.sequences.raise(trx, connectorId, sequence.key, sequence.sequence))
         ) {
           throw new OlderSequence();
         }
         const ids = await this.tasks.insert(trx, [task]);
         info.id = ids.get(info.guid) ?? 0;
         if (key !== null) {
-          await this.idempotencyKeys.setTaskId(trx, row.id, key, info.id);
-          await this.idempotencyKeys.purgeExpired(trx, windowMs);
+          await this.idempotencyKeys.setTaskId(trx, connectorId, key, info.id);
+          await this.idempotencyKeys.purgeExpired(trx, this.windowMs);
         }
         return null;
       });
     } catch (error) {
       if (!(error instanceof OlderSequence)) throw error;
-      this.#logger.debug(
-        `Incoming task for ${connectorName} dropped: sequence ${sequence!.sequence} of "${sequence!.key}" ` +
-          'is not above the highest already logged for it (an older version arriving late).',
-      );
+      this.droppedAsOlder(prepared);
       return { task: null, reason: 'olderSequence' };
     }
     if (logged) return { task: logged, duplicate: true };
-    await this.events.after(
-      IntegrationEvents.LogExternalTask.After,
-      new IntegrationTaskEvent(info, entity, connectorName),
-    );
     return { task: info, duplicate: false };
   }
+
+  /**
+   * Logs prepared tasks in one transaction, in the order given, each as `commitOne` would have
+   * one after the other: a key already held (by an earlier transaction or earlier in `batch`) logs
+   * nothing and answers its task; a sequence not above the highest logged before its task (in the
+   * database or earlier in `batch`) logs nothing, and its key is released with it. The tasks' ids
+   * follow the order of `batch`, so the intake order per object is that of `batch`. Keys and
+   * sequence rows are locked in sorted order, so that two batches never wait on each other in a
+   * cycle. All or nothing: should the transaction fail, nothing of `batch` is logged.
+   */
+  async commitMany(batch: readonly PreparedExternalTask[]): Promise<ExternalTaskOutcome[]> {
+    if (batch.length === 0) return [];
+    const connectorId = batch[0]!.target.connectorId;
+    const outcomes: (ExternalTaskOutcome | undefined)[] = batch.map(() => undefined);
+    await this.db.transaction(async (trx) => {
+      outcomes.fill(undefined);
+      // Keys: the first of each key in the batch claims it; a later one repeats the first.
+      const firstOfKey = new Map<string, number>();
+      for (const [i, { key }] of batch.entries())
+        if (key !== null && !firstOfKey.has(key)) firstOfKey.set(key, i);
+      const claims = [...firstOfKey].map(([key, i]) => ({ key, task: batch[i]!.info }));
+      const holders = await this.idempotencyKeys.claimMany(trx, connectorId, claims, this.windowMs);
+      const live = batch.map((p, i) => {
+        if (p.key === null) return true;
+        const holder = holders.get(p.key);
+        if (holder) outcomes[i] = { task: holder, duplicate: true };
+        return !holder && firstOfKey.get(p.key) === i;
+      });
+      // Sequences, in batch order, against what is logged and what the batch logs before each.
+      const sequenced = batch.flatMap((p, i) => (live[i] && p.sequence ? [{ i, ...p.sequence }] : []));
+      const raised = await this.sequences.raiseMany(trx, connectorId, sequenced);
+      const released: string[] = [];
+      for (const [n, { i }] of sequenced.entries()) {
+        if (raised[n]) continue;
+        live[i] = false;
+        outcomes[i] = { task: null, reason: 'olderSequence' };
+        if (batch[i]!.key !== null) released.push(batch[i]!.key!);
+      }
+      await this.idempotencyKeys.release(trx, connectorId, released);
+      const logged = batch.filter((_, i) => live[i]);
+      const ids = await this.tasks.insert(
+        trx,
+        logged.map((p) => p.task),
+      );
+      const named: { key: string; id: number }[] = [];
+      for (const [i, p] of batch.entries()) {
+        if (!live[i]) continue;
+        p.info.id = ids.get(p.info.guid) ?? 0;
+        outcomes[i] = { task: p.info, duplicate: false };
+        if (p.key !== null) named.push({ key: p.key, id: p.info.id });
+      }
+      if (named.length > 0) {
+        await this.idempotencyKeys.setTaskIds(trx, connectorId, named);
+        await this.idempotencyKeys.purgeExpired(trx, this.windowMs);
+      }
+    });
+    return batch.map((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome) {
+        if (outcome.reason === 'olderSequence') this.droppedAsOlder(p);
+        return outcome;
+      }
+      // A later message with a key the batch's first one took: what the first came to.
+      const first = outcomes[batch.findIndex((q) => q.key === p.key)]!;
+      return first.task ? { task: first.task, duplicate: true } : first;
+    });
+  }
+
+  /** The `LogExternalTask.After` listeners of a task that was logged (not of a duplicate). */
+  async announce(prepared: PreparedExternalTask): Promise<void> {
+    await this.events.after(
+      IntegrationEvents.LogExternalTask.After,
+      new IntegrationTaskEvent(prepared.info, prepared.entity, prepared.target.connectorName),
+    );
+  }
+
+  private droppedAsOlder({ target, sequence }: PreparedExternalTask): void {
+    this.#logger.debug(
+      `Incoming task for ${target.connectorName} dropped: sequence ${sequence!.sequence} of "${sequence!.key}" ` +
+        'is not above the highest already logged for it (an older version arriving late).',
+    );
+  }
+}
+
+/** `ExternalTaskOptions` checked, defaults filled in. */
+export interface CheckedExternalTaskOptions {
+  taskType: TaskType;
+  processType: IntegrationProcessType;
+  dataType: TaskDataType;
+  siteName: string | null | undefined;
+  key: string | null;
+  sequence: IntakeSequence | null;
+}
+
+/**
+ * Checks the options of `processExternalTask`.
+ * @throws InvalidExternalTaskError naming the option at fault
+ */
+export function checkExternalTaskOptions(options: ExternalTaskOptions): CheckedExternalTaskOptions {
+  const processType = options.processType ?? IntegrationProcessType.Default;
+  const dataType = options.dataType ?? TaskDataType.Simple;
+  validate(options.taskType, processType, dataType);
+  return {
+    taskType: options.taskType,
+    processType,
+    dataType,
+    siteName: options.siteName,
+    key: options.idempotencyKey === undefined ? null : checkIdempotencyKey(options.idempotencyKey),
+    sequence: checkIntakeSequence(options.sequence, options.sequenceKey),
+  };
+}
+
+/** The connector an intake is for, checked (`ExternalTaskLogger.target`). */
+export interface IntakeTarget {
+  connectorName: string;
+  connector: LoadedConnector;
+  connectorId: number;
+  /** Whether incoming logging is on (R-SET-1). */
+  logging: boolean;
+}
+
+/** An incoming task prepared for its transaction (`ExternalTaskLogger.prepare`). */
+export interface PreparedExternalTask {
+  target: IntakeTarget;
+  key: string | null;
+  sequence: IntakeSequence | null;
+  info: IntegrationTaskInfo;
+  entity: object;
+  task: NewTask;
 }
 
 function validate(taskType: unknown, processType: unknown, dataType: unknown): void {

@@ -30,6 +30,23 @@ export class IdempotencyKeyStore {
     return row?.task ?? null;
   }
 
+  /** `find` for several keys in one query: the task of each live key, by key. */
+  async findMany(
+    db: SqlExecutor,
+    connectorId: number,
+    keys: readonly string[],
+    windowMs: number,
+  ): Promise<Map<string, IntegrationTaskInfo>> {
+    if (keys.length === 0) return new Map();
+    const rows = await sqlRows<{ key: string; task: IntegrationTaskInfo }>(
+      db,
+      `select key, task from integration_idempotency_key
+        where connector_id = $1 and key = any($2::text[]) and created_at > now() - $3 * interval '1 millisecond'`,
+      [connectorId, keys, windowMs],
+    );
+    return new Map(rows.map((row) => [row.key, row.task]));
+  }
+
   /**
    * Takes `key` for `task` inside the caller's transaction, or returns the task that holds it.
    * `insert … on conflict`: a concurrent transaction holding the same key makes this statement wait
@@ -59,6 +76,72 @@ export class IdempotencyKeyStore {
     );
     // The conflicting row was committed (on conflict waited for it), so it is there to read.
     return row!.task;
+  }
+
+  /**
+   * `claim` for several keys in one statement (a consumer's batch, R-ECO-3): each key not live is
+   * taken for its task; the keys held by a live row answer that row's task. The keys are taken in
+   * sorted order, so that two batches sharing keys wait on each other without a deadlock.
+   * @param claims distinct keys
+   * @returns the task of each key that was already held; the others are now this transaction's
+   */
+  async claimMany(
+    trx: SqlExecutor,
+    connectorId: number,
+    claims: readonly { key: string; task: IntegrationTaskInfo }[],
+    windowMs: number,
+  ): Promise<Map<string, IntegrationTaskInfo>> {
+    if (claims.length === 0) return new Map();
+    const sorted = [...claims].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const taken = await sqlRows<{ key: string }>(
+      trx,
+      `insert into integration_idempotency_key as k (connector_id, key, task)
+       select $1, c.key, c.task from json_to_recordset($2::json) as c(key text, task jsonb)
+       on conflict (connector_id, key) do update set task = excluded.task, created_at = now()
+         where k.created_at <= now() - $3 * interval '1 millisecond'
+       returning key`,
+      [connectorId, JSON.stringify(sorted), windowMs],
+    );
+    const mine = new Set(taken.map((row) => row.key));
+    const held = sorted.filter((claim) => !mine.has(claim.key)).map((claim) => claim.key);
+    if (held.length === 0) return new Map();
+    const rows = await sqlRows<{ key: string; task: IntegrationTaskInfo }>(
+      trx,
+      `select key, task from integration_idempotency_key where connector_id = $1 and key = any($2::text[])`,
+      [connectorId, held],
+    );
+    return new Map(rows.map((row) => [row.key, row.task]));
+  }
+
+  /** `setTaskId` for several keys in one statement. */
+  async setTaskIds(
+    trx: SqlExecutor,
+    connectorId: number,
+    ids: readonly { key: string; id: number }[],
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    // `key = any(…)`, not a join with the list: an index scan of the batch's keys, where a join
+    // planned against the whole table grows with it.
+    await sqlRows(
+      trx,
+      `update integration_idempotency_key k
+          set task = jsonb_set(k.task, '{id}', to_jsonb(($3::bigint[])[array_position($2::text[], k.key::text)]))
+        where k.connector_id = $1 and k.key = any($2::text[])`,
+      [connectorId, ids.map((i) => i.key), ids.map((i) => i.id)],
+    );
+  }
+
+  /**
+   * Gives keys claimed in this transaction back (their task was not logged after all): as if they
+   * had never been used, which an expired row taken over also is.
+   */
+  async release(trx: SqlExecutor, connectorId: number, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await sqlRows(
+      trx,
+      `delete from integration_idempotency_key where connector_id = $1 and key = any($2::text[])`,
+      [connectorId, keys],
+    );
   }
 
   /** Records the id the claimed key's task got (known only after the task's insert). */

@@ -27,4 +27,55 @@ export class IntakeSequenceStore {
     );
     return raised.length > 0;
   }
+
+  /**
+   * `raise` for the intakes of a batch, in the batch's order (R-DEL-2): each passes if its sequence
+   * is above the highest logged for its key, in the database or by an intake before it in `intakes`.
+   * The keys' rows are created if missing (at -1, below any sequence: each is raised before the
+   * commit) and locked in sorted order, so that two batches never deadlock, and stay locked until
+   * the caller's transaction ends, as with `raise`: the tasks the caller inserts next take their ids
+   * after any older intake's.
+   * @returns per intake, whether it passed
+   */
+  async raiseMany(
+    trx: SqlExecutor,
+    connectorId: number,
+    intakes: readonly { key: string; sequence: number }[],
+  ): Promise<boolean[]> {
+    if (intakes.length === 0) return [];
+    const keys = [...new Set(intakes.map((intake) => intake.key))].sort();
+    await sqlRows(
+      trx,
+      `insert into integration_intake_sequence (connector_id, sequence_key, sequence)
+       select $1, k, -1 from json_array_elements_text($2::json) as k
+       on conflict (connector_id, sequence_key) do nothing`,
+      [connectorId, JSON.stringify(keys)],
+    );
+    const rows = await sqlRows<{ sequence_key: string; sequence: string }>(
+      trx,
+      `select sequence_key, sequence from integration_intake_sequence
+        where connector_id = $1 and sequence_key = any($2::text[]) order by sequence_key for update`,
+      [connectorId, keys],
+    );
+    const stored = new Map(rows.map((row) => [row.sequence_key, Number(row.sequence)]));
+    const highest = new Map(stored);
+    const passed = intakes.map(({ key, sequence }) => {
+      if (sequence <= (highest.get(key) ?? -1)) return false;
+      highest.set(key, sequence);
+      return true;
+    });
+    const raised = [...highest]
+      .filter(([key, sequence]) => sequence > (stored.get(key) ?? -1))
+      .map(([key, sequence]) => ({ key, sequence }));
+    if (raised.length > 0) {
+      await sqlRows(
+        trx,
+        `update integration_intake_sequence s set sequence = v.sequence, updated_at = now()
+           from json_to_recordset($2::json) as v(key text, sequence bigint)
+          where s.connector_id = $1 and s.sequence_key = v.key`,
+        [connectorId, JSON.stringify(raised)],
+      );
+    }
+    return passed;
+  }
 }
