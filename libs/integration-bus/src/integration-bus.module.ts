@@ -64,6 +64,7 @@ import { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migra
 import { Migration20261207200000SkipCount } from './persistence/skip-count.migration.js';
 import { Migration20261207400000FlowControl } from './persistence/flow-control.migration.js';
 import { RecoveryProbe } from './delivery/recovery-probe.js';
+import { SupersededTasks } from './delivery/latest-changes.js';
 import { Migration20261207500000ProbeSlot } from './persistence/probe-slot.migration.js';
 import { FlowControlStore } from './persistence/flow-control.store.js';
 import { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
@@ -124,6 +125,7 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     OutgoingCall,
     OutgoingProcessor,
     RecoveryProbe,
+    SupersededTasks,
     ChangeLogger,
     ChangeFlushSubscriber,
     QueueListener,

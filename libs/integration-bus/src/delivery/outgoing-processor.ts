@@ -25,6 +25,7 @@ import type { ProcessingClaim } from './processing-claim.js';
 import { QueueScheduler } from './queue-scheduler.js';
 import { QueueSignals } from './queue-signal.js';
 import { RecoveryProbe } from './recovery-probe.js';
+import { SupersededTasks } from './latest-changes.js';
 import { TasksCommitted } from './tasks-committed.js';
 
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
@@ -65,6 +66,7 @@ export class OutgoingProcessor
     private readonly committed: TasksCommitted,
     private readonly flow: FlowControlStore,
     private readonly probe: RecoveryProbe,
+    private readonly superseded: SupersededTasks,
   ) {
     this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs);
   }
@@ -154,6 +156,7 @@ export class OutgoingProcessor
       // of the one before (see QueueStore.completeAndFetch).
       shared: target.sharesTasks,
       enabled: () => this.enabled(),
+      superseded: this.superseded,
     };
     return new OutgoingDrain(context, target, claim, run).drain();
   }
