@@ -43,7 +43,11 @@ class FakeCrm {
       req.on('data', (chunk: string) => (body += chunk));
       req.on('end', () => {
         if (req.url === '/health') this.healthChecks.push(Date.now());
-        else if (this.up) this.received.push({ ...(JSON.parse(body) as { connector: string; user: string }), at: Date.now() });
+        else if (this.up)
+          this.received.push({
+            ...(JSON.parse(body) as { connector: string; user: string }),
+            at: Date.now(),
+          });
         res.writeHead(this.up ? 200 : 503).end();
       });
     });
@@ -111,21 +115,36 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
   }
 }
 
+/** The connector without a probe drains once its retry comes due, about BACKOFF_MS after its failure. */
+async function controlWaitsOutBackoff(crm: FakeCrm, backAt: number): Promise<void> {
+  await waitFor(() => crm.drainedAt('UnprobedCrm', 8) !== undefined, BACKOFF_MS + 5000);
+  expect(crm.drainedAt('UnprobedCrm', 1)! - backAt).toBeGreaterThan(5000);
+}
+
+const declareWithProbeInterval = (probeIntervalMs: number) => () => {
+  @Connector('BadProbe', { probeIntervalMs })
+  class BadProbe extends BaseIntegrationConnector {}
+  return BadProbe;
+};
+
 describe('recovery probe (R-EXT-2)', () => {
   it.each([
-    ['connector', {}],
-    ['object', { ordering: 'object', partitions: 4, concurrency: 4 }],
+    ['connector', {}, [controlWaitsOutBackoff]],
+    // The control's full wait is checked once, above: here its retry is shown still ahead. (With two
+    // instances and the sweep off, a partition's retry timer was seen not to start a run until the
+    // sweep: reported to the lead, not part of this rule.)
+    ['object', { ordering: 'object', partitions: 4, concurrency: 4 }, []],
   ] as const)(
     "R-EXT-2: with a probe the backlog drains within a second of the external system's return; without one it waits out the backoff (ordering: '%s')",
-    async (ordering, options) => {
+    async (_ordering, options, afterReturn) => {
       const crm = new FakeCrm();
       await crm.start();
       const probed = crmConnector('ProbedCrm', crm, true, { probeIntervalMs: PROBE_INTERVAL_MS, ...options });
-      const control = crmConnector('UnprobedCrm', crm, false, options);
+      const unprobed = crmConnector('UnprobedCrm', crm, false, options);
       const db = await createTestDatabase(inject('serverUrl'));
       // Two instances sharing the database, processing by themselves after each commit.
-      const first = await createBusApp({ providers: [probed, control], databaseUrl: db.url });
-      const second = await createBusApp({ providers: [probed, control], databaseUrl: db.url });
+      const first = await createBusApp({ providers: [probed, unprobed], databaseUrl: db.url });
+      const second = await createBusApp({ providers: [probed, unprobed], databaseUrl: db.url });
       try {
         crm.up = false;
         await createUsers(first, 8);
@@ -150,7 +169,9 @@ describe('recovery probe (R-EXT-2)', () => {
         await waitFor(() => crm.drainedAt('ProbedCrm', 8) !== undefined, 3000);
         const drainedInMs = crm.drainedAt('ProbedCrm', 8)! - backAt;
         expect(drainedInMs).toBeLessThanOrEqual(1000);
-        expect(new Set(crm.received.filter((r) => r.connector === 'ProbedCrm').map((r) => r.user)).size).toBe(8);
+        expect(new Set(crm.received.filter((r) => r.connector === 'ProbedCrm').map((r) => r.user)).size).toBe(
+          8,
+        );
 
         // The control waits out its backoff: still nothing a second and a half after the return…
         await sleep(1500);
@@ -161,11 +182,7 @@ describe('recovery probe (R-EXT-2)', () => {
             where c.code_name = 'UnprobedCrm' and s.state = 'failed'`,
         );
         expect(control!.aheadMs).toBeGreaterThan(BACKOFF_MS - 6000);
-        if (ordering === 'connector') {
-          // …and drains once the retry comes due, about BACKOFF_MS after its failure.
-          await waitFor(() => crm.drainedAt('UnprobedCrm', 8) !== undefined, BACKOFF_MS + 5000);
-          expect(crm.drainedAt('UnprobedCrm', 1)! - backAt).toBeGreaterThan(5000);
-        }
+        for (const check of afterReturn) await check(crm, backAt);
         // The probing stopped with the backoff: no probe after the drain.
         const probesAfter = crm.healthChecks.filter((at) => at > backAt + 1000).length;
         expect(probesAfter).toBe(0);
@@ -180,11 +197,7 @@ describe('recovery probe (R-EXT-2)', () => {
   );
 
   it('R-EXT-2: probeIntervalMs is validated when the connector is declared', () => {
-    const declare = (probeIntervalMs: number) => () => {
-      @Connector('BadProbe', { probeIntervalMs })
-      class BadProbe extends BaseIntegrationConnector {}
-      return BadProbe;
-    };
+    const declare = declareWithProbeInterval;
     expect(declare(10)).toThrow(InvalidConnectorError);
     expect(declare(1.5)).toThrow(/probeIntervalMs must be an integer from 50 to 3600000/);
     expect(declare(500)).not.toThrow();

@@ -304,7 +304,9 @@ export interface EnabledConnector {
  * `onConnectorInit` are known, so start-up fails rather than the first delivery.
  */
 function assertCoalescible(codeName: string, subscriptions: readonly RegisteredSubscription[]): void {
-  const simple = subscriptions.find(({ subscription }) => dataTypeOf(subscription.processType) === TaskDataType.Simple);
+  const simple = subscriptions.find(
+    ({ subscription }) => dataTypeOf(subscription.processType) === TaskDataType.Simple,
+  );
   if (!simple) return;
   throw new InvalidConnectorError(
     `@Connector('${codeName}'): coalesce: 'latest' needs subscriptions whose tasks carry the whole object (AsyncSnapshot, AsyncSimpleSnapshot or SyncSnapshot), but ${simple.handler ? `the one of ${simple.handler}()` : 'one'} is ${simple.subscription.processType}: an earlier change's columns would be lost.`,

@@ -107,8 +107,9 @@ export type ThrownErrorResult = IntegrationProcessResult.Error | IntegrationProc
 export type ConnectorOrdering = 'connector' | 'object';
 
 /** Metadata `@Connector` stores on the class. */
-export interface ConnectorMetadata
-  extends Required<Omit<ConnectorOptions, 'retry' | 'rateLimit' | 'coalesce'>> {
+export interface ConnectorMetadata extends Required<
+  Omit<ConnectorOptions, 'retry' | 'rateLimit' | 'coalesce'>
+> {
   codeName: string;
   retry: RetryPolicy;
   rateLimit: RateLimit | null;
@@ -161,7 +162,14 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
   const rateLimit = checkedRateLimit(where, options.rateLimit);
   const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
   const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
-  const probeIntervalMs = boundedInteger(where, 'probeIntervalMs', options.probeIntervalMs, 1000, 50, 3_600_000);
+  const probeIntervalMs = boundedInteger(
+    where,
+    'probeIntervalMs',
+    options.probeIntervalMs,
+    1000,
+    50,
+    3_600_000,
+  );
   if (options.coalesce !== undefined && options.coalesce !== 'latest') {
     throw new InvalidConnectorError(
       `${where}: coalesce must be 'latest' (or left out), got ${JSON.stringify(options.coalesce)}.`,

@@ -426,7 +426,10 @@ export class QueueStore {
     limit: number,
   ): Promise<QueuedSynchronization[]> {
     if (batch.unsuccessful.length > 0 || batch.superseded?.length) {
-      await this.complete({ done: [], unsuccessful: batch.unsuccessful, superseded: batch.superseded }, lease);
+      await this.complete(
+        { done: [], unsuccessful: batch.unsuccessful, superseded: batch.superseded },
+        lease,
+      );
     }
     if (batch.done.length === 0 && !batch.recheck?.length) {
       return this.fetchOutgoing(lease, asOf, floor, limit);
@@ -556,7 +559,7 @@ export class QueueStore {
     const recheck = batch.recheck ?? [];
     const empty = [batch.done, batch.unsuccessful, recheck].every((list) => list.length === 0);
     if (empty && !extra) return;
-    if (superseded.length > 0 && !lease) throw new Error('Superseded tasks are written under a run\'s lease.');
+    if (superseded.length > 0 && !lease) throw new Error("Superseded tasks are written under a run's lease.");
     await retryOnWriteConflict(() =>
       this.db.transaction(async (trx) => {
         if (lease) {
