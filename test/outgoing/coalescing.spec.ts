@@ -177,6 +177,50 @@ describe('coalescing (R-EXT-3)', () => {
     OUTAGE_MS + 40_000,
   );
 
+  it('R-EXT-3: a task shared with a connector that does not coalesce is superseded for the coalescing one only', async () => {
+    const crm = new FakeCrm();
+    await crm.start();
+    const latest = latestConnector(crm, {});
+    const everyVersion: number[] = [];
+    @Connector('EveryVersion')
+    class EveryVersion extends BaseIntegrationConnector {
+      @Subscribe({ entity: User, processType: TaskProcessType.AsyncSimpleSnapshot })
+      user(task: OutgoingTask<User>): ProcessOutcome {
+        everyVersion.push(record(task).version);
+        return R.OK;
+      }
+    }
+    const db = await createTestDatabase(inject('serverUrl'));
+    const t = await createBusApp({
+      providers: [latest, EveryVersion],
+      databaseUrl: db.url,
+      bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
+    });
+    try {
+      const em = t.em();
+      const user = em.create(User, { userName: 'shared', email: 'v0@example.com' });
+      await em.flush();
+      for (let version = 1; version <= 5; version++) {
+        const tx = t.em();
+        (await tx.findOneOrFail(User, user.id)).email = `v${version}@example.com`;
+        await tx.flush();
+      }
+      await t.bus.processOutgoingTasks('LatestCrm');
+      expect(crm.received).toEqual([{ user: 'shared', version: 5 }]);
+      // The other connector's synchronizations of the superseded tasks are all still queued.
+      expect(await queued(t)).toBe(6);
+      await t.bus.processOutgoingTasks('EveryVersion');
+      expect(everyVersion).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(await queued(t)).toBe(0);
+      const [tasks] = await t.sql<{ n: number }>(`select count(*)::int as n from integration_task`);
+      expect(tasks!.n).toBe(0);
+    } finally {
+      await t.close();
+      await db.drop();
+      await crm.close();
+    }
+  });
+
   it("R-EXT-3: coalesce: 'latest' is refused at start-up for a subscription whose tasks do not carry the whole object", async () => {
     @Connector('SimpleLatest', { coalesce: 'latest' })
     class SimpleLatest extends BaseIntegrationConnector {
