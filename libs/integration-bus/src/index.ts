@@ -26,6 +26,7 @@ export type { IntegrationSubject, PlainIntegrationObject } from './metadata/inte
 // Writing connectors
 export {
   Connector,
+  type ConnectorCoalescing,
   type ConnectorOptions,
   type ThrownErrorResult,
 } from './connectors/connector.decorator.js';

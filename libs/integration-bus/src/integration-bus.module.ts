@@ -63,6 +63,9 @@ import { Migration20261201300000TraceContext } from './persistence/trace-context
 import { Migration20261201400000LoneTasks } from './persistence/lone-tasks.migration.js';
 import { Migration20261207200000SkipCount } from './persistence/skip-count.migration.js';
 import { Migration20261207400000FlowControl } from './persistence/flow-control.migration.js';
+import { RecoveryProbe } from './delivery/recovery-probe.js';
+import { SupersededTasks } from './delivery/latest-changes.js';
+import { Migration20261207500000ProbeSlot } from './persistence/probe-slot.migration.js';
 import { FlowControlStore } from './persistence/flow-control.store.js';
 import { Migration20261207100000IntakeSequence } from './persistence/intake-sequence.migration.js';
 import { IntakeSequenceStore } from './persistence/intake-sequence.store.js';
@@ -121,6 +124,8 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     SyncTaskDispatcher,
     OutgoingCall,
     OutgoingProcessor,
+    RecoveryProbe,
+    SupersededTasks,
     ChangeLogger,
     ChangeFlushSubscriber,
     QueueListener,
@@ -184,5 +189,6 @@ export class IntegrationBusModule extends ConfigurableIntegrationBusModule {
     { name: 'Migration20261207200000_SkipCount', class: Migration20261207200000SkipCount },
     { name: 'Migration20261207300000_Resync', class: Migration20261207300000Resync },
     { name: 'Migration20261207400000_FlowControl', class: Migration20261207400000FlowControl },
+    { name: 'Migration20261207500000_ProbeSlot', class: Migration20261207500000ProbeSlot },
   ];
 }

@@ -86,6 +86,17 @@ export abstract class BaseIntegrationConnector implements ExternalIdLookup {
     };
   }
 
+  /**
+   * Optional recovery probe (R-EXT-2): whether the external system is back. Define it to let a
+   * backlog drain as soon as the system recovers instead of waiting out the backoff: while a task of
+   * the connector waits for its retry after Error or ErrorAndSkip, the bus calls it every
+   * `probeIntervalMs` (on one instance at a time), and when it answers `true` the backing-off tasks
+   * become due at once and the queue is woken. A probe that throws, or answers after
+   * `callTimeoutMs`, counts as `false`. Keep it cheap and free of side effects (a health endpoint, a
+   * `HEAD` request); parked tasks are never touched.
+   */
+  probe?(): Promise<boolean>;
+
   /** Processes a task synchronously right after its change commits (`SyncSnapshot`). */
   processInternalTaskSync(task: OutgoingTask): MaybePromise<ProcessOutcome> {
     return {

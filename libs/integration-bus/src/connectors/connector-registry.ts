@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import { processTypePriority, type TaskProcessType } from '../enums/task-process-type.enum.js';
+import { TaskDataType } from '../enums/task-data-type.enum.js';
+import { dataTypeOf, processTypePriority, type TaskProcessType } from '../enums/task-process-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
 import { ConnectorNotFoundError } from '../errors/connector-not-found.error.js';
 import { describeError } from '../events/integration-event-publisher.js';
@@ -12,7 +13,9 @@ import { PartitionStore } from '../persistence/partition.store.js';
 import { RefreshingValue } from '../support/refreshing-value.js';
 import type { BaseIntegrationConnector } from './base-integration-connector.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { InvalidConnectorError } from '../errors/invalid-connector.error.js';
 import type {
+  ConnectorCoalescing,
   ConnectorMetadata,
   ConnectorOrdering,
   RateLimit,
@@ -46,6 +49,10 @@ export interface LoadedConnector {
   partitions: number;
   /** Partitions this instance processes at once. */
   concurrency: number;
+  /** How often `probe()` is asked while the connector backs off (R-EXT-2). */
+  probeIntervalMs: number;
+  /** Whether queued changes of one object are coalesced (R-EXT-3), or null. */
+  coalesce: ConnectorCoalescing | null;
 }
 
 /** A connector provider as the explorer found it, with its decorator subscriptions. */
@@ -140,6 +147,7 @@ export class ConnectorRegistry {
       runtime.subscriptions = [...subscriptions];
       runtime.notify = { path: this.options.http.path, token: this.options.http.notifyToken };
       await instance.onConnectorInit();
+      if (metadata.coalesce !== null) assertCoalescible(metadata.codeName, runtime.subscriptions);
       loaded.set(metadata.codeName, {
         codeName: metadata.codeName,
         displayName: metadata.displayName,
@@ -156,6 +164,8 @@ export class ConnectorRegistry {
         ordering: metadata.ordering,
         partitions: metadata.partitions,
         concurrency: metadata.concurrency,
+        probeIntervalMs: metadata.probeIntervalMs,
+        coalesce: metadata.coalesce,
       });
     }
     await this.store.ensure(
@@ -286,6 +296,21 @@ export interface EnabledConnector {
    * finishing it is a shared write (see `QueueStore.completeAndFetch`).
    */
   sharesTasks: boolean;
+}
+
+/**
+ * `coalesce: 'latest'` needs tasks that each carry the whole object (R-EXT-3): delivering only the
+ * latest of an object's changes loses nothing only then. Checked once the subscriptions of
+ * `onConnectorInit` are known, so start-up fails rather than the first delivery.
+ */
+function assertCoalescible(codeName: string, subscriptions: readonly RegisteredSubscription[]): void {
+  const simple = subscriptions.find(
+    ({ subscription }) => dataTypeOf(subscription.processType) === TaskDataType.Simple,
+  );
+  if (!simple) return;
+  throw new InvalidConnectorError(
+    `@Connector('${codeName}'): coalesce: 'latest' needs subscriptions whose tasks carry the whole object (AsyncSnapshot, AsyncSimpleSnapshot or SyncSnapshot), but ${simple.handler ? `the one of ${simple.handler}()` : 'one'} is ${simple.subscription.processType}: an earlier change's columns would be lost.`,
+  );
 }
 
 /**

@@ -67,7 +67,30 @@ export interface ConnectorOptions {
   partitions?: number;
   /** With `ordering: 'object'`: how many partitions one instance processes at once. @default 4 */
   concurrency?: number;
+  /**
+   * How often the connector's `probe()` is asked whether the external system is back, in
+   * milliseconds, while the connector waits out the backoff of a failed task (R-EXT-2): a task that
+   * answered Error or ErrorAndSkip with `ordering: 'connector'`, or any partition's with `ordering:
+   * 'object'`. Only for a connector that defines `probe()`; one instance probes at a time.
+   * @default 1000 (50–3600000)
+   */
+  probeIntervalMs?: number;
+  /**
+   * `'latest'` coalesces the queue (R-EXT-3): of several queued changes of one object, only the
+   * latest is delivered; the earlier ones are superseded (deleted, counted in
+   * `integration_bus_tasks_superseded_total`, an event-log entry each) and never delivered after it.
+   * Only for connectors whose subscriptions all carry whole objects (`AsyncSnapshot`,
+   * `AsyncSimpleSnapshot`, `SyncSnapshot`): start-up fails with an `InvalidConnectorError` otherwise.
+   * The delivered task keeps its own task type, so handlers should upsert (an object created and then
+   * updated during an outage arrives as its last Update). A connector option, not a subscription's:
+   * "latest" is decided per object over the connector's whole queue, whichever handler a change
+   * goes to. @default none
+   */
+  coalesce?: ConnectorCoalescing;
 }
+
+/** How a connector's queued changes of one object are coalesced (see `ConnectorOptions.coalesce`). */
+export type ConnectorCoalescing = 'latest';
 
 /** A connector's pace (see `ConnectorOptions.rateLimit`). */
 export interface RateLimit {
@@ -84,10 +107,13 @@ export type ThrownErrorResult = IntegrationProcessResult.Error | IntegrationProc
 export type ConnectorOrdering = 'connector' | 'object';
 
 /** Metadata `@Connector` stores on the class. */
-export interface ConnectorMetadata extends Required<Omit<ConnectorOptions, 'retry' | 'rateLimit'>> {
+export interface ConnectorMetadata extends Required<
+  Omit<ConnectorOptions, 'retry' | 'rateLimit' | 'coalesce'>
+> {
   codeName: string;
   retry: RetryPolicy;
   rateLimit: RateLimit | null;
+  coalesce: ConnectorCoalescing | null;
 }
 
 /**
@@ -136,6 +162,19 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
   const rateLimit = checkedRateLimit(where, options.rateLimit);
   const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
   const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
+  const probeIntervalMs = boundedInteger(
+    where,
+    'probeIntervalMs',
+    options.probeIntervalMs,
+    1000,
+    50,
+    3_600_000,
+  );
+  if (options.coalesce !== undefined && options.coalesce !== 'latest') {
+    throw new InvalidConnectorError(
+      `${where}: coalesce must be 'latest' (or left out), got ${JSON.stringify(options.coalesce)}.`,
+    );
+  }
   const metadata: ConnectorMetadata = {
     codeName,
     displayName: options.displayName ?? codeName,
@@ -151,6 +190,8 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     // One FIFO per connector is one partition, processed by one instance at a time.
     partitions: ordering === 'object' ? partitions : 1,
     concurrency: ordering === 'object' ? concurrency : 1,
+    probeIntervalMs,
+    coalesce: options.coalesce ?? null,
   };
   return applyDecorators(Injectable(), SetMetadata(CONNECTOR_METADATA, metadata));
 }

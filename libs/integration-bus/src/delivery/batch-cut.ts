@@ -10,7 +10,8 @@ import { objectKeyOf } from '../persistence/queue-rules.js';
  * (R-DEL-1) holds whatever outcome each task gets: an object's next change is only handed over in a
  * later call, after this one's outcome is known and, if that outcome holds the object, not at all in
  * this run. Rows of objects already held back in this run (`held`) are passed over, as in the
- * one-task drain: they are not part of the batch and do not cut it.
+ * one-task drain: they are not part of the batch and do not cut it; so are rows a later change of
+ * their object supersedes (`superseded`, by sync id, R-EXT-3), which the drain writes without a call.
  *
  * The object key is the one the partitions hash (`objectKeySql`): object type and key, or the
  * document node, or the title.
@@ -20,6 +21,7 @@ export function nextBatch(
   start: number,
   maxSize: number,
   held: ReadonlySet<string>,
+  superseded: ReadonlyMap<string, unknown> = new Map(),
 ): { batch: QueuedSynchronization[]; next: number } {
   const batch: QueuedSynchronization[] = [];
   const objects = new Set<string>();
@@ -27,6 +29,7 @@ export function nextBatch(
   for (; next < rows.length && batch.length < maxSize; next++) {
     const row = rows[next]!;
     if (row.objectHash !== null && held.has(row.objectHash)) continue;
+    if (superseded.has(row.syncId)) continue;
     if (batch.length > 0 && row.handler !== batch[0]!.handler) break;
     const key = objectKeyOf(row);
     if (objects.has(key)) break;

@@ -8,6 +8,7 @@ import type {
   QueueStore,
   UnsuccessfulAttempt,
 } from '../persistence/queue.store.js';
+import { LatestChanges, type SupersededTasks } from './latest-changes.js';
 import type { FlowControlStore } from '../persistence/flow-control.store.js';
 import { rowTaskIds } from '../persistence/synchronizations.js';
 import { CallInterrupted } from './call-guard.js';
@@ -65,11 +66,17 @@ export interface OutgoingDrainContext {
   enabled: () => Promise<boolean>;
   /** Whether other connectors are enabled: their tasks may be shared with this one. */
   shared: boolean;
+  /** Where superseded tasks are counted (R-EXT-3). */
+  superseded?: SupersededTasks;
 }
 
+/**
+ * A task handled by the batch: the connector's outcome, or `superseded` by the later queued task
+ * `by` of the same object (R-EXT-3), never handed to the connector.
+ */
 interface Attempt {
   row: QueuedSynchronization;
-  outcome: NormalizedOutcome;
+  outcome: NormalizedOutcome | { superseded: string };
 }
 
 /**
@@ -89,13 +96,20 @@ export class OutgoingDrain {
   #interruption: unknown;
   /** Why the partition is handed over (`handOver`), as the scheduler said at the batch's end. */
   #handOver: HandOver | null = null;
+  /** With `coalesce: 'latest'`: what supersedes what (R-EXT-3); null otherwise. */
+  readonly #latest: LatestChanges | null;
+  /** The rows of the batch in hand that a later change supersedes: sync id → that task id. */
+  #superseded: ReadonlyMap<string, string> = new Map();
 
   constructor(
     private readonly context: OutgoingDrainContext,
     private readonly target: ProcessingTarget,
     private readonly claim: ProcessingClaim,
     private readonly run: DrainRun,
-  ) {}
+  ) {
+    this.#latest =
+      target.connector.coalesce === 'latest' ? new LatestChanges(context.queue, claim.token) : null;
+  }
 
   /** Drains the queue until a batch ends the run; resolves with the counts and any hand-over. */
   async drain(): Promise<DrainResult> {
@@ -146,12 +160,14 @@ export class OutgoingDrain {
   /** Calls the connector for the rows of `batch` that are not held back, until the batch must end. */
   async #process(batch: readonly QueuedSynchronization[]): Promise<BatchEnd> {
     const deadline = performance.now() + this.context.batchMaxDurationMs;
+    if (this.#latest) this.#superseded = await this.#latest.superseded(batch);
     if (this.target.connector.maxBatchSize > 1) return this.#processInCalls(batch, deadline);
     const { connector } = this.target;
     for (const row of batch) {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
       if (row.objectHash !== null && this.#heldObjects.has(row.objectHash)) continue;
+      if (this.#supersede(row)) continue;
       const unpaced = connector.rateLimit === null ? null : await this.#paced();
       if (unpaced !== null) return unpaced;
       let outcome: NormalizedOutcome;
@@ -189,7 +205,9 @@ export class OutgoingDrain {
     while (next < batch.length) {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
-      const cut = nextBatch(batch, next, connector.maxBatchSize, this.#heldObjects);
+      const cut = nextBatch(batch, next, connector.maxBatchSize, this.#heldObjects, this.#superseded);
+      // The superseded rows the cut passed over, in queue order, before the call's outcomes.
+      for (let i = next; i < cut.next; i++) this.#supersede(batch[i]!);
       next = cut.next;
       if (cut.batch.length === 0) continue;
       const unpaced = await this.#paced();
@@ -247,6 +265,20 @@ export class OutgoingDrain {
   }
 
   /**
+   * With `coalesce: 'latest'`, marks `row` superseded if a later queued change of its object is
+   * (R-EXT-3, see `LatestChanges`): it is written with the batch, deleted undelivered and logged.
+   * A row of an object held back in this run is left alone (the caller passes it over first).
+   * @returns whether the row was superseded
+   */
+  #supersede(row: QueuedSynchronization): boolean {
+    const by = this.#superseded.get(row.syncId);
+    if (by === undefined) return false;
+    if (row.objectHash !== null && this.#heldObjects.has(row.objectHash)) return false;
+    this.#done.push({ row, outcome: { superseded: by } });
+    return true;
+  }
+
+  /**
    * Counts a task's outcome for the batch's write. Returns whether it holds the connector's later
    * tasks: an Error does (R-OUT-6), unless it parked the task (R-DEL-6); in a partition it holds only
    * its object's (R-ORD-1), whose later rows the run then passes over.
@@ -289,13 +321,17 @@ export class OutgoingDrain {
     const shared = this.#sharedDone(completion);
     const last = this.#done.at(-1);
     this.#done = [];
+    const superseded = completion.superseded?.length ?? 0;
+    const counted = () => this.context.superseded?.add(this.target.connector.codeName, superseded);
     if (mode === 'keep') {
       await queue.complete(completion, this.claim.token);
+      counted();
       return [];
     }
     if (mode === 'last') {
       if (shared.length > 0) await queue.complete(completion, this.claim.token);
       else if (await queue.completeLast(completion, this.claim.token)) this.claim.markReleased();
+      counted();
       return [];
     }
     if (last) this.#floor.processed(resumeAfter(last.row.taskId, batch), batch[0]?.snapshot);
@@ -306,6 +342,7 @@ export class OutgoingDrain {
       this.#floor.value,
       this.#readSize,
     );
+    counted();
     this.#recheck = shared;
     return next;
   }
@@ -378,9 +415,16 @@ function completionOf(
   results: readonly Attempt[],
   recheck: string[] = [],
 ): BatchCompletion {
-  const completion: BatchCompletion = { done: [], unsuccessful: [], recheck };
+  const completion: BatchCompletion = { done: [], unsuccessful: [], recheck, superseded: [] };
   for (const { row, outcome } of results) {
-    if (outcome.result === IntegrationProcessResult.OK) {
+    if ('superseded' in outcome) {
+      completion.superseded!.push({
+        syncId: row.syncId,
+        taskId: row.taskId,
+        title: row.title,
+        by: outcome.superseded,
+      });
+    } else if (outcome.result === IntegrationProcessResult.OK) {
       completion.done.push({ syncId: row.syncId, taskId: row.taskId });
     } else {
       completion.unsuccessful.push(unsuccessfulAttempt(policy, row, outcome));

@@ -24,6 +24,8 @@ import { OutgoingDrain, processOneOutgoing } from './outgoing-drain.js';
 import type { ProcessingClaim } from './processing-claim.js';
 import { QueueScheduler } from './queue-scheduler.js';
 import { QueueSignals } from './queue-signal.js';
+import { RecoveryProbe } from './recovery-probe.js';
+import { SupersededTasks } from './latest-changes.js';
 import { TasksCommitted } from './tasks-committed.js';
 
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
@@ -52,7 +54,7 @@ export class OutgoingProcessor
   #orphanCursor = '0';
 
   constructor(
-    registry: ConnectorRegistry,
+    private readonly registry: ConnectorRegistry,
     private readonly settings: SettingsService,
     private readonly queue: QueueStore,
     lease: ConnectorLease,
@@ -63,6 +65,8 @@ export class OutgoingProcessor
     private readonly call: OutgoingCall,
     private readonly committed: TasksCommitted,
     private readonly flow: FlowControlStore,
+    private readonly probe: RecoveryProbe,
+    private readonly superseded: SupersededTasks,
   ) {
     this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs);
   }
@@ -89,6 +93,7 @@ export class OutgoingProcessor
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.#sweep);
+    this.probe.stop();
     await this.#scheduler.shutdown();
     // The partitions this instance ran are handed back (their leases released by the runs): the
     // other instances are told to take them now rather than at their next look (R-ORD-3).
@@ -151,6 +156,7 @@ export class OutgoingProcessor
       // of the one before (see QueueStore.completeAndFetch).
       shared: target.sharesTasks,
       enabled: () => this.enabled(),
+      superseded: this.superseded,
     };
     return new OutgoingDrain(context, target, claim, run).drain();
   }
@@ -164,8 +170,28 @@ export class OutgoingProcessor
     return processOneOutgoing(context, target.connector, claim, row, this.#scheduler.interrupted);
   }
 
-  nextRunInMs(connectorId: number): Promise<number | null> {
-    return this.queue.nextRetryInMs(connectorId);
+  async nextRunInMs(connectorId: number): Promise<number | null> {
+    const due = await this.queue.nextRetryInMs(connectorId);
+    // A retry ahead: a connector with a probe is probed meanwhile (R-EXT-2, see RecoveryProbe).
+    if (due !== null && due > 0 && !this.probe.watching(connectorId)) void this.watchRecovery(connectorId);
+    return due;
+  }
+
+  /** Starts the connector's recovery probe; when it answers true, its queue runs here and elsewhere. */
+  private async watchRecovery(connectorId: number): Promise<void> {
+    let target;
+    try {
+      target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
+    } catch (error) {
+      this.#logger.debug(`Could not start the recovery probe: ${describeError(error)}`);
+      return;
+    }
+    if (!target?.connector.instance.probe) return;
+    this.probe.watch(target, () => {
+      this.wake([connectorId]);
+      // Partitions this instance does not run are woken where they run (R-ORD-3).
+      this.handedOver(connectorId);
+    });
   }
 
   handedOver(connectorId: number): void {

@@ -158,6 +158,10 @@ export class QueueScheduler {
       if (!target) return emptyCounts();
       const partitions = (await this.drainer.partitions?.(target)) ?? [0];
       if (partitions.length === 1 && partitions[0] === 0) this.#oneFifo.add(connectorId);
+      // Nothing due (a run finished the work this trigger's timer was set for, and found that timer
+      // earlier than its own next retry, so set none): without a run, nothing would set the next
+      // timer, and the connector's later retries would wait for the sweep.
+      if (partitions.length === 0) void this.scheduleNextRun(connectorId);
       const runs = partitions.map((partition) =>
         this.runnerFor(connectorId, partition)
           .trigger()

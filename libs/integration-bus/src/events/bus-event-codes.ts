@@ -18,6 +18,11 @@ export const BusEventCodes = {
   BulkDelete: 'BULKDELETE',
   /** Parked tasks (selected, or every one of a list) were made waiting again. */
   BulkRequeue: 'BULKREQUEUE',
+  /**
+   * A queued task of a connector with `coalesce: 'latest'` was superseded by a later change of the
+   * same object and deleted undelivered (R-EXT-3); the message names the later task.
+   */
+  TaskSuperseded: 'TASKSUPERSEDED',
   /** A task failed `retry.maxAttempts` times and was parked (R-DEL-6). */
   TaskParked: 'TASKPARKED',
   /**

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase, sqlRows } from './bus-database.js';
+import { backingOffSql } from './queue-rules.js';
+
+/**
+ * What `takeProbeSlot` found: `idle`, the connector backs off nothing (stop probing); `taken`, this
+ * caller may probe now; `elsewhere`, another instance probed within the interval.
+ */
+export type ProbeSlot = 'idle' | 'taken' | 'elsewhere';
 
 /** A connector's flow-control state, as the API shows it. */
 export interface FlowControlState {
@@ -47,6 +54,48 @@ export class FlowControlStore {
     // Not taken and no row in sight: another session created the row (took the first slot) after
     // this statement's snapshot. That is a wait, not a slot: one interval, then ask again.
     return row!.wait;
+  }
+
+  /**
+   * The recovery probe's turn (R-EXT-2): while the connector backs off a failed task
+   * (`backingOffSql`), one caller per `intervalMs` across every instance gets `taken`, by the same
+   * one-statement check-and-move as `takeCallSlot` on `next_probe_at`. So each instance running
+   * the connector (or some of its partitions) may keep a probe timer, and the external system is
+   * still probed once per interval. Costs one round trip per interval per such instance, only while
+   * the connector backs off.
+   */
+  async takeProbeSlot(connectorId: number, intervalMs: number): Promise<ProbeSlot> {
+    const [row] = await sqlRows<{ blocked: boolean; taken: boolean }>(
+      this.db.pool,
+      `with blocked as materialized (
+         select exists (select 1 from integration_synchronization s where ${backingOffSql('$1')}) as yes
+       ), taken as (
+         insert into integration_flow_control as f (connector_id, next_probe_at)
+         select $1, clock_timestamp() + $2 * interval '1 millisecond' where (select yes from blocked)
+         on conflict (connector_id) do update set next_probe_at = excluded.next_probe_at
+          where f.next_probe_at is null or f.next_probe_at <= clock_timestamp()
+         returning 1)
+       select (select yes from blocked) as blocked, exists (select 1 from taken) as taken`,
+      [connectorId, intervalMs],
+    );
+    if (!row?.blocked) return 'idle';
+    return row.taken ? 'taken' : 'elsewhere';
+  }
+
+  /**
+   * The probe answered that the external system is back: the connector's backing-off tasks
+   * (`backingOffSql`) become due now, their state, attempts and failures kept, as "retry now" does
+   * (`TaskAdminStore.makeDue`). Parked and skipped tasks are not touched.
+   * @returns how many were made due
+   */
+  async makeBackingOffDue(connectorId: number): Promise<number> {
+    const rows = await sqlRows<{ id: string }>(
+      this.db.pool,
+      `update integration_synchronization s set next_attempt_at = clock_timestamp()
+        where ${backingOffSql('$1')} returning s.id`,
+      [connectorId],
+    );
+    return rows.length;
   }
 
   /** Pauses the connector for `ms` from now, on every instance (never shortens a longer pause). */

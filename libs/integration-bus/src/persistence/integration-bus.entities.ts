@@ -148,6 +148,8 @@ export interface IntegrationFlowControlRow {
   connector: IntegrationConnectorRow;
   nextCallAt?: Date | null;
   pausedUntil?: Date | null;
+  /** When the connector's recovery probe may next be called (see `FlowControlStore.takeProbeSlot`). */
+  nextProbeAt?: Date | null;
 }
 
 const now = { defaultRaw: 'now()', columnType: 'timestamptz' } as const;
@@ -366,6 +368,7 @@ export const IntegrationFlowControlSchema = new EntitySchema<IntegrationFlowCont
     },
     nextCallAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
     pausedUntil: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    nextProbeAt: { type: 'datetime', columnType: 'timestamptz', nullable: true },
   },
 });
 

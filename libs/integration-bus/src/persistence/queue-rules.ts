@@ -146,6 +146,16 @@ export function notPausedSql(connector: string): string {
 }
 
 /**
+ * SQL: whether synchronization `s` is backing off (R-EXT-2): its last attempt failed (Error, which
+ * holds what follows it, or ErrorAndSkip) and its retry is still ahead. What a recovery probe
+ * watches for and, when the external system is back, makes due. Parked and skipped ones are not
+ * failures of the system: left alone. Read from the partial state index.
+ */
+export function backingOffSql(connector: string): string {
+  return `s.connector_id = ${connector} and s.state in ('failed', 'retrying') and s.next_attempt_at > clock_timestamp()`;
+}
+
+/**
  * What an Error holds back, as a key (R-OUT-6, R-ORD-1): the whole connector with one FIFO, its
  * object only when its synchronization carries an object hash (`ordering: 'object'`). The drain
  * and the bulk synchronize skip what a held key covers.

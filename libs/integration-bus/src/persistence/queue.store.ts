@@ -9,6 +9,7 @@ import type { LeaseScope, LeaseToken } from './lease-scope.js';
 import {
   dueSql,
   heldBackSql,
+  objectKeySql,
   leaseArguments,
   leaseHeldSql,
   leaseReleaseSql,
@@ -104,6 +105,29 @@ export interface BatchCompletion {
    * connector completed them at the same instant): deleted now if none is left.
    */
   recheck?: string[];
+  /**
+   * Synchronizations superseded by a later queued change of their object (R-EXT-3, `coalesce:
+   * 'latest'`): deleted like the done ones, never delivered, an event-log entry each. Written by
+   * `complete` under the run's lease.
+   */
+  superseded?: SupersededSynchronization[];
+}
+
+/** A synchronization superseded by a later queued change of the same object (R-EXT-3). */
+export interface SupersededSynchronization {
+  syncId: string;
+  taskId: string;
+  title: string;
+  /** The later task, still queued, that carries the object's newer state. */
+  by: string;
+}
+
+/** The latest queued snapshot task per object of a queue (see `QueueStore.latestQueued`). */
+export interface LatestQueued {
+  /** Object key (`objectKeyOf`) → its latest queued task id. */
+  latest: Map<string, string>;
+  /** The highest task id the read saw, or null when it saw none. */
+  horizon: string | null;
 }
 
 /** A completion written only while the run still holds its lease (R-DEL-2); see `leaseHeldSql`. */
@@ -401,8 +425,11 @@ export class QueueStore {
     floor: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    if (batch.unsuccessful.length > 0) {
-      await this.complete({ done: [], unsuccessful: batch.unsuccessful }, lease);
+    if (batch.unsuccessful.length > 0 || batch.superseded?.length) {
+      await this.complete(
+        { done: [], unsuccessful: batch.unsuccessful, superseded: batch.superseded },
+        lease,
+      );
     }
     if (batch.done.length === 0 && !batch.recheck?.length) {
       return this.fetchOutgoing(lease, asOf, floor, limit);
@@ -423,7 +450,11 @@ export class QueueStore {
    * @returns whether the lease was released (otherwise the caller releases it)
    */
   async completeLast(batch: BatchCompletion, lease: LeaseToken): Promise<boolean> {
-    if (batch.unsuccessful.length > 0 || (batch.done.length === 0 && !batch.recheck?.length)) {
+    if (
+      batch.unsuccessful.length > 0 ||
+      batch.superseded?.length ||
+      (batch.done.length === 0 && !batch.recheck?.length)
+    ) {
       await this.complete(batch, lease);
       return false;
     }
@@ -434,6 +465,40 @@ export class QueueStore {
     );
     if (!row?.held) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
     return true;
+  }
+
+  /**
+   * For coalescing (R-EXT-3): the latest queued snapshot task (SimpleSnapshot, Snapshot) of each
+   * object in `queue` among those after task `afterTaskId`, and the highest task id seen. With
+   * `minTasks` 2, objects with a single task there are left out (nothing of theirs can be superseded
+   * by what the read saw). Parked synchronizations are not queued work and count for nothing. One
+   * range scan of the queue's two indexes from `afterTaskId`, so a run reads each task once.
+   */
+  async latestQueued(queue: OutgoingQueue, afterTaskId: string, minTasks: 1 | 2): Promise<LatestQueued> {
+    const key = objectKeySql('t.object_type', 't.object_id', 't.node_id', 't.title');
+    const rows = await sqlRows<{ key: string | null; taskId: string }>(
+      this.db.pool,
+      `with q as (
+         select ${key} as key, t.id as task_id from integration_task t
+          where t.connector_id = $1 and t.partition = $2 and t.id > $3
+            and t.data_type in ('SIMPLESNAPSHOT', 'SNAPSHOT')
+         union all
+         select ${key}, s.task_id from integration_synchronization s join integration_task t on t.id = s.task_id
+          where s.connector_id = $1 and s.partition = $2 and s.task_id > $3 and s.state is distinct from 'parked'
+            and not t.is_inbound and t.data_type in ('SIMPLESNAPSHOT', 'SNAPSHOT')
+       ), g as (select key, max(task_id) as last, count(*) as n from q group by key)
+       select key, last::text as "taskId" from g where n >= $4
+       union all
+       select null, max(last)::text from g`,
+      [queue.connectorId, queue.partition, afterTaskId, minTasks],
+    );
+    const latest = new Map<string, string>();
+    let horizon: string | null = null;
+    for (const row of rows) {
+      if (row.key === null) horizon = row.taskId;
+      else latest.set(row.key, row.taskId);
+    }
+    return { latest, horizon };
   }
 
   /** One synchronization of a task for a connector, if still queued, whatever its state. */
@@ -481,16 +546,20 @@ export class QueueStore {
    * (the lock order of `completionCtes`), so that two connectors finishing the same task at once
    * cannot both leave it behind with no synchronization. A deadlock or serialization failure writes
    * it again (`retryOnWriteConflict`).
-   * Synchronizations parked by this batch leave an entry in the event log.
+   * Synchronizations parked by this batch leave an entry in the event log, and so do superseded
+   * ones (R-EXT-3), which are deleted like the done ones in the same transaction.
    */
   async complete(
-    batch: BatchCompletion,
+    given: BatchCompletion,
     lease?: FencedBy,
     extra?: (trx: SqlExecutor) => Promise<void>,
   ): Promise<void> {
+    const superseded = given.superseded ?? [];
+    const batch = { ...given, done: [...given.done, ...superseded] };
     const recheck = batch.recheck ?? [];
     const empty = [batch.done, batch.unsuccessful, recheck].every((list) => list.length === 0);
     if (empty && !extra) return;
+    if (superseded.length > 0 && !lease) throw new Error("Superseded tasks are written under a run's lease.");
     await retryOnWriteConflict(() =>
       this.db.transaction(async (trx) => {
         if (lease) {
@@ -548,6 +617,24 @@ export class QueueStore {
               list.map((f) => f.retryInMs),
               list.map((f) => f.failure),
               list.map((f) => f.skip),
+            ],
+          );
+        }
+        if (superseded.length > 0 && lease) {
+          await sqlRows(
+            trx,
+            `insert into integration_event_log (level, source, event_code, message, connector_name, task_id)
+             select 'info', '${BUS_EVENT_SOURCE}', '${BusEventCodes.TaskSuperseded}',
+                    format('Task %s "%s" superseded for %s by task %s, a later change of the same object (coalesce: latest)',
+                           x.task_id, x.title, c.code_name, x.by),
+                    c.code_name, x.task_id
+               from unnest($1::bigint[], $2::text[], $3::bigint[]) as x(task_id, title, by)
+               join integration_connector c on c.id = $4`,
+            [
+              superseded.map((x) => x.taskId),
+              superseded.map((x) => x.title),
+              superseded.map((x) => x.by),
+              lease.connectorId,
             ],
           );
         }

@@ -7,6 +7,7 @@ import {
   type ConnectorCallEnd,
 } from '../../delivery/connector-call-hook.js';
 import { ConnectorRegistry } from '../../connectors/connector-registry.js';
+import { SupersededTasks } from '../../delivery/latest-changes.js';
 import { InstanceId } from '../../connectors/instance-id.js';
 import {
   CONSUMER_INTAKE_OUTCOMES,
@@ -64,6 +65,8 @@ type TaskLabels = 'connector' | 'direction';
  * - `integration_bus_tasks_parked_total{connector,direction}`: tasks this instance parked (R-DEL-6);
  * - `integration_bus_connector_paused_seconds{connector}`: seconds until an answer with
  *   `pauseConnector` stops pausing the connector (R-EXT-2), from the database; 0 when not paused;
+ * - `integration_bus_tasks_superseded_total{connector,direction}`: queued tasks this instance
+ *   superseded by a later change of their object, undelivered (`coalesce: 'latest'`, R-EXT-3);
  * - `integration_bus_setting_enabled{setting}`: the five switches as stored, 1 on, 0 off (R-SET-1);
  * - `integration_bus_consumer_messages_total{consumer,connector,outcome}`: broker messages this
  *   instance's consumers took, by outcome (`accepted`, `duplicate`, `stale`, `poison`, `retried`).
@@ -86,6 +89,7 @@ export class BusMetrics implements OnApplicationBootstrap {
   readonly #callDuration: Histogram<TaskLabels | 'result'>;
   readonly #retries: Counter<TaskLabels>;
   readonly #parked: Counter<TaskLabels>;
+  readonly #superseded: Counter<TaskLabels>;
   readonly #intake: Counter<'consumer' | 'connector' | 'outcome'>;
   /** Connectors whose series are exported from 0 already. */
   readonly #zeroed = new Set<string>();
@@ -103,6 +107,7 @@ export class BusMetrics implements OnApplicationBootstrap {
     private readonly connectors: ConnectorRegistry,
     private readonly settings: SettingsService,
     private readonly intake: ConsumerIntakeHook,
+    private readonly supersededTasks: SupersededTasks,
     @Inject(RESOLVED_OPTIONS) options: ResolvedIntegrationBusOptions,
     @Optional() private readonly emitter?: EventEmitter2,
   ) {
@@ -228,6 +233,11 @@ export class BusMetrics implements OnApplicationBootstrap {
       'Tasks parked by this instance after failing retry.maxAttempts times (or skipping retry.skipNow.maxAttempts times).',
       registers,
     );
+    this.#superseded = queueCounter(
+      'integration_bus_tasks_superseded_total',
+      "Queued tasks this instance superseded by a later change of the same object, undelivered (coalesce: 'latest', R-EXT-3).",
+      registers,
+    );
     this.#intake = new Counter({
       name: 'integration_bus_consumer_messages_total',
       help: 'Broker messages taken by the consumers of this instance, by outcome.',
@@ -288,6 +298,9 @@ export class BusMetrics implements OnApplicationBootstrap {
     if (this.#listening) return;
     this.#listening = true;
     this.calls.watch({ started: (call) => this.callStarted(call) });
+    this.supersededTasks.watch((connector, count) =>
+      this.#superseded.inc({ connector, direction: 'outgoing' }, count),
+    );
     this.intake.watch({
       started: (consumer) => this.zeroConsumer(consumer),
       took: (consumer, outcome) => this.#intake.inc({ ...consumer, outcome }),
@@ -353,6 +366,7 @@ export class BusMetrics implements OnApplicationBootstrap {
         this.#failed.inc(labels, 0);
         this.#retries.inc(labels, 0);
         this.#parked.inc(labels, 0);
+        if (direction === 'outgoing') this.#superseded.inc(labels, 0);
         this.#duration.zero(labels);
       }
     }
