@@ -7,6 +7,7 @@ import {
   Connector,
   IntegrationProcessResult,
   Subscribe,
+  TaskProcessType,
   type BatchOutcome,
 } from 'nestjs-integration-bus';
 import { User } from '../support/entities.js';
@@ -24,14 +25,23 @@ const search = recordingConnector('Search', [{ objectType: 'cms.user' }], [], {
   retry: { initialDelayMs: 600_000, maxDelayMs: 600_000, jitter: false },
 });
 const crm = recordingConnector('Crm', [{ objectType: 'cms.user' }], [], { displayName: 'CRM' });
-/** A bulk API with a quota that answers 429: it asks the whole connector to pause (R-EXT-2). */
+/**
+ * A bulk API with a quota that answers 429: it asks the whole connector to pause (R-EXT-2); it takes
+ * whole objects, the latest change of each (R-EXT-3), and has a recovery probe.
+ */
 @Connector('Quota', {
   displayName: 'Quota API',
   maxBatchSize: 50,
   rateLimit: { requests: 20, perMs: 60_000 },
+  coalesce: 'latest',
+  probeIntervalMs: 30_000,
 })
 class QuotaConnector extends BaseIntegrationConnector {
-  @Subscribe({ entity: User })
+  override probe(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  @Subscribe({ entity: User, processType: TaskProcessType.AsyncSimpleSnapshot })
   users(): BatchOutcome {
     return {
       result: IntegrationProcessResult.Error,
@@ -93,10 +103,12 @@ describe.skipIf(!browserAvailable)('admin page: partitions of a connector (R-ORD
       const crmRow = await page.locator('#connectors-table tr[data-connector="Crm"]').textContent();
       expect(crmRow).toContain('One FIFO');
       expect(crmRow).toContain('One task per call');
-      expect(crmRow).not.toContain('Paused');
+      expect(crmRow).not.toMatch(/Paused|Latest|Probed/);
       // Batch size, pace and pause of a connector (R-EXT-1, R-EXT-2).
       const quotaRow = page.locator('#connectors-table tr[data-connector="Quota"]');
-      expect(await quotaRow.textContent()).toContain('Batches of ≤ 50 · 20 calls / 1 min');
+      expect(await quotaRow.textContent()).toContain(
+        'Batches of ≤ 50 · 20 calls / 1 min · Latest change only · Probed every 30 s',
+      );
       expect(await quotaRow.locator('.warn-mark').textContent()).toMatch(/^Paused until in (9|10) min/);
 
       await searchRow.getByRole('button', { name: 'Partitions of Search' }).click();

@@ -84,6 +84,10 @@ export interface ConnectorStatus extends ConnectorRecord {
   rateLimit: RateLimit | null;
   /** Until when an answer with `pauseConnector` paused it (R-EXT-2), as ISO 8601; null when not paused. */
   pausedUntil: string | null;
+  /** How often its `probe()` is asked while it backs off (R-EXT-2); null without a probe or provider. */
+  probeIntervalMs: number | null;
+  /** `'latest'` when queued changes of one object are coalesced (R-EXT-3); else null. */
+  coalesce: ConnectorCoalescing | null;
 }
 
 /** How long an instance may take to see a connector enabled or disabled elsewhere. */
@@ -218,6 +222,8 @@ export class ConnectorRegistry {
         maxBatchSize: connector?.maxBatchSize ?? null,
         rateLimit: connector?.rateLimit ?? null,
         pausedUntil: pausedUntil.get(row.id) ?? null,
+        probeIntervalMs: typeof connector?.instance.probe === 'function' ? connector.probeIntervalMs : null,
+        coalesce: connector?.coalesce ?? null,
         notLoadedReason: loaded
           ? null
           : `No provider decorated with @Connector('${row.codeName}') is registered in this application.`,

@@ -10,8 +10,9 @@ function windowText(ms: number): string {
 }
 
 /**
- * How a connector meets its external system, as the Connectors tab shows it (R-EXT-1, R-EXT-2):
- * tasks per call, its pace across instances, and a pause an answer asked for, until when.
+ * How a connector meets its external system, as the Connectors tab shows it (R-EXT-1..3): tasks
+ * per call, its pace across instances, coalescing, its recovery probe, and a pause an answer asked
+ * for, until when.
  */
 export function deliveryPace(connector: Connector): HTMLElement {
   const parts: (HTMLElement | string)[] = [];
@@ -22,6 +23,8 @@ export function deliveryPace(connector: Connector): HTMLElement {
     const { requests, perMs } = connector.rateLimit;
     parts.push(`${requests} calls / ${windowText(perMs)}`);
   }
+  if (connector.coalesce === 'latest') parts.push('Latest change only');
+  if (connector.probeIntervalMs !== null) parts.push(`Probed every ${windowText(connector.probeIntervalMs)}`);
   const text = h('span', { text: parts.join(' · ') });
   if (!connector.pausedUntil) return text;
   const paused = h(

@@ -32,6 +32,10 @@ export interface Connector {
   rateLimit: { requests: number; perMs: number } | null;
   /** Until when an answer paused it (ISO 8601), or null. */
   pausedUntil: string | null;
+  /** How often its probe is asked while it backs off, or null without a probe. */
+  probeIntervalMs: number | null;
+  /** `'latest'` when only an object's latest queued change is delivered, or null. */
+  coalesce: 'latest' | null;
 }
 
 /** `GET /connectors/:codeName/partitions`. */
