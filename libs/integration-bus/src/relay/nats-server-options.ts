@@ -4,7 +4,8 @@ export interface NatsServerOptions {
   servers: string | string[];
   /**
    * Further options of `@nats-io/transport-node`'s `connect` (`user`, `pass`, `token`, `tls`, `name`,
-   * …). By default the connection reconnects forever, every second.
+   * …). By default the connection reconnects forever, every second, without async traces
+   * (`noAsyncTraces: true`: they cost a stack trace per publish).
    */
   connectionOptions?: Readonly<Record<string, unknown>>;
 }
