@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
-import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, type Kysely, type QueryExecutor, type QueryResult, type Transaction } from 'kysely';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 
@@ -35,6 +35,19 @@ export function optionalDate(value: string | null): Date | null {
 }
 
 type Client = Kysely<Record<string, never>>;
+
+/** What \`pg.Client.query\` takes for a named prepared statement (a fresh object per call: \`pg\` adds the values to it). */
+interface NamedStatement {
+  name: string;
+  text: string;
+  toString(): string;
+}
+
+/** The query executor of a Kysely transaction, which runs on the transaction's one connection. */
+function kyselyExecutorOf(trx: SqlExecutor): QueryExecutor | undefined {
+  const candidate = trx as Partial<Pick<Transaction<Record<string, never>>, 'getExecutor'>>;
+  return typeof candidate.getExecutor === 'function' ? candidate.getExecutor() : undefined;
+}
 
 /** The part of `pg`'s pool the bus's prepared statements use. */
 interface NativePool {
@@ -81,6 +94,26 @@ export class BusDatabase {
     if (!this.options.preparedStatements) return sqlRows<R>(this.pool, text, params);
     const pool = await this.nativePool();
     const result = await pool.query<R>({ name: statementName(text), text, values: [...params] });
+    return result.rows;
+  }
+
+  /**
+   * Runs a statement on the open transaction `trx` as a named prepared statement of its connection,
+   * like `prepared` does on the pool: for the statements a change's own transaction runs, where
+   * planning cost more than running (the change log's insert of one task: 0.55 ms of 0.8 on
+   * PostgreSQL 15 here). Kysely, through which MikroORM hands out its transactions, has no named
+   * statements, but its `pg` connection passes a compiled query's text to `pg.Client.query` as it
+   * is, and `pg` takes a `{ name, text }` there. With `preparedStatements: false`, or a transaction
+   * that is not Kysely's, a plain statement like any other.
+   */
+  async preparedIn<R>(trx: SqlExecutor, text: string, params: readonly unknown[] = []): Promise<R[]> {
+    const executor = this.options.preparedStatements ? kyselyExecutorOf(trx) : undefined;
+    if (!executor) return sqlRows<R>(trx, text, params);
+    const query = CompiledQuery.raw(text, [...params]);
+    const named: NamedStatement = { name: statementName(text), text, toString: () => text };
+    const result = await executor.provideConnection((connection) =>
+      connection.executeQuery<R>({ ...query, sql: named as unknown as string }),
+    );
     return result.rows;
   }
 

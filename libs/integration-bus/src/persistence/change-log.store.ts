@@ -136,7 +136,9 @@ export class ChangeLogStore {
     // array elements one by one in JavaScript. Measured on 1,000-task flushes: reading `data` as
     // json and casting it, ids taken from the sequence in the first step (no join back on guid) and
     // null columns left out cut the statement by about 30%. The payload is stored as json, unconverted.
-    const rows = await sqlRows<{ id: string; guid: string }>(
+    // A named prepared statement of the transaction's connection: planning this statement took two
+    // thirds of its time for one task (0.55 of 0.8 ms), more than the whole insert of the row changed.
+    const rows = await this.db.preparedIn<{ id: string; guid: string }>(
       trx,
       `with xid as materialized (select pg_current_xact_id() as xid
        ), x as (
