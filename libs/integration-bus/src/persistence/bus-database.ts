@@ -43,6 +43,69 @@ interface NamedStatement {
   toString(): string;
 }
 
+/** The part of `pg`'s connection a COPY uses. */
+interface PgConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/**
+ * A `COPY … FROM STDIN` as a `pg` submittable: `pg.Client.query` queues it like a query and calls
+ * `submit`, then the handlers of the messages the server answers with. It is also a thenable, so
+ * that Kysely's `await client.query(…)` waits until the server is ready for the next query.
+ */
+class CopyFromStdin implements PromiseLike<{ rows: never[]; command: string; rowCount: number }> {
+  rowCount: number | undefined;
+  readonly #done: Promise<{ rows: never[]; command: string; rowCount: number }>;
+  #settle!: (error: unknown) => void;
+
+  constructor(
+    readonly text: string,
+    private readonly body: string,
+  ) {
+    this.#done = new Promise((resolve, reject) => {
+      this.#settle = (error) =>
+        error ? reject(error) : resolve({ rows: [], command: 'COPY', rowCount: this.rowCount ?? 0 });
+    });
+  }
+
+  submit(connection: PgConnection): void {
+    connection.query(this.text);
+  }
+
+  handleCopyInResponse(connection: PgConnection): void {
+    connection.sendCopyFromChunk(Buffer.from(this.body, 'utf8'));
+    connection.endCopyFrom();
+  }
+
+  handleCommandComplete(message: { text?: string }): void {
+    const count = /^COPY (\d+)$/.exec(message.text ?? '');
+    if (count) this.rowCount = Number(count[1]);
+  }
+
+  /** The last call on an error: `pg` forgets the query then, and waits for ReadyForQuery itself. */
+  handleError(error: unknown): void {
+    this.#settle(error);
+  }
+
+  handleReadyForQuery(): void {
+    this.#settle(undefined);
+  }
+
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handleCopyData(): void {}
+
+  then<T1, T2>(
+    onFulfilled?: ((value: { rows: never[]; command: string; rowCount: number }) => T1 | PromiseLike<T1>) | null,
+    onRejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
+  ): PromiseLike<T1 | T2> {
+    return this.#done.then(onFulfilled, onRejected);
+  }
+}
+
 /** The query executor of a Kysely transaction, which runs on the transaction's one connection. */
 function kyselyExecutorOf(trx: SqlExecutor): QueryExecutor | undefined {
   const candidate = trx as Partial<Pick<Transaction<Record<string, never>>, 'getExecutor'>>;
@@ -115,6 +178,24 @@ export class BusDatabase {
       connection.executeQuery<R>({ ...query, sql: named as unknown as string }),
     );
     return result.rows;
+  }
+
+  /**
+   * Runs `COPY … FROM STDIN` (text format) on the open transaction `trx`, sending `body` as the data:
+   * `pg`'s submittable query interface (`submit` and the `handle…` callbacks `pg-cursor` and
+   * `pg-copy-streams` implement), handed to the transaction's connection through Kysely like
+   * `preparedIn`. `undefined` when `trx` is not a Kysely transaction (the caller writes otherwise).
+   * @returns the number of rows copied
+   */
+  async copyIn(trx: SqlExecutor, text: string, body: string): Promise<number | undefined> {
+    const executor = kyselyExecutorOf(trx);
+    if (!executor) return undefined;
+    const copy = new CopyFromStdin(text, body);
+    const query = CompiledQuery.raw(text, []);
+    await executor.provideConnection((connection) =>
+      connection.executeQuery({ ...query, sql: copy as unknown as string }),
+    );
+    return copy.rowCount;
   }
 
   /**
