@@ -7,7 +7,11 @@ import { recordingConnector, type CallLog } from '../support/recording-connector
 // The change log writes a flush's tasks three ways (issue 25): one change for one connector by a
 // one-row statement, a few by the JSON statement, 50 and more by COPY. Each must keep R-OUT-4.
 const log: CallLog = [];
-const only = recordingConnector('Only', [{ objectType: 'cms.user', processType: TaskProcessType.AsyncSimple }], log);
+const only = recordingConnector(
+  'Only',
+  [{ objectType: 'cms.user', processType: TaskProcessType.AsyncSimple }],
+  log,
+);
 
 const t = useBusApp({
   providers: [only.provider],
@@ -45,7 +49,9 @@ describe.each([1, 10, 120])('a flush of %i changes for one connector (R-OUT-4)',
     expect(logged.every((r) => r.title === `Create User '${r.data.fields.userName}'`)).toBe(true);
     const ids = logged.map((r) => Number(r.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    const connector = await t.sql<{ id: number }>(`select id from integration_connector where code_name = 'Only'`);
+    const connector = await t.sql<{ id: number }>(
+      `select id from integration_connector where code_name = 'Only'`,
+    );
     expect(logged.every((r) => r.connector_id === connector[0]!.id && r.partition === 0)).toBe(true);
   });
 

@@ -80,7 +80,9 @@ async function insertRows(em: EntityManager, count: number): Promise<number[]> {
   // The inserts' own tasks are not the updates': the count checked at the end is the updates'.
   await em
     .getConnection()
-    .execute(`do $$ begin if to_regclass('integration_task') is not null then delete from integration_task; end if; end $$`);
+    .execute(
+      `do $$ begin if to_regclass('integration_task') is not null then delete from integration_task; end if; end $$`,
+    );
   return users.map((u) => u.id);
 }
 

@@ -1,5 +1,11 @@
-import { ChangeLogStore, type NewTask } from '../../../libs/integration-bus/dist/persistence/change-log.store.js';
-import type { BusDatabase, SqlExecutor } from '../../../libs/integration-bus/dist/persistence/bus-database.js';
+import {
+  ChangeLogStore,
+  type NewTask,
+} from '../../../libs/integration-bus/dist/persistence/change-log.store.js';
+import type {
+  BusDatabase,
+  SqlExecutor,
+} from '../../../libs/integration-bus/dist/persistence/bus-database.js';
 
 /*
  * PROTOTYPE (issue 25), not the library: WAL capture. With it on, the change log writes no task row

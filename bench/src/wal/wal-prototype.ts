@@ -63,7 +63,13 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 }
 
 /** Flushes one insert every `1000 / rate` ms for `seconds` (open loop); returns commit times by user name. */
-async function produce(host: HostApp, rate: number, seconds: number, tag: string, committed?: Map<string, number>) {
+async function produce(
+  host: HostApp,
+  rate: number,
+  seconds: number,
+  tag: string,
+  committed?: Map<string, number>,
+) {
   const total = rate * seconds;
   const start = performance.now();
   const inFlight: Promise<void>[] = [];
@@ -104,7 +110,11 @@ async function main(): Promise<void> {
         const wal = mode === 'wal' || mode === 'wal-reader-off';
         if (wal) await prepareWalCapture(db.url);
         setWalCapture(wal);
-        const host = await startHost({ databaseUrl: db.url, withBus: mode !== 'without-bus', connectors: connectorNames(1) });
+        const host = await startHost({
+          databaseUrl: db.url,
+          withBus: mode !== 'without-bus',
+          connectors: connectorNames(1),
+        });
         let reader: WalReader | undefined;
         try {
           if (wal) {
@@ -151,7 +161,8 @@ async function main(): Promise<void> {
               maxMs: Math.max(...latencies),
               batches: probe.batches,
             };
-            if (round === 1 && downSeconds > 0) entry.readerDown = await readerDown(host, db.url, probe, downSeconds);
+            if (round === 1 && downSeconds > 0)
+              entry.readerDown = await readerDown(host, db.url, probe, downSeconds);
           }
           flushes.push(entry);
           console.log(JSON.stringify(entry));
@@ -182,7 +193,9 @@ async function readerDown(host: HostApp, url: string, reader: WalReader, seconds
     const samples: { s: number; lagBytes: number; retainedBytes: number }[] = [];
     const start = performance.now();
     const sampler = setInterval(() => {
-      void slotLag(client).then((lag) => samples.push({ s: Math.round((performance.now() - start) / 1000), ...lag }));
+      void slotLag(client).then((lag) =>
+        samples.push({ s: Math.round((performance.now() - start) / 1000), ...lag }),
+      );
     }, 5000);
     const produced = await produce(host, 200, seconds, 'down');
     clearInterval(sampler);
@@ -197,7 +210,10 @@ async function readerDown(host: HostApp, url: string, reader: WalReader, seconds
     await new Promise((r) => setTimeout(r, 500));
     const total = await count(url, 'select count(*) as n from integration_task');
     const distinct = await count(url, 'select count(distinct guid) as n from integration_task');
-    const downRows = await count(url, `select count(*) as n from integration_task where title like '%''down-%'`);
+    const downRows = await count(
+      url,
+      `select count(*) as n from integration_task where title like '%''down-%'`,
+    );
     return {
       produced,
       queuedWhileDown,

@@ -1,6 +1,9 @@
 import { Client } from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import type { ChangeLogStore, NewTask } from '../../../libs/integration-bus/dist/persistence/change-log.store.js';
+import type {
+  ChangeLogStore,
+  NewTask,
+} from '../../../libs/integration-bus/dist/persistence/change-log.store.js';
 import { sqlRows, type BusDatabase } from '../../../libs/integration-bus/dist/persistence/bus-database.js';
 import { tableInsert, WAL_PREFIX } from './wal-capture.js';
 
@@ -92,9 +95,11 @@ export class WalReader {
 
   /** Starts reading from the slot's confirmed position. */
   async start(): Promise<void> {
-    const [row] = await sqlRows<{ lsn: string }>(this.db.pool, `select lsn::text from ${POSITION_TABLE} where slot = $1`, [
-      WAL_SLOT,
-    ]);
+    const [row] = await sqlRows<{ lsn: string }>(
+      this.db.pool,
+      `select lsn::text from ${POSITION_TABLE} where slot = $1`,
+      [WAL_SLOT],
+    );
     this.#position = row ? lsnValue(row.lsn) : 0n;
     const started = new Promise<void>((resolve) => this.#service.once('start', () => resolve()));
     void this.#service.subscribe(this.#plugin, WAL_SLOT).catch(() => {});
@@ -109,7 +114,9 @@ export class WalReader {
   }
 
   #idle(): boolean {
-    return this.#batch.length === 0 && this.#inTransaction.length === 0 && this.#timer === undefined && !this.#busy;
+    return (
+      this.#batch.length === 0 && this.#inTransaction.length === 0 && this.#timer === undefined && !this.#busy
+    );
   }
 
   async #receive(message: Pgoutput.Message): Promise<void> {

@@ -51,22 +51,21 @@ interface PgConnection {
 }
 
 /**
- * A `COPY … FROM STDIN` as a `pg` submittable: `pg.Client.query` queues it like a query and calls
- * `submit`, then the handlers of the messages the server answers with. It is also a thenable, so
- * that Kysely's `await client.query(…)` waits until the server is ready for the next query.
+ * A `COPY … FROM STDIN` as a `pg` submittable: `pg.Client.query` queues it like a query, calls
+ * `submit`, then the handlers of the messages the server answers with. `pg.Client.query` returns it
+ * as it is, so Kysely's `await` does not wait for it: `done` does.
  */
-class CopyFromStdin implements PromiseLike<{ rows: never[]; command: string; rowCount: number }> {
+class CopyFromStdin {
   rowCount: number | undefined;
-  readonly #done: Promise<{ rows: never[]; command: string; rowCount: number }>;
+  readonly done: Promise<void>;
   #settle!: (error: unknown) => void;
 
   constructor(
     readonly text: string,
     private readonly body: string,
   ) {
-    this.#done = new Promise((resolve, reject) => {
-      this.#settle = (error) =>
-        error ? reject(error) : resolve({ rows: [], command: 'COPY', rowCount: this.rowCount ?? 0 });
+    this.done = new Promise((resolve, reject) => {
+      this.#settle = (error) => (error ? reject(error) : resolve());
     });
   }
 
@@ -97,13 +96,6 @@ class CopyFromStdin implements PromiseLike<{ rows: never[]; command: string; row
   handleDataRow(): void {}
   handleEmptyQuery(): void {}
   handleCopyData(): void {}
-
-  then<T1, T2>(
-    onFulfilled?: ((value: { rows: never[]; command: string; rowCount: number }) => T1 | PromiseLike<T1>) | null,
-    onRejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
-  ): PromiseLike<T1 | T2> {
-    return this.#done.then(onFulfilled, onRejected);
-  }
 }
 
 /** The query executor of a Kysely transaction, which runs on the transaction's one connection. */
@@ -192,9 +184,11 @@ export class BusDatabase {
     if (!executor) return undefined;
     const copy = new CopyFromStdin(text, body);
     const query = CompiledQuery.raw(text, []);
-    await executor.provideConnection((connection) =>
-      connection.executeQuery({ ...query, sql: copy as unknown as string }),
-    );
+    await executor.provideConnection(async (connection) => {
+      await connection.executeQuery({ ...query, sql: copy as unknown as string });
+      // Still inside the connection's hold: nothing else is sent on it before the COPY has ended.
+      await copy.done;
+    });
     return copy.rowCount;
   }
 
