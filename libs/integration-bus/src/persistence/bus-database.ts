@@ -172,16 +172,21 @@ export class BusDatabase {
     return result.rows;
   }
 
+  /** Whether `copyIn` can run on `trx`: a Kysely transaction, whose connection is `pg`'s. */
+  supportsCopy(trx: SqlExecutor): boolean {
+    return kyselyExecutorOf(trx) !== undefined;
+  }
+
   /**
    * Runs `COPY … FROM STDIN` (text format) on the open transaction `trx`, sending `body` as the data:
    * `pg`'s submittable query interface (`submit` and the `handle…` callbacks `pg-cursor` and
    * `pg-copy-streams` implement), handed to the transaction's connection through Kysely like
-   * `preparedIn`. `undefined` when `trx` is not a Kysely transaction (the caller writes otherwise).
+   * `preparedIn`. Only where `supportsCopy(trx)`.
    * @returns the number of rows copied
    */
-  async copyIn(trx: SqlExecutor, text: string, body: string): Promise<number | undefined> {
+  async copyIn(trx: SqlExecutor, text: string, body: string): Promise<number> {
     const executor = kyselyExecutorOf(trx);
-    if (!executor) return undefined;
+    if (!executor) throw new Error('COPY needs a Kysely transaction (BusDatabase.supportsCopy).');
     const copy = new CopyFromStdin(text, body);
     const query = CompiledQuery.raw(text, []);
     await executor.provideConnection(async (connection) => {
@@ -189,7 +194,7 @@ export class BusDatabase {
       // Still inside the connection's hold: nothing else is sent on it before the COPY has ended.
       await copy.done;
     });
-    return copy.rowCount;
+    return copy.rowCount ?? 0;
   }
 
   /**

@@ -156,9 +156,8 @@ export class ChangeLogStore {
     if (tasks.length === 1 && loneSynchronization(tasks[0]!)) {
       return this.insertOne(trx, tasks[0]!, tasks[0]!.synchronizations[0]!, notification);
     }
-    if (tasks.length >= COPY_FROM && tasks.every(copyable)) {
-      const copied = await this.copy(trx, tasks, notification);
-      if (copied) return copied;
+    if (tasks.length >= COPY_FROM && this.db.supportsCopy(trx) && tasks.every(copyable)) {
+      return this.copy(trx, tasks, notification);
     }
     // The transaction's id is taken before any task id (the `xid` step): the drain's floor relies on
     // every task id being allocated by a transaction that already has one (see `DrainFloor`).
@@ -259,7 +258,7 @@ export class ChangeLogStore {
     trx: SqlExecutor,
     tasks: readonly NewTask[],
     notification: string | null,
-  ): Promise<Map<string, number> | undefined> {
+  ): Promise<Map<string, number>> {
     const [row] = await this.db.preparedIn<{ ids: string[] }>(
       trx,
       `with xid as materialized (select pg_current_xact_id() as xid)
@@ -293,14 +292,13 @@ export class ChangeLogStore {
           .map(copyField)
           .join('\t') + '\n';
     }
-    const copied = await this.db.copyIn(
+    await this.db.copyIn(
       trx,
       `copy integration_task (id, guid, title, task_type, object_type, object_id, node_id, document_id,
                               alias_path, site_name, data_type, process_type, data, trace_parent,
                               connector_id, handler) from stdin`,
       body,
     );
-    if (copied === undefined) return undefined;
     return new Map(tasks.map((task, i) => [task.guid, Number(ids[i])]));
   }
 
