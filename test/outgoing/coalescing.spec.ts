@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import {
@@ -19,6 +18,7 @@ import { SupersededTasks } from '../../libs/integration-bus/src/delivery/latest-
 import { createBusApp, type BusTestApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { User } from '../support/entities.js';
+import { FakeCrmServer } from '../support/fake-crm-server.js';
 
 const R = IntegrationProcessResult;
 
@@ -34,33 +34,12 @@ const OBJECTS = 12;
 const UPDATES = 10;
 
 /** A fake external system on loopback: takes records (200) while up, answers 503 while down. */
-class FakeCrm {
-  up = true;
+class FakeCrm extends FakeCrmServer {
   /** What it took, in arrival order: one entry per record (a bulk request holds several). */
   readonly received: { user: string; version: number }[] = [];
-  readonly #server: Server;
-  url = '';
 
-  constructor() {
-    this.#server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        if (this.up) this.received.push(...(JSON.parse(body) as { user: string; version: number }[]));
-        res.writeHead(this.up ? 200 : 503).end();
-      });
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  protected take(_req: IncomingMessage, body: string): void {
+    if (this.up) this.received.push(...(JSON.parse(body) as { user: string; version: number }[]));
   }
 }
 

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import {
@@ -16,6 +15,7 @@ import {
 import { createBusApp, type BusTestApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
 import { User } from '../support/entities.js';
+import { FakeCrmServer } from '../support/fake-crm-server.js';
 
 const R = IntegrationProcessResult;
 
@@ -29,38 +29,14 @@ const PROBE_INTERVAL_MS = 250;
  * answers 503 while it is down; `GET /health` answers the same way. It records what it received and
  * when, and how often its health endpoint was asked.
  */
-class FakeCrm {
-  up = true;
+class FakeCrm extends FakeCrmServer {
   readonly received: { connector: string; user: string; at: number }[] = [];
   readonly healthChecks: number[] = [];
-  readonly #server: Server;
-  url = '';
 
-  constructor() {
-    this.#server = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
-        if (req.url === '/health') this.healthChecks.push(Date.now());
-        else if (this.up)
-          this.received.push({
-            ...(JSON.parse(body) as { connector: string; user: string }),
-            at: Date.now(),
-          });
-        res.writeHead(this.up ? 200 : 503).end();
-      });
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  protected take(req: IncomingMessage, body: string): void {
+    if (req.url === '/health') this.healthChecks.push(Date.now());
+    else if (this.up)
+      this.received.push({ ...(JSON.parse(body) as { connector: string; user: string }), at: Date.now() });
   }
 
   /** When the last of `count` records of `connector` arrived, or undefined. */

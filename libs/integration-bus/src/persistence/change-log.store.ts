@@ -68,6 +68,28 @@ function serializeTasks(tasks: readonly NewTask[]): string {
   );
 }
 
+/**
+ * A task's own columns, in the order both one-row writes list them (`guid` … `trace_parent`, as in
+ * the `insert` of `insertOne` and the `copy` of a bulk flush).
+ */
+function taskColumnValues(task: NewTask): (string | null)[] {
+  return [
+    task.guid,
+    task.title,
+    task.taskType,
+    task.objectType,
+    task.objectId,
+    task.nodeId,
+    task.documentId,
+    task.aliasPath,
+    task.siteName,
+    task.dataType,
+    task.processType,
+    JSON.stringify(task.data),
+    task.traceParent ?? null,
+  ];
+}
+
 /** Whether the task holds its one synchronization itself (one outgoing connector; see `SYNCHRONIZATIONS`). */
 function loneSynchronization(task: NewTask): boolean {
   return task.synchronizations.length === 1 && !task.isInbound;
@@ -224,25 +246,7 @@ export class ChangeLogStore {
          from xid cross join lateral (select case when $16::int > 0 then hashtextextended(
                 ${objectKeySql('$4::text', '$5::text', '$6::text', '$2::text')}, 0) end as hash) h
        returning id, case when $17::text is null then null else pg_notify('${QUEUE_CHANNEL}', $17) end`,
-      [
-        task.guid,
-        task.title,
-        task.taskType,
-        task.objectType,
-        task.objectId,
-        task.nodeId,
-        task.documentId,
-        task.aliasPath,
-        task.siteName,
-        task.dataType,
-        task.processType,
-        JSON.stringify(task.data),
-        task.traceParent ?? null,
-        sync.connectorId,
-        sync.handler,
-        sync.partitions,
-        notification,
-      ],
+      [...taskColumnValues(task), sync.connectorId, sync.handler, sync.partitions, notification],
     );
     return new Map([[task.guid, Number(row!.id)]]);
   }
@@ -271,24 +275,7 @@ export class ChangeLogStore {
     for (const [i, task] of tasks.entries()) {
       const sync = task.synchronizations[0]!;
       body +=
-        [
-          ids[i],
-          task.guid,
-          task.title,
-          task.taskType,
-          task.objectType,
-          task.objectId,
-          task.nodeId,
-          task.documentId,
-          task.aliasPath,
-          task.siteName,
-          task.dataType,
-          task.processType,
-          JSON.stringify(task.data),
-          task.traceParent ?? null,
-          String(sync.connectorId),
-          sync.handler,
-        ]
+        [ids[i], ...taskColumnValues(task), String(sync.connectorId), sync.handler]
           .map(copyField)
           .join('\t') + '\n';
     }
