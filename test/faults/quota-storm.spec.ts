@@ -73,8 +73,9 @@ describe('a 429 storm against three instances (R-EXT-2)', () => {
       // The measured figures and what each must satisfy, so that a failure names the connector.
       expect({ connector, most, refused: refused.length, duringStorm }).toMatchObject({
         connector,
-        // One more than the quota: a slot granted at a window's start, its request late on the wire.
-        most: expect.toSatisfy((n: number) => n <= QUOTA.requests + 1),
+        // Slots start at least 100 ms apart by the database's clock; a request may reach the system
+        // late (a loaded machine), so a window can catch one or two more than the quota, not 20.
+        most: expect.toSatisfy((n: number) => n <= QUOTA.requests + 2),
         refused: expect.toSatisfy((n: number) => n > 0),
         // Paused on Retry-After (1 s): about one request per second in the storm, not ten.
         duringStorm: expect.toSatisfy((n: number) => n <= (STORM_MS / 1000 + 1) * 2),
