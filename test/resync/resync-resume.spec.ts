@@ -147,17 +147,26 @@ describe('resync position, takeover, cancel (R-RES-1)', () => {
     await reset(a);
     // The resync may see the cancel and end before the call's own answer comes back: keep the call.
     let cancelling: Promise<unknown> | undefined;
+    // Chunk 5 waits until the second start below was refused: a fast resync would otherwise be
+    // cancelled, and over, before it is asked.
+    let conflictAsked!: () => void;
+    const asked = new Promise<void>((resolve) => (conflictAsked = resolve));
     const stop = onEachChunk(a, 10, async (chunk) => {
       if (chunk === 5) {
+        await asked;
         cancelling = a.bus.cancelResync('Erp', 'test.counter');
         await cancelling;
       }
     });
     try {
       const started = await a.bus.resync('Erp', { objectType: 'test.counter', chunkSize: 10 });
-      await expect(a.bus.resync('Erp', { objectType: 'test.counter' })).rejects.toBeInstanceOf(
-        ResyncConflictError,
-      );
+      try {
+        await expect(a.bus.resync('Erp', { objectType: 'test.counter' })).rejects.toBeInstanceOf(
+          ResyncConflictError,
+        );
+      } finally {
+        conflictAsked();
+      }
       const ended = await settled(a.bus, started.id);
       expect(cancelling).toBeDefined();
       await cancelling;
