@@ -49,6 +49,8 @@ export interface LoadedConnector {
   partitions: number;
   /** Partitions this instance processes at once. */
   concurrency: number;
+  /** Whether the provider defines `probe()` (R-EXT-2), decided once at registration. */
+  hasProbe: boolean;
   /** How often `probe()` is asked while the connector backs off (R-EXT-2). */
   probeIntervalMs: number;
   /** Whether queued changes of one object are coalesced (R-EXT-3), or null. */
@@ -168,6 +170,7 @@ export class ConnectorRegistry {
         ordering: metadata.ordering,
         partitions: metadata.partitions,
         concurrency: metadata.concurrency,
+        hasProbe: typeof instance.probe === 'function',
         probeIntervalMs: metadata.probeIntervalMs,
         coalesce: metadata.coalesce,
       });
@@ -222,7 +225,7 @@ export class ConnectorRegistry {
         maxBatchSize: connector?.maxBatchSize ?? null,
         rateLimit: connector?.rateLimit ?? null,
         pausedUntil: pausedUntil.get(row.id) ?? null,
-        probeIntervalMs: typeof connector?.instance.probe === 'function' ? connector.probeIntervalMs : null,
+        probeIntervalMs: connector?.hasProbe ? connector.probeIntervalMs : null,
         coalesce: connector?.coalesce ?? null,
         notLoadedReason: loaded
           ? null

@@ -173,7 +173,8 @@ export class OutgoingProcessor
   async nextRunInMs(connectorId: number): Promise<number | null> {
     const due = await this.queue.nextRetryInMs(connectorId);
     // A retry ahead: a connector with a probe is probed meanwhile (R-EXT-2, see RecoveryProbe).
-    if (due !== null && due > 0 && !this.probe.watching(connectorId)) void this.watchRecovery(connectorId);
+    const probing = due !== null && due > 0 && this.registry.loaded.some((c) => c.hasProbe);
+    if (probing && !this.probe.watching(connectorId)) void this.watchRecovery(connectorId);
     return due;
   }
 
@@ -186,7 +187,7 @@ export class OutgoingProcessor
       this.#logger.debug(`Could not start the recovery probe: ${describeError(error)}`);
       return;
     }
-    if (!target?.connector.instance.probe) return;
+    if (!target?.connector.hasProbe) return;
     this.probe.watch(target, () => {
       this.wake([connectorId]);
       // Partitions this instance does not run are woken where they run (R-ORD-3).

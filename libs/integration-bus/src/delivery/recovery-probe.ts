@@ -52,7 +52,7 @@ export class RecoveryProbe {
    */
   watch(target: ProcessingTarget, back: () => void): void {
     const { connector, connectorId } = target;
-    if (this.#stop.signal.aborted || typeof connector.instance.probe !== 'function') return;
+    if (this.#stop.signal.aborted || !connector.hasProbe) return;
     if (this.#watches.has(connectorId)) return;
     const watch: Watch = { timer: undefined, warned: false };
     this.#watches.set(connectorId, watch);
