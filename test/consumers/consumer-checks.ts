@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { Logger } from '@nestjs/common';
 import type { BrokerMessage } from 'nestjs-integration-bus';
 import type { BusTestApp } from '../support/bus-app.js';
+import { eventually } from '../support/recording-connector.js';
 
 /**
  * What a test consumer's `afterTaskLogged` does: records each message id it sees, in order, and
@@ -31,6 +32,23 @@ export async function poisonEntries(t: BusTestApp): Promise<{ message: string; c
   return t.sql(
     `select message, connector_name from integration_event_log where event_code = 'POISONMESSAGE' order by id`,
   );
+}
+
+/**
+ * The poison entries once there are `count` of them: a poison message is written down as its batch
+ * is settled, after the batch's tasks were committed, so seeing the good messages logged says
+ * nothing yet of the poison before them.
+ */
+export async function poisonEntriesOnce(
+  t: BusTestApp,
+  count: number,
+): Promise<{ message: string; connector_name: string }[]> {
+  let entries: { message: string; connector_name: string }[] = [];
+  await eventually(async () => {
+    entries = await poisonEntries(t);
+    expect(entries).toHaveLength(count);
+  }, 10_000);
+  return entries;
 }
 
 /** Applies the logged tasks and checks the users exist once each. */
