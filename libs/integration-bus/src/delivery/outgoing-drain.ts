@@ -329,8 +329,9 @@ export class OutgoingDrain {
       return [];
     }
     if (mode === 'last') {
-      if (shared.length > 0) await queue.complete(completion, this.claim.token);
-      else if (await queue.completeLast(completion, this.claim.token)) this.claim.markReleased();
+      if (await queue.completeLast(completion, this.claim.token)) this.claim.markReleased();
+      // No next write to recheck them: the shared tasks are cleaned up once this one has committed.
+      await queue.deleteFinished(shared);
       counted();
       return [];
     }

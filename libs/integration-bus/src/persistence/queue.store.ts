@@ -310,6 +310,16 @@ const COMPLETE_LAST = perLeaseShape<CompletionParameter>(
 );
 const LEASE_HELD = perLeaseShape<never>((lease, param) => leaseHeldSql(lease, param));
 
+/** Shared tasks with nothing queued any more, deleted in id order (see `deleteFinished`). */
+const DELETE_FINISHED = new SqlStatement<'taskIds'>(
+  (param) => `with finished as materialized (
+       select t.id from integration_task t
+        where t.id = any(${param('taskIds', 'bigint[]')}) and ${nothingQueuedSql()}
+        order by t.id for update of t skip locked
+     )
+     delete from integration_task t using finished where t.id = finished.id`,
+);
+
 /**
  * Ids as one `bigint[]` parameter in PostgreSQL's array syntax. Not a JavaScript array: the driver
  * would quote and escape its elements one by one (a tenth of the drain's allocations, profiled).
@@ -465,6 +475,24 @@ export class QueueStore {
     );
     if (!row?.held) throw new ClaimLostError(`#${lease.connectorId}`, 'its epoch is gone');
     return true;
+  }
+
+  /**
+   * Deletes those of `taskIds` that no connector is queued for any more, after the caller's own
+   * completion has committed: the cleanup of shared tasks at a run's end, in place of locking every
+   * done task before the write (`complete`), where four connectors finishing the same tasks queued
+   * behind each other's transactions (measured under live traffic with `ordering: 'object'`: 71 ms
+   * per lock wait, the partitions' lease renewals stuck behind them).
+   *
+   * Why nothing is left behind: of two connectors finishing the last two synchronizations of a
+   * task, the one that commits second runs this after its commit, which is after the other's, so
+   * its snapshot sees both gone. A task another completion holds locked is passed over (`skip
+   * locked`, never a lock cycle): that completion locked it to delete it. What a crash between the
+   * commit and this statement leaves is deleted by the sweep (`sweepOrphans`).
+   */
+  async deleteFinished(taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.prepared(DELETE_FINISHED.text, DELETE_FINISHED.values({ taskIds: idArray(taskIds) }));
   }
 
   /**
