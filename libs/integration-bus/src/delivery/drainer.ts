@@ -56,6 +56,11 @@ export interface Drainer {
   ): Promise<IntegrationProcessResult>;
   /** The partitions that have work now; `[0]` (the whole queue) for one FIFO. Default `[0]`. */
   partitions?(target: ProcessingTarget): Promise<number[]>;
+  /**
+   * Of the partitions another instance's commit wrote to (`QueueSignal.partitions`), those to run:
+   * `[0]` for a connector with one FIFO here. Default `[0]`.
+   */
+  writtenPartitions?(target: ProcessingTarget, written: readonly number[]): number[];
   /** How many partitions of the connector this process may run at once. Default 1. */
   partitionLimit?(target: ProcessingTarget): number;
   /** When the connector must run again by itself, in milliseconds from now; null: not by itself. */

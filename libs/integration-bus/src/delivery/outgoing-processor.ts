@@ -117,9 +117,13 @@ export class OutgoingProcessor
     return this.#scheduler.synchronizeTask(taskId, connectorName);
   }
 
-  /** New tasks were committed for these connectors: process them now if `processAfterCommit` (R-OUT-8 a, b). */
-  nudge(connectorIds: Iterable<number>): void {
-    if (this.options.outgoing.processAfterCommit) this.wake(connectorIds);
+  /**
+   * New tasks were committed for these connectors: process them now if `processAfterCommit` (R-OUT-8
+   * a, b). `partitions`: where they were written, for partitioned connectors (see `QueueSignal`).
+   */
+  nudge(connectorIds: Iterable<number>, partitions?: ReadonlyMap<number, number[]>): void {
+    if (!this.options.outgoing.processAfterCommit || !this.automatic || this.#scheduler.stopping) return;
+    for (const id of connectorIds) void this.#scheduler.trigger(id, partitions?.get(id));
   }
 
   /**
@@ -204,6 +208,11 @@ export class OutgoingProcessor
   partitions({ connector, connectorId }: ProcessingTarget): Promise<number[]> {
     const partitions = storedPartitions(connector);
     return partitions === 0 ? Promise.resolve([0]) : this.partitionStore.withWork(connectorId, partitions);
+  }
+
+  writtenPartitions({ connector }: ProcessingTarget, written: readonly number[]): number[] {
+    const partitions = storedPartitions(connector);
+    return partitions === 0 ? [0] : written.filter((p) => p >= 1 && p <= partitions);
   }
 
   /** Up to `concurrency` partitions at once, and no more than this instance's share (R-ORD-2, R-ORD-3). */

@@ -112,7 +112,7 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
     const signal = parseQueueSignal(payload);
     if (!signal || signal.from === this.instanceId.value) return;
     if (signal.reinitialize || signal.all) void this.lookAgain(signal.reinitialize === true);
-    else if (signal.connectors) this.processor.nudge(signal.connectors);
+    else if (signal.connectors) this.processor.nudge(signal.connectors, signal.partitions);
   }
 
   /** Another instance changed connectors or switches: read them again, then look at every queue. */

@@ -35,6 +35,11 @@ export class QueueScheduler {
   readonly #oneFifo = new Set<number>();
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
+  /**
+   * Partitions another instance was found holding, by queue key: until when (this process's
+   * `performance.now()`), as that instance's lease said. See `trigger`.
+   */
+  readonly #heldElsewhere = new Map<string, number>();
   /** Connectors whose last run failed: their next failures are not logged again. */
   readonly #failing = new Set<number>();
   #stopping = false;
@@ -144,8 +149,16 @@ export class QueueScheduler {
    * Starts (or joins) a run for a connector: for a partitioned one, a run for each partition that
    * has work, at most `partitionLimit` at once. A failed run is logged once by the run itself (see
    * `run`), never by each trigger that joined it, and never thrown at the trigger.
+   *
+   * `written`: the partitions new tasks were just written to, as another instance's commit told
+   * (`QueueSignal.partitions`). Then only those run, without asking the database which partitions
+   * have work, and not those another instance was found holding: every instance is told of every
+   * commit, so the holder sees the new tasks itself, and if it dies, the takeover timer set when it
+   * was found holding the partition runs it here (`runOnce`). Under live traffic with `ordering:
+   * 'object'` this is what a commit cost each instance: a look at every partition of every
+   * connector it touched, and claims the holders had already made.
    */
-  async trigger(connectorId: number): Promise<ResultCounts> {
+  async trigger(connectorId: number, written?: readonly number[]): Promise<ResultCounts> {
     // A connector with one FIFO, once known, goes straight to its run (the hot path after a commit):
     // the run itself checks the switches and the connector.
     if (this.#oneFifo.has(connectorId))
@@ -156,12 +169,14 @@ export class QueueScheduler {
       if (this.#stopping || !(await this.drainer.enabled())) return emptyCounts();
       const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
       if (!target) return emptyCounts();
-      const partitions = (await this.drainer.partitions?.(target)) ?? [0];
+      const partitions = written
+        ? this.#notHeldElsewhere(connectorId, this.drainer.writtenPartitions?.(target, written) ?? [0])
+        : ((await this.drainer.partitions?.(target)) ?? [0]);
       if (partitions.length === 1 && partitions[0] === 0) this.#oneFifo.add(connectorId);
       // Nothing due (a run finished the work this trigger's timer was set for, and found that timer
       // earlier than its own next retry, so set none): without a run, nothing would set the next
       // timer, and the connector's later retries would wait for the sweep.
-      if (partitions.length === 0) void this.scheduleNextRun(connectorId);
+      if (partitions.length === 0 && !written) void this.scheduleNextRun(connectorId);
       const runs = partitions.map((partition) =>
         this.runnerFor(connectorId, partition)
           .trigger()
@@ -172,6 +187,19 @@ export class QueueScheduler {
       this.#noteFailure(connectorId, error);
       return emptyCounts();
     }
+  }
+
+  /** Of a connector's `partitions`, those no other instance was last found holding. */
+  #notHeldElsewhere(connectorId: number, partitions: readonly number[]): number[] {
+    const now = performance.now();
+    return partitions.filter((partition) => {
+      const key = queueKey(connectorId, partition);
+      const until = this.#heldElsewhere.get(key);
+      if (until === undefined) return true;
+      if (until > now) return false;
+      this.#heldElsewhere.delete(key);
+      return true;
+    });
   }
 
   /** Starts a run for the connector in `inMs` milliseconds, unless one is set to start earlier. */
@@ -262,13 +290,16 @@ export class QueueScheduler {
     const drain = () =>
       this.lease.run(scope, leaseName(target, partition), (claim) => this.drainer.drain(target, claim, run));
     let result: DrainResult;
+    const key = queueKey(connectorId, partition);
     try {
       result = await (partition === 0 ? drain() : this.slotsFor(target).run(drain));
+      this.#heldElsewhere.delete(key);
     } catch (error) {
       if (error instanceof ConnectorBusyError) {
         // Another instance is processing this connector. If it dies, its lease runs out: look again
         // then, so that its work is taken over at once rather than at the next sweep (R-DEL-3).
         this.runLater(connectorId, error.leaseEndsInMs + TAKEOVER_MARGIN_MS);
+        if (partition !== 0) this.#heldElsewhere.set(key, performance.now() + error.leaseEndsInMs);
         return idle;
       }
       if (error instanceof ClaimLostError) {

@@ -9,11 +9,14 @@ import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
  * What instances tell each other on the LISTEN/NOTIFY channel (R-OUT-8 b, R-DEL-3, R-SET-2):
  * `connectors` have new or newly due work; `all` connectors may have (processing switched on,
  * a blocking task deleted or requeued); `reinitialize`: a connector was added, edited or deleted.
- * `from` is the sender's `InstanceId`, so that it can ignore its own signals.
+ * `from` is the sender's `InstanceId`, so that it can ignore its own signals. `partitions`: for
+ * new tasks of partitioned connectors (R-ORD-2), the partitions they were written to, per connector
+ * id: the only partitions of those connectors that this signal gives work to.
  */
 export interface QueueSignal {
   from: string;
   connectors?: number[];
+  partitions?: ReadonlyMap<number, number[]>;
   all?: true;
   reinitialize?: true;
 }
@@ -27,16 +30,30 @@ export function parseQueueSignal(payload: string | undefined): QueueSignal | nul
     return null;
   }
   if (typeof message !== 'object' || message === null) return null;
-  const { from, connectors, all, reinitialize } = message as Record<string, unknown>;
+  const { from, connectors, partitions, all, reinitialize } = message as Record<string, unknown>;
   if (typeof from !== 'string') return null;
   return {
     from,
-    connectors: Array.isArray(connectors)
-      ? connectors.filter((id): id is number => Number.isInteger(id))
-      : undefined,
+    connectors: Array.isArray(connectors) ? connectors.filter(isInteger) : undefined,
+    partitions: parsePartitions(partitions),
     all: all === true ? true : undefined,
     reinitialize: reinitialize === true ? true : undefined,
   };
+}
+
+const isInteger = (value: unknown): value is number => Number.isInteger(value);
+
+/** `{ "<connector id>": [partition, …] }`, as the change log writes it; undefined when absent or malformed. */
+function parsePartitions(value: unknown): ReadonlyMap<number, number[]> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const partitions = new Map<number, number[]>();
+  for (const [key, list] of Object.entries(value)) {
+    const connectorId = Number(key);
+    // A malformed entry makes the whole hint unusable: the receiver then looks for itself.
+    if (!Number.isInteger(connectorId) || !Array.isArray(list) || !list.every(isInteger)) return undefined;
+    partitions.set(connectorId, list);
+  }
+  return partitions;
 }
 
 /** Sends signals to every instance sharing the database (this one ignores its own). */
