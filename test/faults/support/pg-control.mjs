@@ -4,6 +4,8 @@
 // appended to the log file (the tests look there for `deadlock detected`). Commands on stdin, one per line: `stop`, `start`, `quit`. Answers on
 // stdout, one line each: `ready <url>`, `stopped <epoch ms>`, `started <epoch ms>` (the moment the
 // server accepts connections again), `error <message>`.
+// With FAULT_PG_STATS set, the server loads pg_stat_statements (`create extension` it in the
+// scenario's database): to see which statements a scenario spends its database time on.
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,15 @@ const pg = new EmbeddedPostgres({
   persistent: true,
   // PostgreSQL refuses to run as root: as root, run it as the `postgres` user (created if missing).
   createPostgresUser: process.getuid?.() === 0,
-  postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
+  postgresFlags: [
+    '-c',
+    'max_connections=200',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    ...(process.env.FAULT_PG_STATS ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
+  ],
   onLog: (message) => {
     if (logFile) appendFileSync(logFile, `${String(message).trimEnd()}\n`);
   },
