@@ -60,7 +60,10 @@ describe('commit signals name the partitions written (R-ORD-2, R-OUT-8 b)', () =
       const signal = parseQueueSignal(signals.payloads[0]);
       const queued = await queuedPartitions(t.sql);
       expect(queued.get(idOf('PerObject'))!.length).toBeGreaterThan(1);
-      expect(signal).toMatchObject({ connectors: expect.arrayContaining([idOf('PerObject'), idOf('Fifo')]) });
+      expect(signal).toMatchObject({
+        committed: true,
+        connectors: expect.arrayContaining([idOf('PerObject'), idOf('Fifo')]),
+      });
       // The partitioned connector's partitions, exactly; the one-FIFO connector is named, not hinted.
       expect([...signal!.partitions!.entries()]).toEqual([
         [idOf('PerObject'), queued.get(idOf('PerObject'))],

@@ -519,7 +519,7 @@ describe('auto-synchronization recipe (reference 004)', () => {
   });
 });
 
-async function expectEventually(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+async function expectEventually(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -95,14 +95,13 @@ export class OutgoingProcessor
     clearInterval(this.#sweep);
     this.probe.stop();
     await this.#scheduler.shutdown();
-    // The partitions this instance ran are handed back (their leases released by the runs): the
-    // other instances are told to take them now rather than at their next look (R-ORD-3).
-    const partitioned = this.#scheduler.partitionedConnectors;
-    if (partitioned.length > 0) {
-      await this.signals.wake(partitioned).catch((error: unknown) => {
-        this.#logger.debug(
-          `Could not tell the other instances to take the partitions: ${describeError(error)}`,
-        );
+    // The queues and partitions this instance held are handed back (their leases released by the
+    // runs): the other instances are told to take them now (R-ORD-3), rather than when the leases
+    // they last saw held would have run out (see `QueueScheduler.trigger`).
+    const held = this.#scheduler.heldConnectors;
+    if (held.length > 0) {
+      await this.signals.wake(held).catch((error: unknown) => {
+        this.#logger.debug(`Could not tell the other instances to take the queues: ${describeError(error)}`);
       });
     }
   }
@@ -123,7 +122,7 @@ export class OutgoingProcessor
    */
   nudge(connectorIds: Iterable<number>, partitions?: ReadonlyMap<number, number[]>): void {
     if (!this.options.outgoing.processAfterCommit || !this.automatic || this.#scheduler.stopping) return;
-    for (const id of connectorIds) void this.#scheduler.trigger(id, partitions?.get(id));
+    for (const id of connectorIds) void this.#scheduler.trigger(id, { written: partitions?.get(id) });
   }
 
   /**

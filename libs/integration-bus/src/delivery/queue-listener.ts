@@ -112,7 +112,9 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
     const signal = parseQueueSignal(payload);
     if (!signal || signal.from === this.instanceId.value) return;
     if (signal.reinitialize || signal.all) void this.lookAgain(signal.reinitialize === true);
-    else if (signal.connectors) this.processor.nudge(signal.connectors, signal.partitions);
+    else if (signal.committed) this.processor.nudge(signal.connectors ?? [], signal.partitions);
+    // A queue handed over or unblocked elsewhere: taken here even if it was seen held (`trigger`).
+    else if (signal.connectors) this.processor.wake(signal.connectors);
   }
 
   /** Another instance changed connectors or switches: read them again, then look at every queue. */

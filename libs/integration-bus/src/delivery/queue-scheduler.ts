@@ -40,6 +40,8 @@ export class QueueScheduler {
    * `performance.now()`), as that instance's lease said. See `trigger`.
    */
   readonly #heldElsewhere = new Map<string, number>();
+  /** See `heldConnectors`. */
+  readonly #held = new Set<number>();
   /** Connectors whose last run failed: their next failures are not logged again. */
   readonly #failing = new Set<number>();
   #stopping = false;
@@ -52,9 +54,9 @@ export class QueueScheduler {
     private readonly shutdownTimeoutMs: number,
   ) {}
 
-  /** Connectors whose partitions this process has run. */
-  get partitionedConnectors(): number[] {
-    return [...this.#slots.keys()];
+  /** Connectors whose queue, or one of whose partitions, this process has held. */
+  get heldConnectors(): number[] {
+    return [...this.#held];
   }
 
   /** Whether shutdown has begun: no new work is taken. */
@@ -150,25 +152,28 @@ export class QueueScheduler {
    * has work, at most `partitionLimit` at once. A failed run is logged once by the run itself (see
    * `run`), never by each trigger that joined it, and never thrown at the trigger.
    *
-   * `written`: the partitions new tasks were just written to, as another instance's commit told
-   * (`QueueSignal.partitions`). Then only those run, without asking the database which partitions
-   * have work, and not those another instance was found holding: every instance is told of every
-   * commit, so the holder sees the new tasks itself, and if it dies, the takeover timer set when it
-   * was found holding the partition runs it here (`runOnce`). Under live traffic with `ordering:
-   * 'object'` this is what a commit cost each instance: a look at every partition of every
-   * connector it touched, and claims the holders had already made.
+   * `committed`: the trigger is another instance's commit signal, with the partitions its tasks
+   * were written to when it named them (`QueueSignal.partitions`). Then only those run, without
+   * asking the database which partitions have work, and none that another instance was found
+   * holding: every instance is told of every commit, so the holder sees the new tasks itself, and if
+   * it dies, the takeover timer set when it was found holding the queue runs it here (`runOnce`).
+   * Under live traffic with `ordering: 'object'` this is what each commit cost each instance: a look
+   * at every partition of every connector it touched, and claims the holders had already made.
    */
-  async trigger(connectorId: number, written?: readonly number[]): Promise<ResultCounts> {
+  async trigger(connectorId: number, committed?: { written?: readonly number[] }): Promise<ResultCounts> {
     // A connector with one FIFO, once known, goes straight to its run (the hot path after a commit):
     // the run itself checks the switches and the connector.
-    if (this.#oneFifo.has(connectorId))
+    if (this.#oneFifo.has(connectorId)) {
+      if (committed && this.#notHeldElsewhere(connectorId, [0]).length === 0) return emptyCounts();
       return this.runnerFor(connectorId, 0)
         .trigger()
         .catch(() => emptyCounts());
+    }
     try {
       if (this.#stopping || !(await this.drainer.enabled())) return emptyCounts();
       const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
       if (!target) return emptyCounts();
+      const written = committed?.written;
       const partitions = written
         ? this.#notHeldElsewhere(connectorId, this.drainer.writtenPartitions?.(target, written) ?? [0])
         : ((await this.drainer.partitions?.(target)) ?? [0]);
@@ -294,12 +299,13 @@ export class QueueScheduler {
     try {
       result = await (partition === 0 ? drain() : this.slotsFor(target).run(drain));
       this.#heldElsewhere.delete(key);
+      this.#held.add(connectorId);
     } catch (error) {
       if (error instanceof ConnectorBusyError) {
         // Another instance is processing this connector. If it dies, its lease runs out: look again
         // then, so that its work is taken over at once rather than at the next sweep (R-DEL-3).
         this.runLater(connectorId, error.leaseEndsInMs + TAKEOVER_MARGIN_MS);
-        if (partition !== 0) this.#heldElsewhere.set(key, performance.now() + error.leaseEndsInMs);
+        this.#heldElsewhere.set(key, performance.now() + error.leaseEndsInMs);
         return idle;
       }
       if (error instanceof ClaimLostError) {

@@ -9,13 +9,15 @@ import { QUEUE_CHANNEL } from '../persistence/change-log.store.js';
  * What instances tell each other on the LISTEN/NOTIFY channel (R-OUT-8 b, R-DEL-3, R-SET-2):
  * `connectors` have new or newly due work; `all` connectors may have (processing switched on,
  * a blocking task deleted or requeued); `reinitialize`: a connector was added, edited or deleted.
- * `from` is the sender's `InstanceId`, so that it can ignore its own signals. `partitions`: for
- * new tasks of partitioned connectors (R-ORD-2), the partitions they were written to, per connector
- * id: the only partitions of those connectors that this signal gives work to.
+ * `from` is the sender's `InstanceId`, so that it can ignore its own signals. `committed`: the
+ * `connectors` signal is a commit's (new tasks), not a wake-up (a queue handed over or unblocked).
+ * `partitions`: for new tasks of partitioned connectors (R-ORD-2), the partitions they were written
+ * to, per connector id: the only partitions of those connectors that this signal gives work to.
  */
 export interface QueueSignal {
   from: string;
   connectors?: number[];
+  committed?: true;
   partitions?: ReadonlyMap<number, number[]>;
   all?: true;
   reinitialize?: true;
@@ -30,11 +32,12 @@ export function parseQueueSignal(payload: string | undefined): QueueSignal | nul
     return null;
   }
   if (typeof message !== 'object' || message === null) return null;
-  const { from, connectors, partitions, all, reinitialize } = message as Record<string, unknown>;
+  const { from, connectors, committed, partitions, all, reinitialize } = message as Record<string, unknown>;
   if (typeof from !== 'string') return null;
   return {
     from,
     connectors: Array.isArray(connectors) ? connectors.filter(isInteger) : undefined,
+    committed: committed === true ? true : undefined,
     partitions: parsePartitions(partitions),
     all: all === true ? true : undefined,
     reinitialize: reinitialize === true ? true : undefined,
