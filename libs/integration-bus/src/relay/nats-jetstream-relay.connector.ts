@@ -1,4 +1,3 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
@@ -8,6 +7,10 @@ import { natsCloudEventHeaders } from './cloud-event-binding.js';
 import { RELAY_CONTENT_TYPE, type RelayMessage } from './relay-message.js';
 import type { PublishDestination } from './publish-tracing.js';
 import { ReopeningSession } from './reopening-session.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
+
+/** JetStream's deduplication header: the message id (`jetstream.publish`'s `msgID`). */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 /** Options of `NatsJetStreamRelayConnector`. */
 export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServerOptions {
@@ -30,7 +33,8 @@ export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServe
 /** What the relay holds while connected. */
 interface NatsSession {
   connection: NatsConnection;
-  jetstream: JetStreamClient;
+  /** Publishes and settles each message by its PubAck. */
+  publisher: JetStreamPublisher;
   client: NatsClient;
 }
 
@@ -66,23 +70,20 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
   }
 
   protected async publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
-    const { jetstream, client } = await this.#session.get();
+    const { publisher, client } = this.#session.ready() ?? (await this.#session.get());
     const headers = client.core.headers();
-    for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+    // The keys of `message.headers` are distinct: appended, not `set` (which looks each up twice).
+    for (const name in message.headers) headers.append(name, message.headers[name]!);
     // Every message says what its body is (R-ECO-5); not `application/cloudevents`, which would
     // mean structured mode to a CloudEvents reader, while the CloudEvents format is binary mode.
     headers.set('Content-Type', RELAY_CONTENT_TYPE);
     if (message.cloudEvent) {
-      for (const [name, value] of Object.entries(natsCloudEventHeaders(message.cloudEvent.attributes))) {
-        headers.set(name, value);
-      }
+      const attributes = natsCloudEventHeaders(message.cloudEvent.attributes);
+      for (const name in attributes) headers.set(name, attributes[name]!);
     }
+    headers.set(MSG_ID_HEADER, message.messageId); // last, where `jetstream.publish` puts it
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
-    await jetstream.publish(`${this.options.subjectPrefix}.${message.route}`, message.body, {
-      msgID: message.messageId,
-      timeout: this.publishTimeoutMs,
-      headers,
-    });
+    await publisher.publish(this.subjectOf(message), message.body, headers);
   }
 
   close(): Promise<void> {
@@ -103,7 +104,11 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
 
   /** The subject, for the publish span. */
   protected override destinationOf(message: RelayMessage): PublishDestination {
-    return { system: 'nats', name: `${this.options.subjectPrefix}.${message.route}` };
+    return { system: 'nats', name: this.subjectOf(message) };
+  }
+
+  private subjectOf(message: RelayMessage): string {
+    return `${this.options.subjectPrefix}.${message.route}`;
   }
 
   private async open(): Promise<NatsSession> {
@@ -123,11 +128,14 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
           });
         }
       }
-      return {
-        connection,
+      const inboxPrefix = this.options.connectionOptions?.inboxPrefix;
+      const publisher = new JetStreamPublisher(
         client,
-        jetstream: client.jetstream.jetstream(connection, { timeout: this.publishTimeoutMs }),
-      };
+        connection,
+        this.publishTimeoutMs,
+        typeof inboxPrefix === 'string' ? inboxPrefix : undefined,
+      );
+      return { connection, client, publisher };
     } catch (error) {
       await connection.close();
       throw error;
