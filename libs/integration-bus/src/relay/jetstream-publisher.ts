@@ -1,15 +1,6 @@
-import { performance } from 'node:perf_hooks';
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { NatsClient } from './nats-client.js';
-
-/** A message waiting for its PubAck. */
-interface PendingAck {
-  resolve(): void;
-  reject(error: Error): void;
-  /** `performance.now()` past which it is a timeout. */
-  deadline: number;
-  subject: string;
-}
+import { PendingPublishes } from './pending-publishes.js';
 
 /** What a JetStream stream answers to a publish (a PubAck), or its API error. */
 interface PubAckReply {
@@ -23,91 +14,63 @@ interface PubAckReply {
  * stream's subject; the client's request path costs an Error (stack trace included) per message even
  * without async traces (`RequestError("cancelled")` once the reply is in), a promise and a timer per
  * request, and a copy of the options (profiled: about a fifth of the relay's CPU). Here one inbox
- * subscription takes every reply, a counter names each request, and one timer watches the oldest
- * deadline: all publishes share one timeout, so the pending ones expire in the order they were sent.
+ * subscription takes every reply, a counter names each request, and one timer serves all pending
+ * publishes (`PendingPublishes`).
  *
- * The messages are those `jetstream.publish` sends: the headers given (with `Nats-Msg-Id` in them)
- * and the body, on the subject, with a reply subject in the connection's inbox prefix.
+ * The messages are those `jetstream.publish` sends: the headers given (`Nats-Msg-Id` among them)
+ * and the body on the subject, with a reply subject in the connection's inbox prefix.
  */
 export class JetStreamPublisher {
   readonly #connection: NatsConnection;
-  readonly #timeoutMs: number;
   /** `<inbox>.`: every reply subject is this and a token. */
   readonly #inbox: string;
-  /** In the order sent, hence of deadline (one timeout for all). */
-  readonly #pending = new Map<string, PendingAck>();
+  /** By token, each with its subject. */
+  readonly #pending: PendingPublishes<string>;
   #next = 0;
-  #timer: NodeJS.Timeout | null = null;
 
   /**
+   * @param timeoutMs how long a PubAck may take
    * @param inboxPrefix the connection's `inboxPrefix`, when it has one (the account may allow
    *   replies only there)
    */
   constructor(client: NatsClient, connection: NatsConnection, timeoutMs: number, inboxPrefix?: string) {
     this.#connection = connection;
-    this.#timeoutMs = timeoutMs;
+    this.#pending = new PendingPublishes(timeoutMs, `no PubAck within ${timeoutMs} ms`);
     this.#inbox = `${client.core.createInbox(inboxPrefix)}.`;
     const subscription = connection.subscribe(`${this.#inbox}*`, {
-      callback: (error, msg) => (error ? this.#failAll(error) : this.#settle(msg)),
+      callback: (error, msg) => (error ? this.#pending.failAll(error) : this.#settle(msg)),
     });
     // A closed connection answers nothing more: fail what waits instead of letting it time out.
     void subscription.closed.then(
-      () => this.#failAll(new Error('closed connection')),
-      (error: unknown) => this.#failAll(error instanceof Error ? error : new Error(String(error))),
+      () => this.#pending.failAll(new Error('closed connection')),
+      (error: unknown) => this.#pending.failAll(error instanceof Error ? error : new Error(String(error))),
     );
   }
 
   /**
-   * Publishes one message; resolves once the stream has stored it (a duplicate by `Nats-Msg-Id`
-   * included), rejects on an error reply, no stream on the subject, a closed connection or no reply
-   * within the timeout.
+   * Publishes one message; resolves once the stream has stored it (or has it already: a duplicate
+   * `Nats-Msg-Id`), rejects on an error reply, no stream on the subject, a closed connection or no
+   * reply within the timeout.
    */
   publish(subject: string, body: Uint8Array, headers: MsgHdrs): Promise<void> {
     const token = (this.#next++).toString(36);
     return new Promise<void>((resolve, reject) => {
-      const deadline = performance.now() + this.#timeoutMs;
-      this.#pending.set(token, { resolve, reject, deadline, subject });
+      this.#pending.add(token, resolve, reject, subject);
       try {
         this.#connection.publish(subject, body, { reply: this.#inbox + token, headers });
       } catch (error) {
-        this.#pending.delete(token);
+        this.#pending.take(token);
         reject(error instanceof Error ? error : new Error(String(error)));
-        return;
       }
-      this.#timer ??= setTimeout(() => this.#expire(), this.#timeoutMs);
     });
   }
 
   #settle(msg: Msg): void {
-    const token = msg.subject.slice(this.#inbox.length);
-    const pending = this.#pending.get(token);
+    const pending = this.#pending.take(msg.subject.slice(this.#inbox.length));
     if (pending === undefined) return; // late: its publish has timed out already
-    this.#pending.delete(token);
-    const failure = replyError(msg, pending.subject);
+    const failure = replyError(msg, pending.about);
     if (failure === null) pending.resolve();
     else pending.reject(failure);
-  }
-
-  /** Fails the publishes past their deadline, then waits for the next one's. */
-  #expire(): void {
-    this.#timer = null;
-    const now = performance.now();
-    for (const [token, pending] of this.#pending) {
-      if (pending.deadline > now) {
-        this.#timer = setTimeout(() => this.#expire(), Math.max(1, Math.ceil(pending.deadline - now)));
-        return;
-      }
-      this.#pending.delete(token);
-      pending.reject(new Error('timeout'));
-    }
-  }
-
-  #failAll(error: Error): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const { reject } of pending) reject(error);
   }
 }
 

@@ -69,9 +69,15 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
     super(options);
   }
 
-  protected async publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
-    const { publisher, client } = this.#session.ready() ?? (await this.#session.get());
-    const headers = client.core.headers();
+  protected publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
+    // Not `async`: once the session is open, no tick (and no promise of its own) per message.
+    const session = this.#session.ready();
+    if (session !== null) return this.send(session, message, fence);
+    return this.#session.get().then((opened) => this.send(opened, message, fence));
+  }
+
+  private send(session: NatsSession, message: RelayMessage, fence: () => void): Promise<void> {
+    const headers = session.client.core.headers();
     // The keys of `message.headers` are distinct: appended, not `set` (which looks each up twice).
     for (const name in message.headers) headers.append(name, message.headers[name]!);
     // Every message says what its body is (R-ECO-5); not `application/cloudevents`, which would
@@ -83,7 +89,7 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
     }
     headers.set(MSG_ID_HEADER, message.messageId); // last, where `jetstream.publish` puts it
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
-    await publisher.publish(this.subjectOf(message), message.body, headers);
+    return session.publisher.publish(this.subjectOf(message), message.body, headers);
   }
 
   close(): Promise<void> {
