@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
 import type { NatsServerOptions } from './nats-server-options.js';
@@ -28,6 +28,17 @@ export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServe
      */
     duplicateWindowMs?: number;
   };
+}
+
+/** Adds a header after `own`'s: appended when `own` has none of that name, else set (replacing it). */
+function addHeader(
+  headers: MsgHdrs,
+  own: Readonly<Record<string, string>>,
+  name: string,
+  value: string,
+): void {
+  if (name in own) headers.set(name, value);
+  else headers.append(name, value);
 }
 
 /** What the relay holds while connected. */
@@ -78,16 +89,18 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
 
   private send(session: NatsSession, message: RelayMessage, fence: () => void): Promise<void> {
     const headers = session.client.core.headers();
-    // The keys of `message.headers` are distinct: appended, not `set` (which looks each up twice).
-    for (const name in message.headers) headers.append(name, message.headers[name]!);
+    const own = message.headers;
+    // The keys of `own` are distinct: appended, not `set` (which looks each up twice). The headers
+    // added after them replace one of the same name, as `set` would (a trace injector's, say).
+    for (const name in own) headers.append(name, own[name]!);
     // Every message says what its body is (R-ECO-5); not `application/cloudevents`, which would
     // mean structured mode to a CloudEvents reader, while the CloudEvents format is binary mode.
-    headers.set('Content-Type', RELAY_CONTENT_TYPE);
+    addHeader(headers, own, 'Content-Type', RELAY_CONTENT_TYPE);
     if (message.cloudEvent) {
       const attributes = natsCloudEventHeaders(message.cloudEvent.attributes);
-      for (const name in attributes) headers.set(name, attributes[name]!);
+      for (const name in attributes) addHeader(headers, own, name, attributes[name]!);
     }
-    headers.set(MSG_ID_HEADER, message.messageId); // last, where `jetstream.publish` puts it
+    addHeader(headers, own, MSG_ID_HEADER, message.messageId); // last, where `jetstream.publish` puts it
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
     return session.publisher.publish(this.subjectOf(message), message.body, headers);
   }
