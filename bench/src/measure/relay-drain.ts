@@ -8,6 +8,7 @@ import type { RelayTarget } from '../host/relay-connector.js';
 import { seedBusTasks } from '../host/seed.js';
 import { CpuMeter } from './cpu-meter.js';
 import { cpuPer1000, type MeasureResult } from './job.js';
+import { profileClock, recordProfileWindow } from './profile-window.js';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -74,10 +75,12 @@ export async function measureRelayDrain(
     try {
       await seedBusTasks(databaseUrl, job.tasks, [CONNECTOR]);
       const cpu = await CpuMeter.start(databaseUrl);
+      const window = profileClock();
       const start = performance.now();
       const counts = await host.bus!.processOutgoingTasks();
       const ms = performance.now() - start;
       const { nodeMs, postgresMs } = await cpu.stop();
+      recordProfileWindow(window, profileClock());
       if (counts.OK !== job.tasks)
         throw new Error(`Expected ${job.tasks} OK results, got ${JSON.stringify(counts)}.`);
       const stored = await sink.count();

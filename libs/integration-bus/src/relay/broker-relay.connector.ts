@@ -22,7 +22,8 @@ import {
   type RelayMessage,
   type RelayRoute,
 } from './relay-message.js';
-import { startPublishSpan, type PublishDestination } from './publish-tracing.js';
+import { startPublishSpan, type PublishDestination, type PublishSpan } from './publish-tracing.js';
+import { tracingApi } from '../events/trace-context.js';
 import { traceHeadersOf, type RelayTraceContextInjector } from './trace-context.js';
 import type { BrokerChannel } from './broker-channel.js';
 
@@ -69,6 +70,9 @@ export interface BrokerRelayOptions {
    */
   publishTimeoutMs?: number;
 }
+
+/** The body before it is written (`toMessage` always sets one). */
+const EMPTY_BODY = new Uint8Array(0);
 
 /** `publishTimeoutMs` when not given. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
@@ -175,9 +179,10 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     task: OutgoingTask,
     traceHeaders: Readonly<Record<string, string>> = traceHeadersOf(task, this.baseOptions.traceContext),
   ): RelayMessage {
-    const envelope = buildRelayEnvelope(task, this.connectorName);
-    const objectKey = this.baseOptions.objectKey ? this.baseOptions.objectKey(task) : objectKeyOf(task);
-    envelope.objectKey = objectKey;
+    const { route, routeBy, format = 'envelope', objectKey: keyOf, cloudEvents } = this.baseOptions;
+    const connectorName = this.connectorName;
+    const objectKey = keyOf ? keyOf(task) : objectKeyOf(task);
+    const envelope = buildRelayEnvelope(task, connectorName, objectKey);
     const headers: Record<string, string> = {
       ...traceHeaders,
       [TASK_TYPE_HEADER]: task.taskType,
@@ -185,8 +190,7 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
     };
     if (objectKey !== null) headers[OBJECT_KEY_HEADER] = objectKey;
     if (envelope.sequence !== undefined) headers[SEQUENCE_HEADER] = String(envelope.sequence);
-    const messageId = relayMessageId(task, this.connectorName);
-    const { route, routeBy, format = 'envelope' } = this.baseOptions;
+    const messageId = relayMessageId(task, connectorName);
     const message: RelayMessage = {
       route: route
         ? route(task)
@@ -196,14 +200,15 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
       messageId,
       objectKey,
       envelope,
-      body: Buffer.from(JSON.stringify(envelope)),
+      body: EMPTY_BODY,
       headers,
       format,
     };
+    // One JSON per message: the body is the envelope, or with CloudEvents the event's data.
     if (format === 'cloudevents') {
-      message.cloudEvent = buildRelayCloudEvent(envelope, messageId, headers, this.baseOptions.cloudEvents);
+      message.cloudEvent = buildRelayCloudEvent(envelope, messageId, headers, cloudEvents);
       message.body = Buffer.from(JSON.stringify(message.cloudEvent.data));
-    }
+    } else message.body = Buffer.from(JSON.stringify(envelope));
     return message;
   }
 
@@ -212,20 +217,30 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
    * @throws ClaimLostError when the task's fence refused the write: nothing was published
    */
   protected async relay(task: OutgoingTask): Promise<ProcessOutcome> {
-    const untraced = this.toMessage(task, {});
-    // The publish span, when tracing: the trace headers are its context, written inside it.
-    const span = startPublishSpan(task, untraced.messageId, this.destinationOf(untraced));
     const own = this.baseOptions.traceContext;
-    const trace = span ? span.run(() => traceHeadersOf(task, own)) : traceHeadersOf(task, own);
-    const message: RelayMessage = { ...untraced, headers: { ...trace, ...untraced.headers } };
-    if (message.cloudEvent)
-      addTraceAttributes(message.cloudEvent.attributes as Record<string, string>, trace);
+    let message: RelayMessage;
+    let span: PublishSpan | null = null;
+    if (tracingApi() === null) {
+      // No publish span to write the trace headers inside: the message is built once, with them.
+      message = this.toMessage(task, traceHeadersOf(task, own));
+    } else {
+      const untraced = this.toMessage(task, {});
+      // The publish span, when tracing: the trace headers are its context, written inside it.
+      span = startPublishSpan(task, untraced.messageId, this.destinationOf(untraced));
+      const trace = span ? span.run(() => traceHeadersOf(task, own)) : traceHeadersOf(task, own);
+      message = { ...untraced, headers: { ...trace, ...untraced.headers } };
+      if (message.cloudEvent)
+        addTraceAttributes(message.cloudEvent.attributes as Record<string, string>, trace);
+    }
     const fence = (): void => task.fence();
     try {
       fence();
-      const publish = () => this.publish(message, task.signal, fence);
-      await (span ? span.run(publish) : publish());
-      span?.end();
+      if (span === null) await this.publish(message, task.signal, fence);
+      else {
+        const traced = message;
+        await span.run(() => this.publish(traced, task.signal, fence));
+        span.end();
+      }
       return IntegrationProcessResult.OK;
     } catch (error) {
       span?.end(error);

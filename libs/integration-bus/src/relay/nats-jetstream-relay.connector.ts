@@ -1,5 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { BrokerRelayConnector, type BrokerRelayOptions } from './broker-relay.connector.js';
 import { loadNatsClient, openNatsConnection, type NatsClient } from './nats-client.js';
 import type { NatsServerOptions } from './nats-server-options.js';
@@ -8,6 +7,10 @@ import { natsCloudEventHeaders } from './cloud-event-binding.js';
 import { RELAY_CONTENT_TYPE, type RelayMessage } from './relay-message.js';
 import type { PublishDestination } from './publish-tracing.js';
 import { ReopeningSession } from './reopening-session.js';
+import { JetStreamPublisher } from './jetstream-publisher.js';
+
+/** JetStream's deduplication header: the message id (`jetstream.publish`'s `msgID`). */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 /** Options of `NatsJetStreamRelayConnector`. */
 export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServerOptions {
@@ -27,10 +30,22 @@ export interface NatsJetStreamRelayOptions extends BrokerRelayOptions, NatsServe
   };
 }
 
+/** Adds a header after `own`'s: appended when `own` has none of that name, else set (replacing it). */
+function addHeader(
+  headers: MsgHdrs,
+  own: Readonly<Record<string, string>>,
+  name: string,
+  value: string,
+): void {
+  if (name in own) headers.set(name, value);
+  else headers.append(name, value);
+}
+
 /** What the relay holds while connected. */
 interface NatsSession {
   connection: NatsConnection;
-  jetstream: JetStreamClient;
+  /** Publishes and settles each message by its PubAck. */
+  publisher: JetStreamPublisher;
   client: NatsClient;
 }
 
@@ -65,24 +80,29 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
     super(options);
   }
 
-  protected async publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
-    const { jetstream, client } = await this.#session.get();
-    const headers = client.core.headers();
-    for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+  protected publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
+    // Not `async`: once the session is open, no tick (and no promise of its own) per message.
+    const session = this.#session.ready();
+    if (session !== null) return this.send(session, message, fence);
+    return this.#session.get().then((opened) => this.send(opened, message, fence));
+  }
+
+  private send(session: NatsSession, message: RelayMessage, fence: () => void): Promise<void> {
+    const headers = session.client.core.headers();
+    const own = message.headers;
+    // The keys of `own` are distinct: appended, not `set` (which looks each up twice). The headers
+    // added after them replace one of the same name, as `set` would (a trace injector's, say).
+    for (const name in own) headers.append(name, own[name]!);
     // Every message says what its body is (R-ECO-5); not `application/cloudevents`, which would
     // mean structured mode to a CloudEvents reader, while the CloudEvents format is binary mode.
-    headers.set('Content-Type', RELAY_CONTENT_TYPE);
+    addHeader(headers, own, 'Content-Type', RELAY_CONTENT_TYPE);
     if (message.cloudEvent) {
-      for (const [name, value] of Object.entries(natsCloudEventHeaders(message.cloudEvent.attributes))) {
-        headers.set(name, value);
-      }
+      const attributes = natsCloudEventHeaders(message.cloudEvent.attributes);
+      for (const name in attributes) addHeader(headers, own, name, attributes[name]!);
     }
+    addHeader(headers, own, MSG_ID_HEADER, message.messageId); // last, where `jetstream.publish` puts it
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
-    await jetstream.publish(`${this.options.subjectPrefix}.${message.route}`, message.body, {
-      msgID: message.messageId,
-      timeout: this.publishTimeoutMs,
-      headers,
-    });
+    return session.publisher.publish(this.subjectOf(message), message.body, headers);
   }
 
   close(): Promise<void> {
@@ -103,7 +123,11 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
 
   /** The subject, for the publish span. */
   protected override destinationOf(message: RelayMessage): PublishDestination {
-    return { system: 'nats', name: `${this.options.subjectPrefix}.${message.route}` };
+    return { system: 'nats', name: this.subjectOf(message) };
+  }
+
+  private subjectOf(message: RelayMessage): string {
+    return `${this.options.subjectPrefix}.${message.route}`;
   }
 
   private async open(): Promise<NatsSession> {
@@ -123,11 +147,14 @@ export abstract class NatsJetStreamRelayConnector extends BrokerRelayConnector {
           });
         }
       }
-      return {
-        connection,
+      const inboxPrefix = this.options.connectionOptions?.inboxPrefix;
+      const publisher = new JetStreamPublisher(
         client,
-        jetstream: client.jetstream.jetstream(connection, { timeout: this.publishTimeoutMs }),
-      };
+        connection,
+        this.publishTimeoutMs,
+        typeof inboxPrefix === 'string' ? inboxPrefix : undefined,
+      );
+      return { connection, client, publisher };
     } catch (error) {
       await connection.close();
       throw error;

@@ -6,6 +6,7 @@ import { amqpCloudEventHeaders } from './cloud-event-binding.js';
 import { RELAY_CONTENT_TYPE, TASK_TYPE_HEADER, type RelayMessage } from './relay-message.js';
 import type { PublishDestination } from './publish-tracing.js';
 import { ReopeningSession } from './reopening-session.js';
+import { PendingPublishes } from './pending-publishes.js';
 
 /** Options of `RabbitMqRelayConnector`. */
 export interface RabbitMqRelayOptions extends BrokerRelayOptions {
@@ -25,6 +26,10 @@ interface RabbitSession {
   channel: ConfirmChannel;
   /** Ids of messages the broker returned as unroutable, until their confirm arrives. */
   returned: Set<string>;
+  /** The messages waiting for their confirm, by publish number. */
+  pending: PendingPublishes<number>;
+  /** The number of the next publish. */
+  next: number;
   open: boolean;
 }
 
@@ -51,24 +56,29 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
     super(options);
   }
 
-  protected async publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
-    const session = await this.#session.get();
+  protected publish(message: RelayMessage, _signal: AbortSignal, fence: () => void): Promise<void> {
+    // Not `async`: once the session is open, no tick (and no promise of its own) per message.
+    const session = this.#session.ready();
+    if (session !== null) return this.send(session, message, fence);
+    return this.#session.get().then((opened) => this.send(opened, message, fence));
+  }
+
+  private send(session: RabbitSession, message: RelayMessage, fence: () => void): Promise<void> {
     fence(); // after the connection wait, right before the message leaves (R-DEL-2)
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`no confirm within ${this.publishTimeoutMs} ms`));
-        // The channel's state is unknown: a new one for the next task.
-        void this.drop(session);
-      }, this.publishTimeoutMs);
+    const { body, messageId, route } = message;
+    const key = session.next++;
+    return new Promise<void>((resolve, reject) => {
+      session.pending.add(key, resolve, reject);
       try {
         session.channel.publish(
           this.options.exchange,
-          message.route,
-          Buffer.from(message.body),
+          route,
+          // A view of the body, not a copy: amqplib copies it into its frame.
+          Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
           {
             persistent: true,
             mandatory: true,
-            messageId: message.messageId,
+            messageId,
             contentType: RELAY_CONTENT_TYPE, // also the CloudEvent's datacontenttype (AMQP binding)
             type: message.headers[TASK_TYPE_HEADER],
             headers: message.cloudEvent
@@ -76,19 +86,20 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
               : message.headers,
           },
           (error: unknown) => {
-            clearTimeout(timer);
-            if (error) reject(error instanceof Error ? error : new Error(`nacked: ${String(error)}`));
-            else if (session.returned.delete(message.messageId)) {
-              reject(
+            const pending = session.pending.take(key);
+            if (pending === undefined) return; // timed out (or the channel failed) already
+            if (error) pending.reject(error instanceof Error ? error : new Error(`nacked: ${String(error)}`));
+            else if (session.returned.delete(messageId)) {
+              pending.reject(
                 new Error(
-                  `unroutable: no queue is bound to exchange "${this.options.exchange}" for "${message.route}"`,
+                  `unroutable: no queue is bound to exchange "${this.options.exchange}" for "${route}"`,
                 ),
               );
-            } else resolve();
+            } else pending.resolve();
           },
         );
       } catch (error) {
-        clearTimeout(timer);
+        session.pending.take(key);
         void this.drop(session);
         reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -134,7 +145,21 @@ export abstract class RabbitMqRelayConnector extends BrokerRelayConnector {
     const model = await openAmqpConnection(client, this.options.url, this.publishTimeoutMs);
     try {
       const channel = await model.createConfirmChannel();
-      const session: RabbitSession = { model, channel, returned: new Set(), open: true };
+      const session: RabbitSession = {
+        model,
+        channel,
+        returned: new Set(),
+        // No confirm in time: the channel's state is unknown, a new one for the next task.
+        pending: new PendingPublishes(
+          this.publishTimeoutMs,
+          `no confirm within ${this.publishTimeoutMs} ms`,
+          () => {
+            void this.drop(session);
+          },
+        ),
+        next: 0,
+        open: true,
+      };
       const lost = () => (session.open = false);
       model.on('close', lost);
       channel.on('close', lost);

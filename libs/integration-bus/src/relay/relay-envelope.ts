@@ -73,8 +73,15 @@ export function objectKeyOf(task: OutgoingTask): string | null {
   return Utils.isPlainObject(pk) ? Object.values(pk).join(':') : String(pk);
 }
 
-/** The envelope of a task, as a relay connector publishes it. */
-export function buildRelayEnvelope(task: OutgoingTask, connectorName: string): RelayEnvelope {
+/**
+ * The envelope of a task, as a relay connector publishes it.
+ * @param objectKey the object's key, when the caller has it already (`objectKeyOf` otherwise)
+ */
+export function buildRelayEnvelope(
+  task: OutgoingTask,
+  connectorName: string,
+  objectKey: string | null = objectKeyOf(task),
+): RelayEnvelope {
   const descriptor = getIntegrationDescriptor(task.object.constructor);
   const payload = payloadOf(task.object);
   const envelope: RelayEnvelope = {
@@ -86,7 +93,7 @@ export function buildRelayEnvelope(task: OutgoingTask, connectorName: string): R
     siteName: task.siteName,
     dataType: task.dataType,
     connector: connectorName,
-    objectKey: objectKeyOf(task),
+    objectKey,
     // `0` is a synchronous task's: no sequence, rather than one every later message is "above".
     ...(task.sequence > 0 ? { sequence: task.sequence } : {}),
     // A synchronous task's object is the live entity, not rebuilt from a payload: its JSON form.

@@ -73,11 +73,21 @@ export function objectKeyRelayRoute(objectType: string, objectKey: string | null
   return `${routeToken(objectType)}.${key}`;
 }
 
+/** Tokens made safe already: object and task types are few, and each message needs two. */
+const safeTokens = new Map<string, string>();
+const SAFE_TOKENS_KEPT = 1024;
+
 /** One part of a subject or routing key, made safe (see `defaultRelayRoute`). */
 export function routeToken(value: string): string {
-  const token = value
-    .replace(/[^A-Za-z0-9_.-]/g, '_')
-    .replace(/\.{2,}/g, '.')
-    .replace(/^\.|\.$/g, '');
-  return token === '' ? '_' : token;
+  let token = safeTokens.get(value);
+  if (token === undefined) {
+    token = value
+      .replace(/[^A-Za-z0-9_.-]/g, '_')
+      .replace(/\.{2,}/g, '.')
+      .replace(/^\.|\.$/g, '');
+    if (token === '') token = '_';
+    if (safeTokens.size >= SAFE_TOKENS_KEPT) safeTokens.clear();
+    safeTokens.set(value, token);
+  }
+  return token;
 }
