@@ -23,6 +23,8 @@ async function measure({ databaseUrl, job }: ChildRequest): Promise<MeasureResul
       return (await import('./measure/latency.js')).measureLatency(databaseUrl, job);
     case 'scale-out':
       return (await import('./measure/scale-out.js')).measureScaleOut(databaseUrl, job);
+    case 'live-ordering':
+      return (await import('./measure/live-ordering.js')).measureLiveOrdering(databaseUrl, job);
     case 'relay-drain':
       return (await import('./measure/relay-drain.js')).measureRelayDrain(databaseUrl, job);
     case 'consumer-drain':

@@ -62,6 +62,11 @@ const EXTERNAL_VERSIONS = 10;
 /** The fake service's capacity: 50 requests/s × 100 records per request. */
 const EXTERNAL_CAPACITY = 50 * 100;
 const RESYNC_ROWS = 200_000;
+/** The live-ordering scenario (issue 21): as the fault tests run 3 instances × 4 connectors. */
+const LIVE_OBJECTS = 1000;
+const LIVE_INSTANCES = 3;
+const LIVE_LANES = 8;
+const LIVE_SECONDS = 10;
 
 function scaled(count: number, scale: number, min: number): number {
   return Math.max(min, Math.round(count * scale));
@@ -488,7 +493,62 @@ export function buildScenarios(scale: number): Scenario[] {
         },
       ],
     },
+    liveOrderingScenario(Math.max(2, Math.round(LIVE_SECONDS * scale))),
   ];
+}
+
+/**
+ * Issue 21 (SPEC §10): `ordering: 'object'` under live traffic, 3 instances × 4 connectors as the
+ * fault tests run them, delivers at least 0.9× what `ordering: 'connector'` does.
+ */
+function liveOrderingScenario(seconds: number): Scenario {
+  const orderings = ['connector', 'object'] as const;
+  return {
+    name: 'live-ordering',
+    title: `10. Live traffic: ${LIVE_LANES} loops committing single-object changes of ${LIVE_OBJECTS.toLocaleString('en')} objects for ${seconds} s, delivered by ${LIVE_INSTANCES} instances (separate processes) to 4 no-op connectors, processAfterCommit on`,
+    subjects: orderings.map((ordering) => ({
+      id: ordering,
+      label: `ordering: '${ordering}'${ordering === 'object' ? ' (16 partitions, concurrency 4)' : ''}, defaults otherwise`,
+      job: {
+        kind: 'live-ordering' as const,
+        ordering,
+        objects: LIVE_OBJECTS,
+        instances: LIVE_INSTANCES,
+        producers: 1,
+        lanes: LIVE_LANES,
+        durationMs: seconds * 1000,
+      },
+      metrics: [
+        perSecond('deliveriesPerSecond', 'deliveries/s'),
+        perSecond('commitsPerSecond', 'commits/s'),
+        { key: 'drainSeconds', label: 'drain s after last commit', digits: 2 },
+        { key: 'outOfOrder', label: 'out of order', digits: 0 },
+        { key: 'workersCpuMsPer1000', label: 'workers CPU ms/1k deliveries', digits: 0 },
+        { key: 'producerCpuMsPer1000', label: 'producer CPU ms/1k commits', digits: 0 },
+        { key: 'postgresCpuMsPer1000', label: 'PG CPU ms/1k deliveries', digits: 0 },
+      ],
+      bus: true,
+    })),
+    comparisons: [
+      {
+        label: 'object / connector',
+        value: { ratio: [ref('object', 'deliveriesPerSecond'), ref('connector', 'deliveriesPerSecond')] },
+        unit: '×',
+        bar: { op: '>=', limit: 0.9 },
+      },
+      {
+        label: 'object / connector, commits/s',
+        value: { ratio: [ref('object', 'commitsPerSecond'), ref('connector', 'commitsPerSecond')] },
+        unit: '×',
+      },
+      ...orderings.map((id): Comparison => ({
+        label: `${id}: out-of-order deliveries`,
+        value: { metric: ref(id, 'outOfOrder') },
+        unit: 'versions',
+        bar: { op: '<=', limit: 0 },
+      })),
+    ],
+  };
 }
 
 /**

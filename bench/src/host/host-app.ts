@@ -33,6 +33,10 @@ export interface HostOptions {
   relay?: RelayTarget;
   /** Connector classes of the scenario's own, registered beside `connectors`. */
   providers?: Type[];
+  /** Entities of the scenario's own, beside `BenchUser`; their tables are the scenario's to create. */
+  entities?: Type[];
+  /** Most connections of the app's pool. @default pg's (10) */
+  poolMax?: number;
 }
 
 /** A running host: Nest application context, its MikroORM, and the bus when imported. */
@@ -49,10 +53,16 @@ const BENCH_BUS_DEFAULTS: IntegrationBusModuleOptions = {
   incoming: { enabled: false },
 };
 
-function ormConfig(databaseUrl: string, withBus: boolean): Options {
+function ormConfig(
+  databaseUrl: string,
+  withBus: boolean,
+  extra: Pick<HostOptions, 'entities' | 'poolMax'> = {},
+): Options {
+  const own = [BenchUser, ...(extra.entities ?? [])];
   return defineConfig({
     clientUrl: databaseUrl,
-    entities: withBus ? [BenchUser, ...IntegrationBusModule.entities] : [BenchUser],
+    entities: withBus ? [...own, ...IntegrationBusModule.entities] : own,
+    ...(extra.poolMax === undefined ? {} : { pool: { max: extra.poolMax } }),
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     migrations: { migrationsList: withBus ? IntegrationBusModule.migrations : [], snapshot: false },
@@ -86,7 +96,7 @@ class BenchHostModule {
       module: BenchHostModule,
       imports: [
         MikroOrmModule.forRoot({
-          ...ormConfig(options.databaseUrl, options.withBus),
+          ...ormConfig(options.databaseUrl, options.withBus, options),
           registerRequestContext: false,
         }),
         EventEmitterModule.forRoot(),

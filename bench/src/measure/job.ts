@@ -25,6 +25,16 @@ export type MeasureJob =
       partitions: number;
       concurrency: number;
     }
+  | {
+      kind: 'live-ordering';
+      ordering: 'connector' | 'object';
+      objects: number;
+      instances: number;
+      producers: number;
+      /** Concurrent transaction loops of each producer. */
+      lanes: number;
+      durationMs: number;
+    }
   | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq'; window: number }
   | { kind: 'consumer-drain'; messages: number; broker: 'nats' | 'rabbitmq' }
   | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number }

@@ -18,7 +18,7 @@ export const USAGE = `Usage: npm run bench -- [--runs N] [--scale F] [--only a,b
   --runs N        runs of each scenario, medians reported (default 3)
   --scale F       multiply queue sizes and durations by F, e.g. 0.05 for a quick check (default 1)
   --only a,b      run only these scenarios: overhead, throughput, fanout, latency,
-                  drain, scale-out, relay, external, resync
+                  drain, scale-out, live-ordering, relay, external, resync
   --subjects a,b  run only these subjects (ids as in the JSON: bus, bus-100, gw-batched, …)
   --profile       --cpu-prof the bus's subjects (profiles in bench/results/profiles/; numbers of
                   profiled runs are slower and marked as such)
