@@ -47,12 +47,14 @@ function start(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
-  const ready = new Promise<void>((resolve) => {
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // A worker that dies before it is ready fails the test at once, rather than at its timeout.
+  const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve();
     });
+    void exit.then((code) => reject(new Error(`the crash worker exited (${code}) before it was ready`)));
   });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, ready, exit };
 }
 
@@ -73,7 +75,26 @@ describe('crash safety (SPEC §10)', () => {
     await first.exit;
 
     const second = start(output, 0);
-    expect(await second.exit).toBe(0); // drained, after the dead instance's lease ran out
+    // Drained, after the dead instance's lease ran out. If not within a minute, what is left says why.
+    const code = await Promise.race([
+      second.exit,
+      new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 60_000).unref()),
+    ]);
+    if (code === 'stuck') {
+      const app = await createBusApp({
+        databaseUrl: db.url,
+        migrate: false,
+        bus: { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } },
+      });
+      const left = await app.sql(
+        `select (select count(*)::int from integration_task) as tasks,
+                (select count(*)::int from integration_synchronization) as rows,
+                (select json_agg(c) from (select lease_owner, lease_until, clock_timestamp() as now from integration_connector) c) as leases`,
+      );
+      await app.close();
+      throw new Error(`the second instance did not drain the queue in 60 s: ${JSON.stringify(left)}`);
+    }
+    expect(code).toBe(0);
 
     const lines = readFileSync(output, 'utf8')
       .trim()
