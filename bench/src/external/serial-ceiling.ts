@@ -10,10 +10,10 @@ import { MAX_RECORDS_PER_REQUEST, postRecords, type ServiceRecord } from './serv
  */
 export function prepareSerialCeiling(serviceUrl: string, changes: readonly ServiceRecord[]): PreparedPeer {
   let running: Promise<void> | undefined;
-  let stopped = false;
+  const stop = new AbortController();
   const counts = { requests: 0, refused: 0 };
   const loop = async (): Promise<void> => {
-    for (let from = 0; from < changes.length && !stopped;) {
+    for (let from = 0; from < changes.length && !stop.signal.aborted;) {
       const answer = await postRecords(serviceUrl, changes.slice(from, from + MAX_RECORDS_PER_REQUEST));
       counts.requests += 1;
       if (answer.ok) {
@@ -29,12 +29,12 @@ export function prepareSerialCeiling(serviceUrl: string, changes: readonly Servi
       running = loop();
     },
     finish: async () => {
-      stopped = true;
+      stop.abort();
       await running;
       return counts;
     },
     close: async () => {
-      stopped = true;
+      stop.abort();
     },
   };
 }
