@@ -18,6 +18,7 @@ import type { DrainResult, DrainRun, HandOver, ProcessingTarget } from './draine
 import { emptyCounts, type NormalizedOutcome } from './invoke-connector.js';
 import type { OutgoingCall } from './outgoing-call.js';
 import type { ProcessingClaim } from './processing-claim.js';
+import type { QueuedOutgoingTask } from './queued-outgoing-task.js';
 
 /**
  * Why a batch ended. The drain is a loop of batches; each ends for one of these reasons, and every
@@ -79,6 +80,16 @@ interface Attempt {
   outcome: NormalizedOutcome | { superseded: string };
 }
 
+/** A batch call cut from the rows read, with its tasks: prepared ahead while the previous call is in flight. */
+interface PreparedCall {
+  rows: QueuedSynchronization[];
+  /** Where the cut after this one starts. */
+  next: number;
+  tasks: QueuedOutgoingTask[];
+  /** How many objects the run held back when it was cut: a hold since then cuts it again. */
+  held: number;
+}
+
 /**
  * One run over one outgoing queue (a connector's, or one partition of it) under a claim: head of the
  * queue first, a batch per round trip, each batch's outcome written in one fenced statement
@@ -100,6 +111,12 @@ export class OutgoingDrain {
   readonly #latest: LatestChanges | null;
   /** The rows of the batch in hand that a later change supersedes: sync id → that task id. */
   #superseded: ReadonlyMap<string, string> = new Map();
+  /**
+   * Whether the batch connector read `task.object` in its last call: the objects of the next call
+   * are then built while the previous call is in flight. A connector that never reads them (one
+   * that forwards ids) is not made to pay for them.
+   */
+  #buildsObjects = false;
 
   constructor(
     private readonly context: OutgoingDrainContext,
@@ -198,29 +215,53 @@ export class OutgoingDrain {
    * The same for a batch connector (R-EXT-1): the rows go to the connector a call at a time, each
    * call a batch cut by `nextBatch`. An interrupted or fenced-off call leaves its whole batch queued
    * as it was (the external system may have taken some of it: at most one batch is delivered twice).
+   *
+   * While a call is in flight, the next one is prepared (`#prepareAhead`): the bus's own work hides
+   * behind the external system's answer. What may overlap the call, and what may not:
+   * - Cutting the next call and building its tasks (and their objects, see `#buildsObjects`) may: it
+   *   writes nothing and decides nothing. The cut is taken only if no outcome of the call in flight
+   *   held an object back (in a partition; in connector order an Error ends the run and the prepared
+   *   call is dropped); otherwise it is cut again, as before.
+   * - Starting the next call may not: with an Error the call's later tasks stay queued behind it
+   *   (R-OUT-6, R-ORD-1), so the next call starts only once every outcome of this one is known and
+   *   recorded.
+   * - Writing outcomes is left where it was, once per batch of rows read (`#writeBatch`): a write
+   *   overlapping the next call would leave, at a crash, the written batch's tasks and the next call's
+   *   delivered and unwritten at once — more than the one batch R-DEL-2 allows to be repeated.
    */
   async #processInCalls(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
     const { connector } = this.target;
     let next = 0;
+    let ahead: PreparedCall | null = null;
     while (next < batch.length) {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
-      const cut = nextBatch(batch, next, connector.maxBatchSize, this.#heldObjects, this.#superseded);
+      const prepared =
+        ahead !== null && ahead.held === this.#heldObjects.size ? ahead : this.#cut(batch, next);
+      ahead = null;
+      const { rows, tasks } = prepared;
       // The superseded rows the cut passed over, in queue order, before the call's outcomes.
-      for (let i = next; i < cut.next; i++) this.#supersede(batch[i]!);
-      next = cut.next;
-      if (cut.batch.length === 0) continue;
+      for (let i = next; i < prepared.next; i++) this.#supersede(batch[i]!);
+      next = prepared.next;
+      if (rows.length === 0) continue;
       const unpaced = await this.#paced();
       if (unpaced !== null) return unpaced;
+      const pending = this.context.call.callBatch(connector, rows, this.claim, this.run.interrupted, tasks);
+      if (next < batch.length) {
+        // Awaited below, once the next call is prepared: not an unhandled rejection meanwhile.
+        pending.catch(() => {});
+        ahead = await this.#prepareAhead(batch, next);
+      }
       let outcomes: NormalizedOutcome[];
       try {
-        outcomes = await this.context.call.callBatch(connector, cut.batch, this.claim, this.run.interrupted);
+        outcomes = await pending;
       } catch (error) {
         this.#interruption = error; // as in `#process`
         return 'interrupted';
       }
+      this.#buildsObjects = tasks.some((task) => task.objectAsked);
       let heldHead = false;
-      for (const [i, row] of cut.batch.entries()) {
+      for (const [i, row] of rows.entries()) {
         const outcome = outcomes[i]!;
         // Behind an Error that holds the connector's queue, only what the external system took (OK)
         // is done; the others stay queued behind it as they were, as if never handed over.
@@ -234,6 +275,26 @@ export class OutgoingDrain {
       if (performance.now() >= deadline) return 'cut';
     }
     return 'read';
+  }
+
+  /** The next call of a batch connector from `start` on (see `nextBatch`), with its tasks. */
+  #cut(batch: readonly QueuedSynchronization[], start: number): PreparedCall {
+    const { connector } = this.target;
+    const cut = nextBatch(batch, start, connector.maxBatchSize, this.#heldObjects, this.#superseded);
+    const tasks = this.context.call.batchTasks(connector, cut.batch, this.claim);
+    return { rows: cut.batch, next: cut.next, tasks, held: this.#heldObjects.size };
+  }
+
+  /**
+   * Prepares the call after the one in flight: its cut, its tasks and, when the connector read
+   * `object` in its last call, their objects. After a turn of the event loop, so that the call in
+   * flight has sent its request first (work done at once would hold it back).
+   */
+  async #prepareAhead(batch: readonly QueuedSynchronization[], start: number): Promise<PreparedCall> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const prepared = this.#cut(batch, start);
+    if (this.#buildsObjects) for (const task of prepared.tasks) task.prepareObject();
+    return prepared;
   }
 
   /**
