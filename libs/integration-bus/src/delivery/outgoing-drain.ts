@@ -117,6 +117,13 @@ export class OutgoingDrain {
    * that forwards ids) is not made to pay for them.
    */
   #buildsObjects = false;
+  /**
+   * A batch connector's next batch, read while the last call of the batch in hand is in flight, in
+   * the same statement as the outcomes before that call (`#writeAhead`); null when none is under way.
+   */
+  #ahead: Promise<{ rows: QueuedSynchronization[]; limit: number }> | null = null;
+  /** The limit of the read that gave the batch in hand: fewer rows means the queue is done. */
+  #readLimit = 0;
 
   constructor(
     private readonly context: OutgoingDrainContext,
@@ -134,6 +141,13 @@ export class OutgoingDrain {
     for (;;) {
       const end = await this.#ending(await this.#process(batch), batch);
       if (end === 'read' || end === 'cut') {
+        const ahead = this.#ahead;
+        this.#ahead = null;
+        if (ahead) {
+          // Read while the last call was in flight; that call's outcomes are written with this batch's.
+          ({ rows: batch, limit: this.#readLimit } = await ahead);
+          continue;
+        }
         batch = await this.#writeBatch('next', batch);
         if (this.#waitsForMore(batch)) batch = await this.#read(this.target.connector.maxBatchWaitMs);
         continue;
@@ -159,6 +173,7 @@ export class OutgoingDrain {
       this.#floor.value,
       this.#readSize,
     );
+    this.#readLimit = this.#readSize;
     return waitMs === 0 && this.#waitsForMore(batch)
       ? this.#read(this.target.connector.maxBatchWaitMs)
       : batch;
@@ -225,9 +240,15 @@ export class OutgoingDrain {
    * - Starting the next call may not: with an Error the call's later tasks stay queued behind it
    *   (R-OUT-6, R-ORD-1), so the next call starts only once every outcome of this one is known and
    *   recorded.
-   * - Writing outcomes is left where it was, once per batch of rows read (`#writeBatch`): a write
-   *   overlapping the next call would leave, at a crash, the written batch's tasks and the next call's
-   *   delivered and unwritten at once — more than the one batch R-DEL-2 allows to be repeated.
+   * - Writing outcomes and reading the next batch may, within R-DEL-2's bound: at any moment the
+   *   tasks handed to the connector whose outcomes are not yet committed are at most one batch read
+   *   (`#readSize` rows), so a crash repeats at most one batch. With the last call of a full batch in
+   *   flight, the outcomes before it are written and the next batch read in one statement
+   *   (`#writeAhead`), which leaves the call's rows out and reads only as many rows as fit beside them
+   *   (`#readSize` less the call's). That call's outcomes are written with the next batch's: until then
+   *   they and the next batch's calls are at most `#readSize` tasks. Every write stays fenced by the
+   *   claim, and only outcomes known are written; writes happen one after the other, and a run ends
+   *   only after the write ahead is in (`#writeBatch`), so nothing is claimed done that was not.
    */
   async #processInCalls(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
     const { connector } = this.target;
@@ -247,6 +268,8 @@ export class OutgoingDrain {
       const unpaced = await this.#paced();
       if (unpaced !== null) return unpaced;
       const pending = this.context.call.callBatch(connector, rows, this.claim, this.run.interrupted, tasks);
+      if (next === batch.length && this.#readsAhead(batch, rows.length))
+        this.#ahead = this.#writeAhead(batch, rows);
       if (next < batch.length) {
         // Awaited below, once the next call is prepared: not an unhandled rejection meanwhile.
         pending.catch(() => {});
@@ -275,6 +298,55 @@ export class OutgoingDrain {
       if (performance.now() >= deadline) return 'cut';
     }
     return 'read';
+  }
+
+  /**
+   * Whether the next batch is read while the last call of `batch` (`calling` rows) is in flight: the
+   * batch was full (more may be queued), and at least a full call fits beside the call's rows within
+   * one batch read. Not with `coalesce: 'latest'` (what supersedes what is asked per batch read) nor
+   * `maxBatchWaitMs` (a short read waits and reads again, which must not meet unwritten outcomes).
+   */
+  #readsAhead(batch: readonly QueuedSynchronization[], calling: number): boolean {
+    const { maxBatchWaitMs, maxBatchSize } = this.target.connector;
+    return (
+      this.#latest === null &&
+      maxBatchWaitMs === 0 &&
+      batch.length === this.#readLimit &&
+      this.#readSize - calling >= maxBatchSize
+    );
+  }
+
+  /**
+   * Writes the outcomes recorded so far and reads the next batch in one fenced statement, leaving out
+   * the rows of the call in flight (`calling`) and reading no more than fit beside them (see
+   * `#processInCalls`). Awaited by the drain loop, or by `#writeBatch` when the run ends instead.
+   */
+  #writeAhead(
+    batch: readonly QueuedSynchronization[],
+    calling: readonly QueuedSynchronization[],
+  ): Promise<{ rows: QueuedSynchronization[]; limit: number }> {
+    const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
+    const shared = this.#sharedDone(completion);
+    const last = this.#done.at(-1);
+    this.#done = [];
+    if (last) this.#floor.processed(resumeAfter(last.row.taskId, batch), batch[0]?.snapshot);
+    const limit = this.#readSize - calling.length;
+    const written = this.context.queue
+      .completeAndFetch(
+        completion,
+        this.claim.token,
+        this.claim.claimedAt,
+        this.#floor.value,
+        limit,
+        calling.map((row) => row.syncId),
+      )
+      .then((rows) => {
+        this.context.superseded?.add(this.target.connector.codeName, completion.superseded?.length ?? 0);
+        this.#recheck = shared;
+        return { rows, limit };
+      });
+    written.catch(() => {}); // awaited by the drain loop or `#writeBatch`: not unhandled meanwhile
+    return written;
   }
 
   /** The next call of a batch connector from `start` on (see `nextBatch`), with its tasks. */
@@ -360,7 +432,7 @@ export class OutgoingDrain {
     if (end !== 'read' && end !== 'cut') return end;
     this.#handOver = this.run.handOverReason();
     return batchEnding(end, {
-      short: batch.length < this.#readSize,
+      short: batch.length < this.#readLimit,
       retriedHead: batch.some((r) => r.state === 'failed'),
       handOver: this.#handOver,
       enabled: await this.context.enabled(),
@@ -378,6 +450,12 @@ export class OutgoingDrain {
     batch: readonly QueuedSynchronization[],
   ): Promise<QueuedSynchronization[]> {
     const { queue } = this.context;
+    if (this.#ahead) {
+      // A run that ends with a write ahead under way: it goes first, and a failure ends the run.
+      const ahead = this.#ahead;
+      this.#ahead = null;
+      await ahead;
+    }
     const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
     const shared = this.#sharedDone(completion);
     const last = this.#done.at(-1);
@@ -403,6 +481,7 @@ export class OutgoingDrain {
       this.#floor.value,
       this.#readSize,
     );
+    this.#readLimit = this.#readSize;
     counted();
     this.#recheck = shared;
     return next;
