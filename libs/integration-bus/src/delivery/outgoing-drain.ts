@@ -90,6 +90,14 @@ interface PreparedCall {
   held: number;
 }
 
+/** The next batch read while the last call of the batch in hand was in flight, and its first call. */
+interface ReadAhead {
+  rows: QueuedSynchronization[];
+  /** The read's limit: fewer rows means the queue is done. */
+  limit: number;
+  first: PreparedCall;
+}
+
 /**
  * One run over one outgoing queue (a connector's, or one partition of it) under a claim: head of the
  * queue first, a batch per round trip, each batch's outcome written in one fenced statement
@@ -121,7 +129,9 @@ export class OutgoingDrain {
    * A batch connector's next batch, read while the last call of the batch in hand is in flight, in
    * the same statement as the outcomes before that call (`#writeAhead`); null when none is under way.
    */
-  #ahead: Promise<{ rows: QueuedSynchronization[]; limit: number }> | null = null;
+  #ahead: Promise<ReadAhead> | null = null;
+  /** The first call of a batch read ahead, prepared as soon as its rows came (see `#writeAhead`). */
+  #firstCall: PreparedCall | null = null;
   /** The limit of the read that gave the batch in hand: fewer rows means the queue is done. */
   #readLimit = 0;
 
@@ -145,7 +155,7 @@ export class OutgoingDrain {
         this.#ahead = null;
         if (ahead) {
           // Read while the last call was in flight; that call's outcomes are written with this batch's.
-          ({ rows: batch, limit: this.#readLimit } = await ahead);
+          ({ rows: batch, limit: this.#readLimit, first: this.#firstCall } = await ahead);
           continue;
         }
         batch = await this.#writeBatch('next', batch);
@@ -253,7 +263,8 @@ export class OutgoingDrain {
   async #processInCalls(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
     const { connector } = this.target;
     let next = 0;
-    let ahead: PreparedCall | null = null;
+    let ahead: PreparedCall | null = this.#firstCall;
+    this.#firstCall = null;
     while (next < batch.length) {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
@@ -324,7 +335,7 @@ export class OutgoingDrain {
   #writeAhead(
     batch: readonly QueuedSynchronization[],
     calling: readonly QueuedSynchronization[],
-  ): Promise<{ rows: QueuedSynchronization[]; limit: number }> {
+  ): Promise<ReadAhead> {
     const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
     const shared = this.#sharedDone(completion);
     const last = this.#done.at(-1);
@@ -343,7 +354,8 @@ export class OutgoingDrain {
       .then((rows) => {
         this.context.superseded?.add(this.target.connector.codeName, completion.superseded?.length ?? 0);
         this.#recheck = shared;
-        return { rows, limit };
+        // Its first call too, while the call in flight still is: it is taken if nothing held since.
+        return this.#prepareAhead(rows, 0).then((first) => ({ rows, limit, first }));
       });
     written.catch(() => {}); // awaited by the drain loop or `#writeBatch`: not unhandled meanwhile
     return written;
