@@ -352,6 +352,41 @@ describe('batch handlers (R-EXT-1)', () => {
     });
   });
 
+  it('R-EXT-1 an object that cannot be rebuilt, built ahead of its call, fails that call as if read there', async () => {
+    const seen: string[][] = [];
+    @Connector('BuiltAhead', { maxBatchSize: 2 })
+    @Subscribe({ entity: User })
+    class BuiltAhead extends BaseIntegrationConnector {
+      override async processInternalTasksAsync(tasks: readonly OutgoingTask[]): Promise<BatchOutcome> {
+        seen.push(tasks.map((t) => (t.object as User).userName));
+        await new Promise((r) => setTimeout(r, 20));
+        return R.OK;
+      }
+    }
+    await withBusApp({ providers: [BuiltAhead], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b', 'c', 'd');
+      // Objects read in the first call: the third call's are built while the second is in flight.
+      await t.sql(
+        `with t as (insert into integration_task (guid, title, task_type, object_type, data_type, process_type, data)
+                    values (gen_random_uuid(), 'Broken', 'CREATEOBJ', 'cms.user', 'SIMPLE', 'ASYNCSIMPLE',
+                            '{"entity": "NoSuchEntity", "fields": {}, "translations": [], "children": {}}')
+                    returning id)
+         insert into integration_synchronization (task_id, connector_id)
+         select t.id, c.id from t, integration_connector c where c.code_name = 'BuiltAhead'`,
+      );
+      const counts = await t.bus.processOutgoingTasks('BuiltAhead');
+      expect(seen).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
+      expect(counts).toMatchObject({ OK: 4, ERROR: 1 });
+      const [row] = await t.sql<{ error_message: string }>(
+        `select error_message from ${ALL_SYNCHRONIZATIONS_SQL} s`,
+      );
+      expect(row!.error_message).toMatch(/Cannot rebuild the task's object: .*NoSuchEntity/);
+    });
+  });
+
   it('R-EXT-1 rejects batch options that cannot work', () => {
     expect(declare({ maxBatchSize: 0 })).toThrow(InvalidConnectorError);
     expect(declare({ maxBatchSize: 1001 })).toThrow(/maxBatchSize must be an integer from 1 to 1000/);
