@@ -23,7 +23,14 @@ const counts = { requests: 0, records: 0, ok: 0, rejected429: 0, otherErrors: 0 
  * (writing outcomes, reading the next tasks; calls after a pause or a wait for a retry are left out).
  */
 const timing = { buildMs: 0, requestMs: 0, betweenCallsMs: 0, betweenCallsCounted: 0 };
+/** Each time between calls counted above, for its median (a call within a batch read) and its tail. */
+const betweenCalls: number[] = [];
 let lastAnsweredAt: number | null = null;
+/** When `go` came, and when the first call started after it. */
+let goAt: number | null = null;
+/** This process's CPU time from `go` to `stop`: the bus's own cost per call, which load moves less. */
+let cpuAtGo: NodeJS.CpuUsage | null = null;
+let firstCallAt: number | null = null;
 const host = await startHost({
   databaseUrl: config.databaseUrl,
   withBus: true,
@@ -38,7 +45,9 @@ const host = await startHost({
       if (oneAtATime && lastAnsweredAt !== null && call.startedAt - lastAnsweredAt < 200) {
         timing.betweenCallsMs += call.startedAt - lastAnsweredAt;
         timing.betweenCallsCounted += 1;
+        betweenCalls.push(call.startedAt - lastAnsweredAt);
       }
+      firstCallAt ??= call.startedAt;
       lastAnsweredAt = call.answeredAt;
       if (answer.ok) counts.ok += 1;
       else if (answer.status === 429) counts.rejected429 += 1;
@@ -76,10 +85,17 @@ const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 for (;;) {
   const line = await input.next();
   const command = line.done ? 'stop' : line.value.trim();
+  if (command === 'go') {
+    goAt = performance.now();
+    cpuAtGo = process.cpuUsage();
+  }
   if (command === 'go' && config.switchOn) await host.bus!.updateSettings({ processOutgoing: true });
   if (command === 'stop') break;
 }
 const perCall = (ms: number, n: number): number => Math.round((ms / Math.max(1, n)) * 100) / 100;
+const cpu = cpuAtGo === null ? null : process.cpuUsage(cpuAtGo);
+const sortedGaps = betweenCalls.sort((a, b) => a - b);
+const gapAt = (q: number): number => perCall(sortedGaps[Math.floor(q * (sortedGaps.length - 1))] ?? 0, 1);
 console.log(
   `done ${JSON.stringify({
     connector: EXTERNAL_CONNECTOR,
@@ -87,6 +103,10 @@ console.log(
     meanBuildMs: perCall(timing.buildMs, counts.requests),
     meanRequestMs: perCall(timing.requestMs, counts.requests),
     meanBetweenCallsMs: perCall(timing.betweenCallsMs, timing.betweenCallsCounted),
+    medianBetweenCallsMs: gapAt(0.5),
+    p90BetweenCallsMs: gapAt(0.9),
+    cpuMsPerCall: cpu === null ? null : perCall((cpu.user + cpu.system) / 1000, counts.requests),
+    firstCallAfterGoMs: goAt === null || firstCallAt === null ? null : perCall(firstCallAt - goAt, 1),
   })}`,
 );
 // A time-limited run stops with calls under way: the bus is given a moment, not the whole shutdown.

@@ -598,6 +598,12 @@ function externalScenario(objects: number, records: number, scale: number): Scen
         false,
       ),
       subject('pg-boss-batch', 'pg-boss batch worker (batchSize 100), retryDelay 1 s', false),
+      // What any serial client gets from the service on this machine: the bar's real ceiling.
+      subject(
+        'serial-ceiling',
+        'reference: a bare loop, 100 records per request, one request at a time (no queue, no database)',
+        false,
+      ),
     ],
     comparisons: [
       {
@@ -631,6 +637,11 @@ function externalScenario(objects: number, records: number, scale: number): Scen
       {
         label: 'batch / one task per call',
         value: { ratio: [ref('batch', 'recordsPerSecond'), ref('one-task', 'recordsPerSecond')] },
+        unit: '×',
+      },
+      {
+        label: 'batch / serial ceiling',
+        value: { ratio: [ref('batch', 'recordsPerSecond'), ref('serial-ceiling', 'recordsPerSecond')] },
         unit: '×',
       },
       {

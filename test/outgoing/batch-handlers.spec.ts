@@ -250,6 +250,143 @@ describe('batch handlers (R-EXT-1)', () => {
     });
   });
 
+  describe('with the next batch read while the last call of a batch is in flight', () => {
+    // Reads of 6 rows, calls of 2: the third call of a read goes out with the outcomes before it being
+    // written and the next 4 rows read beside it; its own outcomes are written with the next read's.
+    const PIPELINED = { bus: { ...MANUAL, batchSize: 6 } };
+    const names = 'abcdefghij'.split('');
+
+    /** A batch connector whose calls take a while, so that the bus's work overlaps them. */
+    function slowBatchConnector(codeName: string, options: ConnectorOptions) {
+      const calls: string[][] = [];
+      const control = {
+        answer: (name: string): ProcessOutcome => (name === '' ? R.Error : R.OK),
+        onCall: async (_handed: number): Promise<void> => {},
+      };
+      let handed = 0;
+      @Connector(codeName, { maxBatchSize: 2, ...options })
+      class SlowBatch extends BaseIntegrationConnector {
+        @Subscribe({ entity: User })
+        async users(tasks: readonly OutgoingTask<User>[]): Promise<BatchOutcome> {
+          const call = tasks.map((t) => t.object.userName);
+          calls.push(call);
+          handed += call.length;
+          await control.onCall(handed);
+          await new Promise((r) => setTimeout(r, 30));
+          return call.map((name) => control.answer(name));
+        }
+      }
+      return { provider: SlowBatch, calls, control };
+    }
+
+    it('R-DEL-2 each task is delivered once, in order, and at most one read of tasks is ever delivered and unwritten', async () => {
+      const c = slowBatchConnector('Pipelined', {});
+      await withBusApp({ providers: [c.provider], ...PIPELINED }, async (t) => {
+        await createUsers(t, ...names, 'k', 'l', 'm', 'n', 'o');
+        let mostUnwritten = 0;
+        c.control.onCall = async (handed) => {
+          const [queued] = await t.sql<{ n: number }>(
+            `select count(*)::int as n from ${ALL_SYNCHRONIZATIONS_SQL} s`,
+          );
+          mostUnwritten = Math.max(mostUnwritten, handed - (15 - queued!.n));
+        };
+        const counts = await t.bus.processOutgoingTasks('Pipelined');
+        expect(counts[R.OK]).toBe(15);
+        expect(c.calls.flat()).toEqual([...names, 'k', 'l', 'm', 'n', 'o']);
+        expect(mostUnwritten).toBeLessThanOrEqual(6);
+        expect(await states(t)).toEqual({});
+      });
+    });
+
+    it('R-EXT-1 an Error in a call whose outcomes were carried to the next read holds the rest behind it', async () => {
+      const c = slowBatchConnector('PipelinedError', { retry: { initialDelayMs: 0 } });
+      c.control.answer = (name) => (name === 'g' ? R.Error : R.OK);
+      await withBusApp({ providers: [c.provider], ...PIPELINED }, async (t) => {
+        await createUsers(t, ...names);
+        await t.bus.processOutgoingTasks('PipelinedError');
+        // e and f went out with the next read; g failed in the first call of that read; h was taken.
+        expect(c.calls).toEqual([
+          ['a', 'b'],
+          ['c', 'd'],
+          ['e', 'f'],
+          ['g', 'h'],
+        ]);
+        expect(await states(t)).toEqual({ g: 'failed/1', i: 'waiting/0', j: 'waiting/0' });
+        c.control.answer = () => R.OK;
+        await t.bus.processOutgoingTasks('PipelinedError');
+        expect(c.calls.slice(4).flat()).toEqual(['g', 'i', 'j']);
+        expect(await states(t)).toEqual({});
+      });
+    });
+
+    it('R-EXT-1 an Error in the call the next read went out beside ends the run with everything before it written', async () => {
+      const c = slowBatchConnector('PipelinedLast', { retry: { initialDelayMs: 60_000 } });
+      c.control.answer = (name) => (name === 'f' ? R.Error : R.OK);
+      await withBusApp({ providers: [c.provider], ...PIPELINED }, async (t) => {
+        await createUsers(t, ...names);
+        await t.bus.processOutgoingTasks('PipelinedLast');
+        expect(c.calls).toEqual([
+          ['a', 'b'],
+          ['c', 'd'],
+          ['e', 'f'],
+        ]);
+        expect(await states(t)).toEqual({
+          f: 'failed/1',
+          g: 'waiting/0',
+          h: 'waiting/0',
+          i: 'waiting/0',
+          j: 'waiting/0',
+        });
+      });
+    });
+
+    it('R-EXT-1 a task left for later in a carried call is written so, and not read again in the run', async () => {
+      const c = slowBatchConnector('PipelinedSkip', { retry: { initialDelayMs: 60_000 } });
+      c.control.answer = (name) => (name === 'f' ? { result: R.ErrorAndSkip, errorMessage: 'later' } : R.OK);
+      await withBusApp({ providers: [c.provider], ...PIPELINED }, async (t) => {
+        await createUsers(t, ...names);
+        await t.bus.processOutgoingTasks('PipelinedSkip');
+        expect(c.calls.flat()).toEqual(names);
+        expect(await states(t)).toEqual({ f: 'retrying/1' });
+      });
+    });
+  });
+
+  it('R-EXT-1 an object that cannot be rebuilt, built ahead of its call, fails that call as if read there', async () => {
+    const seen: string[][] = [];
+    @Connector('BuiltAhead', { maxBatchSize: 2 })
+    @Subscribe({ entity: User })
+    class BuiltAhead extends BaseIntegrationConnector {
+      override async processInternalTasksAsync(tasks: readonly OutgoingTask[]): Promise<BatchOutcome> {
+        seen.push(tasks.map((t) => (t.object as User).userName));
+        await new Promise((r) => setTimeout(r, 20));
+        return R.OK;
+      }
+    }
+    await withBusApp({ providers: [BuiltAhead], bus: MANUAL }, async (t) => {
+      await createUsers(t, 'a', 'b', 'c', 'd');
+      // Objects read in the first call: the third call's are built while the second is in flight.
+      await t.sql(
+        `with t as (insert into integration_task (guid, title, task_type, object_type, data_type, process_type, data)
+                    values (gen_random_uuid(), 'Broken', 'CREATEOBJ', 'cms.user', 'SIMPLE', 'ASYNCSIMPLE',
+                            '{"entity": "NoSuchEntity", "fields": {}, "translations": [], "children": {}}')
+                    returning id)
+         insert into integration_synchronization (task_id, connector_id)
+         select t.id, c.id from t, integration_connector c where c.code_name = 'BuiltAhead'`,
+      );
+      const counts = await t.bus.processOutgoingTasks('BuiltAhead');
+      expect(seen).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
+      expect(counts).toMatchObject({ OK: 4, ERROR: 1 });
+      const [row] = await t.sql<{ error_message: string }>(
+        `select error_message from ${ALL_SYNCHRONIZATIONS_SQL} s`,
+      );
+      expect(row!.error_message).toMatch(/Cannot rebuild the task's object: .*NoSuchEntity/);
+    });
+  });
+
   it('R-EXT-1 rejects batch options that cannot work', () => {
     expect(declare({ maxBatchSize: 0 })).toThrow(InvalidConnectorError);
     expect(declare({ maxBatchSize: 1001 })).toThrow(/maxBatchSize must be an integer from 1 to 1000/);

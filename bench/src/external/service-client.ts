@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +25,20 @@ export const MAX_RECORDS_PER_REQUEST = 100;
 /**
  * Sends records to the service's bulk endpoint, as a connector or a job would: a 429 comes back
  * with its `Retry-After` in milliseconds, anything else but 200 with its status and body.
+ * With `fetch` by default; `BENCH_HTTP_CLIENT=http` sends with `node:http` and a keep-alive agent
+ * instead (every subject of the scenario uses this function, so they all change together).
  */
-export async function postRecords(
+export function postRecords(
+  serviceUrl: string,
+  records: readonly ServiceRecord[],
+  signal?: AbortSignal,
+): Promise<PostAnswer> {
+  return process.env.BENCH_HTTP_CLIENT === 'http'
+    ? postWithHttp(serviceUrl, records, signal)
+    : postWithFetch(serviceUrl, records, signal);
+}
+
+async function postWithFetch(
   serviceUrl: string,
   records: readonly ServiceRecord[],
   signal?: AbortSignal,
@@ -44,6 +57,46 @@ export async function postRecords(
     retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
     message: `${res.status} ${res.statusText}: ${body}`,
   };
+}
+
+/** One connection kept open between requests, as `fetch` does. */
+const keepAlive = new Agent({ keepAlive: true });
+
+function postWithHttp(
+  serviceUrl: string,
+  records: readonly ServiceRecord[],
+  signal?: AbortSignal,
+): Promise<PostAnswer> {
+  const body = JSON.stringify(records);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${serviceUrl}/records`,
+      {
+        method: 'POST',
+        agent: keepAlive,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve({ ok: true });
+          const header = res.headers['retry-after'];
+          resolve({
+            ok: false,
+            status,
+            retryAfterMs: retryAfterMs(typeof header === 'string' ? header : null),
+            message: `${status} ${res.statusMessage ?? ''}: ${Buffer.concat(chunks).toString('utf8')}`,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** `Retry-After` (seconds, or an HTTP date) in milliseconds from now; null when absent or unreadable. */

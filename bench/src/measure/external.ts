@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import type { ExternalBusVariant } from '../external/bus-connectors.js';
 import { startFakeService, waitForRecords, type ServiceRecord } from '../external/service-client.js';
 import type { PreparedPeer } from '../external/peers.js';
+import { prepareSerialCeiling } from '../external/serial-ceiling.js';
 import type { MeasureJob, MeasureResult } from './job.js';
 import { waitUntilZero } from './wait.js';
 
@@ -12,7 +13,16 @@ const WORKER = fileURLToPath(new URL('../external-worker.js', import.meta.url));
 
 /** The subjects of the `external` scenario. */
 export type ExternalSubject =
-  'one-task' | 'batch' | 'batch-object' | 'batch-3-instances' | 'gw-batch' | 'pg-boss-batch';
+  | 'one-task'
+  | 'batch'
+  | 'batch-object'
+  | 'batch-3-instances'
+  | 'gw-batch'
+  | 'pg-boss-batch'
+  | 'serial-ceiling';
+
+/** The subjects that are not the bus: the peers and the reference loop. */
+type OtherSubject = 'gw-batch' | 'pg-boss-batch' | 'serial-ceiling';
 
 /** What each bus instance of the scenario is started with (JSON in argv). */
 export interface ExternalWorkerConfig {
@@ -58,13 +68,18 @@ export async function measureExternal(
   const service = await startFakeService();
   try {
     // The peers' modules are loaded only for them (see child.ts).
-    const peers = isBusSubject(job.subject) ? null : await import('../external/peers.js');
+    const peers =
+      isBusSubject(job.subject) || job.subject === 'serial-ceiling'
+        ? null
+        : await import('../external/peers.js');
     const changes = (): ServiceRecord[] => plannedChanges(job.objects, job.versions);
     const subject = isBusSubject(job.subject)
       ? await prepareBus(databaseUrl, service.url, job.subject, job)
-      : job.subject === 'gw-batch'
-        ? await peers!.prepareGraphileBatch(databaseUrl, service.url, changes())
-        : await peers!.preparePgBossBatch(databaseUrl, service.url, changes());
+      : job.subject === 'serial-ceiling'
+        ? prepareSerialCeiling(service.url, changes())
+        : job.subject === 'gw-batch'
+          ? await peers!.prepareGraphileBatch(databaseUrl, service.url, changes())
+          : await peers!.preparePgBossBatch(databaseUrl, service.url, changes());
     try {
       await service.reset(expected);
       await subject.go();
@@ -91,16 +106,11 @@ export async function measureExternal(
   }
 }
 
-function isBusSubject(
-  subject: ExternalSubject,
-): subject is Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'> {
-  return subject !== 'gw-batch' && subject !== 'pg-boss-batch';
+function isBusSubject(subject: ExternalSubject): subject is Exclude<ExternalSubject, OtherSubject> {
+  return subject !== 'gw-batch' && subject !== 'pg-boss-batch' && subject !== 'serial-ceiling';
 }
 
-const VARIANTS: Record<
-  Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'>,
-  [ExternalBusVariant, number]
-> = {
+const VARIANTS: Record<Exclude<ExternalSubject, OtherSubject>, [ExternalBusVariant, number]> = {
   'one-task': ['one-task', 1],
   batch: ['batch', 1],
   'batch-object': ['batch-object', 1],
@@ -114,7 +124,7 @@ const VARIANTS: Record<
 async function prepareBus(
   databaseUrl: string,
   serviceUrl: string,
-  subject: Exclude<ExternalSubject, 'gw-batch' | 'pg-boss-batch'>,
+  subject: Exclude<ExternalSubject, OtherSubject>,
   job: { objects: number; versions: number },
 ): Promise<PreparedPeer> {
   const [variant, instances] = VARIANTS[subject];

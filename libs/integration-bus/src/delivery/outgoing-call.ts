@@ -65,15 +65,16 @@ export class OutgoingCall {
    * as a task called alone; a task whose Before event is vetoed answers SkipNow and is left out of the
    * call. The connector's `callTimeoutMs` covers the whole call. Rejects like `call` when interrupted
    * or fenced off: no outcome of the batch is then known, and every task stays as it was.
+   * @param tasks the tasks of `rows` if the drain built them ahead (`batchTasks`)
    */
   async callBatch(
     connector: LoadedConnector,
     rows: readonly QueuedSynchronization[],
     claim: ProcessingClaim,
     interrupted: AbortSignal,
+    tasks: readonly QueuedOutgoingTask[] = this.batchTasks(connector, rows, claim),
   ): Promise<NormalizedOutcome[]> {
     const watched = rows.map((row) => this.calls.start(connector, 'outgoing', row));
-    const tasks = rows.map((row) => new QueuedOutgoingTask(row, this.factory, claim, connector.codeName));
     const settleAll = (outcomes: Promise<NormalizedOutcome[]>) =>
       outcomes.then(
         (answers) =>
@@ -90,6 +91,18 @@ export class OutgoingCall {
       ? this.announcedBatch(connector, rows, tasks, claim, interrupted)
       : this.guardedBatch(connector, rows[0]!.handler, tasks, claim, interrupted);
     return settleAll(pending);
+  }
+
+  /**
+   * The tasks a batch call hands the connector for `rows`: built by the drain ahead of the call, while
+   * the previous call is in flight, or by `callBatch` itself.
+   */
+  batchTasks(
+    connector: LoadedConnector,
+    rows: readonly QueuedSynchronization[],
+    claim: ProcessingClaim,
+  ): QueuedOutgoingTask[] {
+    return rows.map((row) => new QueuedOutgoingTask(row, this.factory, claim, connector.codeName));
   }
 
   /** The batch call under the connector's timeout and the claim's and shutdown's interruptions. */

@@ -18,6 +18,7 @@ import type { DrainResult, DrainRun, HandOver, ProcessingTarget } from './draine
 import { emptyCounts, type NormalizedOutcome } from './invoke-connector.js';
 import type { OutgoingCall } from './outgoing-call.js';
 import type { ProcessingClaim } from './processing-claim.js';
+import type { QueuedOutgoingTask } from './queued-outgoing-task.js';
 
 /**
  * Why a batch ended. The drain is a loop of batches; each ends for one of these reasons, and every
@@ -79,6 +80,24 @@ interface Attempt {
   outcome: NormalizedOutcome | { superseded: string };
 }
 
+/** A batch call cut from the rows read, with its tasks: prepared ahead while the previous call is in flight. */
+interface PreparedCall {
+  rows: QueuedSynchronization[];
+  /** Where the cut after this one starts. */
+  next: number;
+  tasks: QueuedOutgoingTask[];
+  /** How many objects the run held back when it was cut: a hold since then cuts it again. */
+  held: number;
+}
+
+/** The next batch read while the last call of the batch in hand was in flight, and its first call. */
+interface ReadAhead {
+  rows: QueuedSynchronization[];
+  /** The read's limit: fewer rows means the queue is done. */
+  limit: number;
+  first: PreparedCall;
+}
+
 /**
  * One run over one outgoing queue (a connector's, or one partition of it) under a claim: head of the
  * queue first, a batch per round trip, each batch's outcome written in one fenced statement
@@ -100,6 +119,21 @@ export class OutgoingDrain {
   readonly #latest: LatestChanges | null;
   /** The rows of the batch in hand that a later change supersedes: sync id → that task id. */
   #superseded: ReadonlyMap<string, string> = new Map();
+  /**
+   * Whether the batch connector read `task.object` in its last call: the objects of the next call
+   * are then built while the previous call is in flight. A connector that never reads them (one
+   * that forwards ids) is not made to pay for them.
+   */
+  #buildsObjects = false;
+  /**
+   * A batch connector's next batch, read while the last call of the batch in hand is in flight, in
+   * the same statement as the outcomes before that call (`#writeAhead`); null when none is under way.
+   */
+  #ahead: Promise<ReadAhead> | null = null;
+  /** The first call of a batch read ahead, prepared as soon as its rows came (see `#writeAhead`). */
+  #firstCall: PreparedCall | null = null;
+  /** The limit of the read that gave the batch in hand: fewer rows means the queue is done. */
+  #readLimit = 0;
 
   constructor(
     private readonly context: OutgoingDrainContext,
@@ -117,6 +151,13 @@ export class OutgoingDrain {
     for (;;) {
       const end = await this.#ending(await this.#process(batch), batch);
       if (end === 'read' || end === 'cut') {
+        const ahead = this.#ahead;
+        this.#ahead = null;
+        if (ahead) {
+          // Read while the last call was in flight; that call's outcomes are written with this batch's.
+          ({ rows: batch, limit: this.#readLimit, first: this.#firstCall } = await ahead);
+          continue;
+        }
         batch = await this.#writeBatch('next', batch);
         if (this.#waitsForMore(batch)) batch = await this.#read(this.target.connector.maxBatchWaitMs);
         continue;
@@ -142,6 +183,7 @@ export class OutgoingDrain {
       this.#floor.value,
       this.#readSize,
     );
+    this.#readLimit = this.#readSize;
     return waitMs === 0 && this.#waitsForMore(batch)
       ? this.#read(this.target.connector.maxBatchWaitMs)
       : batch;
@@ -198,29 +240,62 @@ export class OutgoingDrain {
    * The same for a batch connector (R-EXT-1): the rows go to the connector a call at a time, each
    * call a batch cut by `nextBatch`. An interrupted or fenced-off call leaves its whole batch queued
    * as it was (the external system may have taken some of it: at most one batch is delivered twice).
+   *
+   * While a call is in flight, the next one is prepared (`#prepareAhead`): the bus's own work hides
+   * behind the external system's answer. What may overlap the call, and what may not:
+   * - Cutting the next call and building its tasks (and their objects, see `#buildsObjects`) may: it
+   *   writes nothing and decides nothing. The cut is taken only if no outcome of the call in flight
+   *   held an object back (in a partition; in connector order an Error ends the run and the prepared
+   *   call is dropped); otherwise it is cut again, as before.
+   * - Starting the next call may not: with an Error the call's later tasks stay queued behind it
+   *   (R-OUT-6, R-ORD-1), so the next call starts only once every outcome of this one is known and
+   *   recorded.
+   * - Writing outcomes and reading the next batch may, within R-DEL-2's bound: at any moment the
+   *   tasks handed to the connector whose outcomes are not yet committed are at most one batch read
+   *   (`#readSize` rows), so a crash repeats at most one batch. With the last call of a full batch in
+   *   flight, the outcomes before it are written and the next batch read in one statement
+   *   (`#writeAhead`), which leaves the call's rows out and reads only as many rows as fit beside them
+   *   (`#readSize` less the call's). That call's outcomes are written with the next batch's: until then
+   *   they and the next batch's calls are at most `#readSize` tasks. Every write stays fenced by the
+   *   claim, and only outcomes known are written; writes happen one after the other, and a run ends
+   *   only after the write ahead is in (`#writeBatch`), so nothing is claimed done that was not.
    */
   async #processInCalls(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
     const { connector } = this.target;
     let next = 0;
+    let ahead: PreparedCall | null = this.#firstCall;
+    this.#firstCall = null;
     while (next < batch.length) {
       if (!this.claim.held()) return 'claimLost';
       if (this.run.interrupted.aborted) return 'stopping';
-      const cut = nextBatch(batch, next, connector.maxBatchSize, this.#heldObjects, this.#superseded);
+      const prepared =
+        ahead !== null && ahead.held === this.#heldObjects.size ? ahead : this.#cut(batch, next);
+      ahead = null;
+      const { rows, tasks } = prepared;
       // The superseded rows the cut passed over, in queue order, before the call's outcomes.
-      for (let i = next; i < cut.next; i++) this.#supersede(batch[i]!);
-      next = cut.next;
-      if (cut.batch.length === 0) continue;
+      for (let i = next; i < prepared.next; i++) this.#supersede(batch[i]!);
+      next = prepared.next;
+      if (rows.length === 0) continue;
       const unpaced = await this.#paced();
       if (unpaced !== null) return unpaced;
+      const pending = this.context.call.callBatch(connector, rows, this.claim, this.run.interrupted, tasks);
+      if (next === batch.length && this.#readsAhead(batch, rows.length))
+        this.#ahead = this.#writeAhead(batch, rows);
+      if (next < batch.length) {
+        // Awaited below, once the next call is prepared: not an unhandled rejection meanwhile.
+        pending.catch(() => {});
+        ahead = await this.#prepareAhead(batch, next);
+      }
       let outcomes: NormalizedOutcome[];
       try {
-        outcomes = await this.context.call.callBatch(connector, cut.batch, this.claim, this.run.interrupted);
+        outcomes = await pending;
       } catch (error) {
         this.#interruption = error; // as in `#process`
         return 'interrupted';
       }
+      this.#buildsObjects = tasks.some((task) => task.objectAsked);
       let heldHead = false;
-      for (const [i, row] of cut.batch.entries()) {
+      for (const [i, row] of rows.entries()) {
         const outcome = outcomes[i]!;
         // Behind an Error that holds the connector's queue, only what the external system took (OK)
         // is done; the others stay queued behind it as they were, as if never handed over.
@@ -234,6 +309,76 @@ export class OutgoingDrain {
       if (performance.now() >= deadline) return 'cut';
     }
     return 'read';
+  }
+
+  /**
+   * Whether the next batch is read while the last call of `batch` (`calling` rows) is in flight: the
+   * batch was full (more may be queued), and at least a full call fits beside the call's rows within
+   * one batch read. Not with `coalesce: 'latest'` (what supersedes what is asked per batch read) nor
+   * `maxBatchWaitMs` (a short read waits and reads again, which must not meet unwritten outcomes).
+   */
+  #readsAhead(batch: readonly QueuedSynchronization[], calling: number): boolean {
+    const { maxBatchWaitMs, maxBatchSize } = this.target.connector;
+    return (
+      this.#latest === null &&
+      maxBatchWaitMs === 0 &&
+      batch.length === this.#readLimit &&
+      this.#readSize - calling >= maxBatchSize
+    );
+  }
+
+  /**
+   * Writes the outcomes recorded so far and reads the next batch in one fenced statement, leaving out
+   * the rows of the call in flight (`calling`) and reading no more than fit beside them (see
+   * `#processInCalls`). Awaited by the drain loop, or by `#writeBatch` when the run ends instead.
+   */
+  #writeAhead(
+    batch: readonly QueuedSynchronization[],
+    calling: readonly QueuedSynchronization[],
+  ): Promise<ReadAhead> {
+    const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
+    const shared = this.#sharedDone(completion);
+    const last = this.#done.at(-1);
+    this.#done = [];
+    if (last) this.#floor.processed(resumeAfter(last.row.taskId, batch), batch[0]?.snapshot);
+    const limit = this.#readSize - calling.length;
+    const written = this.context.queue
+      .completeAndFetch(
+        completion,
+        this.claim.token,
+        this.claim.claimedAt,
+        this.#floor.value,
+        limit,
+        calling.map((row) => row.syncId),
+      )
+      .then((rows) => {
+        this.context.superseded?.add(this.target.connector.codeName, completion.superseded?.length ?? 0);
+        this.#recheck = shared;
+        // Its first call too, while the call in flight still is: it is taken if nothing held since.
+        return this.#prepareAhead(rows, 0).then((first) => ({ rows, limit, first }));
+      });
+    written.catch(() => {}); // awaited by the drain loop or `#writeBatch`: not unhandled meanwhile
+    return written;
+  }
+
+  /** The next call of a batch connector from `start` on (see `nextBatch`), with its tasks. */
+  #cut(batch: readonly QueuedSynchronization[], start: number): PreparedCall {
+    const { connector } = this.target;
+    const cut = nextBatch(batch, start, connector.maxBatchSize, this.#heldObjects, this.#superseded);
+    const tasks = this.context.call.batchTasks(connector, cut.batch, this.claim);
+    return { rows: cut.batch, next: cut.next, tasks, held: this.#heldObjects.size };
+  }
+
+  /**
+   * Prepares the call after the one in flight: its cut, its tasks and, when the connector read
+   * `object` in its last call, their objects. After a turn of the event loop, so that the call in
+   * flight has sent its request first (work done at once would hold it back).
+   */
+  async #prepareAhead(batch: readonly QueuedSynchronization[], start: number): Promise<PreparedCall> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const prepared = this.#cut(batch, start);
+    if (this.#buildsObjects) for (const task of prepared.tasks) task.prepareObject();
+    return prepared;
   }
 
   /**
@@ -299,7 +444,7 @@ export class OutgoingDrain {
     if (end !== 'read' && end !== 'cut') return end;
     this.#handOver = this.run.handOverReason();
     return batchEnding(end, {
-      short: batch.length < this.#readSize,
+      short: batch.length < this.#readLimit,
       retriedHead: batch.some((r) => r.state === 'failed'),
       handOver: this.#handOver,
       enabled: await this.context.enabled(),
@@ -317,6 +462,12 @@ export class OutgoingDrain {
     batch: readonly QueuedSynchronization[],
   ): Promise<QueuedSynchronization[]> {
     const { queue } = this.context;
+    if (this.#ahead) {
+      // A run that ends with a write ahead under way: it goes first, and a failure ends the run.
+      const ahead = this.#ahead;
+      this.#ahead = null;
+      await ahead;
+    }
     const completion = completionOf(this.target.connector.retry, this.#done, this.#recheck);
     const shared = this.#sharedDone(completion);
     const last = this.#done.at(-1);
@@ -343,6 +494,7 @@ export class OutgoingDrain {
       this.#floor.value,
       this.#readSize,
     );
+    this.#readLimit = this.#readSize;
     counted();
     this.#recheck = shared;
     return next;

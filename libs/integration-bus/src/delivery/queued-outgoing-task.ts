@@ -34,6 +34,7 @@ export class QueuedOutgoingTask implements OutgoingTask {
   readonly #connectorName: string;
   #payload: TaskPayload | undefined;
   #object: object | undefined;
+  #objectAsked = false;
   #translations: TranslationHelper | undefined;
   #abort: AbortController | undefined;
 
@@ -77,6 +78,29 @@ export class QueuedOutgoingTask implements OutgoingTask {
   }
 
   get object(): object {
+    this.#objectAsked = true;
+    return this.#built();
+  }
+
+  /** Whether the connector read `object`: the drain then builds the next call's ahead (`prepareObject`). */
+  get objectAsked(): boolean {
+    return this.#objectAsked;
+  }
+
+  /**
+   * Builds `object` now, while the drain waits for the previous call anyway, so that the connector
+   * finds it built. A payload that cannot be rebuilt is left for the connector to meet when it reads
+   * `object`, as if nothing had been built ahead.
+   */
+  prepareObject(): void {
+    try {
+      this.#built();
+    } catch {
+      // Thrown again, with the same message, when the connector reads `object`.
+    }
+  }
+
+  #built(): object {
     if (this.#object === undefined) {
       try {
         this.#object = rebuildTaskObject(this.#factory, this.payload);

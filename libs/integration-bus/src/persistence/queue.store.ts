@@ -299,9 +299,9 @@ function completionCtes(
 const FETCH_OUTGOING = new SqlStatement<FetchParameter>((param) =>
   selectOutgoing(param, param('excluded', 'bigint[]')),
 );
-const COMPLETE_AND_FETCH = perLeaseShape<CompletionParameter | Exclude<FetchParameter, 'excluded'>>(
+const COMPLETE_AND_FETCH = perLeaseShape<CompletionParameter | FetchParameter>(
   (lease, param) =>
-    `${completionCtes(lease, param)} ${selectOutgoing(param, param('done', 'bigint[]'), ' and exists (select 1 from lease)')}`,
+    `${completionCtes(lease, param)} ${selectOutgoing(param, param('excluded', 'bigint[]'), ' and exists (select 1 from lease)')}`,
 );
 const COMPLETE_LAST = perLeaseShape<CompletionParameter>(
   (lease, param) => `${completionCtes(lease, param)},
@@ -401,6 +401,7 @@ export class QueueStore {
     asOf: string,
     floor: string,
     limit: number,
+    inHand: readonly string[] = [],
   ): Promise<QueuedSynchronization[]> {
     const args = {
       connectorId: queue.connectorId,
@@ -408,7 +409,7 @@ export class QueueStore {
       asOf,
       limit,
       floor,
-      excluded: '{}',
+      excluded: idArray(inHand),
     };
     return this.db.prepared<QueuedSynchronization>(FETCH_OUTGOING.text, FETCH_OUTGOING.values(args));
   }
@@ -427,6 +428,8 @@ export class QueueStore {
    * `recheck` when connectors share tasks: by then the other completion has committed. What still
    * slips through (both connectors racing twice in a row) is deleted by the sweep
    * (`deleteOrphans`). Unsuccessful attempts (rare) are written first, separately.
+   * `inHand`: synchronization ids the read leaves out besides the done ones (a batch connector's call
+   * still in flight, whose outcomes are written with the next batch).
    */
   async completeAndFetch(
     batch: BatchCompletion,
@@ -434,6 +437,7 @@ export class QueueStore {
     asOf: string,
     floor: string,
     limit: number,
+    inHand: readonly string[] = [],
   ): Promise<QueuedSynchronization[]> {
     if (batch.unsuccessful.length > 0 || batch.superseded?.length) {
       await this.complete(
@@ -442,10 +446,13 @@ export class QueueStore {
       );
     }
     if (batch.done.length === 0 && !batch.recheck?.length) {
-      return this.fetchOutgoing(lease, asOf, floor, limit);
+      return this.fetchOutgoing(lease, asOf, floor, limit, inHand);
     }
     const statement = COMPLETE_AND_FETCH(lease);
-    const args = { ...completionArguments(batch, lease), asOf, limit, floor };
+    const excluded =
+      inHand.length === 0 ? undefined : idArray([...batch.done.map((d) => d.syncId), ...inHand]);
+    const completion = completionArguments(batch, lease);
+    const args = { ...completion, excluded: excluded ?? completion.done, asOf, limit, floor };
     return retryOnWriteConflict(() =>
       this.db.prepared<QueuedSynchronization>(statement.text, statement.values(args)),
     );
