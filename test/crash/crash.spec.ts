@@ -76,11 +76,11 @@ describe('crash safety (SPEC §10)', () => {
 
     const second = start(output, 0);
     // Drained, after the dead instance's lease ran out. If not within a minute, what is left says why.
-    const code = await Promise.race([
+    const exitCode = await Promise.race([
       second.exit,
       new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 60_000).unref()),
     ]);
-    if (code === 'stuck') {
+    if (exitCode === 'stuck') {
       const app = await createBusApp({
         databaseUrl: db.url,
         migrate: false,
@@ -94,7 +94,7 @@ describe('crash safety (SPEC §10)', () => {
       await app.close();
       throw new Error(`the second instance did not drain the queue in 60 s: ${JSON.stringify(left)}`);
     }
-    expect(code).toBe(0);
+    expect(exitCode).toBe(0);
 
     const lines = readFileSync(output, 'utf8')
       .trim()
