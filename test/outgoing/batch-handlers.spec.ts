@@ -69,6 +69,29 @@ const declare = (options: ConnectorOptions) => () => {
   return BadBatch;
 };
 
+/** A batch connector whose calls take a while, so that the bus's work overlaps them. */
+function slowBatchConnector(codeName: string, options: ConnectorOptions) {
+  const calls: string[][] = [];
+  const control = {
+    answer: (name: string): ProcessOutcome => (name === '' ? R.Error : R.OK),
+    onCall: async (_handed: number): Promise<void> => {},
+  };
+  let handed = 0;
+  @Connector(codeName, { maxBatchSize: 2, ...options })
+  class SlowBatch extends BaseIntegrationConnector {
+    @Subscribe({ entity: User })
+    async users(tasks: readonly OutgoingTask<User>[]): Promise<BatchOutcome> {
+      const call = tasks.map((t) => t.object.userName);
+      calls.push(call);
+      handed += call.length;
+      await control.onCall(handed);
+      await new Promise((r) => setTimeout(r, 30));
+      return call.map((name) => control.answer(name));
+    }
+  }
+  return { provider: SlowBatch, calls, control };
+}
+
 describe('batch handlers (R-EXT-1)', () => {
   it('R-EXT-1 a batch is a prefix of the queue cut before the second change of an object', async () => {
     const c = batchConnector('Batches', { maxBatchSize: 10 });
@@ -255,29 +278,6 @@ describe('batch handlers (R-EXT-1)', () => {
     // written and the next 4 rows read beside it; its own outcomes are written with the next read's.
     const PIPELINED = { bus: { ...MANUAL, batchSize: 6 } };
     const names = 'abcdefghij'.split('');
-
-    /** A batch connector whose calls take a while, so that the bus's work overlaps them. */
-    function slowBatchConnector(codeName: string, options: ConnectorOptions) {
-      const calls: string[][] = [];
-      const control = {
-        answer: (name: string): ProcessOutcome => (name === '' ? R.Error : R.OK),
-        onCall: async (_handed: number): Promise<void> => {},
-      };
-      let handed = 0;
-      @Connector(codeName, { maxBatchSize: 2, ...options })
-      class SlowBatch extends BaseIntegrationConnector {
-        @Subscribe({ entity: User })
-        async users(tasks: readonly OutgoingTask<User>[]): Promise<BatchOutcome> {
-          const call = tasks.map((t) => t.object.userName);
-          calls.push(call);
-          handed += call.length;
-          await control.onCall(handed);
-          await new Promise((r) => setTimeout(r, 30));
-          return call.map((name) => control.answer(name));
-        }
-      }
-      return { provider: SlowBatch, calls, control };
-    }
 
     it('R-DEL-2 each task is delivered once, in order, and at most one read of tasks is ever delivered and unwritten', async () => {
       const c = slowBatchConnector('Pipelined', {});
