@@ -36,8 +36,8 @@ export class QueueScheduler {
   readonly #timers = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   readonly #interrupt = new AbortController();
   /**
-   * Partitions another instance was found holding, by queue key: until when (this process's
-   * `performance.now()`), as that instance's lease said. See `trigger`.
+   * Queues (a connector's, or one partition) another instance was found holding, by queue key: until
+   * when (this process's `performance.now()`), as that instance's lease said. See `trigger`.
    */
   readonly #heldElsewhere = new Map<string, number>();
   /** See `heldConnectors`. */
@@ -152,13 +152,14 @@ export class QueueScheduler {
    * has work, at most `partitionLimit` at once. A failed run is logged once by the run itself (see
    * `run`), never by each trigger that joined it, and never thrown at the trigger.
    *
-   * `committed`: the trigger is another instance's commit signal, with the partitions its tasks
-   * were written to when it named them (`QueueSignal.partitions`). Then only those run, without
-   * asking the database which partitions have work, and none that another instance was found
-   * holding: every instance is told of every commit, so the holder sees the new tasks itself, and if
-   * it dies, the takeover timer set when it was found holding the queue runs it here (`runOnce`).
-   * Under live traffic with `ordering: 'object'` this is what each commit cost each instance: a look
-   * at every partition of every connector it touched, and claims the holders had already made.
+   * `committed`: the trigger is a commit's signal (this instance's, or another's by NOTIFY), with
+   * the partitions its tasks were written to when it named them (`QueueSignal.partitions`). Then
+   * only those run, without asking the database which partitions have work, and none that another
+   * instance was found holding: every instance is told of every commit, so the holder sees the new
+   * tasks itself, and if it dies, the takeover timer set when it was found holding the queue runs it
+   * here (`runOnce`). Under live traffic with `ordering: 'object'` this is what each commit cost
+   * each instance: a look at every partition of every connector it touched, and claims the holders
+   * had already made.
    */
   async trigger(connectorId: number, committed?: { written?: readonly number[] }): Promise<ResultCounts> {
     // A connector with one FIFO, once known, goes straight to its run (the hot path after a commit):
