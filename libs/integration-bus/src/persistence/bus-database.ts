@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { CompiledQuery, type Kysely, type QueryExecutor, type QueryResult, type Transaction } from 'kysely';
-import pg from 'pg';
+import { Query } from 'pg';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import type { RowDecoder } from './queued-row.js';
@@ -125,7 +125,7 @@ interface DataRowMessage {
  * replaced (the same `handle…` callbacks `CopyFromStdin` implements), so that preparing, binding
  * and errors stay `pg`'s. Text format only, which is what the bus's statements return.
  */
-class DecodedQuery<R> extends pg.Query {
+class DecodedQuery<R> extends Query {
   readonly decoded: R[] = [];
   #decode: ((fields: readonly (string | null)[]) => R) | undefined;
   #failure: unknown;
@@ -210,7 +210,7 @@ export class BusDatabase {
    */
   async preparedDecoded<R>(text: string, params: readonly unknown[], decode: RowDecoder<R>): Promise<R[]> {
     if (!this.options.preparedStatements) return sqlRows<R>(this.pool, text, params);
-    const pool = (await this.nativePool()) as unknown as { query(query: pg.Query): Promise<unknown> };
+    const pool = (await this.nativePool()) as unknown as { query(query: Query): Promise<unknown> };
     const query = new DecodedQuery<R>({ name: statementName(text), text, values: [...params] }, decode);
     await pool.query(query);
     if (query.failure !== undefined) throw query.failure;
