@@ -53,7 +53,7 @@ function shared(value: string | null): string | null {
  * driver's own row object (a copy of a 23-property template, one type parser call per column) was
  * a sixth of the drain's allocations and the largest part of what each scavenge found alive: a
  * batch is held from its read to its write, and what survives scavenges is what makes V8 grow the
- * young generation (measured: 834 bytes kept per row before, see CHANGELOG). One shape for every
+ * young generation (measured: 834 bytes kept per row before). One shape for every
  * row; columns with few values share their strings; the statement's snapshot is kept on the first
  * row only, the one `DrainFloor` reads.
  */
