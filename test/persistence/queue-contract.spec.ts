@@ -98,6 +98,27 @@ describe('QueueStore contract', () => {
     ]);
   });
 
+  it('the drain reads rows with the values and types of the generic read, the snapshot on the first row only', async () => {
+    await roles('a', 'b', 'c');
+    const first = await claim('Fifo');
+    const [a] = await read(first.token, first.asOf);
+    // One synchronization with a row of its own and attempts counted, the others lone.
+    await queue().complete({ done: [], unsuccessful: [attempt(a!, 'skipped', 0)] }, first.token);
+    const run = await claim('Fifo');
+    const rows = await read(run.token, run.asOf);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]!.snapshot).toMatch(/^\d+:\d+$/);
+    expect(rows.slice(1).map((row) => row.snapshot)).toEqual([undefined, undefined]);
+    expect(rows[0]).toMatchObject({ attempts: 1, failures: 0, skips: 1, state: 'skipped', isInbound: false });
+    const id = await connectorId('Fifo');
+    for (const row of rows) {
+      const generic = await queue().findOne(id, Number(row.taskId));
+      expect(generic).not.toBeNull();
+      const { snapshot: _snapshot, ...decoded } = row;
+      expect({ ...decoded }).toEqual({ ...generic });
+    }
+  });
+
   it('R-DEL-2: a write under a lease another instance has claimed since is refused, and nothing is written', async () => {
     await roles('a', 'b');
     const first = await claim('Fifo');

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { CompiledQuery, type Kysely, type QueryExecutor, type QueryResult, type Transaction } from 'kysely';
+import { Query } from 'pg';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
+import type { RowDecoder } from './queued-row.js';
 
 /** Anything that runs SQL: the pool, or a transaction (MikroORM's or the bus's own). */
 export interface SqlExecutor {
@@ -109,6 +111,55 @@ interface NativePool {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
 
+/** The messages of `pg`'s protocol parser that `DecodedQuery` reads. */
+interface RowDescriptionMessage {
+  fields: readonly { name: string; format: string }[];
+}
+interface DataRowMessage {
+  fields: readonly (string | null)[];
+}
+
+/**
+ * A named prepared statement whose rows are built by a `RowDecoder` from the raw text fields of
+ * each DataRow message, instead of `pg`'s generic row objects: `pg.Query` with its row handling
+ * replaced (the same `handle…` callbacks `CopyFromStdin` implements), so that preparing, binding
+ * and errors stay `pg`'s. Text format only, which is what the bus's statements return.
+ */
+class DecodedQuery<R> extends Query {
+  readonly decoded: R[] = [];
+  #decode: ((fields: readonly (string | null)[]) => R) | undefined;
+  #failure: unknown;
+
+  constructor(
+    config: { name: string; text: string; values: unknown[] },
+    private readonly decoder: RowDecoder<R>,
+  ) {
+    super(config);
+  }
+
+  handleRowDescription(message: RowDescriptionMessage): void {
+    if (message.fields.some((field) => field.format !== 'text')) {
+      this.#failure = new Error('A decoded statement must return its columns as text.');
+      return;
+    }
+    this.#decode = this.decoder(message.fields.map((field) => field.name));
+  }
+
+  handleDataRow(message: DataRowMessage): void {
+    if (this.#failure !== undefined || !this.#decode) return;
+    try {
+      this.decoded.push(this.#decode(message.fields));
+    } catch (error) {
+      this.#failure = error;
+    }
+  }
+
+  /** A row that could not be decoded fails the statement once the server is done with it. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+}
+
 /** Prepared-statement names by statement text: the same text always gets the same name. */
 const statementNames = new Map<string, string>();
 
@@ -150,6 +201,20 @@ export class BusDatabase {
     const pool = await this.nativePool();
     const result = await pool.query<R>({ name: statementName(text), text, values: [...params] });
     return result.rows;
+  }
+
+  /**
+   * `prepared`, with each row built by `decode` from its text fields as it arrives (see
+   * `DecodedQuery`): for the drain's reads, whose rows are held for a whole batch. With
+   * `preparedStatements: false`, the rows of a plain statement, which have the same properties.
+   */
+  async preparedDecoded<R>(text: string, params: readonly unknown[], decode: RowDecoder<R>): Promise<R[]> {
+    if (!this.options.preparedStatements) return sqlRows<R>(this.pool, text, params);
+    const pool = (await this.nativePool()) as unknown as { query(query: Query): Promise<unknown> };
+    const query = new DecodedQuery<R>({ name: statementName(text), text, values: [...params] }, decode);
+    await pool.query(query);
+    if (query.failure !== undefined) throw query.failure;
+    return query.decoded;
   }
 
   /**

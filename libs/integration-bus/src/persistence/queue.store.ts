@@ -6,6 +6,7 @@ import { ClaimLostError } from '../errors/claim-lost.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
 import { BusDatabase, sqlRows, type SqlExecutor } from './bus-database.js';
 import type { LeaseScope, LeaseToken } from './lease-scope.js';
+import { decodeQueuedRows } from './queued-row.js';
 import {
   dueSql,
   heldBackSql,
@@ -411,7 +412,7 @@ export class QueueStore {
       floor,
       excluded: idArray(inHand),
     };
-    return this.db.prepared<QueuedSynchronization>(FETCH_OUTGOING.text, FETCH_OUTGOING.values(args));
+    return this.db.preparedDecoded(FETCH_OUTGOING.text, FETCH_OUTGOING.values(args), decodeQueuedRows);
   }
 
   /**
@@ -454,7 +455,7 @@ export class QueueStore {
     const completion = completionArguments(batch, lease);
     const args = { ...completion, excluded: excluded ?? completion.done, asOf, limit, floor };
     return retryOnWriteConflict(() =>
-      this.db.prepared<QueuedSynchronization>(statement.text, statement.values(args)),
+      this.db.preparedDecoded(statement.text, statement.values(args), decodeQueuedRows),
     );
   }
 
