@@ -5,7 +5,6 @@ import { CompiledQuery, type Kysely, type QueryExecutor, type QueryResult, type 
 import { Query } from 'pg';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
-import type { RowDecoder } from './queued-row.js';
 
 /** Anything that runs SQL: the pool, or a transaction (MikroORM's or the bus's own). */
 export interface SqlExecutor {
@@ -118,6 +117,9 @@ interface RowDescriptionMessage {
 interface DataRowMessage {
   fields: readonly (string | null)[];
 }
+
+/** Decodes a result's rows from their raw text fields (see `BusDatabase.preparedDecoded`). */
+export type RowDecoder<R> = (columns: readonly string[]) => (fields: readonly (string | null)[]) => R;
 
 /**
  * A named prepared statement whose rows are built by a `RowDecoder` from the raw text fields of

@@ -1,9 +1,58 @@
 import type { TaskDataType } from '../enums/task-data-type.enum.js';
 import type { TaskType } from '../enums/task-type.enum.js';
-import type { QueuedSynchronization, SynchronizationState } from './queue.store.js';
+import type { RowDecoder } from './bus-database.js';
 
-/** Decodes a result's rows from their raw text fields (see `BusDatabase.preparedDecoded`). */
-export type RowDecoder<R> = (columns: readonly string[]) => (fields: readonly (string | null)[]) => R;
+/**
+ * The state of a synchronization after an attempt that did not succeed (R-DEL-7). `failed`: Error,
+ * holds the connector's later tasks until it is retried; `retrying`: ErrorAndSkip, a failure that does
+ * not hold anything up; `skipped`: SkipNow, not a failure; `parked`: failed `retry.maxAttempts`
+ * times (or skipped `retry.skipNow.maxAttempts` times), never retried automatically, holds nothing up. A waiting synchronization has no state.
+ */
+export type SynchronizationState = 'failed' | 'retrying' | 'skipped' | 'parked';
+
+/** A queued synchronization joined with its task, as a processor reads it. */
+export interface QueuedSynchronization {
+  /** Its row's id; for a task queued for one connector and not yet attempted, the task id negated (see `SYNCHRONIZATIONS`). */
+  syncId: string;
+  attempts: number;
+  /** Failed attempts so far, towards `retry.maxAttempts`. */
+  failures: number;
+  /** SkipNow answers so far, towards `retry.skipNow.maxAttempts`. */
+  skips: number;
+  /** The last attempt's outcome; null while waiting. */
+  state: SynchronizationState | null;
+  /** 0 for one FIFO per connector, else the partition of the object (R-ORD-2). */
+  partition: number;
+  /** The object's hash with `ordering: 'object'`: what an Error holds back (R-ORD-1). */
+  objectHash: string | null;
+  handler: string | null;
+  taskId: string;
+  guid: string;
+  title: string;
+  taskType: TaskType;
+  objectType: string;
+  objectId: string | null;
+  /** The document node, for documents. */
+  nodeId: string | null;
+  siteName: string | null;
+  dataType: TaskDataType;
+  processType: string;
+  isInbound: boolean;
+  /**
+   * The payload as stored, not parsed: a connector that never reads the task's object or
+   * translations never pays for parsing it (see `parseTaskPayload`).
+   */
+  dataJson: string;
+  /** When the task was logged, in milliseconds since the epoch. */
+  createdAtMs: number;
+  /** W3C `traceparent` of the task's `create` span, or null (R-ECO-4). */
+  traceParent: string | null;
+  /**
+   * The reading statement's snapshot as `xmin:xmax` (outgoing reads only): what `DrainFloor` needs to
+   * know how far back tasks may still appear.
+   */
+  snapshot?: string;
+}
 
 /** The columns of a queued synchronization, in the order `QueuedRow` reads them. */
 const COLUMNS = [
