@@ -120,8 +120,12 @@ export class QueueListener implements OnApplicationBootstrap, OnApplicationShutd
   /** Another instance changed connectors or switches: read them again, then look at every queue. */
   private async lookAgain(reinitialize: boolean): Promise<void> {
     try {
-      await (reinitialize ? this.registry.reinitialize() : this.registry.refreshRows());
-      await this.settings.refresh();
+      // Both loads start now, before a later signal is handled: a run that signal starts reads the new
+      // switches, which wait for the load under way (`RefreshingValue.get`), not the cached ones.
+      await Promise.all([
+        reinitialize ? this.registry.reinitialize() : this.registry.refreshRows(),
+        this.settings.refresh(),
+      ]);
     } catch (error) {
       this.#logger.error(`Could not read the connectors and switches again: ${describeError(error)}`);
     }

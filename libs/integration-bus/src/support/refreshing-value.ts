@@ -13,7 +13,11 @@ export class RefreshingValue<T> {
     private readonly ttlMs: number,
   ) {}
 
+  /** The value, loaded again when older than `ttlMs`; while a load is under way, what it loads. */
   async get(): Promise<T> {
+    // A load under way was asked for because the value may have changed (`refresh`): the cached one
+    // is not given out meanwhile.
+    if (this.#loading) return this.#loading;
     if (this.#value !== undefined && Date.now() - this.#loadedAt < this.ttlMs) return this.#value;
     return this.refresh();
   }
