@@ -74,6 +74,40 @@ describe('commit signals name the partitions written (R-ORD-2, R-OUT-8 b)', () =
   });
 });
 
+describe('a commit signal too long for NOTIFY (R-ORD-2)', () => {
+  const wide = recordingConnector('Wide', [{ objectType: 'cms.user' }], [], {
+    ordering: 'object',
+    partitions: 1024,
+  });
+  const wider = recordingConnector('Wider', [{ objectType: 'cms.user' }], [], {
+    ordering: 'object',
+    partitions: 1024,
+  });
+  const t = useBusApp({ providers: [wide.provider, wider.provider], bus: PRODUCER });
+
+  it('goes without its partitions: the flush commits, and the signal still names the connector', async () => {
+    const signals = await listenToSignals(t.databaseUrl);
+    try {
+      // 3,000 changes over 1,024 partitions of two connectors: more than NOTIFY's 8,000 bytes.
+      const em = t.em();
+      for (let i = 1; i <= 3000; i++) em.create(User, { userName: `wide-${i}`, email: `w${i}@x` });
+      await em.flush();
+      await eventually(() => expect(signals.payloads).toHaveLength(1));
+      const signal = parseQueueSignal(signals.payloads[0]);
+      const connectors = await t.sql<{ id: number }>(`select id from integration_connector order by id`);
+      expect(signal).toMatchObject({ committed: true });
+      expect([...signal!.connectors!].sort()).toEqual(connectors.map((c) => c.id).sort());
+      expect(signal!.partitions).toBeUndefined();
+      const [queued] = await t.sql<{ n: number }>(
+        `select count(distinct (connector_id, partition))::int as n from integration_synchronization`,
+      );
+      expect(queued!.n).toBeGreaterThan(1800);
+    } finally {
+      await signals.close();
+    }
+  });
+});
+
 describe('a commit signal with partitions (R-ORD-2)', () => {
   const t = useBusApp({ providers: [perObject.provider], bus: PRODUCER });
 

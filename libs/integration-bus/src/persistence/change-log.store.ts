@@ -146,15 +146,22 @@ async function lockObjects(trx: SqlExecutor, tasks: readonly NewTask[]): Promise
 export const QUEUE_CHANNEL = 'integration_bus_queue';
 
 /**
+ * A NOTIFY payload must stay under 8,000 bytes, or the statement fails, and with it the flush: a
+ * signal longer than this goes without its partitions (the receivers then look for themselves).
+ */
+const MAX_HINTED_BYTES = 7_900;
+
+/**
  * The notification of tasks of partitioned connectors (R-ORD-2): the signal in `$2`, with the
  * partitions the statement wrote per connector, read from the inserted rows (`t`, `s`), so that the
  * other instances run those partitions without first asking which have work (`QueueSignal`).
  */
-const HINTED_PAYLOAD = `($2::jsonb || jsonb_build_object('partitions', (
-    select jsonb_object_agg(connector_id::text, partitions)
-      from (select connector_id, jsonb_agg(distinct partition) as partitions
-              from (select connector_id, partition from t union all select connector_id, partition from s) written
-             where partition > 0 group by connector_id) per_connector)))::text`;
+const HINTED_PAYLOAD = `(select case when octet_length(hinted.payload) <= ${MAX_HINTED_BYTES} then hinted.payload else $2 end
+     from (select ($2::jsonb || jsonb_build_object('partitions', (
+             select jsonb_object_agg(connector_id::text, partitions)
+               from (select connector_id, jsonb_agg(distinct partition) as partitions
+                       from (select connector_id, partition from t union all select connector_id, partition from s) written
+                      where partition > 0 group by connector_id) per_connector)))::text as payload) hinted)`;
 
 /**
  * The change log: writes the tasks of changes (R-OUT-4, R-IN-1), inside the transaction of the
