@@ -121,17 +121,19 @@ export class OutgoingProcessor
    * a, b). `partitions`: where they were written, for partitioned connectors (see `QueueSignal`).
    */
   nudge(connectorIds: Iterable<number>, partitions?: ReadonlyMap<number, number[]>): void {
-    if (!this.options.outgoing.processAfterCommit || !this.automatic || this.#scheduler.stopping) return;
-    for (const id of connectorIds) void this.#scheduler.trigger(id, { written: partitions?.get(id) });
+    if (this.options.outgoing.processAfterCommit) this.wake(connectorIds, partitions ?? new Map());
   }
 
   /**
    * Starts processing of the given connectors without waiting, after something that may have
    * unblocked them (a task deleted or requeued): unless the host drives processing by hand.
+   * `committed`: the wake-up is a commit's, with the partitions it wrote to (see `nudge`).
    */
-  wake(connectorIds: Iterable<number>): void {
+  wake(connectorIds: Iterable<number>, committed?: ReadonlyMap<number, number[]>): void {
     if (!this.automatic || this.#scheduler.stopping) return;
-    for (const id of connectorIds) void this.#scheduler.trigger(id);
+    for (const id of connectorIds) {
+      void this.#scheduler.trigger(id, committed && { written: committed.get(id) });
+    }
   }
 
   /** Starts processing of every enabled connector without waiting (the database is back, a switch on). */

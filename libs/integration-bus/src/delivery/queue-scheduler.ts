@@ -165,7 +165,7 @@ export class QueueScheduler {
     // A connector with one FIFO, once known, goes straight to its run (the hot path after a commit):
     // the run itself checks the switches and the connector.
     if (this.#oneFifo.has(connectorId)) {
-      if (committed && this.#notHeldElsewhere(connectorId, [0]).length === 0) return emptyCounts();
+      if (committed && this.#isHeldElsewhere(connectorId, 0)) return emptyCounts();
       return this.runnerFor(connectorId, 0)
         .trigger()
         .catch(() => emptyCounts());
@@ -176,7 +176,9 @@ export class QueueScheduler {
       if (!target) return emptyCounts();
       const written = committed?.written;
       const partitions = written
-        ? this.#notHeldElsewhere(connectorId, this.drainer.writtenPartitions?.(target, written) ?? [0])
+        ? (this.drainer.writtenPartitions?.(target, written) ?? [0]).filter(
+            (p) => !this.#isHeldElsewhere(connectorId, p),
+          )
         : ((await this.drainer.partitions?.(target)) ?? [0]);
       if (partitions.length === 1 && partitions[0] === 0) this.#oneFifo.add(connectorId);
       // Nothing due (a run finished the work this trigger's timer was set for, and found that timer
@@ -195,17 +197,14 @@ export class QueueScheduler {
     }
   }
 
-  /** Of a connector's `partitions`, those no other instance was last found holding. */
-  #notHeldElsewhere(connectorId: number, partitions: readonly number[]): number[] {
-    const now = performance.now();
-    return partitions.filter((partition) => {
-      const key = queueKey(connectorId, partition);
-      const until = this.#heldElsewhere.get(key);
-      if (until === undefined) return true;
-      if (until > now) return false;
-      this.#heldElsewhere.delete(key);
-      return true;
-    });
+  /** Whether another instance was last found holding the queue, and its lease has not run out since. */
+  #isHeldElsewhere(connectorId: number, partition: number): boolean {
+    const key = queueKey(connectorId, partition);
+    const until = this.#heldElsewhere.get(key);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.#heldElsewhere.delete(key);
+    return false;
   }
 
   /** Starts a run for the connector in `inMs` milliseconds, unless one is set to start earlier. */
