@@ -4,6 +4,7 @@ import { EXTERNAL_CONNECTOR, externalConnector } from './external/bus-connectors
 import { BenchUser } from './host/bench-user.entity.js';
 import { startHost } from './host/host-app.js';
 import type { ExternalWorkerConfig } from './measure/external.js';
+import { profileClock, recordProfileWindow } from './measure/profile-window.js';
 
 /*
  * One instance of the `external` scenario: a host with the bus and the variant's connector to the
@@ -31,6 +32,8 @@ let goAt: number | null = null;
 /** This process's CPU time from `go` to `stop`: the bus's own cost per call, which load moves less. */
 let cpuAtGo: NodeJS.CpuUsage | null = null;
 let firstCallAt: number | null = null;
+/** With `--profile`: the profile clock at `go`. */
+let profileStart: number | null = null;
 const host = await startHost({
   databaseUrl: config.databaseUrl,
   withBus: true,
@@ -88,10 +91,12 @@ for (;;) {
   if (command === 'go') {
     goAt = performance.now();
     cpuAtGo = process.cpuUsage();
+    profileStart = profileClock();
   }
   if (command === 'go' && config.switchOn) await host.bus!.updateSettings({ processOutgoing: true });
   if (command === 'stop') break;
 }
+if (profileStart !== null) recordProfileWindow(profileStart, profileClock());
 const perCall = (ms: number, n: number): number => Math.round((ms / Math.max(1, n)) * 100) / 100;
 const cpu = cpuAtGo === null ? null : process.cpuUsage(cpuAtGo);
 const sortedGaps = betweenCalls.sort((a, b) => a - b);
@@ -110,5 +115,6 @@ console.log(
   })}`,
 );
 // A time-limited run stops with calls under way: the bus is given a moment, not the whole shutdown.
-await Promise.race([host.close(), sleep(5000)]);
+// A profiled instance leaves at once: its profile is of the measured section, and is written on exit.
+if (!process.env.BENCH_PROFILE_WINDOW) await Promise.race([host.close(), sleep(5000)]);
 process.exit(0);

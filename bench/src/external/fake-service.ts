@@ -10,8 +10,9 @@ import { parseArgs } from 'node:util';
  *
  * - `POST /records`, a JSON array of at most `--max-records` `{ key, version }` (more, or anything
  *   else: 400). Beyond `--quota` accepted requests in the current wall-clock second: 429 at once,
- *   with `Retry-After` in whole seconds. Otherwise the request takes `--delay-ms` (each request on
- *   its own timer: concurrent requests are not serialized), then its records are applied: per key
+ *   with `Retry-After` in whole seconds. Otherwise the answer is sent `--delay-ms` after the request
+ *   arrived, reading and checking its body included (each request on its own timer: concurrent
+ *   requests are not serialized), and its records are applied: per key
  *   the highest version is kept; a version below it is counted out of order, an equal one as a
  *   duplicate (a write sent again).
  * - `GET /stats`: the counts since the last reset (see `ServiceStats`).
@@ -38,6 +39,11 @@ export interface ServiceStats {
   maxRequestsInAnySecond: number;
   /** Most requests accepted (answered 200) in one wall-clock second. */
   maxAcceptedInAnySecond: number;
+  /**
+   * Mean milliseconds from a request's arrival to its answer being handed to the socket, over the
+   * accepted requests: `--delay-ms` plus how late this process's timer fired.
+   */
+  meanServiceMs: number | null;
   /** Milliseconds since the reset. */
   elapsedMs: number;
   /** Milliseconds from the reset to the moment `expected` distinct records were applied, or null. */
@@ -76,6 +82,8 @@ function freshState(expected: number) {
     records: 0,
     requests: 0,
     acceptedRequests: 0,
+    /** Summed arrival-to-answer milliseconds of the accepted requests. */
+    serviceMs: 0,
     rejected429: 0,
     rejected400: 0,
     outOfOrder: 0,
@@ -107,6 +115,7 @@ function stats(): ServiceStats {
     duplicates: state.duplicates,
     maxRequestsInAnySecond: busiestSecond(state.received),
     maxAcceptedInAnySecond: busiestSecond(state.accepted),
+    meanServiceMs: state.acceptedRequests === 0 ? null : state.serviceMs / state.acceptedRequests,
     elapsedMs: now - state.startedAt,
     completedMs: state.completedAt === null ? null : state.completedAt - state.startedAt,
     expected: state.expected,
@@ -160,7 +169,20 @@ function parseRecords(body: string | null): RecordIn[] | string {
   return parsed as RecordIn[];
 }
 
+/**
+ * Resolves at `deadline` (`performance.now()` time), to within a fraction of a millisecond: a timer
+ * alone fires up to a millisecond late (its clock has whole milliseconds), which would make the
+ * service slower than `--delay-ms` says. So the timer is set a millisecond short and the rest is
+ * waited out turn by turn of the event loop, which keeps serving other requests meanwhile.
+ */
+async function answerAt(deadline: number): Promise<void> {
+  const coarse = Math.floor(deadline - performance.now()) - 1;
+  if (coarse > 0) await sleep(coarse);
+  while (performance.now() < deadline) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 async function postRecords(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const arrivedAt = performance.now();
   const now = Date.now();
   const second = Math.floor(now / 1000);
   const current = state;
@@ -181,7 +203,7 @@ async function postRecords(req: IncomingMessage, res: ServerResponse): Promise<v
   }
   bump(current.accepted, second);
   current.acceptedRequests += 1;
-  await sleep(DELAY_MS);
+  await answerAt(arrivedAt + DELAY_MS);
   // A reset while this request waited: it belongs to the previous measurement.
   if (current !== state) {
     send(res, 200, { accepted: records.length });
@@ -196,6 +218,7 @@ async function postRecords(req: IncomingMessage, res: ServerResponse): Promise<v
     current.seen.add(`${k}\u0000${version}`);
   }
   current.records += records.length;
+  current.serviceMs += performance.now() - arrivedAt;
   if (current.completedAt === null && current.expected > 0 && current.seen.size >= current.expected) {
     current.completedAt = performance.now();
   }

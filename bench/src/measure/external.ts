@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
 import type { ExternalBusVariant } from '../external/bus-connectors.js';
@@ -142,8 +143,9 @@ async function prepareBus(
         switchOn: i === 0,
         waitForPeers: instances > 1,
       };
-      const child = spawn(process.execPath, [WORKER, JSON.stringify(config)], {
+      const child = spawn(process.execPath, [...profiling(i), WORKER, JSON.stringify(config)], {
         stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, BENCH_PROFILE_WINDOW: profiledWindow(i) ?? '' },
       });
       const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
       workers.push({ child, lines });
@@ -172,8 +174,42 @@ async function prepareBus(
       const perInstance = await Promise.all(workers.map(({ lines }) => expectLine(lines, 'done')));
       return { perInstance: perInstance.map((line) => JSON.parse(line) as unknown) };
     },
-    close: async () => stopAll(),
+    close: async () => {
+      // A profiled worker writes its profile as it exits: it is given the time to.
+      if (process.env.BENCH_PROFILE_WINDOW)
+        await Promise.all(workers.map(({ child }) => exited(child, 10_000)));
+      stopAll();
+    },
   };
+}
+
+/**
+ * When this run is profiled (`--profile`), each instance is profiled too: `<run>-worker<i>.cpuprofile`
+ * beside the run's own profile, with its measured section (from `go` to `stop`) in a window file.
+ */
+function profiledWindow(instance: number): string | undefined {
+  const runWindow = process.env.BENCH_PROFILE_WINDOW;
+  return runWindow
+    ? runWindow.replace(/\.cpuprofile\.window\.json$/, `-worker${instance}.cpuprofile.window.json`)
+    : undefined;
+}
+
+function profiling(instance: number): string[] {
+  const window = profiledWindow(instance);
+  if (!window) return [];
+  const profile = window.replace(/\.window\.json$/, '');
+  return ['--cpu-prof', `--cpu-prof-dir=${dirname(profile)}`, `--cpu-prof-name=${basename(profile)}`];
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Reads lines until one starts with `word` (other output is let through); returns the rest of it. */
