@@ -230,9 +230,9 @@ export function buildScenarios(scale: number): Scenario[] {
         },
       ],
       comparisons: [
-        throughputRatio('bus', 'gw-batched', 'bus / graphile-worker batched', 1.5),
-        throughputRatio('bus', 'gw-defaults', 'bus / graphile-worker defaults', 20),
-        throughputRatio('bus', 'raw-single', 'bus / raw limit (one table)', 0.5),
+        throughputRatio('bus', 'gw-batched', 'bus / graphile-worker batched', 2),
+        throughputRatio('bus', 'gw-defaults', 'bus / graphile-worker defaults', 50),
+        throughputRatio('bus', 'raw-single', 'bus / raw limit (one table)', 0.6),
         throughputRatio('bus', 'raw-bus', "bus / raw limit (bus's rows)"),
         throughputRatio('bus', 'pg-boss', 'bus / pg-boss batch fetch'),
         throughputRatio('bus', 'gw-fifo', 'bus / graphile-worker FIFO'),

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { PreparedPeer } from './peers.js';
 import { MAX_RECORDS_PER_REQUEST, postRecords, type ServiceRecord } from './service-client.js';
 
@@ -11,11 +12,16 @@ import { MAX_RECORDS_PER_REQUEST, postRecords, type ServiceRecord } from './serv
 export function prepareSerialCeiling(serviceUrl: string, changes: readonly ServiceRecord[]): PreparedPeer {
   let running: Promise<void> | undefined;
   const stop = new AbortController();
-  const counts = { requests: 0, refused: 0 };
+  const counts = { requests: 0, refused: 0, meanRequestMs: 0 };
+  let requestMs = 0;
   const loop = async (): Promise<void> => {
     for (let from = 0; from < changes.length && !stop.signal.aborted;) {
-      const answer = await postRecords(serviceUrl, changes.slice(from, from + MAX_RECORDS_PER_REQUEST));
+      const records = changes.slice(from, from + MAX_RECORDS_PER_REQUEST);
+      const sentAt = performance.now();
+      const answer = await postRecords(serviceUrl, records);
+      requestMs += performance.now() - sentAt;
       counts.requests += 1;
+      counts.meanRequestMs = Math.round((requestMs / counts.requests) * 100) / 100;
       if (answer.ok) {
         from += MAX_RECORDS_PER_REQUEST;
         continue;
