@@ -109,6 +109,17 @@ class TestNatsBatchRelay extends TestNatsRelay {
   }
 }
 
+/** The batch relay with a FIFO per object (R-ORD-1): an Error holds its object's later changes only. */
+@Connector('NatsObjectBatchRelay', {
+  maxBatchSize: 25,
+  ordering: 'object',
+  partitions: 2,
+  concurrency: 2,
+  retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false },
+})
+@Subscribe({ objectType: 'cms.user' })
+class TestNatsObjectBatchRelay extends TestNatsBatchRelay {}
+
 /**
  * The batch calls overlapped (the drain pipelines a relay's calls), but never over one object: a
  * call holding an object started only after the call before that held it had answered.
@@ -213,6 +224,30 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
           IntegrationProcessResult.OK,
         ]);
       }
+      expect(control.lostAcks.size).toBeGreaterThan(0);
+      expectPipelinedWithoutObjectOverlap(batchCalls);
+    } finally {
+      await deleteStream(shared, target.stream);
+    }
+  }, 60_000);
+
+  it("R-ORD-1 a batch relay with ordering 'object' pipelines its publishes: each change once, in per-object order, lost acks retried", async () => {
+    useTarget(SHARED_NATS_URL);
+    control.lostAckEvery = 13;
+    const USERS = 80;
+    const ROUNDS = 4;
+    try {
+      await withBusApp({ providers: [TestNatsObjectBatchRelay] }, async (t) => {
+        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
+        await drained(t, 30_000);
+      });
+      const stored = await readStream(shared, target.stream);
+      expectEachChangeOnceInOrder(
+        stored.map((m) => m.envelope),
+        USERS,
+        ROUNDS,
+      );
+      expectSequencesOfTasks(stored, attempts);
       expect(control.lostAcks.size).toBeGreaterThan(0);
       expectPipelinedWithoutObjectOverlap(batchCalls);
     } finally {
