@@ -83,6 +83,9 @@ const CPU: MetricSpec[] = [
   { key: 'postgresCpuMsPer1000', label: 'PG CPU ms/1k', digits: 0 },
 ];
 
+/** The broker server's CPU per 1,000 messages (relay subjects): who the limit is. */
+const BROKER_CPU: MetricSpec = { key: 'brokerCpuMsPer1000', label: 'broker CPU ms/1k', digits: 0 };
+
 /** The scenarios of issues 6, 13, 14 and 21, with the quality bars of SPEC §10. */
 export function buildScenarios(scale: number): Scenario[] {
   const tasks = scaled(THROUGHPUT_TASKS, scale, 1000);
@@ -379,15 +382,29 @@ export function buildScenarios(scale: number): Scenario[] {
           id: 'nats',
           label: `NATS JetStream relay, batches of ${RELAY_WINDOW} pipelined (PubAck per task)`,
           job: { kind: 'relay-drain', tasks: relayed, broker: 'nats', window: RELAY_WINDOW },
-          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU, BROKER_CPU],
           bus: true,
         },
         {
           id: 'rabbitmq',
           label: `RabbitMQ relay, batches of ${RELAY_WINDOW} pipelined (publisher confirm per task, persistent)`,
           job: { kind: 'relay-drain', tasks: relayed, broker: 'rabbitmq', window: RELAY_WINDOW },
-          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU],
+          metrics: [perSecond('tasksPerSecond', 'tasks/s'), ...CPU, BROKER_CPU],
           bus: true,
+        },
+        {
+          id: 'nats-bare',
+          label: `the NATS client alone (jetstream.publish), windows of ${RELAY_WINDOW}, two at once, no bus`,
+          job: { kind: 'relay-drain', tasks: relayed, broker: 'nats', window: RELAY_WINDOW, bare: true },
+          metrics: [perSecond('tasksPerSecond', 'messages/s'), ...CPU, BROKER_CPU],
+          bus: false,
+        },
+        {
+          id: 'rabbitmq-bare',
+          label: `amqplib alone (confirm channel, persistent), windows of ${RELAY_WINDOW}, two at once, no bus`,
+          job: { kind: 'relay-drain', tasks: relayed, broker: 'rabbitmq', window: RELAY_WINDOW, bare: true },
+          metrics: [perSecond('tasksPerSecond', 'messages/s'), ...CPU, BROKER_CPU],
+          bus: false,
         },
         {
           id: 'nats-one-by-one',
@@ -449,6 +466,16 @@ export function buildScenarios(scale: number): Scenario[] {
           value: { metric: ref('rabbitmq-consumer', 'messagesPerSecond') },
           unit: 'messages/s',
           bar: { op: '>=', limit: 10_000 },
+        },
+        {
+          label: 'NATS relay / the NATS client alone',
+          value: { ratio: [ref('nats', 'tasksPerSecond'), ref('nats-bare', 'tasksPerSecond')] },
+          unit: '×',
+        },
+        {
+          label: 'RabbitMQ relay / amqplib alone',
+          value: { ratio: [ref('rabbitmq', 'tasksPerSecond'), ref('rabbitmq-bare', 'tasksPerSecond')] },
+          unit: '×',
         },
         {
           label: 'NATS relay / one by one',

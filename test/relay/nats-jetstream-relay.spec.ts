@@ -84,13 +84,59 @@ class TestNatsRelay extends NatsJetStreamRelayConnector {
   }
 }
 
-/** The same relay publishing batches of up to 25 tasks, pipelined (R-EXT-1). */
+/** A batch call of the batch relay: when it started and answered, and the objects it held. */
+interface BatchCall {
+  startedAt: number;
+  answeredAt: number;
+  objects: string[];
+}
+const batchCalls: BatchCall[] = [];
+
+/** The same relay publishing batches of up to 25 tasks, pipelined (R-EXT-1); its calls recorded. */
 @Connector('NatsBatchRelay', {
   maxBatchSize: 25,
   retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false },
 })
 @Subscribe({ objectType: 'cms.user' })
-class TestNatsBatchRelay extends TestNatsRelay {}
+class TestNatsBatchRelay extends TestNatsRelay {
+  override async processInternalTasksAsync(tasks: readonly OutgoingTask[]): Promise<ProcessOutcome[]> {
+    const objects = tasks.map((task) => `${task.objectType}:${(task.object as { id: number }).id}`);
+    const call: BatchCall = { startedAt: performance.now(), answeredAt: Infinity, objects };
+    batchCalls.push(call);
+    const outcomes = await super.processInternalTasksAsync(tasks);
+    call.answeredAt = performance.now();
+    return outcomes;
+  }
+}
+
+/** The batch relay with a FIFO per object (R-ORD-1): an Error holds its object's later changes only. */
+@Connector('NatsObjectBatchRelay', {
+  maxBatchSize: 25,
+  ordering: 'object',
+  partitions: 2,
+  concurrency: 2,
+  retry: { initialDelayMs: 50, maxDelayMs: 400, jitter: false },
+})
+@Subscribe({ objectType: 'cms.user' })
+class TestNatsObjectBatchRelay extends TestNatsBatchRelay {}
+
+/**
+ * The batch calls overlapped (the drain pipelines a relay's calls), but never over one object: a
+ * call holding an object started only after the call before that held it had answered.
+ */
+function expectPipelinedWithoutObjectOverlap(calls: readonly BatchCall[]): void {
+  expect(calls.some((call, i) => i > 0 && call.startedAt < calls[i - 1]!.answeredAt)).toBe(true);
+  const lastCallOf = new Map<string, BatchCall>();
+  const overlapping: string[] = [];
+  for (const call of calls) {
+    for (const object of call.objects) {
+      const before = lastCallOf.get(object);
+      if (before && call.startedAt < before.answeredAt) overlapping.push(object);
+      lastCallOf.set(object, call);
+    }
+  }
+  expect(overlapping).toEqual([]);
+}
 
 let shared: NatsConnection;
 
@@ -109,6 +155,7 @@ function useTarget(url: string): void {
   attempts.length = 0;
   Object.assign(control, { lostAckEvery: 0, acknowledged: 0, lostAcks: new Set<string>() });
   Object.assign(pause, { nextForMs: 0, thrown: [] });
+  batchCalls.length = 0;
 }
 
 describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
@@ -178,50 +225,82 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
         ]);
       }
       expect(control.lostAcks.size).toBeGreaterThan(0);
+      expectPipelinedWithoutObjectOverlap(batchCalls);
     } finally {
       await deleteStream(shared, target.stream);
     }
   }, 60_000);
 
-  it('loses nothing when the NATS server is killed mid-run and started again: the bus retries until it is back', async () => {
-    const server = await PrivateNatsServer.start();
-    useTarget(server.url);
-    const USERS = 30;
+  it("R-ORD-1 a batch relay with ordering 'object' pipelines its publishes: each change once, in per-object order, lost acks retried", async () => {
+    useTarget(SHARED_NATS_URL);
+    control.lostAckEvery = 13;
+    const USERS = 80;
     const ROUNDS = 4;
     try {
-      const figures = await withBusApp({ providers: [TestNatsRelay] }, (t) =>
-        relayThroughOutage(t, attempts, {
-          users: USERS,
-          rounds: ROUNDS,
-          breakBroker: () => server.stop(),
-          repairBroker: () => server.resume(),
-        }),
+      await withBusApp({ providers: [TestNatsObjectBatchRelay] }, async (t) => {
+        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
+        await drained(t, 30_000);
+      });
+      const stored = await readStream(shared, target.stream);
+      expectEachChangeOnceInOrder(
+        stored.map((m) => m.envelope),
+        USERS,
+        ROUNDS,
       );
-      const nc = await natsClient(server.url);
-      try {
-        const stored = await readStream(nc, target.stream);
-        expectEachChangeOnceInOrder(
-          stored.map((m) => m.envelope),
-          USERS,
-          ROUNDS,
-        );
-        expectSequencesOfTasks(stored, attempts);
-      } finally {
-        await nc.close();
-      }
-      const { errors, highestAttempt } = expectRetried(attempts);
-      expect(attempts.find((a) => a.errorMessage)!.errorMessage).toMatch(
-        /^NATS JetStream did not acknowledge message /,
-      );
-      console.log(
-        `NATS relay through a server kill: ${USERS * ROUNDS} tasks, 0 lost, 0 duplicates stored; ` +
-          `server down ${figures.downForMs} ms, ${errors} failed attempts (highest attempt ` +
-          `${highestAttempt}), drained ${figures.drainMs} ms after restart`,
-      );
+      expectSequencesOfTasks(stored, attempts);
+      expect(control.lostAcks.size).toBeGreaterThan(0);
+      expectPipelinedWithoutObjectOverlap(batchCalls);
     } finally {
-      await server.close();
+      await deleteStream(shared, target.stream);
     }
-  }, 90_000);
+  }, 60_000);
+
+  it.each([
+    ['one task a call', TestNatsRelay],
+    ['batches pipelined', TestNatsBatchRelay],
+  ])(
+    'loses nothing when the NATS server is killed mid-run and started again (%s): the bus retries until it is back',
+    async (_, relay) => {
+      const server = await PrivateNatsServer.start();
+      useTarget(server.url);
+      const USERS = 30;
+      const ROUNDS = 4;
+      try {
+        const figures = await withBusApp({ providers: [relay] }, (t) =>
+          relayThroughOutage(t, attempts, {
+            users: USERS,
+            rounds: ROUNDS,
+            breakBroker: () => server.stop(),
+            repairBroker: () => server.resume(),
+          }),
+        );
+        const nc = await natsClient(server.url);
+        try {
+          const stored = await readStream(nc, target.stream);
+          expectEachChangeOnceInOrder(
+            stored.map((m) => m.envelope),
+            USERS,
+            ROUNDS,
+          );
+          expectSequencesOfTasks(stored, attempts);
+        } finally {
+          await nc.close();
+        }
+        const { errors, highestAttempt } = expectRetried(attempts);
+        expect(attempts.find((a) => a.errorMessage)!.errorMessage).toMatch(
+          /^NATS JetStream did not acknowledge message /,
+        );
+        console.log(
+          `NATS relay through a server kill: ${USERS * ROUNDS} tasks, 0 lost, 0 duplicates stored; ` +
+            `server down ${figures.downForMs} ms, ${errors} failed attempts (highest attempt ` +
+            `${highestAttempt}), drained ${figures.drainMs} ms after restart`,
+        );
+      } finally {
+        await server.close();
+      }
+    },
+    90_000,
+  );
 
   it('publishes nothing once the task’s fence refuses (paused past its lease): the task stays queued, and the next run relays it once', async () => {
     useTarget(SHARED_NATS_URL);

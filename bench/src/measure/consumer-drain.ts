@@ -15,6 +15,7 @@ import {
 import { startHost } from '../host/host-app.js';
 import { CpuMeter } from './cpu-meter.js';
 import { cpuPer1000, type MeasureResult } from './job.js';
+import { profileClock, recordProfileWindow } from './profile-window.js';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -101,6 +102,7 @@ export async function measureConsumerDrain(
       const counters = host.app.get(IntakeCounters);
       const consumer = host.app.get<BenchConsumer>(consumerClass);
       const cpu = await CpuMeter.start(databaseUrl);
+      const window = profileClock();
       const start = performance.now();
       await consumer.go();
       for (;;) {
@@ -112,6 +114,7 @@ export async function measureConsumerDrain(
       }
       const ms = performance.now() - start;
       const { nodeMs, postgresMs } = await cpu.stop();
+      recordProfileWindow(window, profileClock());
       const [{ n }] = (await host.orm.em
         .getConnection()
         .execute(`select count(*)::int as n from integration_task where is_inbound`)) as [{ n: number }];

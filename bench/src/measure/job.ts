@@ -35,7 +35,14 @@ export type MeasureJob =
       lanes: number;
       durationMs: number;
     }
-  | { kind: 'relay-drain'; tasks: number; broker: 'nats' | 'rabbitmq'; window: number }
+  | {
+      kind: 'relay-drain';
+      tasks: number;
+      broker: 'nats' | 'rabbitmq';
+      window: number;
+      /** The bare-client reference: as many messages published by the broker's own client, no bus. */
+      bare?: boolean;
+    }
   | { kind: 'consumer-drain'; messages: number; broker: 'nats' | 'rabbitmq' }
   | { kind: 'external'; subject: ExternalSubject; objects: number; versions: number; timeLimitMs?: number }
   | { kind: 'resync'; rows: number; chunkSize: number };

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect as connectNats } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats, headers as natsHeaders } from '@nats-io/transport-node';
 import { connect as connectAmqp } from 'amqplib';
+import { BrokerCpuMeter } from './broker-cpu.js';
 import { startHost } from '../host/host-app.js';
 import type { RelayTarget } from '../host/relay-connector.js';
 import { seedBusTasks } from '../host/seed.js';
@@ -19,6 +20,43 @@ interface Sink {
   target: RelayTarget;
   count(): Promise<number>;
   remove(): Promise<void>;
+  /**
+   * Publishes message `i` as the relay would (same body size and headers) with the broker's own
+   * client, and resolves once the broker has confirmed it: the bare-client reference.
+   */
+  publishBare(i: number): Promise<unknown>;
+}
+
+/** A relay message's headers and body for bare message `i`: the layout the relay sends for a seeded user. */
+function bareMessage(i: number): { headers: Record<string, string>; body: Buffer; messageId: string } {
+  const guid = randomUUID();
+  const createdAt = new Date().toISOString();
+  const envelope = {
+    v: 1,
+    taskGuid: guid,
+    taskType: 'CREATEOBJ',
+    objectType: 'bench.user',
+    codeName: `user-${i}`,
+    siteName: null,
+    dataType: 'SIMPLE',
+    connector: CONNECTOR,
+    objectKey: String(i + 1),
+    sequence: i + 1,
+    data: { id: i + 1, userName: `user-${i}`, email: `user-${i}@example.com`, createdAt },
+    translations: [],
+    createdAt,
+  };
+  return {
+    headers: {
+      'Bus-Task-Type': 'CREATEOBJ',
+      'Bus-Object-Type': 'bench.user',
+      'Bus-Object-Key': String(i + 1),
+      'Bus-Sequence': String(i + 1),
+      'Content-Type': 'application/json',
+    },
+    body: Buffer.from(JSON.stringify(envelope)),
+    messageId: `${guid}:${CONNECTOR}`,
+  };
 }
 
 async function natsSink(): Promise<Sink> {
@@ -27,8 +65,18 @@ async function natsSink(): Promise<Sink> {
   const nc = await connectNats({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [`bench_${id}.>`] });
+  const js = jetstream(nc);
   return {
     target: { broker: 'nats', servers: NATS_URL, subjectPrefix: `bench_${id}`, stream },
+    publishBare: (i) => {
+      const message = bareMessage(i);
+      const headers = natsHeaders();
+      for (const [name, value] of Object.entries(message.headers)) headers.append(name, value);
+      return js.publish(`bench_${id}.bench.user.CREATEOBJ`, message.body, {
+        msgID: message.messageId,
+        headers,
+      });
+    },
     count: async () => (await jsm.streams.info(stream)).state.messages,
     remove: async () => {
       await jsm.streams.delete(stream);
@@ -45,8 +93,28 @@ async function rabbitSink(): Promise<Sink> {
   await channel.assertExchange(exchange, 'topic', { durable: true });
   await channel.assertQueue(exchange, { durable: true });
   await channel.bindQueue(exchange, exchange, '#');
+  const confirms = await connection.createConfirmChannel();
   return {
     target: { broker: 'rabbitmq', url: RABBITMQ_URL, exchange },
+    publishBare: (i) => {
+      const message = bareMessage(i);
+      return new Promise<void>((resolve, reject) =>
+        confirms.publish(
+          exchange,
+          'bench.user.CREATEOBJ',
+          message.body,
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: message.messageId,
+            contentType: 'application/json',
+            type: 'CREATEOBJ',
+            headers: message.headers,
+          },
+          (error: unknown) => (error ? reject(new Error(`nacked: ${String(error)}`)) : resolve()),
+        ),
+      );
+    },
     count: async () => (await channel.checkQueue(exchange)).messageCount,
     remove: async () => {
       await channel.deleteQueue(exchange);
@@ -54,6 +122,25 @@ async function rabbitSink(): Promise<Sink> {
       await connection.close();
     },
   };
+}
+
+/**
+ * The bare-client reference: `messages` messages like the relay's published with the broker's own
+ * client, as the pipelined relay does — windows of `window`, the next window sent while the one
+ * before waits for its confirms, two at most — with nothing read from or written to the database.
+ */
+async function publishBare(sink: Sink, messages: number, window: number): Promise<void> {
+  let before: Promise<unknown> | null = null;
+  for (let start = 0; start < messages; start += window) {
+    const sent = [];
+    for (let i = start; i < Math.min(messages, start + window); i++) sent.push(sink.publishBare(i));
+    const current = Promise.all(sent);
+    current.catch(() => {}); // awaited below, once the next window is out
+    if (before) await before;
+    before = current;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await before;
 }
 
 /**
@@ -66,20 +153,23 @@ async function rabbitSink(): Promise<Sink> {
  */
 export async function measureRelayDrain(
   databaseUrl: string,
-  job: { tasks: number; broker: 'nats' | 'rabbitmq'; window: number },
+  job: { tasks: number; broker: 'nats' | 'rabbitmq'; window: number; bare?: boolean },
 ): Promise<MeasureResult> {
   const sink = job.broker === 'nats' ? await natsSink() : await rabbitSink();
   try {
+    if (job.bare) return await measureBare(databaseUrl, sink, job);
     const relay = { ...sink.target, maxBatchSize: job.window };
     const host = await startHost({ databaseUrl, withBus: true, connectors: [CONNECTOR], relay });
     try {
       await seedBusTasks(databaseUrl, job.tasks, [CONNECTOR]);
       const cpu = await CpuMeter.start(databaseUrl);
+      const broker = await BrokerCpuMeter.start(job.broker);
       const window = profileClock();
       const start = performance.now();
       const counts = await host.bus!.processOutgoingTasks();
       const ms = performance.now() - start;
       const { nodeMs, postgresMs } = await cpu.stop();
+      const brokerMs = await broker.stop();
       recordProfileWindow(window, profileClock());
       if (counts.OK !== job.tasks)
         throw new Error(`Expected ${job.tasks} OK results, got ${JSON.stringify(counts)}.`);
@@ -87,7 +177,12 @@ export async function measureRelayDrain(
       if (stored !== job.tasks)
         throw new Error(`The broker holds ${stored} messages for ${job.tasks} tasks.`);
       return {
-        values: { ms, tasksPerSecond: (job.tasks / ms) * 1000, ...cpuPer1000(nodeMs, postgresMs, job.tasks) },
+        values: {
+          ms,
+          tasksPerSecond: (job.tasks / ms) * 1000,
+          ...cpuPer1000(nodeMs, postgresMs, job.tasks),
+          ...brokerCpuPer1000(brokerMs, job.tasks),
+        },
         notes: { broker: job.broker, window: job.window, stored },
       };
     } finally {
@@ -96,4 +191,36 @@ export async function measureRelayDrain(
   } finally {
     await sink.remove();
   }
+}
+
+/** The bare-client reference of `measureRelayDrain` (`bare`): the same sink, no bus. */
+async function measureBare(
+  databaseUrl: string,
+  sink: Sink,
+  job: { tasks: number; broker: 'nats' | 'rabbitmq'; window: number },
+): Promise<MeasureResult> {
+  const cpu = await CpuMeter.start(databaseUrl);
+  const broker = await BrokerCpuMeter.start(job.broker);
+  const start = performance.now();
+  await publishBare(sink, job.tasks, job.window);
+  const ms = performance.now() - start;
+  const { nodeMs, postgresMs } = await cpu.stop();
+  const brokerMs = await broker.stop();
+  const stored = await sink.count();
+  if (stored !== job.tasks)
+    throw new Error(`The broker holds ${stored} messages for ${job.tasks} published.`);
+  return {
+    values: {
+      ms,
+      tasksPerSecond: (job.tasks / ms) * 1000,
+      ...cpuPer1000(nodeMs, postgresMs, job.tasks),
+      ...brokerCpuPer1000(brokerMs, job.tasks),
+    },
+    notes: { broker: job.broker, window: job.window, stored, bare: true },
+  };
+}
+
+/** The broker server's CPU per 1,000 messages, when it runs here. */
+function brokerCpuPer1000(brokerMs: number | null, messages: number): Record<string, number> {
+  return brokerMs === null ? {} : { brokerCpuMsPer1000: (brokerMs / messages) * 1000 };
 }

@@ -68,6 +68,10 @@ export function expectEachChangeOnceInOrder(
   const versions = new Map<string, number[]>();
   for (const envelope of envelopes) {
     expect(envelope).toMatchObject({ v: 1, objectType: 'cms.user', dataType: 'SIMPLE' });
+    // The user's primary key and `userName` (its code name), whether read from the stored fields or
+    // from the rebuilt entity.
+    expect(envelope.objectKey).toBe(String(envelope.data.id));
+    expect(envelope.codeName).toBe(envelope.data.userName);
     const version = Number(/-v(\d+)$/.exec(String(envelope.data.email))![1]);
     const list = versions.get(envelope.objectKey!) ?? [];
     list.push(version);

@@ -22,6 +22,7 @@ import type {
   ThrownErrorResult,
 } from './connector.decorator.js';
 import { connectorRuntime, type RegisteredSubscription } from './connector-runtime.js';
+import { pipelinesCalls } from './pipelined-calls.js';
 
 /** A connector provider found at start-up. */
 export interface LoadedConnector {
@@ -55,6 +56,8 @@ export interface LoadedConnector {
   probeIntervalMs: number;
   /** Whether queued changes of one object are coalesced (R-EXT-3), or null. */
   coalesce: ConnectorCoalescing | null;
+  /** Whether a batch connector's calls may overlap (`allowPipelinedCalls`), decided at registration. */
+  pipelinedCalls: boolean;
 }
 
 /** A connector provider as the explorer found it, with its decorator subscriptions. */
@@ -173,6 +176,7 @@ export class ConnectorRegistry {
         hasProbe: typeof instance.probe === 'function',
         probeIntervalMs: metadata.probeIntervalMs,
         coalesce: metadata.coalesce,
+        pipelinedCalls: pipelinesCalls(instance),
       });
     }
     await this.store.ensure(

@@ -15,6 +15,10 @@ import { objectKeyOf } from '../persistence/queue-rules.js';
  *
  * The object key is the one the partitions hash (`objectKeySql`): object type and key, or the
  * document node, or the title.
+ *
+ * A call still in flight (`inFlight`, its `objects`; a pipelined connector's, see `OutgoingDrain`)
+ * cuts the batch the same way: it stops before the first row of an object the call holds, whose
+ * outcome is not known yet. `blocked` says the batch stopped there.
  */
 export function nextBatch(
   rows: readonly QueuedSynchronization[],
@@ -22,10 +26,12 @@ export function nextBatch(
   maxSize: number,
   held: ReadonlySet<string>,
   superseded: ReadonlyMap<string, unknown> = new Map(),
-): { batch: QueuedSynchronization[]; next: number } {
+  inFlight: ReadonlySet<string> = NOTHING_IN_FLIGHT,
+): BatchCut {
   const batch: QueuedSynchronization[] = [];
   const objects = new Set<string>();
   let next = start;
+  let blocked = false;
   for (; next < rows.length && batch.length < maxSize; next++) {
     const row = rows[next]!;
     if (row.objectHash !== null && held.has(row.objectHash)) continue;
@@ -33,8 +39,26 @@ export function nextBatch(
     if (batch.length > 0 && row.handler !== batch[0]!.handler) break;
     const key = objectKeyOf(row);
     if (objects.has(key)) break;
+    if (inFlight.has(key)) {
+      blocked = true;
+      break;
+    }
     objects.add(key);
     batch.push(row);
   }
-  return { batch, next };
+  return { batch, next, objects, blocked };
 }
+
+/** A batch cut by `nextBatch`. */
+export interface BatchCut {
+  /** Its rows, in queue order. */
+  batch: QueuedSynchronization[];
+  /** Where the cut after this one starts. */
+  next: number;
+  /** The object keys of `batch`. */
+  objects: ReadonlySet<string>;
+  /** Whether it stopped before an object of the call in flight. */
+  blocked: boolean;
+}
+
+const NOTHING_IN_FLIGHT: ReadonlySet<string> = new Set();

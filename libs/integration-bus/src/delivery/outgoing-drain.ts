@@ -88,7 +88,19 @@ interface PreparedCall {
   tasks: QueuedOutgoingTask[];
   /** How many objects the run held back when it was cut: a hold since then cuts it again. */
   held: number;
+  /** The object keys of `rows`. */
+  objects: ReadonlySet<string>;
+  /** Whether the cut stopped before an object of the call in flight (`nextBatch`). */
+  blocked: boolean;
 }
+
+/** A pipelined connector's call under way (see `#processPipelined`). */
+interface CallInFlight extends PreparedCall {
+  pending: Promise<NormalizedOutcome[]>;
+}
+
+/** What a pipelined call's outcomes asked for once recorded, or null when the call was interrupted. */
+type SettledCall = { heldHead: boolean; pausing: NormalizedOutcome | undefined } | null;
 
 /** The next batch read while the last call of the batch in hand was in flight, and its first call. */
 interface ReadAhead {
@@ -203,7 +215,11 @@ export class OutgoingDrain {
   async #process(batch: readonly QueuedSynchronization[]): Promise<BatchEnd> {
     const deadline = performance.now() + this.context.batchMaxDurationMs;
     if (this.#latest) this.#superseded = await this.#latest.superseded(batch);
-    if (this.target.connector.maxBatchSize > 1) return this.#processInCalls(batch, deadline);
+    if (this.target.connector.maxBatchSize > 1) {
+      return this.#pipelines
+        ? this.#processPipelined(batch, deadline)
+        : this.#processInCalls(batch, deadline);
+    }
     const { connector } = this.target;
     for (const row of batch) {
       if (!this.claim.held()) return 'claimLost';
@@ -361,12 +377,145 @@ export class OutgoingDrain {
     return written;
   }
 
-  /** The next call of a batch connector from `start` on (see `nextBatch`), with its tasks. */
-  #cut(batch: readonly QueuedSynchronization[], start: number): PreparedCall {
+  /**
+   * Whether this drain overlaps the connector's calls (`#processPipelined`): a batch connector that
+   * allows it, without a `rateLimit` (each call takes its slot first) or `coalesce` (superseded rows
+   * are decided per read).
+   */
+  get #pipelines(): boolean {
     const { connector } = this.target;
-    const cut = nextBatch(batch, start, connector.maxBatchSize, this.#heldObjects, this.#superseded);
+    return connector.pipelinedCalls && connector.rateLimit === null && this.#latest === null;
+  }
+
+  /**
+   * `#processInCalls` for a connector that allows its calls to overlap (`allowPipelinedCalls`: the
+   * broker relays). The next call starts as soon as the one before has sent its messages, not once
+   * its outcomes are known, so the external system's confirms of one call and the bus's building of
+   * the next overlap. Two calls at most are under way, and what holds the guarantees:
+   * - Per-object order (R-DEL-1): a call is cut before the first row of an object the call in flight
+   *   holds (`nextBatch`'s `inFlight`), so an object's next change starts only after its previous
+   *   change's outcome is known and recorded (and then not at all if that outcome held the object).
+   * - Connector order (R-OUT-6): outcomes are recorded in call order. Behind an Error that holds the
+   *   connector's queue, the call started meanwhile counts only what it delivered (OK), as the tasks
+   *   after an Error within one call do; the others stay queued behind it as they were.
+   * - At most one batch repeated (R-DEL-2): both calls are rows of one read; the write ahead leaves
+   *   both out and reads only as many rows as fit beside them. Every run's end waits for the calls
+   *   under way and records their outcomes first.
+   */
+  async #processPipelined(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
+    const { connector } = this.target;
+    let next = 0;
+    let flight: CallInFlight | null = null;
+    let prepared: PreparedCall | null = this.#firstCall;
+    this.#firstCall = null;
+    for (;;) {
+      let end: BatchEnd | null = null;
+      let started: CallInFlight | null = null;
+      while (next < batch.length) {
+        if (!this.claim.held()) end = 'claimLost';
+        else if (this.run.interrupted.aborted) end = 'stopping';
+        if (end !== null) break;
+        const cut: PreparedCall =
+          prepared !== null && prepared.held === this.#heldObjects.size
+            ? prepared
+            : this.#cut(batch, next, flight?.objects);
+        prepared = null;
+        next = cut.next;
+        if (cut.rows.length === 0) {
+          if (cut.blocked) break; // its head waits for the call in flight
+          continue;
+        }
+        const pending = this.context.call.callBatch(
+          connector,
+          cut.rows,
+          this.claim,
+          this.run.interrupted,
+          cut.tasks,
+        );
+        pending.catch(() => {}); // awaited by `#settle`: not an unhandled rejection meanwhile
+        started = { ...cut, pending };
+        const calling = flight === null ? cut.rows : [...flight.rows, ...cut.rows];
+        if (next === batch.length && this.#readsAhead(batch, calling.length))
+          this.#ahead = this.#writeAhead(batch, calling);
+        break;
+      }
+      if (flight === null) {
+        if (started === null) return end ?? 'read';
+        flight = started;
+        // A turn of the event loop: the call's messages leave before the next call is built.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const settled = await this.#settle(flight, false);
+      const after = started;
+      flight = started;
+      if (settled === null) {
+        if (after !== null) await after.pending.catch(() => {});
+        return 'interrupted';
+      }
+      let stop: BatchEnd | null =
+        settled.pausing || settled.heldHead
+          ? 'heldHead'
+          : (end ?? (this.run.stopping() ? 'stopping' : performance.now() >= deadline ? 'cut' : null));
+      if (stop === null) continue;
+      let { pausing } = settled;
+      if (after !== null) {
+        const last = await this.#settle(after, settled.heldHead);
+        if (last === null) return 'interrupted';
+        pausing ??= last.pausing;
+        if (last.heldHead) stop = 'heldHead';
+      }
+      if (pausing) return this.#pause(pausing); // as in `#process`, before a held head ends the run
+      return stop;
+    }
+  }
+
+  /**
+   * Waits for a pipelined call's outcomes and records them, as `#processInCalls` does for its calls.
+   * @param behindHeldHead an earlier call's Error holds the connector's queue: only OKs are recorded
+   * @returns what the outcomes asked for, or null when the call was interrupted (`#interruption`)
+   */
+  async #settle(call: CallInFlight, behindHeldHead: boolean): Promise<SettledCall> {
+    let outcomes: NormalizedOutcome[];
+    try {
+      outcomes = await call.pending;
+    } catch (error) {
+      this.#interruption = error; // as in `#process`
+      return null;
+    }
+    this.#buildsObjects = call.tasks.some((task) => task.objectAsked);
+    let heldHead = behindHeldHead;
+    for (const [i, row] of call.rows.entries()) {
+      const outcome = outcomes[i]!;
+      if (heldHead && outcome.result !== IntegrationProcessResult.OK) continue;
+      if (this.#record(row, outcome)) heldHead = true;
+    }
+    return { heldHead, pausing: outcomes.find((outcome) => outcome.pauseConnector) };
+  }
+
+  /**
+   * The next call of a batch connector from `start` on (see `nextBatch`), with its tasks.
+   * @param inFlight the objects of the call under way, which the cut stops before
+   */
+  #cut(batch: readonly QueuedSynchronization[], start: number, inFlight?: ReadonlySet<string>): PreparedCall {
+    const { connector } = this.target;
+    const cut = nextBatch(
+      batch,
+      start,
+      connector.maxBatchSize,
+      this.#heldObjects,
+      this.#superseded,
+      inFlight,
+    );
     const tasks = this.context.call.batchTasks(connector, cut.batch, this.claim);
-    return { rows: cut.batch, next: cut.next, tasks, held: this.#heldObjects.size };
+    return {
+      rows: cut.batch,
+      next: cut.next,
+      tasks,
+      held: this.#heldObjects.size,
+      objects: cut.objects,
+      blocked: cut.blocked,
+    };
   }
 
   /**

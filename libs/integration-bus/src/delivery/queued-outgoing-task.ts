@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, EntityMetadata } from '@mikro-orm/core';
 import { TaskDataType } from '../enums/task-data-type.enum.js';
 import { isDocumentTaskType, type TaskType } from '../enums/task-type.enum.js';
 import { ClaimLostError } from '../errors/claim-lost.error.js';
@@ -143,6 +143,20 @@ export class QueuedOutgoingTask implements OutgoingTask {
   get translations(): TranslationHelper {
     this.#translations ??= new TranslationHelper(this.payload.translations ?? []);
     return this.#translations;
+  }
+
+  /**
+   * The payload as stored, parsed, without rebuilding the entity: for the bus's own readers that only
+   * need its fields (a relay's envelope). Not for connectors, which read `object`.
+   */
+  get storedPayload(): TaskPayload {
+    return this.payload;
+  }
+
+  /** The MikroORM metadata of the stored payload's entity; undefined for a plain object. */
+  get storedEntityMeta(): EntityMetadata | undefined {
+    const { entity } = this.payload;
+    return entity ? this.#factory.getMetadata().getByClassName(entity, false) : undefined;
   }
 
   private get payload(): TaskPayload {

@@ -27,6 +27,8 @@ export interface NewTask {
   synchronizations: { connectorId: number; handler: string | null; partitions: number }[];
   /** W3C `traceparent` of the task's `create` span (events/trace-context.ts); absent without tracing. */
   traceParent?: string;
+  /** Its id, when taken beforehand (`ChangeLogStore.takeIds`); else one is taken as it is inserted. */
+  id?: number;
 }
 
 /** The JSON parameter of `ChangeLogStore.insert`: one record per task, null and false columns left out. */
@@ -63,6 +65,7 @@ function serializeTasks(tasks: readonly NewTask[]): string {
       if (task.siteName !== null) record.siteName = task.siteName;
       if (task.isInbound) record.isInbound = true;
       if (task.traceParent) record.traceParent = task.traceParent;
+      if (task.id !== undefined) record.presetId = task.id;
       return record;
     }),
   );
@@ -93,6 +96,11 @@ function taskColumnValues(task: NewTask): (string | null)[] {
 /** Whether the task holds its one synchronization itself (one outgoing connector; see `SYNCHRONIZATIONS`). */
 function loneSynchronization(task: NewTask): boolean {
   return task.synchronizations.length === 1 && !task.isInbound;
+}
+
+/** Whether a one-row write can take the task: its id is taken there (`insertOne`, `copy`). */
+function takesItsId(task: NewTask): boolean {
+  return task.id === undefined;
 }
 
 /** From how many tasks a flush's rows are copied: below, two round trips cost more than parsing the JSON. */
@@ -193,10 +201,14 @@ export class ChangeLogStore {
       notifyAs && connectorIds.length > 0
         ? JSON.stringify({ from: notifyAs, connectors: connectorIds, committed: true })
         : null;
-    if (tasks.length === 1 && loneSynchronization(tasks[0]!)) {
+    if (tasks.length === 1 && loneSynchronization(tasks[0]!) && takesItsId(tasks[0]!)) {
       return this.insertOne(trx, tasks[0]!, tasks[0]!.synchronizations[0]!, notification);
     }
-    if (tasks.length >= COPY_FROM && this.db.supportsCopy(trx) && tasks.every(copyable)) {
+    if (
+      tasks.length >= COPY_FROM &&
+      this.db.supportsCopy(trx) &&
+      tasks.every((task) => copyable(task) && takesItsId(task))
+    ) {
       return this.copy(trx, tasks, notification);
     }
     // The transaction's id is taken before any task id (the `xid` step): the drain's floor relies on
@@ -214,12 +226,12 @@ export class ChangeLogStore {
       trx,
       `with xid as materialized (select pg_current_xact_id() as xid
        ), x as (
-         select nextval('integration_task_id_seq') as id, x.*
+         select coalesce(x."presetId", nextval('integration_task_id_seq')) as id, x.*
            from xid, json_to_recordset($1::json) as x(
              "guid" uuid, "title" text, "taskType" text, "objectType" text, "objectId" text, "nodeId" text,
              "documentId" text, "aliasPath" text, "siteName" text, "isInbound" bool, "dataType" text,
              "processType" text, "data" json, "connectors" int[], "handlers" text[], "partitions" int[],
-             "connector" int, "handler" text, "partitionCount" int, "traceParent" text)
+             "connector" int, "handler" text, "partitionCount" int, "traceParent" text, "presetId" bigint)
        ), t as (
          insert into integration_task (id, guid, title, task_type, object_type, object_id, node_id, document_id,
                                        alias_path, site_name, is_inbound, data_type, process_type, data,
@@ -315,6 +327,22 @@ export class ChangeLogStore {
       body,
     );
     return new Map(tasks.map((task, i) => [task.guid, Number(ids[i])]));
+  }
+
+  /**
+   * Takes `count` task ids inside the caller's transaction, for tasks inserted later in it with their
+   * `id` set: after the transaction's own id, as every insert takes them (the `xid` step). Ids not
+   * used in the end are gaps, as a rolled-back insert leaves.
+   */
+  async takeIds(trx: SqlExecutor, count: number): Promise<number[]> {
+    if (count === 0) return [];
+    const [row] = await this.db.preparedIn<{ ids: string[] }>(
+      trx,
+      `with xid as materialized (select pg_current_xact_id() as xid)
+       select array(select nextval('integration_task_id_seq') from xid, generate_series(1, $1::int))::text[] as ids`,
+      [count],
+    );
+    return row!.ids.map(Number);
   }
 
   /** Inserts tasks in a transaction of their own. */

@@ -113,24 +113,6 @@ export class IdempotencyKeyStore {
     return new Map(rows.map((row) => [row.key, row.task]));
   }
 
-  /** `setTaskId` for several keys in one statement. */
-  async setTaskIds(
-    trx: SqlExecutor,
-    connectorId: number,
-    ids: readonly { key: string; id: number }[],
-  ): Promise<void> {
-    if (ids.length === 0) return;
-    // `key = any(…)`, not a join with the list: an index scan of the batch's keys, where a join
-    // planned against the whole table grows with it.
-    await sqlRows(
-      trx,
-      `update integration_idempotency_key k
-          set task = jsonb_set(k.task, '{id}', to_jsonb(($3::bigint[])[array_position($2::text[], k.key::text)]))
-        where k.connector_id = $1 and k.key = any($2::text[])`,
-      [connectorId, ids.map((i) => i.key), ids.map((i) => i.id)],
-    );
-  }
-
   /**
    * Gives keys claimed in this transaction back (their task was not logged after all): as if they
    * had never been used, which an expired row taken over also is.

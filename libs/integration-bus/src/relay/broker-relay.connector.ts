@@ -26,6 +26,7 @@ import { startPublishSpan, type PublishDestination, type PublishSpan } from './p
 import { tracingApi } from '../events/trace-context.js';
 import { traceHeadersOf, type RelayTraceContextInjector } from './trace-context.js';
 import type { BrokerChannel } from './broker-channel.js';
+import { allowPipelinedCalls } from '../connectors/pipelined-calls.js';
 
 /** Options every broker relay takes. */
 export interface BrokerRelayOptions {
@@ -100,6 +101,7 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
 
   protected constructor(private readonly baseOptions: BrokerRelayOptions) {
     super();
+    allowPipelinedCalls(this);
     checkChoice('format', baseOptions.format, ['envelope', 'cloudevents']);
     checkChoice('routeBy', baseOptions.routeBy, ['taskType', 'objectKey']);
   }
@@ -161,11 +163,13 @@ export abstract class BrokerRelayConnector extends BaseIntegrationConnector impl
 
   /**
    * A batch of tasks, for a relay declared with `maxBatchSize` above 1 (R-EXT-1): the messages are
-   * pipelined — each sent without waiting for the confirm of the one before, so the batch's size
-   * bounds the unconfirmed messages — and each task is OK only once its own message is confirmed. A
-   * batch holds at most one change per object, so no object's versions can pass each other. A task
-   * whose fence refuses leaves the whole batch queued (at most one batch published twice; the broker's
-   * deduplication by message id drops the repeats).
+   * pipelined — each sent without waiting for the confirm of the one before — and each task is OK
+   * only once its own message is confirmed. A batch holds at most one change per object, so no
+   * object's versions can pass each other. The bus may start the next batch while this one waits for
+   * its confirms (`allowPipelinedCalls`): two batches at most, the second without any object of the
+   * first, so at most twice `maxBatchSize` messages are unconfirmed. A task whose fence refuses leaves
+   * the whole batch queued (at most one batch published twice; the broker's deduplication by message
+   * id drops the repeats).
    */
   override processInternalTasksAsync(tasks: readonly OutgoingTask[]): Promise<ProcessOutcome[]> {
     return Promise.all(tasks.map((task) => this.relay(task)));

@@ -6,6 +6,7 @@ import type { OutgoingTask } from '../connectors/outgoing-task.interface.js';
 import type { TaskPayload } from '../persistence/task-payload.js';
 import { payloadOf } from '../translation/task-object.js';
 import type { TranslationRecord } from '../persistence/translation-record.js';
+import { storedObjectOf } from './stored-object.js';
 
 /**
  * The body of every message a relay publishes: JSON, versioned by `v` so that consumers can tell
@@ -62,6 +63,8 @@ export function relayMessageId(task: Pick<OutgoingTask, 'guid'>, connectorName: 
  * composite one joined with `:`), or null for a plain object logged by hand.
  */
 export function objectKeyOf(task: OutgoingTask): string | null {
+  const stored = storedObjectOf(task);
+  if (stored !== undefined) return stored.objectKey;
   const descriptor = getIntegrationDescriptor(task.object.constructor);
   if (!descriptor) return null;
   if (descriptor.isDocument) {
@@ -82,14 +85,22 @@ export function buildRelayEnvelope(
   connectorName: string,
   objectKey: string | null = objectKeyOf(task),
 ): RelayEnvelope {
-  const descriptor = getIntegrationDescriptor(task.object.constructor);
-  const payload = payloadOf(task.object);
+  // Read from the stored fields when they hold what the entity would: no entity rebuilt per message.
+  const stored = storedObjectOf(task);
+  let payload: TaskPayload | undefined;
+  let codeName: string | null;
+  if (stored !== undefined) ({ payload, codeName } = stored);
+  else {
+    const descriptor = getIntegrationDescriptor(task.object.constructor);
+    payload = payloadOf(task.object);
+    codeName = descriptor ? describeEntity(task.object, descriptor).codeName : null;
+  }
   const envelope: RelayEnvelope = {
     v: 1,
     taskGuid: task.guid,
     taskType: task.taskType,
     objectType: task.objectType,
-    codeName: descriptor ? describeEntity(task.object, descriptor).codeName : null,
+    codeName,
     siteName: task.siteName,
     dataType: task.dataType,
     connector: connectorName,
