@@ -16,11 +16,14 @@ import { FlowControlStore } from '../persistence/flow-control.store.js';
 import { QueueStore, type QueuedSynchronization } from '../persistence/queue.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { ConnectorLease } from './connector-lease.js';
-import type { Drainer, DrainResult, DrainRun, ProcessingTarget } from './drainer.js';
+import type { Drainer, DrainResult, DrainRun, GroupDrainResult, ProcessingTarget } from './drainer.js';
 import { InstanceMembership } from './instance-membership.js';
 import type { ResultCounts } from './invoke-connector.js';
 import { OutgoingCall } from './outgoing-call.js';
 import { OutgoingDrain, processOneOutgoing } from './outgoing-drain.js';
+import { PartitionGroupDrain } from './partition-group-drain.js';
+import { PartitionGroupLease, type GroupClaims } from './partition-group-lease.js';
+import { PartitionGroupStore } from '../persistence/partition-group.store.js';
 import type { ProcessingClaim } from './processing-claim.js';
 import { QueueScheduler } from './queue-scheduler.js';
 import { QueueSignals } from './queue-signal.js';
@@ -67,8 +70,10 @@ export class OutgoingProcessor
     private readonly flow: FlowControlStore,
     private readonly probe: RecoveryProbe,
     private readonly superseded: SupersededTasks,
+    private readonly groups: PartitionGroupStore,
+    private readonly groupLease: PartitionGroupLease,
   ) {
-    this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs);
+    this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs, groupLease);
   }
 
   onModuleInit(): void {
@@ -164,6 +169,35 @@ export class OutgoingProcessor
       superseded: this.superseded,
     };
     return new OutgoingDrain(context, target, claim, run).drain();
+  }
+
+  /**
+   * Commits' partitions run as groups for connectors whose runs need nothing a partition run alone
+   * does: one call per task (no batch handler, whose batches wait and read ahead), no coalescing (read
+   * per batch), no rate limit (paced per call).
+   */
+  groupsPartitions({ connector }: ProcessingTarget): boolean {
+    return (
+      storedPartitions(connector) > 0 &&
+      connector.maxBatchSize <= 1 &&
+      connector.coalesce === null &&
+      connector.rateLimit === null
+    );
+  }
+
+  /** See `PartitionGroupDrain`. */
+  drainGroup(target: ProcessingTarget, group: GroupClaims, run: DrainRun): Promise<GroupDrainResult> {
+    const context = {
+      queue: this.queue,
+      groups: this.groups,
+      flow: this.flow,
+      call: this.call,
+      batchSize: this.options.batchSize,
+      concurrency: this.partitionLimit(target),
+      shared: target.sharesTasks,
+      owner: this.groupLease.owner,
+    };
+    return new PartitionGroupDrain(context, target, group, run).drain();
   }
 
   processOne(
