@@ -41,6 +41,8 @@ export interface GroupDrainResult {
   counts: ResultCounts;
   more: number[];
   lost: number[];
+  /** When the connector must run again by itself (see `Drainer.nextRunInMs`), read by the group's write. */
+  nextRunInMs: number | null;
 }
 
 /**

@@ -186,7 +186,7 @@ export class OutgoingProcessor
   }
 
   /** See `PartitionGroupDrain`. */
-  drainGroup(target: ProcessingTarget, group: GroupClaims, run: DrainRun): Promise<GroupDrainResult> {
+  async drainGroup(target: ProcessingTarget, group: GroupClaims, run: DrainRun): Promise<GroupDrainResult> {
     const context = {
       queue: this.queue,
       groups: this.groups,
@@ -197,7 +197,8 @@ export class OutgoingProcessor
       shared: target.sharesTasks,
       owner: this.groupLease.owner,
     };
-    return new PartitionGroupDrain(context, target, group, run).drain();
+    const result = await new PartitionGroupDrain(context, target, group, run).drain();
+    return { ...result, nextRunInMs: this.#watchedUntil(target.connectorId, result.nextRunInMs) };
   }
 
   processOne(
@@ -210,8 +211,11 @@ export class OutgoingProcessor
   }
 
   async nextRunInMs(connectorId: number): Promise<number | null> {
-    const due = await this.queue.nextRetryInMs(connectorId);
-    // A retry ahead: a connector with a probe is probed meanwhile (R-EXT-2, see RecoveryProbe).
+    return this.#watchedUntil(connectorId, await this.queue.nextRetryInMs(connectorId));
+  }
+
+  /** A retry ahead (`due` ms from now): a connector with a probe is probed meanwhile (R-EXT-2, see RecoveryProbe). */
+  #watchedUntil(connectorId: number, due: number | null): number | null {
     const probing = due !== null && due > 0 && this.registry.loaded.some((c) => c.hasProbe);
     if (probing && !this.probe.watching(connectorId)) void this.watchRecovery(connectorId);
     return due;

@@ -93,7 +93,7 @@ export class PartitionGroupDrain {
     };
     await Promise.all(Array.from({ length: Math.min(this.context.concurrency, entries.length) }, worker));
     if (this.#pausing) await this.context.flow.pause(connectorId, this.#pausing.retryAfterMs ?? 0);
-    const lost = await this.#write();
+    const { lost, dueInMs } = await this.#write();
     if (this.#interruption !== undefined && !(this.#interruption instanceof CallInterrupted)) {
       throw this.#interruption;
     }
@@ -108,7 +108,7 @@ export class PartitionGroupDrain {
           )
           .map(([partition]) => partition)
       : [];
-    return { counts: this.#counts, more, lost };
+    return { counts: this.#counts, more, lost, nextRunInMs: dueInMs };
   }
 
   /** Calls the connector for one partition's rows in order, until one must stop the partition. */
@@ -155,9 +155,9 @@ export class PartitionGroupDrain {
   /**
    * Writes every partition's outcome: the unsuccessful attempts per partition under its lease, then
    * the done ones of all partitions in one statement that releases the leases. Returns the
-   * partitions whose lease was gone (nothing of theirs written).
+   * partitions whose lease was gone (nothing of theirs written), and when the connector is due again.
    */
-  async #write(): Promise<number[]> {
+  async #write(): Promise<{ lost: number[]; dueInMs: number | null }> {
     const { queue, groups, owner } = this.context;
     const { connectorId, connector } = this.target;
     const lost: number[] = [];
@@ -182,14 +182,20 @@ export class PartitionGroupDrain {
       .filter(([partition]) => !lost.includes(partition))
       .map(([partition, claim]) => ({ partition, epoch: claim.token.epoch }));
     const shared = this.context.shared ? rowTaskIds(done) : [];
-    const holding = await groups.completeAndRelease(connectorId, held, owner, done, shared);
+    const { held: holding, dueInMs } = await groups.completeAndRelease(
+      connectorId,
+      held,
+      owner,
+      done,
+      shared,
+    );
     for (const { partition } of held) {
       if (holding.has(partition)) this.group.claims.get(partition)!.markReleased();
       else lost.push(partition);
     }
     // No next write to recheck them: the shared tasks are cleaned up once this one has committed.
     await queue.deleteFinished(shared);
-    return lost;
+    return { lost, dueInMs };
   }
 }
 

@@ -259,9 +259,10 @@ export class QueueScheduler {
         }),
     );
     let more: number[] = [];
+    let nextRunInMs: number | null | undefined;
     try {
       await Promise.all(holds);
-      more = await this.#groupPass(target, free, counts);
+      ({ more, nextRunInMs } = await this.#groupPass(target, free, counts));
     } catch (error) {
       this.#noteFailure(connectorId, error);
     } finally {
@@ -271,12 +272,21 @@ export class QueueScheduler {
       void this.runnerFor(connectorId, partition)
         .trigger()
         .catch(() => {});
-    void this.scheduleNextRun(connectorId);
+    // The group's write said when the connector is due again; without a write, it is asked.
+    if (nextRunInMs === undefined) void this.scheduleNextRun(connectorId);
+    else if (nextRunInMs !== null && this.drainer.automatic) this.runLater(connectorId, nextRunInMs);
     return counts;
   }
 
-  /** Claims `partitions` as a group and drains them; returns the partitions to run by themselves. */
-  async #groupPass(target: ProcessingTarget, partitions: number[], counts: ResultCounts): Promise<number[]> {
+  /**
+   * Claims `partitions` as a group and drains them; returns the partitions to run by themselves, and
+   * when the connector is due again if the group wrote (undefined: not known).
+   */
+  async #groupPass(
+    target: ProcessingTarget,
+    partitions: number[],
+    counts: ResultCounts,
+  ): Promise<{ more: number[]; nextRunInMs?: number | null }> {
     const { connectorId, connector } = target;
     const run: DrainRun = {
       interrupted: this.#interrupt.signal,
@@ -295,7 +305,7 @@ export class QueueScheduler {
       this.#logger.warn(
         `${this.drainer.direction} run of ${connector.codeName} (partitions) stopped: ${error.message}`,
       );
-      return [];
+      return { more: [] };
     }
     const { result, refused } = outcome;
     for (const { partition, expiresInMs } of refused) {
@@ -303,7 +313,7 @@ export class QueueScheduler {
       this.runLater(connectorId, expiresInMs + TAKEOVER_MARGIN_MS);
       this.#heldElsewhere.set(queueKey(connectorId, partition), performance.now() + expiresInMs);
     }
-    if (!result) return [];
+    if (!result) return { more: [] };
     this.#held.add(connectorId);
     for (const partition of partitions) {
       if (!refused.some((r) => r.partition === partition))
@@ -318,7 +328,7 @@ export class QueueScheduler {
     if (this.#failing.delete(connectorId)) {
       this.#logger.log(`${this.drainer.direction} processing of connector #${connectorId} works again`);
     }
-    return result.more;
+    return { more: result.more, nextRunInMs: result.nextRunInMs };
   }
 
   /** Whether another instance was last found holding the queue, and its lease has not run out since. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BusDatabase } from './bus-database.js';
 import { decodeQueuedRows, type QueuedSynchronization } from './queued-row.js';
+import { nextRunDueSql } from './queue-rules.js';
 import { idArray, selectOutgoing, type FetchParameter } from './queue.store.js';
 import { SqlStatement, type PlaceParameter } from './sql-statement.js';
 import { nothingQueuedSql } from './synchronizations.js';
@@ -105,7 +106,8 @@ const FETCH_HEADS = new SqlStatement<Exclude<FetchParameter, 'partition' | 'excl
  * `for share` in partition order, as `leaseHeldSql` does for one): a partition another instance has
  * claimed meanwhile keeps its rows, the others are written. Shared tasks are locked in id order and
  * deleted once nothing is queued for them, as `completionCtes` does for one queue (its lock order,
- * and why `done` waits for `locked`). Returns the partitions whose lease held.
+ * and why `done` waits for `locked`). Returns the partitions whose lease held, and when the connector
+ * must run again by itself (`nextRunDueSql`, read here rather than in a statement of its own).
  */
 const COMPLETE_GROUP = new SqlStatement<HeldParameter | 'done' | 'donePartitions' | 'shared'>((param) => {
   const connector = param('connectorId', 'int');
@@ -136,7 +138,7 @@ const COMPLETE_GROUP = new SqlStatement<HeldParameter | 'done' | 'donePartitions
          update integration_partition_lease l set owner = null, lease_until = null
            from lease where l.connector_id = ${connector} and l.partition = lease.partition
        )
-       select partition from lease`;
+       select array(select partition from lease)::int[] as held, ${nextRunDueSql(connector)} as "dueInMs"`;
 });
 
 /**
@@ -210,7 +212,8 @@ export class PartitionGroupStore {
   /**
    * Writes `done` (each fenced by its partition's lease) and releases every partition of `held`
    * still ours (see `COMPLETE_GROUP`). `shared`: tasks other connectors may be finishing too.
-   * @returns the partitions whose lease held: the others wrote nothing
+   * @returns the partitions whose lease held (the others wrote nothing), and when the connector must
+   * run again by itself in milliseconds from now, or null (see `QueueStore.nextRetryInMs`)
    */
   async completeAndRelease(
     connectorId: number,
@@ -218,17 +221,17 @@ export class PartitionGroupStore {
     owner: string,
     done: readonly GroupDone[],
     shared: readonly string[],
-  ): Promise<Set<number>> {
+  ): Promise<{ held: Set<number>; dueInMs: number | null }> {
     const values = COMPLETE_GROUP.values({
       ...heldArguments(connectorId, held, owner),
       done: idArray(done.map((d) => d.syncId)),
       donePartitions: idArray(done.map((d) => String(d.partition))),
       shared: idArray(shared),
     });
-    const rows = await retryOnWriteConflict(() =>
-      this.db.prepared<{ partition: number }>(COMPLETE_GROUP.text, values),
+    const [row] = await retryOnWriteConflict(() =>
+      this.db.prepared<{ held: number[]; dueInMs: number | null }>(COMPLETE_GROUP.text, values),
     );
-    return new Set(rows.map((row) => row.partition));
+    return { held: new Set(row?.held ?? []), dueInMs: row?.dueInMs ?? null };
   }
 }
 

@@ -12,6 +12,7 @@ import {
   leaseArguments,
   leaseHeldSql,
   leaseReleaseSql,
+  nextRunDueSql,
   notPausedSql,
   perLeaseShape,
   type LeaseParameter,
@@ -513,12 +514,7 @@ export class QueueStore {
     const [row] = await sqlRows<{ due: number | null }>(
       this.db.pool,
       // While the connector is paused (R-EXT-2), nothing is due before the pause ends.
-      `select (extract(epoch from coalesce(
-                 (select paused_until from integration_flow_control
-                   where connector_id = $1 and paused_until > clock_timestamp()),
-                 (select min(next_attempt_at) from integration_synchronization
-                   where connector_id = $1 and state in ('failed', 'retrying', 'skipped'))
-               ) - clock_timestamp()) * 1000)::float8 as due`,
+      `select ${nextRunDueSql('$1')} as due`,
       [connectorId],
     );
     return row?.due ?? null;
