@@ -88,17 +88,23 @@ const RELEASE_GROUP = new SqlStatement<HeldParameter>(
 /**
  * The heads of several partitions of one connector in one statement: each partition's queue read as
  * a run of it reads it (`selectOutgoing`, from its head), at most `limit` rows each.
+ *
+ * `count` is the list's own length: a no-op to the result, it is there for the prepared statement's
+ * plan. PostgreSQL takes an array parameter's `unnest` for ten rows, so the generic plan looked ten
+ * reads dear beside the custom plans of a partition or two, and the statement was planned again at
+ * every execution (measured under live traffic: 4.5 ms of planning per read, six times the read).
+ * A limit by a parameter is taken for a tenth of its input: one partition, and the plan is kept.
  */
-const FETCH_HEADS = new SqlStatement<Exclude<FetchParameter, 'partition' | 'excluded'> | 'partitions'>(
-  (param) => {
-    // Each partition's read is a run's read, with the partition taken from the list being walked.
-    const perPartition: PlaceParameter<Exclude<FetchParameter, 'excluded'>> = (name, type) =>
-      name === 'partition' ? 'g.partition' : param(name, type);
-    return `select q.* from unnest(${param('partitions', 'smallint[]')}) as g(partition)
+const FETCH_HEADS = new SqlStatement<
+  Exclude<FetchParameter, 'partition' | 'excluded'> | 'partitions' | 'count'
+>((param) => {
+  // Each partition's read is a run's read, with the partition taken from the list being walked.
+  const perPartition: PlaceParameter<Exclude<FetchParameter, 'excluded'>> = (name, type) =>
+    name === 'partition' ? 'g.partition' : param(name, type);
+  return `select q.* from (select unnest(${param('partitions', 'smallint[]')}) as partition limit ${param('count', 'int')}) g
       cross join lateral (${selectOutgoing(perPartition, `'{}'::bigint[]`)}) q
       order by q.partition, q."taskId"`;
-  },
-);
+});
 
 /**
  * A group run's done synchronizations written, and every partition it still holds released, in one
@@ -205,7 +211,8 @@ export class PartitionGroupStore {
     asOf: string,
     limit: number,
   ): Promise<QueuedSynchronization[]> {
-    const args = { connectorId, partitions: idArray(partitions.map(String)), asOf, limit, floor: '0' };
+    const list = idArray(partitions.map(String));
+    const args = { connectorId, partitions: list, count: partitions.length, asOf, limit, floor: '0' };
     return this.db.preparedDecoded(FETCH_HEADS.text, FETCH_HEADS.values(args), decodeQueuedRows);
   }
 
