@@ -34,6 +34,9 @@ import { TasksCommitted } from './tasks-committed.js';
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
 const ORPHAN_SWEEP_STEP = 20_000;
 
+/** How long a group write's shared tasks wait for the connector's next group write to recheck them. */
+const RECHECK_WAIT_MS = 1000;
+
 /**
  * Asynchronous processing of outgoing tasks (R-OUT-6..8, R-DEL-1..5): the outgoing drainer.
  *
@@ -55,6 +58,8 @@ export class OutgoingProcessor
   #sweep: NodeJS.Timeout | undefined;
   /** Where the sweep's next orphan check starts (see `QueueStore.sweepOrphans`). */
   #orphanCursor = '0';
+  /** Per connector: shared tasks a group write completed, waiting to be rechecked (see `#recheckLater`). */
+  readonly #recheck = new Map<number, { taskIds: string[]; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly registry: ConnectorRegistry,
@@ -100,6 +105,7 @@ export class OutgoingProcessor
     clearInterval(this.#sweep);
     this.probe.stop();
     await this.#scheduler.shutdown();
+    await Promise.all([...this.#recheck.keys()].map((id) => this.#recheckNow(id)));
     // The queues and partitions this instance held are handed back (their leases released by the
     // runs): the other instances are told to take them now (R-ORD-3), rather than when the leases
     // they last saw held would have run out (see `QueueScheduler.trigger`).
@@ -189,6 +195,7 @@ export class OutgoingProcessor
   async drainGroup(target: ProcessingTarget, group: GroupClaims, run: DrainRun): Promise<GroupDrainResult> {
     const context = {
       queue: this.queue,
+      recheck: this.#takeRecheck(target.connectorId),
       groups: this.groups,
       flow: this.flow,
       call: this.call,
@@ -197,8 +204,40 @@ export class OutgoingProcessor
       shared: target.sharesTasks,
       owner: this.groupLease.owner,
     };
-    const result = await new PartitionGroupDrain(context, target, group, run).drain();
+    const { unchecked, ...result } = await new PartitionGroupDrain(context, target, group, run).drain();
+    this.#recheckLater(target.connectorId, unchecked);
     return { ...result, nextRunInMs: this.#watchedUntil(target.connectorId, result.nextRunInMs) };
+  }
+
+  /**
+   * Shared tasks a group write completed, which another connector may have been finishing at the same
+   * instant (see `QueueStore.deleteFinished`), are rechecked after that write has committed: by the
+   * connector's next group write, which under live traffic follows within milliseconds, rather than
+   * by a statement of their own after every write; by `deleteFinished` if none comes within
+   * `RECHECK_WAIT_MS`, or at shutdown. What a crash leaves unchecked is deleted by the sweep.
+   */
+  #recheckLater(connectorId: number, taskIds: string[]): void {
+    const waiting = [...this.#takeRecheck(connectorId), ...taskIds];
+    if (waiting.length === 0) return;
+    const timer = setTimeout(() => void this.#recheckNow(connectorId), RECHECK_WAIT_MS);
+    timer.unref();
+    this.#recheck.set(connectorId, { taskIds: waiting, timer });
+  }
+
+  /** The shared tasks waiting to be rechecked for the connector, taken (see `#recheckLater`). */
+  #takeRecheck(connectorId: number): string[] {
+    const waiting = this.#recheck.get(connectorId);
+    if (!waiting) return [];
+    clearTimeout(waiting.timer);
+    this.#recheck.delete(connectorId);
+    return waiting.taskIds;
+  }
+
+  async #recheckNow(connectorId: number): Promise<void> {
+    await this.queue.deleteFinished(this.#takeRecheck(connectorId)).catch((error: unknown) => {
+      // Left to the sweep's orphan check.
+      this.#logger.debug(`Could not clean up finished shared tasks: ${describeError(error)}`);
+    });
   }
 
   processOne(

@@ -112,8 +112,10 @@ const FETCH_HEADS = new SqlStatement<
  * `for share` in partition order, as `leaseHeldSql` does for one): a partition another instance has
  * claimed meanwhile keeps its rows, the others are written. Shared tasks are locked in id order and
  * deleted once nothing is queued for them, as `completionCtes` does for one queue (its lock order,
- * and why `done` waits for `locked`). Returns the partitions whose lease held, and when the connector
- * must run again by itself (`nextRunDueSql`, read here rather than in a statement of its own).
+ * and why `done` waits for `locked`). The rows are found by `= any(array(…))`: primary-key lookups
+ * of an array, as in `completionCtes`, whatever the prepared plan thinks of the CTE's size. Returns the
+ * partitions whose lease held, and when the connector must run again by itself (`nextRunDueSql`,
+ * read here rather than in a statement of its own).
  */
 const COMPLETE_GROUP = new SqlStatement<HeldParameter | 'done' | 'donePartitions' | 'shared'>((param) => {
   const connector = param('connectorId', 'int');
@@ -133,11 +135,11 @@ const COMPLETE_GROUP = new SqlStatement<HeldParameter | 'done' | 'donePartitions
           order by t.id for update
        ), done as (
          delete from integration_synchronization
-          where id in (select id from fenced where id > 0) and (select count(*) from locked) >= 0
+          where id = any(array(select id from fenced where id > 0)) and (select count(*) from locked) >= 0
          returning task_id
        ), lone as (
          delete from integration_task
-          where id in (select -id from fenced where id < 0) and connector_id is not null
+          where id = any(array(select -id from fenced where id < 0)) and connector_id is not null
        ), gone as (
          delete from integration_task t using locked where t.id = locked.id
        ), released as (
@@ -180,6 +182,11 @@ export class PartitionGroupStore {
         grant.granted.push({ partition: row.partition, epoch: row.epoch });
         grant.claimedAt ??= row.at;
       }
+    }
+    // A partition without a lease row (laid out anew meanwhile): as `LeaseStore.claim` answers it,
+    // refused with nothing to wait for, so that the connector is looked at again at once.
+    for (const partition of partitions) {
+      if (!rows.some((row) => row.partition === partition)) grant.refused.push({ partition, expiresInMs: 0 });
     }
     return grant;
   }
