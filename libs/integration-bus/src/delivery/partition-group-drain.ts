@@ -17,7 +17,7 @@ export interface GroupDrainContext {
   groups: PartitionGroupStore;
   flow: FlowControlStore;
   call: OutgoingCall;
-  /** Rows read per partition at most: one batch each (R-DEL-2's bound, per partition). */
+  /** Rows read by a group in all, at most: one batch (see `perPartition`). */
   batchSize: number;
   /** How many partitions are called at once. */
   concurrency: number;
@@ -40,7 +40,7 @@ export interface GroupDrainContext {
  * for one FIFO, and a third of its deliveries per second). A group pays them once for every partition written to since its last pass:
  *
  * 1. the partitions were claimed in one statement (by the lease, before this);
- * 2. their heads are read in one statement, one batch per partition at most;
+ * 2. their heads are read in one statement, one batch in all (`perPartition`);
  * 3. each partition's rows go to the connector in task order, as a partition run delivers them
  *    (an Error holds its object's later rows only, R-ORD-1), up to `concurrency` partitions at once;
  * 4. what did not succeed is written per partition (rare; `QueueStore.complete`, fenced), then every
@@ -53,8 +53,8 @@ export interface GroupDrainContext {
  * was a failed task retried now (what it held back was not read), is named in `more` and run by
  * itself afterwards. So a backlog drains as before; the group only takes the small heads.
  *
- * Guarantees: a partition's rows are written by one statement after they were delivered, so a crash
- * repeats at most one batch per partition; a partition whose lease was taken over writes nothing
+ * Guarantees: a group's rows are written by one statement after they were delivered, so a crash
+ * repeats at most the one batch it read; a partition whose lease was taken over writes nothing
  * (the database refuses its rows; the others are written); per-object order holds because each
  * partition is delivered in order and a partition is read again only after its write.
  */
@@ -83,12 +83,8 @@ export class PartitionGroupDrain {
   async drain(): Promise<GroupDrainResult & { unchecked: string[] }> {
     const { connectorId } = this.target;
     const partitions = [...this.group.claims.keys()];
-    const rows = await this.context.groups.fetchHeads(
-      connectorId,
-      partitions,
-      this.group.claimedAt,
-      this.context.batchSize,
-    );
+    const limit = perPartition(this.context.batchSize, partitions.length);
+    const rows = await this.context.groups.fetchHeads(connectorId, partitions, this.group.claimedAt, limit);
     const heads = new Map<number, QueuedSynchronization[]>();
     for (const row of rows) {
       let list = heads.get(row.partition);
@@ -114,9 +110,7 @@ export class PartitionGroupDrain {
       ? entries
           .filter(
             ([partition, list]) =>
-              !lost.includes(partition) &&
-              !this.#stopped.has(partition) &&
-              moreQueued(list, this.context.batchSize),
+              !lost.includes(partition) && !this.#stopped.has(partition) && moreQueued(list, limit),
           )
           .map(([partition]) => partition)
       : [];
@@ -210,7 +204,17 @@ export class PartitionGroupDrain {
   }
 }
 
-/** Whether a partition's read may have left work behind: a full batch, or a failed head retried now. */
+/**
+ * Rows read per partition: a group reads one batch in all, shared by its partitions (at least a row
+ * each). A group holds one of the connector's `concurrency` slots, so what a crash can repeat stays
+ * what a partition run's can, one batch per slot; under live traffic a partition's head is a row or
+ * two, far below its share, and one that fills its share goes on in a run of its own (`more`).
+ */
+function perPartition(batchSize: number, partitions: number): number {
+  return Math.max(1, Math.floor(batchSize / partitions));
+}
+
+/** Whether a partition's read may have left work behind: its share full, or a failed head retried now. */
 function moreQueued(rows: readonly QueuedSynchronization[], limit: number): boolean {
   return rows.length >= limit || rows.some((row) => row.state === 'failed');
 }
