@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaimLostError } from 'nestjs-integration-bus';
 import { LeaseStore } from '../../libs/integration-bus/src/persistence/lease.store.js';
+import { PartitionGroupStore } from '../../libs/integration-bus/src/persistence/partition-group.store.js';
 import type { LeaseToken } from '../../libs/integration-bus/src/persistence/lease-scope.js';
 import {
   QueueStore,
@@ -202,5 +203,48 @@ describe('QueueStore contract', () => {
       `select count(*)::int as n from integration_synchronization where state = 'failed'`,
     );
     expect(objects!.n).toBe(1);
+  });
+
+  it('R-DEL-2 / R-ORD-2: a group run writes each partition only under its own lease; one taken over keeps its rows, the others are written and released', async () => {
+    const em = t.em();
+    em.create(User, { id: 1, userName: 'x' });
+    em.create(User, { id: 2, userName: 'y' });
+    await em.flush();
+    // One object in each partition.
+    await t.sql(`update integration_task set partition = object_id::int`);
+    const groups = t.app.get(PartitionGroupStore);
+    const id = await connectorId('PerObject');
+    const grant = await groups.claim(id, [1, 2], 'group-run', 60_000);
+    expect(grant.granted.map((g) => g.partition)).toEqual([1, 2]);
+    expect(grant.refused).toEqual([]);
+    const rows = await groups.fetchHeads(id, [1, 2], grant.claimedAt!, 100);
+    expect(rows.map((r) => [r.partition, r.objectId])).toEqual([
+      [1, '1'],
+      [2, '2'],
+    ]);
+    // Held: a second group claim is refused, with the holder's lease left to run.
+    const refused = await groups.claim(id, [1, 2], 'other-group', 60_000);
+    expect(refused.granted).toEqual([]);
+    expect(refused.refused.map((r) => r.partition).sort()).toEqual([1, 2]);
+    expect(Math.min(...refused.refused.map((r) => r.expiresInMs))).toBeGreaterThan(50_000);
+    // Partition 2's lease runs out and another instance claims it: a new epoch there only.
+    await t.sql(
+      `update integration_partition_lease set lease_until = now() - interval '1 second' where connector_id = $1 and partition = 2`,
+      [id],
+    );
+    await claim('PerObject', 2, 'successor');
+    const done = rows.map((r) => ({ syncId: r.syncId, taskId: r.taskId, partition: r.partition }));
+    const { held } = await groups.completeAndRelease(id, grant.granted, 'group-run', done, []);
+    expect([...held]).toEqual([1]);
+    const left = await t.sql<{ object_id: string }>(`select object_id from integration_task order by id`);
+    expect(left.map((r) => r.object_id)).toEqual(['2']);
+    const leases = await t.sql<{ partition: number; owner: string | null }>(
+      `select partition, owner from integration_partition_lease where connector_id = $1 order by partition`,
+      [id],
+    );
+    expect(leases).toEqual([
+      { partition: 1, owner: null },
+      { partition: 2, owner: 'successor' },
+    ]);
   });
 });

@@ -29,6 +29,8 @@ import { BusDatabase } from './persistence/bus-database.js';
 import { ConnectorStore } from './persistence/connector.store.js';
 import { InstanceStore } from './persistence/instance.store.js';
 import { LeaseStore } from './persistence/lease.store.js';
+import { PartitionGroupStore } from './persistence/partition-group.store.js';
+import { PartitionGroupLease } from './delivery/partition-group-lease.js';
 import { PartitionStore } from './persistence/partition.store.js';
 import { EventLogStore } from './persistence/event-log.store.js';
 import { INTEGRATION_BUS_ENTITIES } from './persistence/integration-bus.entities.js';
@@ -100,6 +102,8 @@ const instanceId: Provider = { provide: InstanceId, useFactory: () => new Instan
     BusDatabase,
     ConnectorStore,
     LeaseStore,
+    PartitionGroupStore,
+    PartitionGroupLease,
     PartitionStore,
     InstanceStore,
     ChangeLogStore,

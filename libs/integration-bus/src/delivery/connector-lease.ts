@@ -93,6 +93,6 @@ export class ConnectorLease {
  * at `leaseMs` after it received the statement, so counting from the moment it was sent is on the
  * safe side; a tenth (at most a second) is kept back for clock drift between the two.
  */
-function validFor(leaseMs: number): number {
+export function validFor(leaseMs: number): number {
   return leaseMs - Math.min(1000, leaseMs / 10);
 }

@@ -3,6 +3,7 @@ import type { IntegrationProcessResult } from '../enums/integration-process-resu
 import type { LeaseDirection } from '../persistence/lease-scope.js';
 import type { QueuedSynchronization } from '../persistence/queue.store.js';
 import type { ResultCounts } from './invoke-connector.js';
+import type { GroupClaims } from './partition-group-lease.js';
 import type { ProcessingClaim } from './processing-claim.js';
 
 /** An enabled, loaded connector and the id of its row: what a run works for. */
@@ -30,6 +31,18 @@ export interface DrainRun {
 export interface DrainResult {
   counts: ResultCounts;
   handOver: HandOver | null;
+}
+
+/**
+ * How a group run ended (see `PartitionGroupDrain`): what it counted, the partitions that may have
+ * more queued than it read (each is run by itself next), and those whose lease was gone at the write.
+ */
+export interface GroupDrainResult {
+  counts: ResultCounts;
+  more: number[];
+  lost: number[];
+  /** When the connector must run again by itself (see `Drainer.nextRunInMs`), read by the group's write. */
+  nextRunInMs: number | null;
 }
 
 /**
@@ -61,6 +74,13 @@ export interface Drainer {
    * `[0]` for a connector with one FIFO here. Default `[0]`.
    */
   writtenPartitions?(target: ProcessingTarget, written: readonly number[]): number[];
+  /**
+   * Whether the partitions a commit wrote to run as one group run over them all (`drainGroup`)
+   * rather than a run each. Default no.
+   */
+  groupsPartitions?(target: ProcessingTarget): boolean;
+  /** Works through the heads of several partitions at once, under a claim each (`PartitionGroupDrain`). */
+  drainGroup?(target: ProcessingTarget, group: GroupClaims, run: DrainRun): Promise<GroupDrainResult>;
   /** How many partitions of the connector this process may run at once. Default 1. */
   partitionLimit?(target: ProcessingTarget): number;
   /** When the connector must run again by itself, in milliseconds from now; null: not by itself. */

@@ -75,7 +75,7 @@ export interface OutgoingDrainContext {
  * A task handled by the batch: the connector's outcome, or `superseded` by the later queued task
  * `by` of the same object (R-EXT-3), never handed to the connector.
  */
-interface Attempt {
+export interface Attempt {
   row: QueuedSynchronization;
   outcome: NormalizedOutcome | { superseded: string };
 }
@@ -715,7 +715,7 @@ export async function processOneOutgoing(
  * tasks), ErrorAndSkip as `retrying`, SkipNow as `skipped` (not a failure) — or parked once the
  * failures reach `maxAttempts` (R-DEL-6), or the skips `skipNow.maxAttempts` (R-EXT-4).
  */
-function completionOf(
+export function completionOf(
   policy: RetryPolicy,
   results: readonly Attempt[],
   recheck: string[] = [],

@@ -16,11 +16,14 @@ import { FlowControlStore } from '../persistence/flow-control.store.js';
 import { QueueStore, type QueuedSynchronization } from '../persistence/queue.store.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { ConnectorLease } from './connector-lease.js';
-import type { Drainer, DrainResult, DrainRun, ProcessingTarget } from './drainer.js';
+import type { Drainer, DrainResult, DrainRun, GroupDrainResult, ProcessingTarget } from './drainer.js';
 import { InstanceMembership } from './instance-membership.js';
 import type { ResultCounts } from './invoke-connector.js';
 import { OutgoingCall } from './outgoing-call.js';
 import { OutgoingDrain, processOneOutgoing } from './outgoing-drain.js';
+import { PartitionGroupDrain } from './partition-group-drain.js';
+import { PartitionGroupLease, type GroupClaims } from './partition-group-lease.js';
+import { PartitionGroupStore } from '../persistence/partition-group.store.js';
 import type { ProcessingClaim } from './processing-claim.js';
 import { QueueScheduler } from './queue-scheduler.js';
 import { QueueSignals } from './queue-signal.js';
@@ -30,6 +33,9 @@ import { TasksCommitted } from './tasks-committed.js';
 
 /** Tasks the sweep looks at for orphans each time: a bounded step, never the whole table. */
 const ORPHAN_SWEEP_STEP = 20_000;
+
+/** How long a group write's shared tasks wait for the connector's next group write to recheck them. */
+const RECHECK_WAIT_MS = 1000;
 
 /**
  * Asynchronous processing of outgoing tasks (R-OUT-6..8, R-DEL-1..5): the outgoing drainer.
@@ -52,6 +58,8 @@ export class OutgoingProcessor
   #sweep: NodeJS.Timeout | undefined;
   /** Where the sweep's next orphan check starts (see `QueueStore.sweepOrphans`). */
   #orphanCursor = '0';
+  /** Per connector: shared tasks a group write completed, waiting to be rechecked (see `#recheckLater`). */
+  readonly #recheck = new Map<number, { taskIds: string[]; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly registry: ConnectorRegistry,
@@ -67,8 +75,10 @@ export class OutgoingProcessor
     private readonly flow: FlowControlStore,
     private readonly probe: RecoveryProbe,
     private readonly superseded: SupersededTasks,
+    private readonly groups: PartitionGroupStore,
+    private readonly groupLease: PartitionGroupLease,
   ) {
-    this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs);
+    this.#scheduler = new QueueScheduler(this, registry, queue, lease, options.shutdownTimeoutMs, groupLease);
   }
 
   onModuleInit(): void {
@@ -95,6 +105,7 @@ export class OutgoingProcessor
     clearInterval(this.#sweep);
     this.probe.stop();
     await this.#scheduler.shutdown();
+    await Promise.all([...this.#recheck.keys()].map((id) => this.#recheckNow(id)));
     // The queues and partitions this instance held are handed back (their leases released by the
     // runs): the other instances are told to take them now (R-ORD-3), rather than when the leases
     // they last saw held would have run out (see `QueueScheduler.trigger`).
@@ -166,6 +177,69 @@ export class OutgoingProcessor
     return new OutgoingDrain(context, target, claim, run).drain();
   }
 
+  /**
+   * Commits' partitions run as groups for connectors whose runs need nothing a partition run alone
+   * does: one call per task (no batch handler, whose batches wait and read ahead), no coalescing (read
+   * per batch), no rate limit (paced per call).
+   */
+  groupsPartitions({ connector }: ProcessingTarget): boolean {
+    return (
+      storedPartitions(connector) > 0 &&
+      connector.maxBatchSize <= 1 &&
+      connector.coalesce === null &&
+      connector.rateLimit === null
+    );
+  }
+
+  /** See `PartitionGroupDrain`. */
+  async drainGroup(target: ProcessingTarget, group: GroupClaims, run: DrainRun): Promise<GroupDrainResult> {
+    const context = {
+      queue: this.queue,
+      recheck: this.#takeRecheck(target.connectorId),
+      groups: this.groups,
+      flow: this.flow,
+      call: this.call,
+      batchSize: this.options.batchSize,
+      concurrency: this.partitionLimit(target),
+      shared: target.sharesTasks,
+      owner: this.groupLease.owner,
+    };
+    const { unchecked, ...result } = await new PartitionGroupDrain(context, target, group, run).drain();
+    this.#recheckLater(target.connectorId, unchecked);
+    return { ...result, nextRunInMs: this.#watchedUntil(target.connectorId, result.nextRunInMs) };
+  }
+
+  /**
+   * Shared tasks a group write completed, which another connector may have been finishing at the same
+   * instant (see `QueueStore.deleteFinished`), are rechecked after that write has committed: by the
+   * connector's next group write, which under live traffic follows within milliseconds, rather than
+   * by a statement of their own after every write; by `deleteFinished` if none comes within
+   * `RECHECK_WAIT_MS`, or at shutdown. What a crash leaves unchecked is deleted by the sweep.
+   */
+  #recheckLater(connectorId: number, taskIds: string[]): void {
+    const waiting = [...this.#takeRecheck(connectorId), ...taskIds];
+    if (waiting.length === 0) return;
+    const timer = setTimeout(() => void this.#recheckNow(connectorId), RECHECK_WAIT_MS);
+    timer.unref();
+    this.#recheck.set(connectorId, { taskIds: waiting, timer });
+  }
+
+  /** The shared tasks waiting to be rechecked for the connector, taken (see `#recheckLater`). */
+  #takeRecheck(connectorId: number): string[] {
+    const waiting = this.#recheck.get(connectorId);
+    if (!waiting) return [];
+    clearTimeout(waiting.timer);
+    this.#recheck.delete(connectorId);
+    return waiting.taskIds;
+  }
+
+  async #recheckNow(connectorId: number): Promise<void> {
+    await this.queue.deleteFinished(this.#takeRecheck(connectorId)).catch((error: unknown) => {
+      // Left to the sweep's orphan check.
+      this.#logger.debug(`Could not clean up finished shared tasks: ${describeError(error)}`);
+    });
+  }
+
   processOne(
     target: ProcessingTarget,
     claim: ProcessingClaim,
@@ -176,8 +250,11 @@ export class OutgoingProcessor
   }
 
   async nextRunInMs(connectorId: number): Promise<number | null> {
-    const due = await this.queue.nextRetryInMs(connectorId);
-    // A retry ahead: a connector with a probe is probed meanwhile (R-EXT-2, see RecoveryProbe).
+    return this.#watchedUntil(connectorId, await this.queue.nextRetryInMs(connectorId));
+  }
+
+  /** A retry ahead (`due` ms from now): a connector with a probe is probed meanwhile (R-EXT-2, see RecoveryProbe). */
+  #watchedUntil(connectorId: number, due: number | null): number | null {
     const probing = due !== null && due > 0 && this.registry.loaded.some((c) => c.hasProbe);
     if (probing && !this.probe.watching(connectorId)) void this.watchRecovery(connectorId);
     return due;

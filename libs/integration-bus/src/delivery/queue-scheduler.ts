@@ -9,6 +9,7 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { addCounts, emptyCounts, type ResultCounts } from './invoke-connector.js';
 import type { QueueStore } from '../persistence/queue.store.js';
 import type { Drainer, DrainResult, DrainRun, HandOver, ProcessingTarget } from './drainer.js';
+import type { PartitionGroupLease } from './partition-group-lease.js';
 import { SerialRunner } from './serial-runner.js';
 import { Slots } from './slots.js';
 
@@ -29,6 +30,10 @@ const TAKEOVER_MARGIN_MS = 50;
 export class QueueScheduler {
   readonly #logger = new Logger('IntegrationBus');
   readonly #runners = new Map<string, SerialRunner<ResultCounts>>();
+  /** Per connector whose partitions run in groups: its group runs, one at a time (see `#runGroup`). */
+  readonly #groupRunners = new Map<number, SerialRunner<ResultCounts>>();
+  /** Per connector: the partitions commits wrote to that its next group run takes. */
+  readonly #groupPending = new Map<number, Set<number>>();
   /** Per partitioned connector: how many of its partitions this process runs at once. */
   readonly #slots = new Map<number, Slots>();
   /** Connectors seen with one FIFO (partition 0 only). A connector keeps its layout while it runs. */
@@ -52,6 +57,7 @@ export class QueueScheduler {
     private readonly queue: QueueStore,
     private readonly lease: ConnectorLease,
     private readonly shutdownTimeoutMs: number,
+    private readonly groupLease?: PartitionGroupLease,
   ) {}
 
   /** Connectors whose queue, or one of whose partitions, this process has held. */
@@ -88,7 +94,8 @@ export class QueueScheduler {
     this.#stopping = true;
     for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
-    const idle = Promise.all([...this.#runners.values()].map((r) => r.idle()));
+    const runners = [...this.#runners.values(), ...this.#groupRunners.values()];
+    const idle = Promise.all(runners.map((r) => r.idle()));
     // The last fifth (at most a second) is kept for interrupted runs to write what they finished and
     // hand their leases back, so that the whole wait stays within shutdownTimeoutMs.
     const grace = Math.min(1000, Math.floor(this.shutdownTimeoutMs / 5));
@@ -181,6 +188,9 @@ export class QueueScheduler {
           )
         : ((await this.drainer.partitions?.(target)) ?? [0]);
       if (partitions.length === 1 && partitions[0] === 0) this.#oneFifo.add(connectorId);
+      if (written && partitions.length > 0 && this.groupLease && this.drainer.groupsPartitions?.(target)) {
+        return await this.#triggerGroup(connectorId, partitions);
+      }
       // Nothing due (a run finished the work this trigger's timer was set for, and found that timer
       // earlier than its own next retry, so set none): without a run, nothing would set the next
       // timer, and the connector's later retries would wait for the sweep.
@@ -195,6 +205,130 @@ export class QueueScheduler {
       this.#noteFailure(connectorId, error);
       return emptyCounts();
     }
+  }
+
+  /**
+   * Queues `partitions` for the connector's next group run and triggers it: triggers while a group
+   * runs are taken by the one after it, together (what a burst of commits wrote is run at once).
+   */
+  #triggerGroup(connectorId: number, partitions: readonly number[]): Promise<ResultCounts> {
+    let pending = this.#groupPending.get(connectorId);
+    if (!pending) this.#groupPending.set(connectorId, (pending = new Set()));
+    for (const partition of partitions) pending.add(partition);
+    let runner = this.#groupRunners.get(connectorId);
+    if (!runner) {
+      runner = new SerialRunner(() => this.#runGroup(connectorId));
+      this.#groupRunners.set(connectorId, runner);
+    }
+    return runner.trigger().catch(() => emptyCounts());
+  }
+
+  /**
+   * One group run (`Drainer.drainGroup`) over the partitions commits wrote to since the last. A
+   * partition that has a run of its own here (running, or waiting to) is left to it: triggered
+   * again, so it reads the new tasks. The others' own runners are held while the group runs, so that
+   * a run of one of them started meanwhile (a timer, a sweep, by hand) waits for the group instead
+   * of claiming its lease beside it: a claim of a lease this process holds takes it over, and the
+   * group's write would then be refused after its calls. Partitions whose read may have left work
+   * behind (`GroupDrainResult.more`) are run by themselves afterwards.
+   */
+  async #runGroup(connectorId: number): Promise<ResultCounts> {
+    const pending = this.#groupPending.get(connectorId);
+    const wanted = pending ? [...pending].sort((a, b) => a - b) : [];
+    pending?.clear();
+    const counts = emptyCounts();
+    if (wanted.length === 0 || this.#stopping || !(await this.drainer.enabled())) return counts;
+    const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
+    if (!target) return counts;
+    const own = wanted.filter((p) => this.runnerFor(connectorId, p).busy);
+    const free = wanted.filter((p) => !own.includes(p) && !this.#isHeldElsewhere(connectorId, p));
+    for (const partition of own)
+      void this.runnerFor(connectorId, partition)
+        .trigger()
+        .catch(() => {});
+    if (free.length === 0) return counts;
+    let release!: () => void;
+    const finished = new Promise<void>((resolve) => (release = resolve));
+    const holds = free.map(
+      (partition) =>
+        new Promise<void>((started) => {
+          void this.runnerFor(connectorId, partition).exclusive(() => {
+            started();
+            return finished;
+          });
+        }),
+    );
+    let more: number[] = [];
+    let nextRunInMs: number | null | undefined;
+    try {
+      await Promise.all(holds);
+      ({ more, nextRunInMs } = await this.#groupPass(target, free, counts));
+    } catch (error) {
+      this.#noteFailure(connectorId, error);
+    } finally {
+      release();
+    }
+    for (const partition of more)
+      void this.runnerFor(connectorId, partition)
+        .trigger()
+        .catch(() => {});
+    // The group's write said when the connector is due again; without a write, it is asked.
+    if (nextRunInMs === undefined) void this.scheduleNextRun(connectorId);
+    else if (nextRunInMs !== null && this.drainer.automatic) this.runLater(connectorId, nextRunInMs);
+    return counts;
+  }
+
+  /**
+   * Claims `partitions` as a group and drains them; returns the partitions to run by themselves, and
+   * when the connector is due again if the group wrote (undefined: not known).
+   */
+  async #groupPass(
+    target: ProcessingTarget,
+    partitions: number[],
+    counts: ResultCounts,
+  ): Promise<{ more: number[]; nextRunInMs?: number | null }> {
+    const { connectorId, connector } = target;
+    const run: DrainRun = {
+      interrupted: this.#interrupt.signal,
+      stopping: () => this.#stopping,
+      handOverReason: () => null,
+    };
+    let outcome;
+    try {
+      outcome = await this.slotsFor(target).run(() =>
+        this.groupLease!.run(connectorId, partitions, connector.codeName, (group) =>
+          this.drainer.drainGroup!(target, group, run),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ClaimLostError)) throw error;
+      this.#logger.warn(
+        `${this.drainer.direction} run of ${connector.codeName} (partitions) stopped: ${error.message}`,
+      );
+      return { more: [] };
+    }
+    const { result, refused } = outcome;
+    for (const { partition, expiresInMs } of refused) {
+      // As in `runOnce` for a partition another instance holds: its holder sees the commits too.
+      this.runLater(connectorId, expiresInMs + TAKEOVER_MARGIN_MS);
+      this.#heldElsewhere.set(queueKey(connectorId, partition), performance.now() + expiresInMs);
+    }
+    if (!result) return { more: [] };
+    this.#held.add(connectorId);
+    for (const partition of partitions) {
+      if (!refused.some((r) => r.partition === partition))
+        this.#heldElsewhere.delete(queueKey(connectorId, partition));
+    }
+    for (const partition of result.lost) {
+      this.#logger.warn(
+        `${this.drainer.direction} run of ${leaseName(target, partition)} stopped: its lease was taken over; nothing written`,
+      );
+    }
+    addCounts(counts, result.counts);
+    if (this.#failing.delete(connectorId)) {
+      this.#logger.log(`${this.drainer.direction} processing of connector #${connectorId} works again`);
+    }
+    return { more: result.more, nextRunInMs: result.nextRunInMs };
   }
 
   /** Whether another instance was last found holding the queue, and its lease has not run out since. */

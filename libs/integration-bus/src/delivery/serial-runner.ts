@@ -7,14 +7,26 @@
 export class SerialRunner<T> {
   #tail: Promise<unknown> = Promise.resolve();
   #waitingRun: Promise<T> | undefined;
+  /** Work queued or running. */
+  #pending = 0;
 
   constructor(private readonly run: () => Promise<T>) {}
 
   /** Runs `work` after everything queued before it. */
   exclusive<R>(work: () => Promise<R>): Promise<R> {
+    this.#pending += 1;
     const result = this.#tail.then(work, work);
-    this.#tail = result.catch(() => undefined);
+    this.#tail = result
+      .catch(() => undefined)
+      .then(() => {
+        this.#pending -= 1;
+      });
     return result;
+  }
+
+  /** Whether work is queued or running. */
+  get busy(): boolean {
+    return this.#pending > 0;
   }
 
   /** Queues a run unless one is already waiting to start; resolves with that run's result. */

@@ -146,6 +146,20 @@ export function notPausedSql(connector: string): string {
 }
 
 /**
+ * SQL: when connector `connector` must run again by itself, in milliseconds from now (0 or less: due
+ * now), or null when nothing is scheduled: the end of a pause (R-EXT-2), else its earliest retry
+ * (R-DEL-5). Read from the partial state index.
+ */
+export function nextRunDueSql(connector: string): string {
+  return `(extract(epoch from coalesce(
+                 (select paused_until from integration_flow_control
+                   where connector_id = ${connector} and paused_until > clock_timestamp()),
+                 (select min(next_attempt_at) from integration_synchronization
+                   where connector_id = ${connector} and state in ('failed', 'retrying', 'skipped'))
+               ) - clock_timestamp()) * 1000)::float8`;
+}
+
+/**
  * SQL: whether synchronization `s` is backing off (R-EXT-2): its last attempt failed (Error, which
  * holds what follows it, or ErrorAndSkip) and its retry is still ahead. What a recovery probe
  * watches for and, when the external system is back, makes due. Parked and skipped ones are not

@@ -12,6 +12,7 @@ import {
   leaseArguments,
   leaseHeldSql,
   leaseReleaseSql,
+  nextRunDueSql,
   notPausedSql,
   perLeaseShape,
   type LeaseParameter,
@@ -153,7 +154,7 @@ const ROWS_FROM = `from integration_synchronization s join integration_task t on
 const SELECT_ROWS = `select ${QUEUED_COLUMNS} ${ROWS_FROM}`;
 
 /** The parameters of the drain's reads. */
-type FetchParameter = 'connectorId' | 'partition' | 'asOf' | 'limit' | 'excluded' | 'floor';
+export type FetchParameter = 'connectorId' | 'partition' | 'asOf' | 'limit' | 'excluded' | 'floor';
 
 /**
  * Which outgoing synchronizations a run may take, head of the queue first (see `fetchOutgoing`):
@@ -164,7 +165,7 @@ type FetchParameter = 'connectorId' | 'partition' | 'asOf' | 'limit' | 'excluded
  * synchronizations: the statement's snapshot still sees the rows it deletes. What a failed synchronization holds back is the queue's rule
  * (`heldBackSql`); a failed synchronization always has a row: the attempt that failed gave it one.
  */
-function selectOutgoing(
+export function selectOutgoing(
   param: PlaceParameter<Exclude<FetchParameter, 'excluded'>>,
   excluded: string,
   extra = '',
@@ -275,7 +276,7 @@ const DELETE_FINISHED = new SqlStatement<'taskIds'>(
  * Not a comma-separated text split in SQL either: in a prepared statement's generic plan, the split
  * is evaluated again for every row the filter looks at.
  */
-function idArray(ids: readonly string[]): string {
+export function idArray(ids: readonly string[]): string {
   return `{${ids.join(',')}}`;
 }
 
@@ -513,12 +514,7 @@ export class QueueStore {
     const [row] = await sqlRows<{ due: number | null }>(
       this.db.pool,
       // While the connector is paused (R-EXT-2), nothing is due before the pause ends.
-      `select (extract(epoch from coalesce(
-                 (select paused_until from integration_flow_control
-                   where connector_id = $1 and paused_until > clock_timestamp()),
-                 (select min(next_attempt_at) from integration_synchronization
-                   where connector_id = $1 and state in ('failed', 'retrying', 'skipped'))
-               ) - clock_timestamp()) * 1000)::float8 as due`,
+      `select ${nextRunDueSql('$1')} as due`,
       [connectorId],
     );
     return row?.due ?? null;

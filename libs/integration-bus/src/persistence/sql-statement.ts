@@ -1,5 +1,6 @@
 /** The PostgreSQL types the bus's parameters are cast to. */
-export type SqlParameterType = 'int' | 'smallint' | 'bigint' | 'bigint[]' | 'text' | 'timestamptz' | 'float8';
+export type SqlParameterType =
+  'int' | 'smallint' | 'smallint[]' | 'bigint' | 'bigint[]' | 'text' | 'timestamptz' | 'float8';
 
 /**
  * Places a named parameter in a statement being built: returns its placeholder with its cast
