@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Type } from '@nestjs/common';
 import {
   ClaimLostError,
   Connector,
@@ -27,7 +28,7 @@ import {
   relayThroughOutage,
   type RelayAttempt,
 } from './support/relay-traffic.js';
-import { deleteStream, natsClient, readStream } from './support/stream-reader.js';
+import { deleteStream, natsClient, readStream, type StoredRelayMessage } from './support/stream-reader.js';
 
 /** Where the relay publishes; set by each test before its app starts. */
 const target = { url: SHARED_NATS_URL, prefix: '', stream: '' };
@@ -149,6 +150,28 @@ afterAll(async () => {
   await shared?.close();
 });
 
+/**
+ * Changes `users` users `rounds` times through an app with `relay`, waits until it drained, and
+ * returns what the stream holds, checked to be each change once, in per-object order.
+ */
+async function relayRounds(
+  relay: Type<unknown>,
+  users: number,
+  rounds: number,
+): Promise<StoredRelayMessage[]> {
+  await withBusApp({ providers: [relay] }, async (t) => {
+    for (let round = 0; round < rounds; round++) await changeUsers(t, users, round);
+    await drained(t, 30_000);
+  });
+  const stored = await readStream(shared, target.stream);
+  expectEachChangeOnceInOrder(
+    stored.map((m) => m.envelope),
+    users,
+    rounds,
+  );
+  return stored;
+}
+
 function useTarget(url: string): void {
   const id = randomUUID().replaceAll('-', '').slice(0, 12);
   Object.assign(target, { url, prefix: `bustest_${id}`, stream: `BUSTEST_${id}` });
@@ -165,16 +188,7 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
     const USERS = 40;
     const ROUNDS = 5;
     try {
-      await withBusApp({ providers: [TestNatsRelay] }, async (t) => {
-        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
-        await drained(t, 30_000);
-      });
-      const stored = await readStream(shared, target.stream);
-      expectEachChangeOnceInOrder(
-        stored.map((m) => m.envelope),
-        USERS,
-        ROUNDS,
-      );
+      const stored = await relayRounds(TestNatsRelay, USERS, ROUNDS);
       for (const message of stored) {
         expect(message.msgId).toBe(relayMessageId({ guid: message.envelope.taskGuid }, 'NatsRelay'));
         expect(message.subject).toBe(`${target.prefix}.cms.user.${message.envelope.taskType}`);
@@ -206,16 +220,7 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
     const USERS = 60;
     const ROUNDS = 4;
     try {
-      await withBusApp({ providers: [TestNatsBatchRelay] }, async (t) => {
-        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
-        await drained(t, 30_000);
-      });
-      const stored = await readStream(shared, target.stream);
-      expectEachChangeOnceInOrder(
-        stored.map((m) => m.envelope),
-        USERS,
-        ROUNDS,
-      );
+      const stored = await relayRounds(TestNatsBatchRelay, USERS, ROUNDS);
       expectSequencesOfTasks(stored, attempts);
       for (const guid of control.lostAcks) {
         const calls = attempts.filter((a) => a.guid === guid);
@@ -237,16 +242,7 @@ describe('NatsJetStreamRelayConnector (R-ECO-2)', () => {
     const USERS = 80;
     const ROUNDS = 4;
     try {
-      await withBusApp({ providers: [TestNatsObjectBatchRelay] }, async (t) => {
-        for (let round = 0; round < ROUNDS; round++) await changeUsers(t, USERS, round);
-        await drained(t, 30_000);
-      });
-      const stored = await readStream(shared, target.stream);
-      expectEachChangeOnceInOrder(
-        stored.map((m) => m.envelope),
-        USERS,
-        ROUNDS,
-      );
+      const stored = await relayRounds(TestNatsObjectBatchRelay, USERS, ROUNDS);
       expectSequencesOfTasks(stored, attempts);
       expect(control.lostAcks.size).toBeGreaterThan(0);
       expectPipelinedWithoutObjectOverlap(batchCalls);

@@ -176,15 +176,12 @@ export async function measureRelayDrain(
       const stored = await sink.count();
       if (stored !== job.tasks)
         throw new Error(`The broker holds ${stored} messages for ${job.tasks} tasks.`);
-      return {
-        values: {
-          ms,
-          tasksPerSecond: (job.tasks / ms) * 1000,
-          ...cpuPer1000(nodeMs, postgresMs, job.tasks),
-          ...brokerCpuPer1000(brokerMs, job.tasks),
-        },
-        notes: { broker: job.broker, window: job.window, stored },
-      };
+      return publishResult(
+        job.tasks,
+        ms,
+        { nodeMs, postgresMs, brokerMs },
+        { broker: job.broker, window: job.window, stored },
+      );
     } finally {
       await host.close();
     }
@@ -209,14 +206,29 @@ async function measureBare(
   const stored = await sink.count();
   if (stored !== job.tasks)
     throw new Error(`The broker holds ${stored} messages for ${job.tasks} published.`);
+  return publishResult(
+    job.tasks,
+    ms,
+    { nodeMs, postgresMs, brokerMs },
+    { broker: job.broker, window: job.window, stored, bare: true },
+  );
+}
+
+/** What a relay subject and its bare-client reference report: the rate, and CPU per 1,000 messages. */
+function publishResult(
+  messages: number,
+  ms: number,
+  cpu: { nodeMs: number; postgresMs: number | null; brokerMs: number | null },
+  notes: Record<string, unknown>,
+): MeasureResult {
   return {
     values: {
       ms,
-      tasksPerSecond: (job.tasks / ms) * 1000,
-      ...cpuPer1000(nodeMs, postgresMs, job.tasks),
-      ...brokerCpuPer1000(brokerMs, job.tasks),
+      tasksPerSecond: (messages / ms) * 1000,
+      ...cpuPer1000(cpu.nodeMs, cpu.postgresMs, messages),
+      ...brokerCpuPer1000(cpu.brokerMs, messages),
     },
-    notes: { broker: job.broker, window: job.window, stored, bare: true },
+    notes,
   };
 }
 
