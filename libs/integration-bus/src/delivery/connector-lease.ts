@@ -43,36 +43,24 @@ export class ConnectorLease {
     if (!grant.granted) throw new ConnectorBusyError(codeName, grant.expiresInMs);
     const token = { ...scope, owner: this.owner, epoch: grant.epoch };
     const claim = new ProcessingClaim(token, grant.claimedAt, sentAt + validFor(leaseMs));
-    let renewing = false;
-    const renewal = setInterval(
-      () => {
-        // Held() first: a timer that fires late, after a pause, finds the claim already gone.
-        if (renewing || !claim.held()) return;
-        renewing = true;
-        const renewSentAt = performance.now();
-        this.store
-          .renew(token, leaseMs)
-          .then((renewed) => {
-            if (renewed) claim.extend(renewSentAt, renewSentAt + validFor(leaseMs));
-            else claim.lose('another instance took the connector over');
-          })
-          .catch((error: unknown) => {
-            // The database is unreachable: the claim stays valid until its lease would have run out.
-            this.#logger.debug(
-              `Could not renew the ${direction} lease of ${codeName}: ${describeError(error)}`,
-            );
-          })
-          .finally(() => {
-            renewing = false;
-          });
-      },
-      Math.max(100, Math.floor(leaseMs / 3)),
+    const renewal = keepRenewing(
+      leaseMs,
+      // Held() first: a timer that fires late, after a pause, finds the claim already gone.
+      (renewSentAt) =>
+        claim.held()
+          ? this.store.renew(token, leaseMs).then((renewed) => {
+              if (renewed) claim.extend(renewSentAt, renewSentAt + validFor(leaseMs));
+              else claim.lose('another instance took the connector over');
+            })
+          : null,
+      // The database is unreachable: the claim stays valid until its lease would have run out.
+      (error) =>
+        this.#logger.debug(`Could not renew the ${direction} lease of ${codeName}: ${describeError(error)}`),
     );
-    renewal.unref();
     try {
       return await work(claim);
     } finally {
-      clearInterval(renewal);
+      renewal.stop();
       const released = claim.released;
       // A call the run abandoned (timed out, interrupted) may still be running: its fence must fail
       // from now on, since the next holder may start at once.
@@ -95,4 +83,32 @@ export class ConnectorLease {
  */
 export function validFor(leaseMs: number): number {
   return leaseMs - Math.min(1000, leaseMs / 10);
+}
+
+/**
+ * Renews a lease every third of `leaseMs`, one renewal at a time: `renew(sentAt)` starts one (its
+ * `sentAt` is what a renewed claim counts from, see `validFor`), or answers null when nothing is
+ * held any more. A failed renewal goes to `failed` and leaves the claims as they were. The timer
+ * does not keep the process alive.
+ */
+export function keepRenewing(
+  leaseMs: number,
+  renew: (sentAt: number) => Promise<void> | null,
+  failed: (error: unknown) => void,
+): { stop(): void } {
+  let renewing = false;
+  const timer = setInterval(
+    () => {
+      if (renewing) return;
+      const pending = renew(performance.now());
+      if (pending === null) return;
+      renewing = true;
+      void pending.catch(failed).finally(() => {
+        renewing = false;
+      });
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

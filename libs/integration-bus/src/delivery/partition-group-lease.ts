@@ -4,7 +4,7 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { PartitionGroupStore, type HeldPartition } from '../persistence/partition-group.store.js';
-import { validFor } from './connector-lease.js';
+import { keepRenewing, validFor } from './connector-lease.js';
 import { ProcessingClaim } from './processing-claim.js';
 
 /** The partitions a group run holds: a claim each, and the database's clock when they were taken. */
@@ -61,40 +61,28 @@ export class PartitionGroupLease {
     }
     const live = (): HeldPartition[] =>
       [...held].filter(([, h]) => h.claim.held()).map(([partition, h]) => ({ partition, epoch: h.epoch }));
-    let renewing = false;
-    const renewal = setInterval(
-      () => {
+    const renewal = keepRenewing(
+      leaseMs,
+      (renewSentAt) => {
         const renewable = live();
-        if (renewing || renewable.length === 0) return;
-        renewing = true;
-        const renewSentAt = performance.now();
-        this.store
-          .renew(connectorId, renewable, this.owner, leaseMs)
-          .then((renewed) => {
-            for (const { partition } of renewable) {
-              const { claim } = held.get(partition)!;
-              if (renewed.has(partition)) claim.extend(renewSentAt, renewSentAt + validFor(leaseMs));
-              else claim.lose('another instance took the partition over');
-            }
-          })
-          .catch((error: unknown) => {
-            // The database is unreachable: each claim stays valid until its lease would have run out.
-            this.#logger.debug(
-              `Could not renew the partition leases of ${codeName}: ${describeError(error)}`,
-            );
-          })
-          .finally(() => {
-            renewing = false;
-          });
+        if (renewable.length === 0) return null;
+        return this.store.renew(connectorId, renewable, this.owner, leaseMs).then((renewed) => {
+          for (const { partition } of renewable) {
+            const { claim } = held.get(partition)!;
+            if (renewed.has(partition)) claim.extend(renewSentAt, renewSentAt + validFor(leaseMs));
+            else claim.lose('another instance took the partition over');
+          }
+        });
       },
-      Math.max(100, Math.floor(leaseMs / 3)),
+      // The database is unreachable: each claim stays valid until its lease would have run out.
+      (error) =>
+        this.#logger.debug(`Could not renew the partition leases of ${codeName}: ${describeError(error)}`),
     );
-    renewal.unref();
     const claims = new Map([...held].map(([partition, h]) => [partition, h.claim]));
     try {
       return { result: await work({ claims, claimedAt: grant.claimedAt }), refused: grant.refused };
     } finally {
-      clearInterval(renewal);
+      renewal.stop();
       const unreleased = [...held]
         .filter(([, h]) => !h.claim.released)
         .map(([partition, h]) => ({ partition, epoch: h.epoch }));
