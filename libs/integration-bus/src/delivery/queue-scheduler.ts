@@ -241,7 +241,12 @@ export class QueueScheduler {
     const target = (await this.registry.enabledConnectors()).find((t) => t.connectorId === connectorId);
     if (!target) return counts;
     const own = wanted.filter((p) => this.runnerFor(connectorId, p).busy);
-    const free = wanted.filter((p) => !own.includes(p) && !this.#isHeldElsewhere(connectorId, p));
+    const available = wanted.filter((p) => !own.includes(p) && !this.#isHeldElsewhere(connectorId, p));
+    // No more partitions at once than a partition run's slots would give this instance (its share,
+    // R-ORD-3): the others are left to the instances their commits signal too, or to the next group.
+    const limit = this.drainer.partitionLimit?.(target) ?? 1;
+    const free = available.slice(0, limit);
+    const deferred = available.slice(limit);
     for (const partition of own)
       void this.runnerFor(connectorId, partition)
         .trigger()
@@ -272,6 +277,7 @@ export class QueueScheduler {
       void this.runnerFor(connectorId, partition)
         .trigger()
         .catch(() => {});
+    if (deferred.length > 0) void this.#triggerGroup(connectorId, deferred);
     // The group's write said when the connector is due again; without a write, it is asked.
     if (nextRunInMs === undefined) void this.scheduleNextRun(connectorId);
     else if (nextRunInMs !== null && this.drainer.automatic) this.runLater(connectorId, nextRunInMs);
