@@ -329,13 +329,34 @@ export class FaultCluster {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // Past its time, what the database's sessions were doing goes with its output: a script that
+    // hangs is most often waiting on a lock, and this says whose.
+    const timer = setTimeout(() => {
+      void this.#sessions().then((sessions) => {
+        output += `\n[harness] killed after ${timeoutMs} ms; database sessions then:\n${sessions}`;
+        child.kill('SIGKILL');
+      });
+    }, timeoutMs);
     return new Promise((resolve) =>
       child.once('exit', (code) => {
         clearTimeout(timer);
         resolve({ code, output });
       }),
     );
+  }
+
+  /** The scenario database's sessions other than the test's own, one line each (or why they could not be read). */
+  async #sessions(): Promise<string> {
+    try {
+      const rows = await this.sql<Record<string, unknown>>(
+        `select pid, state, wait_event_type as wait_type, wait_event as wait, pg_blocking_pids(pid) as blocked_by,
+                round(extract(epoch from now() - xact_start)::numeric, 1) as xact_s, left(query, 160) as query
+           from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`,
+      );
+      return rows.map((row) => `  ${JSON.stringify(row)}`).join('\n') || '  (none busy)';
+    } catch (error) {
+      return `  (not read: ${(error as Error).message})`;
+    }
   }
 }
 

@@ -33,6 +33,21 @@ let held = 0;
 
 /** One transaction changing `ids`; `onFlushed` runs once its tasks are logged, `holdMs` later it commits. */
 async function change(ids, holdMs = 0, onFlushed = () => {}) {
+  const started = Date.now();
+  // A change that waits far longer than any lock a resync chunk or a held transaction keeps says so.
+  const slow = setInterval(
+    () => console.log(`change of ${ids.join(', ')} still waiting after ${Date.now() - started} ms`),
+    15_000,
+  );
+  try {
+    await changeNow(ids, holdMs, onFlushed);
+  } finally {
+    clearInterval(slow);
+  }
+  commits += ids.length;
+}
+
+async function changeNow(ids, holdMs, onFlushed) {
   await orm.em.fork().transactional(async (em) => {
     const items = await em.find(
       FaultItem,
@@ -44,7 +59,6 @@ async function change(ids, holdMs = 0, onFlushed = () => {}) {
     onFlushed();
     if (holdMs > 0) await sleep(holdMs);
   });
-  commits += ids.length;
 }
 
 const [from, to] = plan.ids;
@@ -94,5 +108,7 @@ if (plan.mode === 'once') {
   throw new Error(`unknown mode ${plan.mode}`);
 }
 
+// Which phase a producer that never printed `done` was in (the harness kills it past its time).
+console.log(`changes ended ${JSON.stringify({ commits, held })}`);
 await app.close();
 console.log(`done ${JSON.stringify({ commits, held })}`);

@@ -131,7 +131,12 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
         if (this.#stopping) break;
         if (this.#runs.has(id) || (this.#notHere.get(id) ?? 0) > Date.now()) continue;
         const epoch = await this.store.claim(id, this.owner, this.options.leaseMs);
-        if (epoch !== null) this.launch({ id, owner: this.owner, epoch });
+        if (epoch === null) continue;
+        const token = { id, owner: this.owner, epoch };
+        // Shutdown began while the claim was under way: it waits only for the runs it saw, so this
+        // one is given back rather than started against a pool about to close.
+        if (this.#stopping) await this.store.release(token);
+        else this.launch(token);
       }
     } catch (error) {
       this.#logger.debug(`Could not look for resyncs to take over: ${describeError(error)}`);
