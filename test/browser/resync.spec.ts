@@ -90,6 +90,10 @@ describe.skipIf(!browserAvailable)('admin page: resync (R-RES-1, R-RES-3)', () =
     expect(text).toContain('test.counter');
     expect(text).toMatch(/of 3,000 rows/);
     expect(text).toMatch(/rows\/s/);
+    // The ETA column (the sixth) and the Cancel action, while it runs.
+    await expect.poll(() => resyncRow.locator('td').nth(5).textContent()).toMatch(/^\d+ (s|min)/);
+    const cancel = resyncRow.getByRole('button', { name: 'Cancel the resync of test.counter for Erp' });
+    expect(await cancel.isVisible()).toBe(true);
     await page.locator('#toasts').evaluateAll((boxes) => boxes.forEach((box) => box.replaceChildren()));
     await page.locator('#resyncs').screenshot({ path: join(ARTIFACTS, 'admin-resync-progress.png') });
     await page.screenshot({ path: join(ARTIFACTS, 'admin-resync.png'), fullPage: true });
@@ -99,6 +103,7 @@ describe.skipIf(!browserAvailable)('admin page: resync (R-RES-1, R-RES-3)', () =
     await expect.poll(() => resyncRow.getAttribute('data-status'), { timeout: 30_000 }).toBe('done');
     expect(await value()).toBe(100);
     expect(await resyncRow.textContent()).toContain('3,000 of 3,000 rows');
+    expect(await cancel.count()).toBe(0); // nothing to cancel once it is done
     const [queued] = await t.sql<{ n: number }>(
       `select count(*)::int as n from integration_task where title like 'Resync%'`,
     );

@@ -114,15 +114,22 @@ describe('resync of 200,000 existing rows under live traffic, kill -9 of its run
     const atKill = await progressOf(started.id);
     const second = await cluster.startWorker('worker 2', { http: true });
     // The new instance takes the resync over once the dead one's lease has run out.
-    const resumed = await waitFor(
+    // Every instance that runs the bus may take it over: worker 2, or the producer's process.
+    const taker = await waitFor(
       'the resync to go on after the kill',
       async () => {
         const now = await progressOf(started.id);
-        return now.done > atKill.done || now.status !== 'running' ? Date.now() : undefined;
+        if (now.status !== 'running') return 'finished before a look'; // no owner left to name
+        return now.done > atKill.done && now.owner ? now.owner : undefined;
       },
       60_000,
       100,
     );
+    const resumed = Date.now();
+    const takerPid = Number(taker.split(':').at(-2));
+    expect(takerPid).not.toBe(first.child.pid);
+    const takenBy =
+      takerPid === second.child.pid ? 'worker 2' : Number.isNaN(takerPid) ? taker : 'the producer';
     const done = await waitFor(
       'the resync to finish',
       async () => {
@@ -147,7 +154,7 @@ describe('resync of 200,000 existing rows under live traffic, kill -9 of its run
         `(${Math.round(ROWS / (resyncMs / 1000)).toLocaleString('en')} rows/s, kill -9 and takeover included; ` +
         `${seen.items[0]?.ratePerSecond ?? '?'} rows/s shown before the kill), ` +
         `${atEnd - atStart} live changes while it ran (${produced.commits} in all at ~${RATE}/s); ` +
-        `kill -9 at ${atKill.done.toLocaleString('en')} rows done, taken over ${seconds(resumed - killedAt)} later; ` +
+        `kill -9 at ${atKill.done.toLocaleString('en')} rows done, taken over ${seconds(resumed - killedAt)} later by ${takenBy}; ` +
         `${deliveries.length.toLocaleString('en')} deliveries: ${report.missing.length} rows missing, ` +
         `${report.stale.length} stale final states, ${report.wentBack.length} versions gone back, ` +
         `${report.repeatedRows} rows resynced twice (chunk ${CHUNK}), ${report.duplicates} deliveries repeated ` +

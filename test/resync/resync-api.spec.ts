@@ -132,7 +132,7 @@ describe('POST /connectors/:codeName/resync (R-RES-1)', () => {
   });
 
   it('R-RES-1 a second resync of the same connector and object type while one runs is a 409; cancel ends it', async () => {
-    await seedCounters(t, 200);
+    await seedCounters(t, 400);
     const emitter = t.app.get(EventEmitter2);
     emitter.on(IntegrationEvents.LogInternalTask.Before, slow);
     try {
@@ -144,16 +144,25 @@ describe('POST /connectors/:codeName/resync (R-RES-1)', () => {
       expect(second.status).toBe(409);
       expect(JSON.stringify(second.body)).toContain('already running');
 
-      // The metrics show the running resync (R-RES-1).
-      const metrics = await http('GET', '/metrics');
-      const text = metrics.text;
+      // The metrics show the running resync (R-RES-1), its rate and ETA once a chunk has measured them.
+      for (let i = 0; i < 200; i++) {
+        const progress = (await http('GET', '/connectors/Erp/resync')).body as { items: ResyncProgress[] };
+        if (progress.items[0]?.ratePerSecond) break;
+        await sleep(5);
+      }
+      const text = (await http('GET', '/metrics')).text;
       const labels = '{connector="Erp",object_type="test.counter"}';
-      expect(text).toContain(`integration_bus_resync_rows_total${labels} 200`);
-      const done = Number(new RegExp(`integration_bus_resync_rows_done\\{[^}]*\\} (\\d+)`).exec(text)?.[1]);
-      expect(done).toBeGreaterThanOrEqual(0);
-      expect(done).toBeLessThan(200);
-      expect(text).toContain('integration_bus_resync_rows_per_second');
-      expect(text).toContain('integration_bus_resync_eta_seconds');
+      const gauge = (name: string) => Number(new RegExp(`${name}\\{[^}]*\\} ([\\d.e+]+)`).exec(text)?.[1]);
+      expect(text).toContain(`integration_bus_resync_rows_total${labels} 400`);
+      const done = gauge('integration_bus_resync_rows_done');
+      expect(done).toBeGreaterThan(0);
+      expect(done).toBeLessThan(400);
+      const rate = gauge('integration_bus_resync_rows_per_second');
+      expect(rate).toBeGreaterThan(0);
+      // The ETA is what is left at that rate (shown rounded to a row per second), in whole seconds.
+      const eta = gauge('integration_bus_resync_eta_seconds');
+      expect(eta).toBeGreaterThanOrEqual(Math.ceil((400 - done) / (rate + 0.5)));
+      expect(eta).toBeLessThanOrEqual(Math.ceil((400 - done) / Math.max(rate - 0.5, 0.5)));
 
       const cancelled = await http('POST', '/connectors/Erp/resync/cancel', {
         body: { objectType: 'test.counter' },
