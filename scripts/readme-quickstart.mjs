@@ -14,10 +14,10 @@
 // for byte: the app's tests then run exactly the code the README shows.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [command, ...args] = process.argv.slice(2);
@@ -61,6 +61,24 @@ if (command === 'extract') {
   }
   if (compared === 0)
     throw new Error('No `// src/…` or `// test/…` code blocks in the worked example or the testing section.');
+  // Every source file of the app is shown, so that a copy of the README compiles as it is; of the
+  // tests, the vitest one (the node:test variant and its fake stay in the repository).
+  const shown = new Set(
+    sections.flatMap((section) =>
+      [...section.matchAll(/```ts\n\/\/ ((?:src|test)\/\S+\.ts)\n/g)].map((match) => match[1]),
+    ),
+  );
+  const required = [
+    ...readdirSync(join(exampleDir, 'src'), { recursive: true })
+      .filter((name) => String(name).endsWith('.ts'))
+      .map((name) => `src/${String(name).split(sep).join('/')}`),
+    'test/account-sync.spec.ts',
+  ];
+  const missing = required.filter((path) => !shown.has(path));
+  if (missing.length > 0) {
+    console.error(`Files of ${exampleDir} the README does not show: ${missing.join(', ')}`);
+    process.exit(1);
+  }
   if (differing.length > 0) {
     console.error(`README blocks that differ from ${exampleDir}: ${differing.join(', ')}`);
     process.exit(1);

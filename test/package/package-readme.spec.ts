@@ -35,6 +35,20 @@ describe('the README that ships in the package', () => {
     // The text around a removed id still reads: "Parking (opt-in with …)".
     expect(shipped).toContain('**Parking** (opt-in with `retry.maxAttempts`)');
     expect(shipped).toContain('## Quick start: from an empty Nest app to a working connector');
+    // What only a clone of the repository has: its demo, its producer app, working on it.
+    expect(shipped).not.toMatch(/Try it from a clone|Working on this repository|apps\/producer/);
+  });
+
+  it('refuses to ship a link to a section the shipped README does not have', async () => {
+    const packageReadme = await loadPackageReadme();
+    const readme =
+      '## Usage\n\nSee [usage](#usage) and [the demo](#the-demo).\n\n' +
+      '<!-- repository-only -->\n\n## The demo\n\nRun it.\n\n<!-- /repository-only -->\n';
+    expect(() => packageReadme(readme, 'https://x', () => false)).toThrow(
+      /links to sections it does not have: #the-demo/,
+    );
+    const kept = readme.replace(/<!-- \/?repository-only -->\n/g, '');
+    expect(packageReadme(kept, 'https://x', () => false)).toContain('[the demo](#the-demo)');
   });
 
   it('the CHANGELOG that ships says no more of the repository than the README', async () => {

@@ -1,3 +1,4 @@
+// src/http-account-api.ts
 import { Injectable } from '@nestjs/common';
 import { AccountApi, type AccountApiReply } from './account-api.js';
 

@@ -1,3 +1,4 @@
+// src/main.ts
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/core';
 import { NestFactory } from '@nestjs/core';

@@ -1,3 +1,4 @@
+// src/entities/email-preference-sync.entity.ts
 import { randomUUID } from 'node:crypto';
 import type { Opt } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';

@@ -1,3 +1,4 @@
+// src/migrations/Migration20261201000000StagingTables.ts
 import { Migration } from '@mikro-orm/migrations';
 
 /** The app's two staging tables. Runs after the bus's own migrations (see `app.module.ts`). */
