@@ -88,30 +88,24 @@ describe('requeue with fresh data (R-RES-3)', () => {
 
   it('R-RES-3 a task refused with SkipNow, and one failed once with Error, each go back with the row as it is now', async () => {
     await seedCounters(t, 1);
-    const refused = await bump('refused'); // v2
-    erp.control.respond = () => R.SkipNow;
-    await t.bus.processOutgoingTasks('Erp');
-    expect(await stateOf(refused, 'Erp')).toBe('skipped');
-    await t.sql(`update t_counter set version = 7, tag = 'accepted' where id = 1`);
-    erp.control.respond = () => R.OK;
-    log.length = 0;
-    expect(await t.bus.requeueTask(refused, 'Erp', { refresh: true })).toBe(1);
-    await t.bus.processOutgoingTasks('Erp');
-    expect(deliveries('Erp')).toEqual(['c-00001@v7']);
-    expect(await stateOf(refused, 'Erp')).toBeUndefined();
-
-    const failed = await bump('down'); // v8, answered Error once: retried after its backoff
-    erp.control.respond = () => R.Error;
-    await t.bus.processOutgoingTasks('Erp');
-    expect(await stateOf(failed, 'Erp')).toBe('failed');
-    await t.sql(`update t_counter set version = 9, tag = 'up' where id = 1`);
-    erp.control.respond = () => R.OK;
-    log.length = 0;
-    expect(await t.bus.requeueTask(failed, 'Erp', { refresh: true })).toBe(1);
-    await t.bus.processOutgoingTasks('Erp');
-    expect(deliveries('Erp')).toEqual(['c-00001@v9']);
-    expect((log[0]!.task.object as Counter).tag).toBe('up');
-    expect(await stateOf(failed, 'Erp')).toBeUndefined();
+    // The task of a change answered `answer`, the row fixed by hand to `version`, then requeued
+    // with refresh: the row as it is now is delivered, and the stale task is gone for Erp.
+    const refreshedAfter = async (answer: IntegrationProcessResult, state: string, version: number) => {
+      const task = await bump(`v${version}`);
+      erp.control.respond = () => answer;
+      await t.bus.processOutgoingTasks('Erp');
+      expect(await stateOf(task, 'Erp')).toBe(state);
+      await t.sql(`update t_counter set version = $1, tag = 'fixed' where id = 1`, [version]);
+      erp.control.respond = () => R.OK;
+      log.length = 0;
+      expect(await t.bus.requeueTask(task, 'Erp', { refresh: true })).toBe(1);
+      await t.bus.processOutgoingTasks('Erp');
+      expect(deliveries('Erp')).toEqual([`c-00001@v${version}`]);
+      expect((log[0]!.task.object as Counter).tag).toBe('fixed');
+      expect(await stateOf(task, 'Erp')).toBeUndefined();
+    };
+    await refreshedAfter(R.SkipNow, 'skipped', 7);
+    await refreshedAfter(R.Error, 'failed', 9); // answered Error once: retried after its backoff
   });
 
   it('R-RES-3 another connector waiting for the same task keeps its own', async () => {
