@@ -87,6 +87,13 @@ describe('GET /overview', () => {
       ['Update account ann', 'retrying'],
       ['Update account bob', 'waiting'],
     ]);
+    for (const [status, titles] of [
+      ['retrying', ['Update account ann']],
+      ['waiting', ['Update account bob']],
+    ] as const) {
+      const filtered = await http('GET', `/tasks?direction=incoming&connectorName=Crm&status=${status}`);
+      expect(filtered.body.items.map((i: { title: string }) => i.title)).toEqual(titles);
+    }
     const overview = await http('GET', '/overview');
     const crmIn = overview.body.queues.find(
       (q: { connectorName: string; direction: string }) =>
