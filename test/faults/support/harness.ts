@@ -332,7 +332,10 @@ export class FaultCluster {
     // Past its time, what the database's sessions were doing goes with its output: a script that
     // hangs is most often waiting on a lock, and this says whose.
     const timer = setTimeout(() => {
-      void this.#sessions().then((sessions) => {
+      const unread = new Promise<string>((resolve) =>
+        setTimeout(() => resolve('  (not read within 5 s)'), 5000).unref(),
+      );
+      void Promise.race([this.#sessions(), unread]).then((sessions) => {
         output += `\n[harness] killed after ${timeoutMs} ms; database sessions then:\n${sessions}`;
         child.kill('SIGKILL');
       });
