@@ -40,25 +40,21 @@ async function change(ids, holdMs = 0, onFlushed = () => {}) {
     15_000,
   );
   try {
-    await changeNow(ids, holdMs, onFlushed);
+    await orm.em.fork().transactional(async (em) => {
+      const items = await em.find(
+        FaultItem,
+        { id: { $in: ids } },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
+      );
+      for (const item of items) item.version += 1;
+      await em.flush();
+      onFlushed();
+      if (holdMs > 0) await sleep(holdMs);
+    });
   } finally {
     clearInterval(slow);
   }
   commits += ids.length;
-}
-
-async function changeNow(ids, holdMs, onFlushed) {
-  await orm.em.fork().transactional(async (em) => {
-    const items = await em.find(
-      FaultItem,
-      { id: { $in: ids } },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
-    );
-    for (const item of items) item.version += 1;
-    await em.flush();
-    onFlushed();
-    if (holdMs > 0) await sleep(holdMs);
-  });
 }
 
 const [from, to] = plan.ids;

@@ -4,7 +4,8 @@ import { describeError } from '../events/integration-event-publisher.js';
 import { RESOLVED_OPTIONS } from '../integration-bus.module-definition.js';
 import type { ResolvedIntegrationBusOptions } from '../interfaces/integration-bus-options.interface.js';
 import { PartitionGroupStore, type HeldPartition } from '../persistence/partition-group.store.js';
-import { keepRenewing, validFor } from './connector-lease.js';
+import { validFor } from './connector-lease.js';
+import { keepRenewing } from './lease-renewal.js';
 import { ProcessingClaim } from './processing-claim.js';
 
 /** The partitions a group run holds: a claim each, and the database's clock when they were taken. */

@@ -8,6 +8,7 @@ import {
 import { MikroORM } from '@mikro-orm/core';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { InstanceId } from '../connectors/instance-id.js';
+import { keepRenewing } from '../delivery/lease-renewal.js';
 import { ConnectorDisabledError } from '../errors/connector-disabled.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
@@ -169,18 +170,16 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
     }
     let lost = false;
     let finished = false;
-    const renewal = setInterval(
-      () => {
-        this.store
-          .renew(token, leaseMs)
-          .then((held) => {
-            if (!held) lost = true;
-          })
-          .catch(() => undefined); // unreachable database: the next chunk will tell
-      },
-      Math.max(100, Math.floor(leaseMs / 3)),
+    const renewal = keepRenewing(
+      leaseMs,
+      () =>
+        lost
+          ? null
+          : this.store.renew(token, leaseMs).then((held) => {
+              if (!held) lost = true;
+            }),
+      () => undefined, // unreachable database: the next chunk will tell
     );
-    renewal.unref();
     let position: RowKey | null = isRowKey(plan.target.meta, record.position) ? record.position : null;
     let rate = record.rate;
     let failures = 0;
@@ -249,7 +248,7 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
       }
       await committing?.catch(() => undefined);
     } finally {
-      clearInterval(renewal);
+      renewal.stop();
       // Given back so that the next instance (or this one, restarted) goes on at once; the release
       // is fenced, so a lease lost meanwhile stays with whoever took it.
       if (!finished) await this.store.release(token).catch(() => undefined);
