@@ -424,14 +424,14 @@ export function buildScenarios(scale: number): Scenario[] {
           id: 'nats-consumer',
           label: `NATS JetStream consumer, ${relayed.toLocaleString('en')} messages published beforehand, default batches (500, each one transaction)`,
           job: { kind: 'consumer-drain', messages: relayed, broker: 'nats' },
-          metrics: [perSecond('messagesPerSecond', 'messages/s'), ...CPU],
+          metrics: [perSecond('messagesPerSecond', 'messages/s'), ...CPU, BROKER_CPU],
           bus: true,
         },
         {
           id: 'rabbitmq-consumer',
           label: `RabbitMQ consumer, ${relayed.toLocaleString('en')} persistent messages queued beforehand, default batches (500, each one transaction)`,
           job: { kind: 'consumer-drain', messages: relayed, broker: 'rabbitmq' },
-          metrics: [perSecond('messagesPerSecond', 'messages/s'), ...CPU],
+          metrics: [perSecond('messagesPerSecond', 'messages/s'), ...CPU, BROKER_CPU],
           bus: true,
         },
         {

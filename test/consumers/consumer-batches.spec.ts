@@ -214,8 +214,11 @@ describe('broker consumers take messages in batches (R-ECO-2, R-ECO-3)', () => {
         end $$`);
       await t.sql(`create constraint trigger test_refuse_commit after insert on integration_task
         deferrable initially deferred for each row execute function test_refuse_commit()`);
-      for (let i = 1; i <= 5; i++) send(personBody(`commit-${i}`), `commit-${i}`);
+      // The refused one in the middle: the acks after it must not settle it (no ack with
+      // `multiple` over a message still to be requeued).
+      for (let i = 1; i <= 3; i++) send(personBody(`commit-${i}`), `commit-${i}`);
       send(personBody('refused'), 'refused');
+      for (let i = 4; i <= 5; i++) send(personBody(`commit-${i}`), `commit-${i}`);
       // Tried and refused, more than once: nothing logged, nothing acknowledged, nothing lost.
       await eventually(
         async () => expect(intake(t, 'BatchRabbitConsumer')!.retried).toBeGreaterThanOrEqual(12),

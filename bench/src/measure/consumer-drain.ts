@@ -13,6 +13,7 @@ import {
   type ConsumerSource,
 } from '../host/bench-consumer.js';
 import { startHost } from '../host/host-app.js';
+import { BrokerCpuMeter } from './broker-cpu.js';
 import { CpuMeter } from './cpu-meter.js';
 import { cpuPer1000, type MeasureResult } from './job.js';
 import { profileClock, recordProfileWindow } from './profile-window.js';
@@ -102,6 +103,7 @@ export async function measureConsumerDrain(
       const counters = host.app.get(IntakeCounters);
       const consumer = host.app.get<BenchConsumer>(consumerClass);
       const cpu = await CpuMeter.start(databaseUrl);
+      const broker = await BrokerCpuMeter.start(job.broker);
       const window = profileClock();
       const start = performance.now();
       await consumer.go();
@@ -114,6 +116,7 @@ export async function measureConsumerDrain(
       }
       const ms = performance.now() - start;
       const { nodeMs, postgresMs } = await cpu.stop();
+      const brokerMs = await broker.stop();
       recordProfileWindow(window, profileClock());
       const [{ n }] = (await host.orm.em
         .getConnection()
@@ -125,6 +128,7 @@ export async function measureConsumerDrain(
           ms,
           messagesPerSecond: (job.messages / ms) * 1000,
           ...cpuPer1000(nodeMs, postgresMs, job.messages),
+          brokerCpuMsPer1000: brokerMs === null ? Number.NaN : (brokerMs / job.messages) * 1000,
         },
         notes: { broker: job.broker, connector: INBOUND_CONNECTOR, intake: count },
       };

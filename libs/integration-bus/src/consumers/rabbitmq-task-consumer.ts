@@ -3,6 +3,7 @@ import { loadAmqpClient, openAmqpConnection, type AmqpClient } from '../relay/am
 import { hostsOf, type BrokerChannel } from '../relay/broker-channel.js';
 import { BrokerTaskConsumer, type BrokerTaskConsumerOptions } from './broker-task-consumer.js';
 import type { BrokerMessage } from './incoming-message.js';
+import { UnsettledDeliveries } from './unsettled-deliveries.js';
 import { MessageBatches } from './message-batches.js';
 import { deliveryContext, type DeliveryContext } from './message-tracing.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
@@ -53,6 +54,8 @@ interface Delivery {
 interface RabbitConsumerSession {
   model: ChannelModel;
   channel: Channel;
+  /** The channel's deliveries not settled yet: when acks may go as one (see `UnsettledDeliveries`). */
+  unsettled: UnsettledDeliveries;
 }
 
 /**
@@ -151,7 +154,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       for (const binding of this.options.bindings ?? []) {
         await channel.bindQueue(this.options.queue, binding.exchange, binding.pattern);
       }
-      const session: RabbitConsumerSession = { model, channel };
+      const session: RabbitConsumerSession = { model, channel, unsettled: new UnsettledDeliveries() };
       model.on('close', () => {
         if (this.#session === session) this.#session = null;
         this.reconnectLater();
@@ -159,6 +162,7 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       this.#session = session;
       await channel.consume(this.options.queue, (message) => {
         if (message === null) return void model.close().catch(() => undefined); // cancelled by the broker
+        session.unsettled.delivered(message.fields.deliveryTag);
         this.#deliveries?.push({ channel, message, context: deliveryContext() });
       });
     } catch (error) {
@@ -193,31 +197,54 @@ export abstract class RabbitMqTaskConsumer extends BrokerTaskConsumer {
       deliveries,
       async (batch) => {
         // A message of a closed channel can no longer be acknowledged: the broker delivers it again.
-        const live = batch.filter((delivery) => delivery.channel === this.#session?.channel);
-        if (live.length > 0) await this.onMessages(live);
+        const session = this.#session;
+        const live = batch.filter((delivery) => delivery.channel === session?.channel);
+        if (session && live.length > 0) await this.onMessages(live, session.unsettled);
       },
       () => false,
     );
   }
 
-  private async onMessages(deliveries: readonly Delivery[]): Promise<void> {
+  /**
+   * Logs a batch, then settles each message by its disposition, in delivery order: the acks of
+   * consecutive messages go as one where nothing else is unsettled below them (`UnsettledDeliveries`),
+   * a poison message is rejected by itself, and a retried one is requeued after `retryDelayMs`.
+   */
+  private async onMessages(deliveries: readonly Delivery[], unsettled: UnsettledDeliveries): Promise<void> {
     const dispositions = await this.handleBatch(
       deliveries.map(({ message }) => this.toBrokerMessage(message)),
       deliveries.map(({ context }) => context),
     );
     const retried: Delivery[] = [];
+    let acks: Delivery[] = [];
+    const acknowledge = (): void => {
+      const last = acks[acks.length - 1];
+      if (!last) return;
+      if (unsettled.settleRun(acks.map(({ message }) => message.fields.deliveryTag))) {
+        last.channel.ack(last.message, true);
+      } else for (const { channel, message } of acks) channel.ack(message);
+      acks = [];
+    };
     try {
       for (const [i, delivery] of deliveries.entries()) {
         const disposition = dispositions[i];
-        if (disposition === 'retry') retried.push(delivery);
-        else if (disposition === 'poison' && this.deadLettersPoison) {
+        if (disposition === 'retry') {
+          acknowledge();
+          retried.push(delivery);
+        } else if (disposition === 'poison' && this.deadLettersPoison) {
+          acknowledge();
+          unsettled.settle(delivery.message.fields.deliveryTag);
           delivery.channel.nack(delivery.message, false, false); // to the queue's dead-letter exchange, if it has one
-        } else delivery.channel.ack(delivery.message);
+        } else acks.push(delivery);
       }
+      acknowledge();
       if (retried.length === 0) return;
       await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
       // Requeued in order: RabbitMQ puts each back at its place in the queue.
-      for (const { channel, message } of retried) channel.nack(message, false, true);
+      for (const { channel, message } of retried) {
+        unsettled.settle(message.fields.deliveryTag);
+        channel.nack(message, false, true);
+      }
     } catch (error) {
       // The channel is gone: the broker delivers the messages again on the next connection.
       this.logger.warn(`RabbitMQ ${this.options.queue}: ack failed: ${(error as Error).message}`);
