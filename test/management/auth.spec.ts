@@ -126,6 +126,22 @@ describe('with an admin token and a notify token (R-SEC-1, R-SEC-2)', () => {
   });
 });
 
+describe('with an admin token and no notify token (R-IN-5)', () => {
+  let client: HttpClient;
+  beforeAll(async () => {
+    client = await start({ adminToken: ADMIN });
+  });
+
+  it('R-IN-5 turns POST /integration/notify off (403), saying how to turn it on, while the admin API works', async () => {
+    const res = await client.request('POST', '/integration/notify', { token: NOTIFY });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toContain('http.notifyToken');
+    // The admin token does not open it either: notify endpoints take the notify token only.
+    expect((await client.request('POST', '/integration/notify', { token: ADMIN })).status).toBe(403);
+    expect((await client.request('GET', '/integration/settings', { token: ADMIN })).status).toBe(200);
+  });
+});
+
 describe('with a viewer token (R-OPS-2)', () => {
   let client: HttpClient;
   beforeAll(async () => {

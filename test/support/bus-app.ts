@@ -14,6 +14,7 @@ import {
   type IntegrationBusModuleOptions,
 } from 'nestjs-integration-bus';
 import { createTestDatabase } from './database.js';
+import { watchStep } from './slow-step.js';
 import { TEST_ENTITIES } from './entities.js';
 
 /** A running Nest application with the bus, on a database of its own. */
@@ -163,15 +164,20 @@ export async function withBusApp<T>(
   options: Omit<Parameters<typeof createBusApp>[0], 'databaseUrl'>,
   test: (app: BusTestApp) => Promise<T>,
 ): Promise<T> {
-  const db = await createTestDatabase(inject('serverUrl'));
+  const serverUrl = inject('serverUrl');
+  const db = await watchStep('creating the test database', serverUrl, createTestDatabase(serverUrl));
   try {
-    const app = await createBusApp({ ...options, databaseUrl: db.url });
+    const app = await watchStep(
+      'starting the app',
+      serverUrl,
+      createBusApp({ ...options, databaseUrl: db.url }),
+    );
     try {
-      return await test(app);
+      return await watchStep('the test', serverUrl, test(app));
     } finally {
-      await app.close();
+      await watchStep('closing the app', serverUrl, app.close());
     }
   } finally {
-    await db.drop();
+    await watchStep('dropping the test database', serverUrl, db.drop());
   }
 }
