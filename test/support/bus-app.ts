@@ -173,7 +173,8 @@ export async function withBusApp<T>(
       createBusApp({ ...options, databaseUrl: db.url }),
     );
     try {
-      return await watchStep('the test', serverUrl, test(app));
+      // Just under vitest's default timeout: a test body may well take longer than a set-up step.
+      return await watchStep('the test', serverUrl, test(app), 25_000);
     } finally {
       await watchStep('closing the app', serverUrl, app.close());
     }

@@ -1,16 +1,18 @@
 import { Client } from 'pg';
 
-/** After how long a test set-up step is reported as slow. */
-const SLOW_STEP_MS = 10_000;
-
 /**
- * Awaits `step`; if it is still pending after `SLOW_STEP_MS`, prints which step it is and what the
+ * Awaits `step`; if it is still pending after `slowAfterMs`, prints which step it is and what the
  * server's sessions are doing then (state, wait, blockers, query), so that a test that times out in
  * CI says where it hung. The report itself is bounded to 5 s.
  */
-export async function watchStep<T>(label: string, serverUrl: string, step: Promise<T>): Promise<T> {
+export async function watchStep<T>(
+  label: string,
+  serverUrl: string,
+  step: Promise<T>,
+  slowAfterMs = 10_000,
+): Promise<T> {
   const started = performance.now();
-  const timer = setTimeout(() => void reportSlowStep(label, serverUrl, started), SLOW_STEP_MS);
+  const timer = setTimeout(() => void reportSlowStep(label, serverUrl, started), slowAfterMs);
   try {
     return await step;
   } finally {
