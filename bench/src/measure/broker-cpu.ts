@@ -28,6 +28,11 @@ export class BrokerCpuMeter {
   }
 }
 
+/** The broker server's CPU per 1,000 messages, when it runs here (`BrokerCpuMeter.stop`). */
+export function brokerCpuPer1000(brokerMs: number | null, messages: number): Record<string, number> {
+  return brokerMs === null ? {} : { brokerCpuMsPer1000: (brokerMs / messages) * 1000 };
+}
+
 async function pidsNamed(name: string): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc').catch(() => [])) {

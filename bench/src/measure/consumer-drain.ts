@@ -13,7 +13,7 @@ import {
   type ConsumerSource,
 } from '../host/bench-consumer.js';
 import { startHost } from '../host/host-app.js';
-import { BrokerCpuMeter } from './broker-cpu.js';
+import { BrokerCpuMeter, brokerCpuPer1000 } from './broker-cpu.js';
 import { CpuMeter } from './cpu-meter.js';
 import { cpuPer1000, type MeasureResult } from './job.js';
 import { profileClock, recordProfileWindow } from './profile-window.js';
@@ -128,7 +128,7 @@ export async function measureConsumerDrain(
           ms,
           messagesPerSecond: (job.messages / ms) * 1000,
           ...cpuPer1000(nodeMs, postgresMs, job.messages),
-          brokerCpuMsPer1000: brokerMs === null ? Number.NaN : (brokerMs / job.messages) * 1000,
+          ...brokerCpuPer1000(brokerMs, job.messages),
         },
         notes: { broker: job.broker, connector: INBOUND_CONNECTOR, intake: count },
       };

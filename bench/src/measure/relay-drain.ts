@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as connectNats, headers as natsHeaders } from '@nats-io/transport-node';
 import { connect as connectAmqp } from 'amqplib';
-import { BrokerCpuMeter } from './broker-cpu.js';
+import { BrokerCpuMeter, brokerCpuPer1000 } from './broker-cpu.js';
 import { startHost } from '../host/host-app.js';
 import type { RelayTarget } from '../host/relay-connector.js';
 import { seedBusTasks } from '../host/seed.js';
@@ -230,9 +230,4 @@ function publishResult(
     },
     notes,
   };
-}
-
-/** The broker server's CPU per 1,000 messages, when it runs here. */
-function brokerCpuPer1000(brokerMs: number | null, messages: number): Record<string, number> {
-  return brokerMs === null ? {} : { brokerCpuMsPer1000: (brokerMs / messages) * 1000 };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'pg';
 import { createTestDatabase } from '../../support/database.js';
+import { busySessions } from '../../support/database-sessions.js';
 import { ExternalSystem } from './external-system.js';
 import { freePort } from '../../support/free-port.js';
 import { ALL_SYNCHRONIZATIONS_SQL } from 'nestjs-integration-bus/testing';
@@ -332,10 +333,7 @@ export class FaultCluster {
     // Past its time, what the database's sessions were doing goes with its output: a script that
     // hangs is most often waiting on a lock, and this says whose.
     const timer = setTimeout(() => {
-      const unread = new Promise<string>((resolve) =>
-        setTimeout(() => resolve('  (not read within 5 s)'), 5000).unref(),
-      );
-      void Promise.race([this.#sessions(), unread]).then((sessions) => {
+      void busySessions((text) => this.sql(text), 'database').then((sessions) => {
         output += `\n[harness] killed after ${timeoutMs} ms; database sessions then:\n${sessions}`;
         child.kill('SIGKILL');
       });
@@ -346,20 +344,6 @@ export class FaultCluster {
         resolve({ code, output });
       }),
     );
-  }
-
-  /** The scenario database's sessions other than the test's own, one line each (or why they could not be read). */
-  async #sessions(): Promise<string> {
-    try {
-      const rows = await this.sql<Record<string, unknown>>(
-        `select pid, state, wait_event_type as wait_type, wait_event as wait, pg_blocking_pids(pid) as blocked_by,
-                round(extract(epoch from now() - xact_start)::numeric, 1) as xact_s, left(query, 160) as query
-           from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`,
-      );
-      return rows.map((row) => `  ${JSON.stringify(row)}`).join('\n') || '  (none busy)';
-    } catch (error) {
-      return `  (not read: ${(error as Error).message})`;
-    }
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * Renews a lease every third of `leaseMs`, one renewal at a time: `renew(sentAt)` starts one (its
- * `sentAt` is what a renewed claim counts from, see `validFor` in `connector-lease.ts`), or answers null when nothing is
- * held any more. A failed renewal goes to `failed` and leaves the claims as they were. The timer
- * does not keep the process alive.
+ * `sentAt` is what a renewed claim counts from, see `validFor` in `connector-lease.ts`), or answers
+ * null when nothing is held any more. A failed renewal goes to `failed` and leaves the claims as
+ * they were. The timer does not keep the process alive.
  */
 export function keepRenewing(
   leaseMs: number,
