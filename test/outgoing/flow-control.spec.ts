@@ -9,7 +9,10 @@ import {
   type OutgoingTask,
   type ProcessOutcome,
 } from 'nestjs-integration-bus';
-import { FlowControlStore } from '../../libs/integration-bus/src/persistence/flow-control.store.js';
+import {
+  FlowControlStore,
+  type CallSlot,
+} from '../../libs/integration-bus/src/persistence/flow-control.store.js';
 import { listen } from '../management/http-client.js';
 import { createBusApp, withBusApp, type BusTestApp } from '../support/bus-app.js';
 import { createTestDatabase } from '../support/database.js';
@@ -105,35 +108,42 @@ describe('flow control (R-EXT-2)', () => {
     }
   });
 
-  it('R-EXT-2 the database grants one call slot per interval, however many ask at once', async () => {
+  it('R-EXT-2 the database grants one call slot per interval, however many ask at once, back to back', async () => {
     await withBusApp({ providers: [], bus: MANUAL }, async (t) => {
       const flow = t.app.get(FlowControlStore);
       const [row] = await t.sql<{ id: number }>(
         `insert into integration_connector (code_name, display_name, class_name, enabled)
          values ('Slots', 'Slots', 'Slots', true) returning id`,
       );
-      const granted: { askedAt: number; answeredAt: number }[] = [];
-      const until = performance.now() + 1000;
+      // Long enough that the twelve questions are all asked before the slots they get have passed.
+      const INTERVAL_MS = 250;
+      const slots: CallSlot[] = [];
       const asker = async () => {
-        while (performance.now() < until) {
-          const askedAt = performance.now();
-          if ((await flow.takeCallSlot(row!.id, 50)) === 0)
-            granted.push({ askedAt, answeredAt: performance.now() });
-        }
+        for (let i = 0; i < 3; i++) slots.push(await flow.takeCallSlot(row!.id, INTERVAL_MS));
       };
+      const askedAt = Date.now();
       await Promise.all([asker(), asker(), asker(), asker()]);
-      // One slot per 50 ms by the database's clock. The grants happened between the first granted
-      // question and the last answer, so that span bounds theirs from above, however slow the
-      // queries of a loaded machine: at most one grant per 50 ms of it, plus the first.
-      const span = Math.max(...granted.map((g) => g.answeredAt)) - Math.min(...granted.map((g) => g.askedAt));
-      expect(granted.length).toBeLessThanOrEqual(Math.floor(span / 50) + 1);
-      expect(granted.length).toBeGreaterThanOrEqual(10); // four askers do get the slots
-      const [state] = await t.sql<{ ahead: number }>(
-        `select extract(epoch from next_call_at - clock_timestamp()) * 1000 as ahead
-           from integration_flow_control where connector_id = $1`,
+      // Each question is given its own slot, an interval after the one before by the database's clock: never
+      // closer, and, with slots asked for faster than they pass, never further apart either.
+      const starts = slots.map((slot) => slot.startsAtMs).sort((a, b) => a - b);
+      const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+      expect(new Set(starts).size).toBe(12);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(INTERVAL_MS - 0.01);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(INTERVAL_MS + 0.01);
+      // The first slot starts at once; the others are waited for, each as long as its slot is ahead.
+      expect(starts[0]!).toBeLessThan(askedAt + 1000);
+      expect(slots.filter((slot) => slot.waitMs === 0).length).toBeLessThanOrEqual(2);
+      const last = slots.find((slot) => slot.startsAtMs === starts.at(-1))!;
+      expect(last.waitMs).toBeGreaterThan(9 * INTERVAL_MS);
+      // Asked again after they have passed, the next slot starts at once: no burst is saved up.
+      await new Promise((resolve) => setTimeout(resolve, last.waitMs + INTERVAL_MS + 10));
+      const later = await flow.takeCallSlot(row!.id, INTERVAL_MS);
+      expect(later.waitMs).toBe(0);
+      const [next] = await t.sql<{ ms: number }>(
+        `select (extract(epoch from next_call_at) * 1000)::float8 as ms from integration_flow_control where connector_id = $1`,
         [row!.id],
       );
-      expect(Number(state!.ahead)).toBeLessThanOrEqual(50);
+      expect(next!.ms - later.startsAtMs).toBeCloseTo(INTERVAL_MS, 1);
     });
   });
 

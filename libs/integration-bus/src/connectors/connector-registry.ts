@@ -56,7 +56,10 @@ export interface LoadedConnector {
   probeIntervalMs: number;
   /** Whether queued changes of one object are coalesced (R-EXT-3), or null. */
   coalesce: ConnectorCoalescing | null;
-  /** Whether a batch connector's calls may overlap (`allowPipelinedCalls`), decided at registration. */
+  /**
+   * Whether a batch connector's calls may overlap (`maxCallsInFlight: 2`, or `allowPipelinedCalls`),
+   * decided at registration.
+   */
   pipelinedCalls: boolean;
 }
 
@@ -176,7 +179,7 @@ export class ConnectorRegistry {
         hasProbe: typeof instance.probe === 'function',
         probeIntervalMs: metadata.probeIntervalMs,
         coalesce: metadata.coalesce,
-        pipelinedCalls: pipelinesCalls(instance),
+        pipelinedCalls: metadata.maxCallsInFlight > 1 || pipelinesCalls(instance),
       });
     }
     await this.store.ensure(

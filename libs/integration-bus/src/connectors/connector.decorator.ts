@@ -47,6 +47,16 @@ export interface ConnectorOptions {
    */
   maxBatchWaitMs?: number;
   /**
+   * With `maxBatchSize` above 1: how many of the connector's calls may be under way at once. With 2
+   * the next call starts once the one before has been handed its tasks, not once it has answered, so
+   * the external system's latency is paid once for two calls. The second call holds no object of the
+   * first, so per-object order holds (R-DEL-1); with `ordering: 'connector'` an Error in the first
+   * call holds behind it every task of the second that was not answered OK, as it does the tasks
+   * after an Error within one call (R-EXT-1). For a system that takes concurrent requests; under a
+   * quota, pair it with `rateLimit`. Not with `coalesce`. @default 1 (1–2)
+   */
+  maxCallsInFlight?: number;
+  /**
    * At most `requests` calls per `perMs` milliseconds, counted across every instance sharing the
    * database, not per process (R-EXT-2): calls start at least `perMs / requests` apart. A batch call
    * is one call. It costs one round trip per call, and nothing without it. @default none
@@ -159,6 +169,17 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
       `${where}: maxBatchWaitMs applies only to a batch connector (maxBatchSize above 1).`,
     );
   }
+  const maxCallsInFlight = boundedInteger(where, 'maxCallsInFlight', options.maxCallsInFlight, 1, 1, 2);
+  if (maxCallsInFlight > 1 && maxBatchSize === 1) {
+    throw new InvalidConnectorError(
+      `${where}: maxCallsInFlight applies only to a batch connector (maxBatchSize above 1).`,
+    );
+  }
+  if (maxCallsInFlight > 1 && options.coalesce !== undefined) {
+    throw new InvalidConnectorError(
+      `${where}: maxCallsInFlight above 1 does not combine with coalesce (what supersedes what is decided per call).`,
+    );
+  }
   const rateLimit = checkedRateLimit(where, options.rateLimit);
   const partitions = boundedInteger(where, 'partitions', options.partitions, 16, 1, 1024);
   const concurrency = boundedInteger(where, 'concurrency', options.concurrency, 4, 1, 64);
@@ -184,6 +205,7 @@ export function Connector(codeName: string, options: ConnectorOptions = {}): Cla
     onThrow,
     maxBatchSize,
     maxBatchWaitMs,
+    maxCallsInFlight,
     rateLimit,
     retry: new RetryPolicy(options.retry, where),
     ordering,

@@ -144,6 +144,12 @@ export class OutgoingDrain {
   #ahead: Promise<ReadAhead> | null = null;
   /** The first call of a batch read ahead, prepared as soon as its rows came (see `#writeAhead`). */
   #firstCall: PreparedCall | null = null;
+  /**
+   * A pipelined connector's last call of the batch before, still in flight when the batch read ahead
+   * beside it came (see `#processPipelined`): its outcomes are recorded while the next batch's first
+   * call is under way, or before the run's last write (`#settleCarried`).
+   */
+  #carried: CallInFlight | null = null;
   /** The limit of the read that gave the batch in hand: fewer rows means the queue is done. */
   #readLimit = 0;
 
@@ -161,7 +167,8 @@ export class OutgoingDrain {
   async drain(): Promise<DrainResult> {
     let batch = await this.#read();
     for (;;) {
-      const end = await this.#ending(await this.#process(batch), batch);
+      let end = await this.#ending(await this.#process(batch), batch);
+      if (end !== 'read' && end !== 'cut' && this.#carried !== null) end = await this.#settleCarried(end);
       if (end === 'read' || end === 'cut') {
         const ahead = this.#ahead;
         this.#ahead = null;
@@ -379,17 +386,16 @@ export class OutgoingDrain {
 
   /**
    * Whether this drain overlaps the connector's calls (`#processPipelined`): a batch connector that
-   * allows it, without a `rateLimit` (each call takes its slot first) or `coalesce` (superseded rows
-   * are decided per read).
+   * allows it (`maxCallsInFlight: 2`, the relays), without `coalesce` (superseded rows are decided
+   * per read).
    */
   get #pipelines(): boolean {
-    const { connector } = this.target;
-    return connector.pipelinedCalls && connector.rateLimit === null && this.#latest === null;
+    return this.target.connector.pipelinedCalls && this.#latest === null;
   }
 
   /**
-   * `#processInCalls` for a connector that allows its calls to overlap (`allowPipelinedCalls`: the
-   * broker relays). The next call starts as soon as the one before has sent its messages, not once
+   * `#processInCalls` for a connector that allows its calls to overlap (`maxCallsInFlight: 2`, and
+   * the broker relays through `allowPipelinedCalls`). The next call starts as soon as the one before has sent its messages, not once
    * its outcomes are known, so the external system's confirms of one call and the bus's building of
    * the next overlap. Two calls at most are under way, and what holds the guarantees:
    * - Per-object order (R-DEL-1): a call is cut before the first row of an object the call in flight
@@ -405,9 +411,13 @@ export class OutgoingDrain {
   async #processPipelined(batch: readonly QueuedSynchronization[], deadline: number): Promise<BatchEnd> {
     const { connector } = this.target;
     let next = 0;
-    let flight: CallInFlight | null = null;
+    let flight: CallInFlight | null = this.#carried;
+    this.#carried = null;
     let prepared: PreparedCall | null = this.#firstCall;
     this.#firstCall = null;
+    // Cut ahead without the carried call's objects in view: cut again if it holds one of them.
+    if (flight !== null && prepared !== null && sharesObject(prepared.objects, flight.objects))
+      prepared = null;
     for (;;) {
       let end: BatchEnd | null = null;
       let started: CallInFlight | null = null;
@@ -425,6 +435,10 @@ export class OutgoingDrain {
           if (cut.blocked) break; // its head waits for the call in flight
           continue;
         }
+        // Its slot is waited for with the call before in flight: that call's outcomes are recorded
+        // only once this one has started (or the run ends), so the cut stays what they allow.
+        end = await this.#paced();
+        if (end !== null) break;
         const pending = this.context.call.callBatch(
           connector,
           cut.rows,
@@ -445,6 +459,10 @@ export class OutgoingDrain {
         // A turn of the event loop: the call's messages leave before the next call is built.
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
+      }
+      if (this.#carries(started, end, next, batch, deadline)) {
+        this.#carried = flight;
+        return 'read';
       }
       const settled = await this.#settle(flight, false);
       const after = started;
@@ -468,6 +486,42 @@ export class OutgoingDrain {
       if (pausing) return this.#pause(pausing); // as in `#process`, before a held head ends the run
       return stop;
     }
+  }
+
+  /**
+   * Whether the batch's last call is left in flight into the next batch (`#carried`) rather than
+   * waited for: every row of the batch has been handed over, the next batch is being read beside the
+   * calls under way (`#writeAhead` left their rows out and read only as many as fit beside them, so
+   * R-DEL-2's bound holds), and the run goes on. The pipeline then stays full across batches.
+   */
+  #carries(
+    started: CallInFlight | null,
+    end: BatchEnd | null,
+    next: number,
+    batch: readonly QueuedSynchronization[],
+    deadline: number,
+  ): boolean {
+    return (
+      started === null &&
+      end === null &&
+      next === batch.length &&
+      this.#ahead !== null &&
+      !this.run.stopping() &&
+      performance.now() < deadline
+    );
+  }
+
+  /**
+   * Records the outcomes of the call carried into a batch that ends the run instead (`end`), before
+   * its last write: what they ask for (a pause, an interruption) comes first.
+   */
+  async #settleCarried(end: BatchEnd): Promise<BatchEnd> {
+    const carried = this.#carried!;
+    this.#carried = null;
+    const settled = await this.#settle(carried, false);
+    if (settled === null) return 'interrupted';
+    if (settled.pausing) return this.#pause(settled.pausing);
+    return end;
   }
 
   /**
@@ -531,21 +585,19 @@ export class OutgoingDrain {
   }
 
   /**
-   * Waits for the connector's next call slot under its `rateLimit` (R-EXT-2; see `FlowControlStore`
-   * for how it is held across instances). Resolves with null once the call may start, or with why the
-   * run must end first.
+   * Takes the connector's next call slot under its `rateLimit` and waits until it starts (R-EXT-2;
+   * see `FlowControlStore` for how it is held across instances). Resolves with null once the call may
+   * start, or with why the run must end first (the slot then goes unused).
    */
   async #paced(): Promise<BatchEnd | null> {
     const { rateLimit } = this.target.connector;
     if (rateLimit === null) return null;
     const intervalMs = rateLimit.perMs / rateLimit.requests;
-    for (;;) {
-      const waitMs = await this.context.flow.takeCallSlot(this.target.connectorId, intervalMs);
-      if (waitMs === 0) return null;
-      await delay(waitMs, undefined, { signal: this.run.interrupted }).catch(() => {});
-      if (this.run.interrupted.aborted) return 'stopping';
-      if (!this.claim.held()) return 'claimLost';
-    }
+    const { waitMs } = await this.context.flow.takeCallSlot(this.target.connectorId, intervalMs);
+    if (waitMs > 0) await delay(waitMs, undefined, { signal: this.run.interrupted }).catch(() => {});
+    if (this.run.interrupted.aborted) return 'stopping';
+    if (!this.claim.held()) return 'claimLost';
+    return null;
   }
 
   /**
@@ -752,6 +804,12 @@ function unsuccessfulAttempt(
   const retryInMs = policy.delayAfterAttempt(outcome, row.attempts + 1);
   const state = skip ? 'skipped' : outcome.result === IntegrationProcessResult.Error ? 'failed' : 'retrying';
   return { syncId: row.syncId, state, message, retryInMs, failure, skip };
+}
+
+/** Whether two calls' object sets meet. */
+function sharesObject(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  for (const key of a) if (b.has(key)) return true;
+  return false;
 }
 
 /**

@@ -8,6 +8,14 @@ import { backingOffSql } from './queue-rules.js';
  */
 export type ProbeSlot = 'idle' | 'taken' | 'elsewhere';
 
+/** A call slot taken under a connector's `rateLimit` (see `FlowControlStore.takeCallSlot`). */
+export interface CallSlot {
+  /** How long the caller waits before its call starts, in ms: 0 when the slot has started. */
+  waitMs: number;
+  /** When the slot starts by the database's clock, in ms since the epoch. */
+  startsAtMs: number;
+}
+
 /** A connector's flow-control state, as the API shows it. */
 export interface FlowControlState {
   connectorId: number;
@@ -19,15 +27,19 @@ export interface FlowControlState {
  * SQL over `integration_flow_control` (R-EXT-2): the pace of a connector's calls across every
  * instance, and its pause.
  *
- * The rate limit is a generic cell rate algorithm without burst: a call may start once the database's
- * clock has reached the connector's `next_call_at`, and starting it moves `next_call_at` one interval
- * (`perMs / requests`) ahead. The check and the move are one `insert … on conflict do update … where`
- * statement: two instances asking at once are serialized by the row lock, and the second sees the
- * first's `next_call_at`. So the calls of all instances start at least an interval apart by the
- * database's clock, and any window of `perMs` holds at most `requests` of them. The cost: one round
- * trip per call (a batch call is one call), and none for a connector without `rateLimit`. A call
- * reaches the external system a network delay after its start, so two calls may arrive a little less
- * than an interval apart; a quota counted to the exact request needs a limit set a little below it.
+ * The rate limit is a generic cell rate algorithm without burst, by reservation: each call takes the
+ * connector's next slot, which starts at `next_call_at` or now, whichever is later, and moves
+ * `next_call_at` one interval (`perMs / requests`) past it; the caller waits until its slot starts.
+ * Taking a slot is one `insert … on conflict do update` statement: two instances asking at once are
+ * serialized by the row lock, and the second is given the slot after the first's. So the calls of all
+ * instances start at least an interval apart by the database's clock, any window of `perMs` holds at
+ * most `requests` of them, and a connector kept busy gets its full rate, not less: the slots follow
+ * each other without the time of a second question. The cost: one round trip per call (a batch call
+ * is one call), and none for a connector without `rateLimit`. A caller that gives its slot up (its run
+ * stopped while waiting) leaves it unused: the pace can only get slower, never faster. A call reaches
+ * the external system a network delay and a timer's lateness after its slot starts, so two calls may
+ * arrive a little less than an interval apart; a quota counted to the exact request needs a limit set
+ * a little below it.
  */
 @Injectable()
 export class FlowControlStore {
@@ -35,25 +47,24 @@ export class FlowControlStore {
 
   /**
    * Takes the connector's next call slot under a limit of one call per `intervalMs`.
-   * @returns 0 when the call may start now; else how long to wait before asking again, in ms
+   * @returns how long to wait before the call starts, in ms (0: now), and when its slot starts by
+   *   the database's clock (ms since the epoch)
    */
-  async takeCallSlot(connectorId: number, intervalMs: number): Promise<number> {
-    const [row] = await sqlRows<{ wait: number }>(
+  async takeCallSlot(connectorId: number, intervalMs: number): Promise<CallSlot> {
+    const [row] = await sqlRows<{ wait_ms: number; starts_at_ms: number }>(
       this.db.pool,
-      `with taken as (
+      `with slot as (
          insert into integration_flow_control as f (connector_id, next_call_at)
          values ($1, clock_timestamp() + $2 * interval '1 millisecond')
-         on conflict (connector_id) do update set next_call_at = clock_timestamp() + $2 * interval '1 millisecond'
-          where f.next_call_at is null or f.next_call_at <= clock_timestamp()
-         returning 1)
-       select case when exists (select 1 from taken) then 0
-                   else coalesce((select greatest(1, extract(epoch from next_call_at - clock_timestamp()) * 1000)
-                                    from integration_flow_control where connector_id = $1), $2) end::float8 as wait`,
+         on conflict (connector_id) do update
+           set next_call_at = greatest(f.next_call_at, clock_timestamp()) + $2 * interval '1 millisecond'
+         returning f.next_call_at - $2 * interval '1 millisecond' as starts_at)
+       select greatest(0, extract(epoch from starts_at - clock_timestamp()) * 1000)::float8 as wait_ms,
+              (extract(epoch from starts_at) * 1000)::float8 as starts_at_ms
+         from slot`,
       [connectorId, intervalMs],
     );
-    // Not taken and no row in sight: another session created the row (took the first slot) after
-    // this statement's snapshot. That is a wait, not a slot: one interval, then ask again.
-    return row!.wait;
+    return { waitMs: row!.wait_ms, startsAtMs: row!.starts_at_ms };
   }
 
   /**
