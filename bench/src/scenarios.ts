@@ -617,7 +617,11 @@ function externalScenario(objects: number, records: number, scale: number): Scen
         true,
         Math.max(5, Math.round(20 * scale)) * 1000,
       ),
-      subject('batch', 'bus, batch handler (maxBatchSize 100), connector order', true),
+      subject(
+        'batch',
+        'bus, batch handler (maxBatchSize 100), connector order, maxCallsInFlight 2, rateLimit 49/s',
+        true,
+      ),
       subject('batch-object', "bus, batch handler, ordering: 'object' (16 partitions, concurrency 4)", true),
       subject('batch-3-instances', 'bus, batch handler, connector order, rateLimit 50/s, 3 instances', true),
       subject(

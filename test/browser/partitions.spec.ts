@@ -51,7 +51,12 @@ class QuotaConnector extends BaseIntegrationConnector {
     };
   }
 }
-const app = useManagementApp({ providers: [search.provider, crm.provider, QuotaConnector] });
+/** A bulk API taking two requests at once (R-EXT-1): nothing is queued for it here. */
+const bulk = recordingConnector('Bulk', [{ objectType: 'cms.order' }], [], {
+  maxBatchSize: 20,
+  maxCallsInFlight: 2,
+});
+const app = useManagementApp({ providers: [search.provider, crm.provider, QuotaConnector, bulk.provider] });
 const { t } = app;
 
 let browser: Browser;
@@ -110,6 +115,9 @@ describe.skipIf(!browserAvailable)('admin page: partitions of a connector (R-ORD
         'Batches of ≤ 50 · 20 calls / 1 min · Latest change only · Probed every 30 s',
       );
       expect(await quotaRow.locator('.warn-mark').textContent()).toMatch(/^Paused until in (9|10) min/);
+      expect(await page.locator('#connectors-table tr[data-connector="Bulk"]').textContent()).toContain(
+        'Batches of ≤ 20, 2 at once',
+      );
 
       await searchRow.getByRole('button', { name: 'Partitions of Search' }).click();
       const dialog = page.getByRole('dialog', { name: 'Partitions of Search index' });

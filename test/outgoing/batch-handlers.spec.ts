@@ -391,5 +391,134 @@ describe('batch handlers (R-EXT-1)', () => {
     expect(declare({ maxBatchSize: 0 })).toThrow(InvalidConnectorError);
     expect(declare({ maxBatchSize: 1001 })).toThrow(/maxBatchSize must be an integer from 1 to 1000/);
     expect(declare({ maxBatchWaitMs: 50 })).toThrow(/maxBatchWaitMs applies only to a batch connector/);
+    expect(declare({ maxBatchSize: 10, maxCallsInFlight: 3 })).toThrow(
+      /maxCallsInFlight must be an integer from 1 to 2, got 3/,
+    );
+    expect(declare({ maxCallsInFlight: 2 })).toThrow(/maxCallsInFlight applies only to a batch connector/);
+    expect(declare({ maxBatchSize: 10, maxCallsInFlight: 2, coalesce: 'latest' })).toThrow(
+      /maxCallsInFlight above 1 does not combine with coalesce/,
+    );
+  });
+
+  describe('with maxCallsInFlight: 2', () => {
+    it('R-DEL-1 the calls overlap, across reads too, never over one object: each change once, in order', async () => {
+      // Reads of 6 rows, calls of 2: e and f change again right after the first read, so the next
+      // read's first call must wait for the call that still holds them.
+      const c = overlappingConnector('Overlapping', { maxBatchSize: 2, maxCallsInFlight: 2 }, 80);
+      await withBusApp({ providers: [c.provider], bus: { ...MANUAL, batchSize: 6 } }, async (t) => {
+        await createUsers(t, 'a', 'b', 'c', 'd', 'e', 'f');
+        await updateUser(t, 'e', 'e@v2');
+        await updateUser(t, 'f', 'f@v2');
+        const later = 'ghijklmnopqrstuv'.split('');
+        await createUsers(t, ...later);
+        const counts = await t.bus.processOutgoingTasks('Overlapping');
+        expect(counts[R.OK]).toBe(24);
+        expect(c.calls.flatMap((call) => call.tasks)).toEqual([
+          ...['a@v1', 'b@v1', 'c@v1', 'd@v1', 'e@v1', 'f@v1', 'e@v2', 'f@v2'],
+          ...later.map((name) => `${name}@v1`),
+        ]);
+        expect(overlapsOfOneObject(c.calls)).toEqual([]);
+        // Every call but the one held back for e and f started while the call before was in flight,
+        // at the reads' seams too (the last call of a read is carried into the next): without that,
+        // every few calls would wait for the one before.
+        const started = c.calls.slice(1).map((call, i) => call.startedAt < c.calls[i]!.answeredAt);
+        expect(started.filter((overlapped) => !overlapped).length).toBeLessThanOrEqual(2);
+        expect(started[2]).toBe(false); // e@v2 and f@v2 waited for the call that held e@v1 and f@v1
+        expect(await states(t)).toEqual({});
+      });
+    });
+
+    it("R-EXT-1 with ordering: 'connector', an Error holds behind it the tasks of the overlapping call not answered OK", async () => {
+      const c = overlappingConnector(
+        'OverlappingError',
+        { maxBatchSize: 2, maxCallsInFlight: 2, retry: { initialDelayMs: 0 } },
+        60,
+      );
+      c.control.answer = (email) => {
+        if (email.startsWith('a@')) return { result: R.Error, errorMessage: 'a refused' };
+        if (email.startsWith('d@')) return { result: R.ErrorAndSkip, errorMessage: 'd later' };
+        return R.OK;
+      };
+      await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+        await createUsers(t, 'a', 'b', 'c', 'd', 'e', 'f');
+        await t.bus.processOutgoingTasks('OverlappingError');
+        // [c, d] went out while [a, b] was in flight: c was taken, d stays as if never handed over,
+        // and nothing after them was handed over.
+        expect(c.calls.map((call) => call.tasks)).toEqual([
+          ['a@v1', 'b@v1'],
+          ['c@v1', 'd@v1'],
+        ]);
+        expect(await states(t)).toEqual({ a: 'failed/1', d: 'waiting/0', e: 'waiting/0', f: 'waiting/0' });
+        c.control.answer = () => R.OK;
+        await t.bus.processOutgoingTasks('OverlappingError');
+        expect(c.calls.slice(2).flatMap((call) => call.tasks)).toEqual(['a@v1', 'd@v1', 'e@v1', 'f@v1']);
+        expect(await states(t)).toEqual({});
+      });
+    });
+
+    it('R-EXT-2 overlapping calls still take one rateLimit slot each', async () => {
+      // One call per 100 ms, each taking 250 ms: only overlapping calls can keep that pace.
+      const c = overlappingConnector(
+        'OverlappingPaced',
+        { maxBatchSize: 2, maxCallsInFlight: 2, rateLimit: { requests: 10, perMs: 1000 } },
+        250,
+      );
+      await withBusApp({ providers: [c.provider], bus: MANUAL }, async (t) => {
+        await createUsers(t, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j');
+        await t.bus.processOutgoingTasks('OverlappingPaced');
+        expect(c.calls.flatMap((call) => call.tasks)).toHaveLength(10);
+        const gaps = c.calls.slice(1).map((call, i) => call.startedAt - c.calls[i]!.startedAt);
+        // The slots are 100 ms apart by the database's clock; the process sees each start a little
+        // after its slot, so one gap may look shorter: the median shows the pace.
+        expect([...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)]).toBeGreaterThan(75);
+        expect(c.calls.slice(1).some((call, i) => call.startedAt < c.calls[i]!.answeredAt)).toBe(true);
+        expect(overlapsOfOneObject(c.calls)).toEqual([]);
+      });
+    });
   });
 });
+
+/** A call of `overlappingConnector`: its tasks (`email`), and when it started and answered. */
+interface TimedCall {
+  tasks: string[];
+  users: string[];
+  startedAt: number;
+  answeredAt: number;
+}
+
+/** A batch connector whose calls take `callMs` and are timed, answering each task with `answer`. */
+function overlappingConnector(codeName: string, options: ConnectorOptions, callMs: number) {
+  const calls: TimedCall[] = [];
+  const control = { answer: (_email: string): ProcessOutcome => R.OK };
+  @Connector(codeName, options)
+  class Overlapping extends BaseIntegrationConnector {
+    @Subscribe({ entity: User })
+    async users(tasks: readonly OutgoingTask<User>[]): Promise<BatchOutcome> {
+      const call: TimedCall = {
+        tasks: tasks.map((t) => String(t.object.email)),
+        users: tasks.map((t) => t.object.userName),
+        startedAt: performance.now(),
+        answeredAt: Infinity,
+      };
+      calls.push(call);
+      await new Promise((r) => setTimeout(r, callMs));
+      call.answeredAt = performance.now();
+      return call.tasks.map((email) => control.answer(email));
+    }
+  }
+  return { provider: Overlapping, calls, control };
+}
+
+/** The users a call was handed while an earlier call holding the same user was still in flight. */
+function overlapsOfOneObject(calls: readonly TimedCall[]): string[] {
+  const lastCallOf = new Map<string, TimedCall>();
+  const overlapping: string[] = [];
+  for (const call of calls) {
+    for (const user of call.users) {
+      const before = lastCallOf.get(user);
+      if (before && call.startedAt < before.answeredAt) overlapping.push(user);
+      lastCallOf.set(user, call);
+    }
+  }
+  return overlapping;
+}

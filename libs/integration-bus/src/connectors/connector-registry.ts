@@ -88,6 +88,11 @@ export interface ConnectorStatus extends ConnectorRecord {
   partitions: number | null;
   /** Tasks per call (above 1: a batch connector, R-EXT-1); null when no provider is loaded. */
   maxBatchSize: number | null;
+  /**
+   * How many of its calls may be under way at once (R-EXT-1): 2 for a batch connector with
+   * `maxCallsInFlight: 2` and for a batch relay, else 1; null when no provider is loaded.
+   */
+  maxCallsInFlight: number | null;
   /** Its pace across instances (R-EXT-2), or null. */
   rateLimit: RateLimit | null;
   /** Until when an answer with `pauseConnector` paused it (R-EXT-2), as ISO 8601; null when not paused. */
@@ -230,6 +235,7 @@ export class ConnectorRegistry {
         ordering: connector?.ordering ?? null,
         partitions: connector?.partitions ?? null,
         maxBatchSize: connector?.maxBatchSize ?? null,
+        maxCallsInFlight: connector ? (connector.pipelinedCalls && connector.maxBatchSize > 1 ? 2 : 1) : null,
         rateLimit: connector?.rateLimit ?? null,
         pausedUntil: pausedUntil.get(row.id) ?? null,
         probeIntervalMs: connector?.hasProbe ? connector.probeIntervalMs : null,

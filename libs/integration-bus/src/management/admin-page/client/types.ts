@@ -28,6 +28,8 @@ export interface Connector {
   partitions: number | null;
   /** Tasks per call (above 1: batches); null when no provider is loaded. */
   maxBatchSize: number | null;
+  /** How many of its calls may be under way at once; null when no provider is loaded. */
+  maxCallsInFlight: number | null;
   /** Its pace across instances, or null. */
   rateLimit: { requests: number; perMs: number } | null;
   /** Until when an answer paused it (ISO 8601), or null. */
