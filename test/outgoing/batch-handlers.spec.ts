@@ -413,8 +413,9 @@ describe('batch handlers (R-EXT-1)', () => {
         await createUsers(t, ...later);
         const counts = await t.bus.processOutgoingTasks('Overlapping');
         expect(counts[R.OK]).toBe(24);
+        const first = ['a@v1', 'b@v1', 'c@v1', 'd@v1', 'e@v1', 'f@v1', 'e@v2', 'f@v2'];
         expect(c.calls.flatMap((call) => call.tasks)).toEqual([
-          ...['a@v1', 'b@v1', 'c@v1', 'd@v1', 'e@v1', 'f@v1', 'e@v2', 'f@v2'],
+          ...first,
           ...later.map((name) => `${name}@v1`),
         ]);
         expect(overlapsOfOneObject(c.calls)).toEqual([]);
