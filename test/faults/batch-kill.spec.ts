@@ -5,7 +5,18 @@ import { FaultCluster, seconds, waitFor } from './support/harness.js';
 const OBJECTS = 2000;
 /** Tasks per call, and per read of the queue: the done tasks of a call are written after it. */
 const MAX_BATCH = 50;
-const CONNECTORS = ['Alpha', 'Bravo'];
+/**
+ * Alpha and Bravo call one batch at a time. Charlie has two calls under way at once
+ * (`maxCallsInFlight: 2`), three to a read of the queue, the last carried into the next read: what
+ * a crash repeats is still at most one read.
+ */
+const CONNECTORS = ['Alpha', 'Bravo', 'Charlie'];
+const OVERLAPPING = 'Charlie';
+const OPTIONS: Record<string, { maxBatchSize: number; maxCallsInFlight?: number }> = {
+  Alpha: { maxBatchSize: MAX_BATCH },
+  Bravo: { maxBatchSize: MAX_BATCH },
+  Charlie: { maxBatchSize: 16, maxCallsInFlight: 2 },
+};
 /** What a bulk request takes the external system: a call is in flight most of the time. */
 const ANSWER_MS = 20;
 const TAKEOVER_MS = 10_000;
@@ -13,7 +24,7 @@ const TAKEOVER_MS = 10_000;
 const cluster = new FaultCluster();
 beforeAll(async () => {
   await cluster.open({
-    connectors: CONNECTORS.map((name) => ({ name, options: { maxBatchSize: MAX_BATCH } })),
+    connectors: CONNECTORS.map((name) => ({ name, options: OPTIONS[name]! })),
     bus: { batchSize: MAX_BATCH },
     objects: OBJECTS,
   });
@@ -66,7 +77,8 @@ describe('kill -9 of the lease holder in the middle of a batch call (R-EXT-1, R-
     for (const report of reports) {
       expect(summary(report)).toMatchObject({ missing: [], unexpected: [], outOfOrder: [], stale: [] });
       expect(report.duplicates).toBeLessThanOrEqual(MAX_BATCH);
-      expect(fifoBreaks(calls(), report.connector)).toEqual([]);
+      // Two requests under way may reach the system in either order: per-object order is what holds.
+      if (report.connector !== OVERLAPPING) expect(fifoBreaks(calls(), report.connector)).toEqual([]);
     }
     expect(cluster.unexpectedExits()).toEqual([]);
   });
