@@ -14,6 +14,7 @@ import { ALL_SYNCHRONIZATIONS_SQL, drainQueue } from 'nestjs-integration-bus/tes
 import { ThroughputRecorder } from '../../libs/integration-bus/src/management/overview/throughput-recorder.js';
 import { withBusApp, type BusTestApp } from '../support/bus-app.js';
 import { Role, User } from '../support/entities.js';
+import { objectsHandedTwiceAtOnce, someCallsOverlapped, type TimedCall } from '../support/timed-calls.js';
 
 const R = IntegrationProcessResult;
 const MANUAL = { outgoing: { processAfterCommit: false, sweepIntervalMs: 0 } };
@@ -418,7 +419,7 @@ describe('batch handlers (R-EXT-1)', () => {
           ...first,
           ...later.map((name) => `${name}@v1`),
         ]);
-        expect(overlapsOfOneObject(c.calls)).toEqual([]);
+        expect(objectsHandedTwiceAtOnce(c.calls)).toEqual([]);
         // Every call but the one held back for e and f started while the call before was in flight,
         // at the reads' seams too (the last call of a read is carried into the next): without that,
         // every few calls would wait for the one before.
@@ -472,32 +473,29 @@ describe('batch handlers (R-EXT-1)', () => {
         // The slots are 100 ms apart by the database's clock; the process sees each start a little
         // after its slot, so one gap may look shorter: the median shows the pace.
         expect([...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)]).toBeGreaterThan(75);
-        expect(c.calls.slice(1).some((call, i) => call.startedAt < c.calls[i]!.answeredAt)).toBe(true);
-        expect(overlapsOfOneObject(c.calls)).toEqual([]);
+        expect(someCallsOverlapped(c.calls)).toBe(true);
+        expect(objectsHandedTwiceAtOnce(c.calls)).toEqual([]);
       });
     });
   });
 });
 
-/** A call of `overlappingConnector`: its tasks (`email`), and when it started and answered. */
-interface TimedCall {
+/** A call of `overlappingConnector`: its tasks (`email`), its users, and when it started and answered. */
+interface UserCall extends TimedCall {
   tasks: string[];
-  users: string[];
-  startedAt: number;
-  answeredAt: number;
 }
 
 /** A batch connector whose calls take `callMs` and are timed, answering each task with `answer`. */
 function overlappingConnector(codeName: string, options: ConnectorOptions, callMs: number) {
-  const calls: TimedCall[] = [];
+  const calls: UserCall[] = [];
   const control = { answer: (_email: string): ProcessOutcome => R.OK };
   @Connector(codeName, options)
   class Overlapping extends BaseIntegrationConnector {
     @Subscribe({ entity: User })
     async users(tasks: readonly OutgoingTask<User>[]): Promise<BatchOutcome> {
-      const call: TimedCall = {
+      const call: UserCall = {
         tasks: tasks.map((t) => String(t.object.email)),
-        users: tasks.map((t) => t.object.userName),
+        objects: tasks.map((t) => t.object.userName),
         startedAt: performance.now(),
         answeredAt: Infinity,
       };
@@ -508,18 +506,4 @@ function overlappingConnector(codeName: string, options: ConnectorOptions, callM
     }
   }
   return { provider: Overlapping, calls, control };
-}
-
-/** The users a call was handed while an earlier call holding the same user was still in flight. */
-function overlapsOfOneObject(calls: readonly TimedCall[]): string[] {
-  const lastCallOf = new Map<string, TimedCall>();
-  const overlapping: string[] = [];
-  for (const call of calls) {
-    for (const user of call.users) {
-      const before = lastCallOf.get(user);
-      if (before && call.startedAt < before.answeredAt) overlapping.push(user);
-      lastCallOf.set(user, call);
-    }
-  }
-  return overlapping;
 }

@@ -29,6 +29,7 @@ import {
   type RelayAttempt,
 } from './support/relay-traffic.js';
 import { deleteStream, natsClient, readStream, type StoredRelayMessage } from './support/stream-reader.js';
+import { objectsHandedTwiceAtOnce, someCallsOverlapped, type TimedCall } from '../support/timed-calls.js';
 
 /** Where the relay publishes; set by each test before its app starts. */
 const target = { url: SHARED_NATS_URL, prefix: '', stream: '' };
@@ -85,13 +86,8 @@ class TestNatsRelay extends NatsJetStreamRelayConnector {
   }
 }
 
-/** A batch call of the batch relay: when it started and answered, and the objects it held. */
-interface BatchCall {
-  startedAt: number;
-  answeredAt: number;
-  objects: string[];
-}
-const batchCalls: BatchCall[] = [];
+/** The batch calls of the batch relay, timed. */
+const batchCalls: TimedCall[] = [];
 
 /** The same relay publishing batches of up to 25 tasks, pipelined (R-EXT-1); its calls recorded. */
 @Connector('NatsBatchRelay', {
@@ -102,7 +98,7 @@ const batchCalls: BatchCall[] = [];
 class TestNatsBatchRelay extends TestNatsRelay {
   override async processInternalTasksAsync(tasks: readonly OutgoingTask[]): Promise<ProcessOutcome[]> {
     const objects = tasks.map((task) => `${task.objectType}:${(task.object as { id: number }).id}`);
-    const call: BatchCall = { startedAt: performance.now(), answeredAt: Infinity, objects };
+    const call: TimedCall = { startedAt: performance.now(), answeredAt: Infinity, objects };
     batchCalls.push(call);
     const outcomes = await super.processInternalTasksAsync(tasks);
     call.answeredAt = performance.now();
@@ -125,18 +121,9 @@ class TestNatsObjectBatchRelay extends TestNatsBatchRelay {}
  * The batch calls overlapped (the drain pipelines a relay's calls), but never over one object: a
  * call holding an object started only after the call before that held it had answered.
  */
-function expectPipelinedWithoutObjectOverlap(calls: readonly BatchCall[]): void {
-  expect(calls.some((call, i) => i > 0 && call.startedAt < calls[i - 1]!.answeredAt)).toBe(true);
-  const lastCallOf = new Map<string, BatchCall>();
-  const overlapping: string[] = [];
-  for (const call of calls) {
-    for (const object of call.objects) {
-      const before = lastCallOf.get(object);
-      if (before && call.startedAt < before.answeredAt) overlapping.push(object);
-      lastCallOf.set(object, call);
-    }
-  }
-  expect(overlapping).toEqual([]);
+function expectPipelinedWithoutObjectOverlap(calls: readonly TimedCall[]): void {
+  expect(someCallsOverlapped(calls)).toBe(true);
+  expect(objectsHandedTwiceAtOnce(calls)).toEqual([]);
 }
 
 let shared: NatsConnection;
