@@ -28,7 +28,7 @@ export class ConnectorsController {
   @Get()
   @ApiOperation({
     summary:
-      'Connectors with status (`loaded`, `notLoadedReason`), ordering, batch size, rate limit and pause (`pausedUntil`)',
+      'Connectors with status (`loaded`, `notLoadedReason`), ordering, batch size, calls in flight, rate limit and pause (`pausedUntil`)',
   })
   list(): Promise<ConnectorStatus[]> {
     return this.connectors.list();
