@@ -57,10 +57,10 @@ export interface LoadedConnector {
   /** Whether queued changes of one object are coalesced (R-EXT-3), or null. */
   coalesce: ConnectorCoalescing | null;
   /**
-   * Whether a batch connector's calls may overlap (`maxCallsInFlight: 2`, or `allowPipelinedCalls`),
-   * decided at registration.
+   * How many of a batch connector's calls may be under way at once: its `maxCallsInFlight`, or 2 for
+   * a batch relay (`allowPipelinedCalls`); 1 for a connector that takes one task per call.
    */
-  pipelinedCalls: boolean;
+  maxCallsInFlight: number;
 }
 
 /** A connector provider as the explorer found it, with its decorator subscriptions. */
@@ -184,7 +184,8 @@ export class ConnectorRegistry {
         hasProbe: typeof instance.probe === 'function',
         probeIntervalMs: metadata.probeIntervalMs,
         coalesce: metadata.coalesce,
-        pipelinedCalls: metadata.maxCallsInFlight > 1 || pipelinesCalls(instance),
+        maxCallsInFlight:
+          metadata.maxBatchSize > 1 && pipelinesCalls(instance) ? 2 : metadata.maxCallsInFlight,
       });
     }
     await this.store.ensure(
@@ -235,7 +236,7 @@ export class ConnectorRegistry {
         ordering: connector?.ordering ?? null,
         partitions: connector?.partitions ?? null,
         maxBatchSize: connector?.maxBatchSize ?? null,
-        maxCallsInFlight: connector ? (connector.pipelinedCalls && connector.maxBatchSize > 1 ? 2 : 1) : null,
+        maxCallsInFlight: connector?.maxCallsInFlight ?? null,
         rateLimit: connector?.rateLimit ?? null,
         pausedUntil: pausedUntil.get(row.id) ?? null,
         probeIntervalMs: connector?.hasProbe ? connector.probeIntervalMs : null,

@@ -50,10 +50,11 @@ export interface ConnectorOptions {
    * With `maxBatchSize` above 1: how many of the connector's calls may be under way at once. With 2
    * the next call starts once the one before has been handed its tasks, not once it has answered, so
    * the external system's latency is paid once for two calls. The second call holds no object of the
-   * first, so per-object order holds (R-DEL-1), whichever request the system takes first; with `ordering: 'connector'` an Error in the first
-   * call holds behind it every task of the second that was not answered OK, as it does the tasks
-   * after an Error within one call (R-EXT-1). For a system that takes concurrent requests; under a
-   * quota, pair it with `rateLimit`. Not with `coalesce`. @default 1 (1–2)
+   * first, so per-object order holds (R-DEL-1) whichever request the system takes first; with
+   * `ordering: 'connector'` an Error in the first call holds behind it every task of the second that
+   * was not answered OK, as it does the tasks after an Error within one call (R-EXT-1). For a system
+   * that takes concurrent requests; under a quota, pair it with `rateLimit`. Not with `coalesce`.
+   * @default 1 (1–2)
    */
   maxCallsInFlight?: number;
   /**

@@ -390,14 +390,15 @@ export class OutgoingDrain {
    * per read).
    */
   get #pipelines(): boolean {
-    return this.target.connector.pipelinedCalls && this.#latest === null;
+    return this.target.connector.maxCallsInFlight > 1 && this.#latest === null;
   }
 
   /**
    * `#processInCalls` for a connector that allows its calls to overlap (`maxCallsInFlight: 2`, and
    * the broker relays through `allowPipelinedCalls`). The next call starts as soon as the one before
    * has sent its messages, not once its outcomes are known, so the external system's answer to one
-   * call and the bus's building of the next overlap. Two calls at most are under way, and what holds the guarantees:
+   * call and the bus's building of the next overlap. Two calls at most are under way, and what holds
+   * the guarantees:
    * - Per-object order (R-DEL-1): a call is cut before the first row of an object the call in flight
    *   holds (`nextBatch`'s `inFlight`), so an object's next change starts only after its previous
    *   change's outcome is known and recorded (and then not at all if that outcome held the object).

@@ -16,11 +16,11 @@ function windowText(ms: number): string {
  */
 export function deliveryPace(connector: Connector): HTMLElement {
   const parts: (HTMLElement | string)[] = [];
-  if (connector.maxBatchSize !== null && connector.maxBatchSize > 1) {
-    const inFlight = connector.maxCallsInFlight ?? 1;
-    parts.push(`Batches of ≤ ${connector.maxBatchSize}${inFlight > 1 ? `, ${inFlight} at once` : ''}`);
-  } else if (connector.maxBatchSize !== null) {
-    parts.push('One task per call');
+  const { maxBatchSize, maxCallsInFlight } = connector;
+  if (maxBatchSize === 1) parts.push('One task per call');
+  else if (maxBatchSize !== null) {
+    const overlapping = maxCallsInFlight !== null && maxCallsInFlight > 1;
+    parts.push(`Batches of ≤ ${maxBatchSize}${overlapping ? `, ${maxCallsInFlight} at once` : ''}`);
   }
   if (connector.rateLimit) {
     const { requests, perMs } = connector.rateLimit;
