@@ -106,5 +106,15 @@ if (plan.mode === 'once') {
 
 // Which phase a producer that never printed `done` was in (the harness kills it past its time).
 console.log(`changes ended ${JSON.stringify({ commits, held })}`);
+// A close that hangs says what it waits on: checked-out connections keep MikroORM's pool from ending.
+const pool = await orm.em.getConnection().getNativeClient();
+const closeStarted = Date.now();
+const closing = setInterval(() => {
+  const clients = `pool: ${pool.totalCount} clients, ${pool.idleCount} idle, ${pool.waitingCount} waiting`;
+  const handles = process.getActiveResourcesInfo().join(', ');
+  console.log(`still closing after ${Date.now() - closeStarted} ms; ${clients}; handles: ${handles}`);
+}, 15_000);
+closing.unref();
 await app.close();
+clearInterval(closing);
 console.log(`done ${JSON.stringify({ commits, held })}`);

@@ -12,6 +12,7 @@ import type { Drainer, DrainResult, DrainRun, HandOver, ProcessingTarget } from 
 import type { PartitionGroupLease } from './partition-group-lease.js';
 import { SerialRunner } from './serial-runner.js';
 import { Slots } from './slots.js';
+import { settlesWithin } from '../support/settles-within.js';
 
 /** A connector's queue, or one partition of it (0: the whole queue). */
 const queueKey = (connectorId: number, partition: number): string => `${connectorId}/${partition}`;
@@ -477,23 +478,4 @@ function leaseName(target: ProcessingTarget, partition: number): string {
   return partition === 0
     ? target.connector.codeName
     : `${target.connector.codeName} (partition ${partition})`;
-}
-
-/** Whether `promise` settles within `ms` milliseconds. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

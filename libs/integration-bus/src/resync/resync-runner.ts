@@ -9,6 +9,7 @@ import { MikroORM } from '@mikro-orm/core';
 import { ConnectorRegistry } from '../connectors/connector-registry.js';
 import { InstanceId } from '../connectors/instance-id.js';
 import { keepRenewing } from '../delivery/lease-renewal.js';
+import { settlesWithin } from '../support/settles-within.js';
 import { ConnectorDisabledError } from '../errors/connector-disabled.error.js';
 import { IntegrationBusError } from '../errors/integration-bus.error.js';
 import { BUS_EVENT_SOURCE, BusEventCodes } from '../events/bus-event-codes.js';
@@ -94,12 +95,11 @@ export class ResyncRunner implements OnApplicationBootstrap, OnApplicationShutdo
     clearInterval(this.#poll);
     for (const run of this.#runs.values()) run.stopped = true;
     const all = Promise.all([...this.#runs.values()].map((run) => run.finished));
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.shutdownTimeoutMs);
-    });
-    await Promise.race([all, limit]);
-    clearTimeout(timer);
+    if (await settlesWithin(all, this.options.shutdownTimeoutMs)) return;
+    // Their chunk still commits or rolls back whole; the host's pool waits for its connection.
+    this.#logger.warn(
+      `Resync ${[...this.#runs.keys()].join(', ')} still running ${this.options.shutdownTimeoutMs} ms into shutdown (shutdownTimeoutMs): its lease runs out if it is not given back`,
+    );
   }
 
   /** This instance's identity on the leases. */
