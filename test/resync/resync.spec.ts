@@ -75,7 +75,7 @@ describe('bus.resync (R-RES-1)', () => {
       // The subscription is for site main: the other site's rows are done, with no task. Sorted: two
       // chunks run at once, and the later one may log its tasks first (resync-chunk.ts).
       const objects = (await queuedTasks(t, 'Erp')).map((r) => Number(r.object_id));
-      expect(objects.toSorted((a, b) => a - b)).toEqual([2, 4, 6, 8, 10]);
+      expect(objects.toSorted((x, y) => x - y)).toEqual([2, 4, 6, 8, 10]);
     });
   });
 
