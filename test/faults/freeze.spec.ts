@@ -105,21 +105,22 @@ async function freezeBusiest(workers: WorkerProcess[], calls: () => Delivery[]):
 describe('a partition holder frozen past its lease, then resumed (R-DEL-2: fencing reaches the external write)', () => {
   it('with task.fence() before each write, no call of the frozen instance lands after its successor’s: 0 stale objects', async () => {
     const before = await cluster.versions();
-    const workers: WorkerProcess[] = [];
     const calls = () => cluster.external.calls;
-    const freezes: Freeze[] = [];
+    // Several changes of every object queued at once: the successors deliver later ones while the
+    // frozen instance still holds calls of earlier ones.
+    const queueBacklog = async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 250 });
+      }
+    };
+    await queueBacklog(); // before anyone processes
+    const workers = await Promise.all([1, 2, 3].map((i) => cluster.startWorker(`worker ${i}`)));
+    const freezes = [await freezeBusiest(workers, calls)];
     // A freeze means something only if the frozen instance had fenced calls in flight. Between its
     // group runs' statements it may have none at that instant (CI caught one in a busy hour), so a
     // freeze that caught none is done again on a new backlog, at most `FREEZES` times.
     while (freezes.length < FREEZES && !freezes.some((f) => f.refused > 0)) {
-      // Several changes of every object queued before anyone processes: the successors deliver later
-      // ones while the frozen instance still holds calls of earlier ones.
-      for (let round = 0; round < ROUNDS; round++) {
-        await cluster.produce({ mode: 'once', ids: [1, OBJECTS], perTransaction: 250 });
-      }
-      if (workers.length === 0) {
-        workers.push(...(await Promise.all([1, 2, 3].map((i) => cluster.startWorker(`worker ${i}`)))));
-      }
+      await queueBacklog();
       freezes.push(await freezeBusiest(workers, calls));
     }
     const after = await cluster.versions();
